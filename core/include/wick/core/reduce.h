@@ -1,0 +1,23 @@
+#pragma once
+/// \file
+/// Reductions over the whole tensor or along one dimension.
+
+#include "wick/core/tensor.h"
+
+namespace wick {
+
+/// Sum of all elements as a 0-d tensor. Bool and integer inputs give int64 (as PyTorch).
+Tensor sum(const Tensor& x);
+/// Sum along `dim`; keepdim leaves a size-1 dimension in its place.
+Tensor sum(const Tensor& x, int64_t dim, bool keepdim = false);
+/// Mean of all elements (floating dtypes only; ArgumentError otherwise, as PyTorch).
+Tensor mean(const Tensor& x);
+Tensor mean(const Tensor& x, int64_t dim, bool keepdim = false);
+/// Largest element (NaN propagates); ArgumentError on an empty tensor.
+Tensor max(const Tensor& x);
+Tensor max(const Tensor& x, int64_t dim, bool keepdim = false);
+/// Flat index (int64) of the first largest element; NaN counts as largest.
+Tensor argmax(const Tensor& x);
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
+
+}  // namespace wick

@@ -1,0 +1,31 @@
+#pragma once
+/// \file
+/// Shapes and strides, and the helpers that format and check them.
+
+#include <cstdint>
+#include <iosfwd>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace wick {
+
+/// Sizes of each dimension, outermost first. A 0-d tensor has an empty shape.
+using Shape = std::vector<int64_t>;
+
+/// Formats a shape as "[2, 3]" (used in every shape error message).
+std::string shape_str(std::span<const int64_t> shape);
+
+/// Number of elements; throws ShapeError on a negative size or when the product overflows int64.
+int64_t shape_numel(std::span<const int64_t> shape);
+
+/// Row-major (C-contiguous) strides, in elements, for `shape`.
+Shape contiguous_strides(std::span<const int64_t> shape);
+
+/// The broadcast of two shapes (NumPy rules); throws ShapeError naming `op` and both shapes.
+Shape broadcast_shapes(std::span<const int64_t> a, std::span<const int64_t> b, const char* op);
+
+/// Normalises a possibly negative dimension index against `rank`; throws ArgumentError naming `op`.
+int64_t normalize_dim(int64_t dim, int64_t rank, const char* op);
+
+}  // namespace wick

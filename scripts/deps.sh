@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages wick needs to build and test. Run as root to install what is
+# missing; as another user it prints the exact apt-get command instead.
+#   scripts/deps.sh            build + test dependencies
+#   scripts/deps.sh --peers    also PyTorch and NumPy (interop tests, peer benchmarks)
+set -euo pipefail
+
+packages=(cmake make g++ pkg-config libxsimd-dev libgtest-dev libgmock-dev libbenchmark-dev
+          libxxhash-dev)
+if [[ "${1:-}" == "--peers" ]]; then
+  packages+=(python3 python3-numpy python3-torch)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "deps: missing packages: ${missing[*]}" >&2
+  echo "deps: install them with:  sudo apt-get update && sudo $cmd" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+$cmd

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds wick and runs the main example. Usage: scripts/run_example.sh [build-dir]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+bash scripts/deps.sh
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" -j"$(nproc)" --target tensor_demo
+"$build/examples/tensor_demo"
