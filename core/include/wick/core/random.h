@@ -36,7 +36,9 @@ class Generator {
   /// Standard normal (Box-Muller; the second value of each pair is cached).
   double next_normal() noexcept;
 
-  /// The full state as a uint8 tensor of kStateBytes (like torch.get_rng_state()).
+  /// The full state as a uint8 tensor of kStateBytes (like torch.get_rng_state()): seven
+  /// little-endian u64 words — the four xoshiro words, the seed, the cached-normal flag (0/1)
+  /// and the cached normal's IEEE bits (0 when none is cached).
   Tensor get_state() const;
   /// Restores a state from get_state(); ArgumentError/ShapeError for a tensor of the wrong
   /// dtype or size, FormatError for bytes no generator could have produced.

@@ -1,0 +1,13 @@
+// The AVX2 + FMA (256-bit) kernel table. Compiled with its own -m flags and only reached after
+// dispatch.cpp has checked that the CPU supports them.
+
+#include "kernels_impl.h"
+
+namespace wick::simd::detail {
+
+const KernelTable& avx2_kernels() noexcept {
+  static const KernelTable table = make_table<xsimd::fma3<xsimd::avx2>>();
+  return table;
+}
+
+}  // namespace wick::simd::detail

@@ -1,0 +1,18 @@
+// The AVX-512 F/CD/DQ/BW/VL (512-bit) kernel table. Compiled with its own -m flags and only reached after
+// dispatch.cpp has checked that the CPU supports them.
+
+// GCC 12's avx512fintrin.h trips its own -Wmaybe-uninitialized (the _mm512_undefined_* idiom,
+// GCC PR 105593); the warning is about the compiler's headers, not this code.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "kernels_impl.h"
+
+namespace wick::simd::detail {
+
+const KernelTable& avx512_kernels() noexcept {
+  static const KernelTable table = make_table<xsimd::avx512bw>();
+  return table;
+}
+
+}  // namespace wick::simd::detail

@@ -1,0 +1,41 @@
+#pragma once
+/// \file
+/// Options for saving and loading wick files.
+
+#include <cstdint>
+#include <functional>
+
+#include "wick/io/value.h"
+
+namespace wick {
+
+/// Called as bytes are written or read: (bytes done, bytes in all). `total` counts tensor
+/// payload bytes and is 0 when unknown in advance (a Writer fed tensor by tensor).
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+
+/// How save() writes.
+struct SaveOptions {
+  /// Saving to a path always goes through a temporary file renamed over the target, so a
+  /// crash or error never leaves a partial file there. Durable (the default) also fsyncs the
+  /// file and its directory, so the new file survives a power loss once save() returns;
+  /// false skips both fsyncs for speed.
+  bool durable = true;
+  /// File-level metadata: values must be none, bool, int, float or string.
+  Dict metadata;
+  /// Progress callback (may be empty).
+  ProgressFn progress;
+};
+
+/// How load() reads.
+struct LoadOptions {
+  /// Verify every checksum and structural rule (the default). Turn off only for trusted files:
+  /// a corrupt file then yields wrong values instead of an error (it still never crashes).
+  bool verify = true;
+  /// Memory-map the file (paths only): tensors become zero-copy views of a private,
+  /// copy-on-write mapping, kept alive as long as any of them is.
+  bool mmap = false;
+  /// Progress callback (may be empty).
+  ProgressFn progress;
+};
+
+}  // namespace wick

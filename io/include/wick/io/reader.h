@@ -1,0 +1,67 @@
+#pragma once
+/// \file
+/// wick::io::Reader: random access to a wick file — list its entries from the index without
+/// reading payloads, load one tensor by name, or load everything (read or memory-mapped).
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wick/core/tensor.h"
+#include "wick/io/options.h"
+#include "wick/io/value.h"
+
+namespace wick::io {
+
+/// One tensor of a file, as its index describes it.
+struct EntryInfo {
+  std::string path;       ///< dotted tree path: "model.hidden.weight", list items by index
+  uint32_t id = 0;        ///< tensor id; tied tensors share one id under several paths
+  DType dtype = kFloat32;
+  Shape shape;
+  uint64_t nbytes = 0;    ///< payload bytes
+  uint64_t offset = 0;    ///< file offset of the tensor record
+  uint64_t checksum = 0;  ///< XXH3-64 of the payload
+};
+
+/// File-level facts from the header, trailer and index.
+struct FileInfo {
+  uint16_t major = 0;
+  uint16_t minor = 0;
+  std::string producer;  ///< "wick 0.1.0"
+  uint64_t file_size = 0;
+  uint64_t tensor_count = 0;
+  uint64_t payload_bytes = 0;  ///< sum of tensor payloads
+};
+
+/// Opens a file and verifies its header, trailer and index (always: they are small).
+class Reader {
+ public:
+  /// FormatError for anything that is not an intact wick file; IoError when it cannot be read.
+  explicit Reader(const std::filesystem::path& path, LoadOptions options = {});
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  const FileInfo& info() const noexcept;
+  /// File-level metadata.
+  const Dict& metadata() const noexcept;
+  /// Every tensor path in tree order (a tied tensor appears under each of its paths).
+  std::vector<EntryInfo> entries() const;
+  /// Loads the tensor at `path` (verified unless the options say otherwise). ArgumentError
+  /// naming the path and listing close matches when there is no such tensor.
+  Tensor tensor(std::string_view path);
+  /// Loads the whole value (read into owned memory, or mmapped per the options).
+  Value value();
+  /// Reads and verifies every byte of the file; FormatError on the first problem.
+  void verify();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wick::io

@@ -1,0 +1,30 @@
+#pragma once
+/// \file
+/// save() and load(): a value tree to a wick file (io/FORMAT.md) and back.
+
+#include <filesystem>
+#include <iosfwd>
+
+#include "wick/io/options.h"
+#include "wick/io/value.h"
+
+namespace wick {
+
+/// Saves `value` to `path` atomically: the previous file at `path`, if any, stays intact until
+/// the new one is complete, then is replaced in one rename (see SaveOptions::durable).
+/// ArgumentError for values the format cannot hold (undefined tensors, nesting deeper than 512,
+/// non-scalar metadata), IoError for operating-system failures.
+void save(const Value& value, const std::filesystem::path& path, const SaveOptions& options = {});
+
+/// Streams `value` to `out` (a pipe, a socket, a memory buffer). Never seeks.
+void save(const Value& value, std::ostream& out, const SaveOptions& options = {});
+
+/// Loads the value saved at `path`, verifying every checksum unless told otherwise.
+/// FormatError names what is wrong and where; IoError for operating-system failures.
+Value load(const std::filesystem::path& path, const LoadOptions& options = {});
+
+/// Loads a value from `in`, reading front to back and stopping right after the file's last
+/// byte (more data may follow in the stream). LoadOptions::mmap is refused for streams.
+Value load(std::istream& in, const LoadOptions& options = {});
+
+}  // namespace wick

@@ -1,0 +1,242 @@
+#include "file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <istream>
+#include <ostream>
+#include <random>
+
+#include "wick/core/error.h"
+
+namespace wick::io::detail {
+
+std::string os_error() {
+  return std::strerror(errno);
+}
+
+void OstreamSink::write(const void* data, std::size_t n) {
+  out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
+  WICK_CHECK(out_.good(), IoError, "save: writing ", n,
+             " bytes to the output stream failed at offset ", written_);
+  written_ += n;
+}
+
+void OstreamSink::flush() {
+  out_.flush();
+  WICK_CHECK(out_.good(), IoError, "save: flushing the output stream failed after ", written_,
+             " bytes");
+}
+
+void FdSink::write(const void* data, std::size_t n) {
+  const auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t w = ::write(fd_, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw IoError(wick::detail::cat("save: write to ", name_, " failed at offset ", written_,
+                                      ": ", os_error()));
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+    written_ += static_cast<uint64_t>(w);
+  }
+}
+
+namespace {
+std::string random_suffix() {
+  // Unique across processes and threads; not security-sensitive (O_EXCL guards collisions).
+  static std::atomic<uint64_t> counter{0};
+  std::random_device rd;
+  const uint64_t v = (uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(::getpid()) << 20 ^
+                     counter.fetch_add(1);
+  static const char* digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string s;
+  for (uint64_t x = v; s.size() < 12; x /= 36)
+    s += digits[x % 36];
+  return s;
+}
+
+void fsync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    throw IoError(
+        wick::detail::cat("save: cannot open directory ", dir, " to fsync it: ", os_error()));
+  }
+  const int rc = ::fsync(fd);
+  const std::string err = rc != 0 ? os_error() : "";
+  ::close(fd);
+  WICK_CHECK(rc == 0, IoError, "save: fsync of directory ", dir, " failed: ", err);
+}
+}  // namespace
+
+AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)) {
+  WICK_CHECK(!target_.filename().empty(), ArgumentError, "save: path ", target_,
+             " names a directory, not a file");
+  const std::filesystem::path dir = target_.has_parent_path() ? target_.parent_path() : ".";
+  for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
+    std::string name = ".";
+    name.append(target_.filename().string()).append(".wick-tmp-").append(random_suffix());
+    temp_ = dir / name;
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd_ < 0 && errno != EEXIST) {
+      throw IoError(wick::detail::cat("save: cannot create a temporary file in ", dir, " for ",
+                                      target_, ": ", os_error()));
+    }
+  }
+  WICK_CHECK(fd_ >= 0, IoError, "save: could not pick a unique temporary name in ", dir);
+  sink_ = std::make_unique<FdSink>(fd_, temp_.string());
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(temp_.c_str());
+}
+
+void AtomicFile::commit(bool durable) {
+  if (durable && ::fsync(fd_) != 0) {
+    throw IoError(wick::detail::cat("save: fsync of ", temp_, " failed: ", os_error()));
+  }
+  struct stat st {};
+  if (::stat(target_.c_str(), &st) == 0) {
+    // Keep the permission bits of the file being replaced.
+    if (::fchmod(fd_, st.st_mode & 07777) != 0) {
+      throw IoError(
+          wick::detail::cat("save: cannot copy the permissions of ", target_, ": ", os_error()));
+    }
+  }
+  const int rc = ::close(fd_);
+  fd_ = -1;
+  if (rc != 0) {
+    throw IoError(wick::detail::cat("save: closing ", temp_, " failed: ", os_error()));
+  }
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+    throw IoError(
+        wick::detail::cat("save: cannot rename ", temp_, " to ", target_, ": ", os_error()));
+  }
+  committed_ = true;
+  if (durable) fsync_directory(target_.has_parent_path() ? target_.parent_path() : ".");
+}
+
+void Source::read_exact(void* data, std::size_t n, const char* what) {
+  auto* p = static_cast<char*>(data);
+  std::size_t got = 0;
+  while (got < n) {
+    const std::size_t r = read_some(p + got, n - got);
+    if (r == 0) {
+      throw FormatError(wick::detail::cat("wick file: ", what, " at offset ", pos_ - got,
+                                          ": truncated: needs ", n, " bytes, the data ends after ",
+                                          got));
+    }
+    got += r;
+  }
+}
+
+std::shared_ptr<Storage> Source::borrow(std::size_t, const char*) {
+  return nullptr;
+}
+
+std::size_t IstreamSource::read_some(void* data, std::size_t n) {
+  in_.read(static_cast<char*>(data), static_cast<std::streamsize>(n));
+  const auto got = static_cast<std::size_t>(in_.gcount());
+  if (got < n && in_.bad()) {
+    throw IoError(wick::detail::cat("load: reading the input stream failed at offset ", pos_));
+  }
+  pos_ += got;
+  return got;
+}
+
+File::File(const std::filesystem::path& path) : name_(path.string()) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  WICK_CHECK(fd_ >= 0, IoError, "load: cannot open ", path, ": ", os_error());
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const std::string err = S_ISDIR(st.st_mode) ? "is a directory" : os_error();
+    ::close(fd_);
+    fd_ = -1;
+    throw IoError(wick::detail::cat("load: ", path, " is not a regular file (", err, ")"));
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+}
+
+File::~File() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void File::read_at(void* data, std::size_t n, uint64_t offset, const char* what) const {
+  auto* p = static_cast<char*>(data);
+  std::size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::pread(fd_, p + got, n - got, static_cast<off_t>(offset + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      throw IoError(wick::detail::cat("load: read of ", name_, " failed at offset ", offset + got,
+                                      ": ", os_error()));
+    }
+    if (r == 0) {
+      throw FormatError(wick::detail::cat("wick file: ", what, " at offset ", offset,
+                                          ": truncated: needs ", n, " bytes, ", name_,
+                                          " ends after ", got));
+    }
+    got += static_cast<std::size_t>(r);
+  }
+}
+
+std::size_t FileSource::read_some(void* data, std::size_t n) {
+  while (true) {
+    const ssize_t r = ::pread(file_.fd(), data, n, static_cast<off_t>(pos_));
+    if (r >= 0) {
+      pos_ += static_cast<uint64_t>(r);
+      return static_cast<std::size_t>(r);
+    }
+    if (errno != EINTR) {
+      throw IoError(wick::detail::cat("load: read of ", file_.name(), " failed at offset ", pos_,
+                                      ": ", os_error()));
+    }
+  }
+}
+
+Mapping::Mapping(const File& file) : size_(file.size()) {
+  if (size_ == 0) return;
+  void* p = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, file.fd(), 0);
+  WICK_CHECK(p != MAP_FAILED, IoError, "load: mmap of ", file.name(), " (", size_,
+             " bytes) failed: ", os_error());
+  data_ = static_cast<std::byte*>(p);
+}
+
+Mapping::~Mapping() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+std::size_t MappedSource::read_some(void* data, std::size_t n) {
+  const uint64_t left = mapping_->size() - pos_;
+  const std::size_t got = static_cast<std::size_t>(std::min<uint64_t>(n, left));
+  if (got > 0) std::memcpy(data, mapping_->data() + pos_, got);
+  pos_ += got;
+  return got;
+}
+
+std::optional<uint64_t> MappedSource::size() const {
+  return mapping_->size();
+}
+
+std::shared_ptr<Storage> MappedSource::borrow(std::size_t n, const char* what) {
+  const uint64_t left = mapping_->size() - pos_;
+  if (n > left) {
+    throw FormatError(wick::detail::cat("wick file: ", what, " at offset ", pos_,
+                                        ": truncated: needs ", n, " bytes, the file has ", left,
+                                        " left"));
+  }
+  auto s = Storage::borrow(mapping_->data() + pos_, n, mapping_);
+  pos_ += n;
+  return s;
+}
+
+}  // namespace wick::io::detail

@@ -1,0 +1,167 @@
+#pragma once
+// Private: byte sinks and sources over std::streams and POSIX file descriptors, the atomic
+// temp-file-and-rename save, and read-only file mappings.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "wick/core/storage.h"
+
+namespace wick::io::detail {
+
+/// Where a writer's bytes go. Errors throw IoError naming the destination and the offset.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  /// Writes all `n` bytes or throws.
+  virtual void write(const void* data, std::size_t n) = 0;
+  /// Pushes buffered bytes to the destination.
+  virtual void flush() {}
+};
+
+/// Writes to a std::ostream.
+class OstreamSink final : public Sink {
+ public:
+  explicit OstreamSink(std::ostream& out) : out_(out) {}
+  void write(const void* data, std::size_t n) override;
+  void flush() override;
+
+ private:
+  std::ostream& out_;
+  uint64_t written_ = 0;
+};
+
+/// Writes to a file descriptor with write(2), retrying on EINTR and partial writes.
+class FdSink final : public Sink {
+ public:
+  FdSink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+  void write(const void* data, std::size_t n) override;
+
+ private:
+  int fd_;
+  std::string name_;
+  uint64_t written_ = 0;
+};
+
+/// A temporary file beside `target` that becomes `target` only on commit(); destroyed without
+/// commit() it is removed, so the previous file at `target` is never touched by a failed save.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::filesystem::path target);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  Sink& sink() noexcept { return *sink_; }
+  /// fsync (when durable), keep the target's permissions, rename over the target, and fsync
+  /// the directory (when durable).
+  void commit(bool durable);
+  const std::filesystem::path& temp_path() const noexcept { return temp_; }
+
+ private:
+  std::filesystem::path target_;
+  std::filesystem::path temp_;
+  int fd_ = -1;
+  std::unique_ptr<FdSink> sink_;
+  bool committed_ = false;
+};
+
+/// Where a reader's bytes come from.
+class Source {
+ public:
+  virtual ~Source() = default;
+  /// Reads up to `n` bytes; returns 0 only at the end of the data.
+  virtual std::size_t read_some(void* data, std::size_t n) = 0;
+  /// Total bytes when known (regular files), for bounding allocations.
+  virtual std::optional<uint64_t> size() const { return std::nullopt; }
+  /// Reads exactly `n` bytes or throws FormatError ("truncated") naming `what` and the offset.
+  void read_exact(void* data, std::size_t n, const char* what);
+  /// Bytes consumed so far.
+  uint64_t position() const noexcept { return pos_; }
+  /// For sources backed by memory: the next `n` bytes as storage borrowing that memory
+  /// (consuming them), or nullptr when the source must copy. Throws when fewer remain.
+  virtual std::shared_ptr<Storage> borrow(std::size_t n, const char* what);
+
+ protected:
+  uint64_t pos_ = 0;
+};
+
+/// Reads from a std::istream; consumes nothing past what is asked.
+class IstreamSource final : public Source {
+ public:
+  explicit IstreamSource(std::istream& in) : in_(in) {}
+  std::size_t read_some(void* data, std::size_t n) override;
+
+ private:
+  std::istream& in_;
+};
+
+/// An open file descriptor, closed on destruction.
+class File {
+ public:
+  /// Opens `path` for reading; IoError naming the path and the OS error.
+  explicit File(const std::filesystem::path& path);
+  ~File();
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  int fd() const noexcept { return fd_; }
+  uint64_t size() const noexcept { return size_; }
+  const std::string& name() const noexcept { return name_; }
+  /// Reads exactly `n` bytes at `offset` (pread); FormatError when the file ends first.
+  void read_at(void* data, std::size_t n, uint64_t offset, const char* what) const;
+
+ private:
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  std::string name_;
+};
+
+/// Sequential reads from a File; pread(2) at its own offset, so several sources may share a File.
+class FileSource final : public Source {
+ public:
+  explicit FileSource(const File& file) : file_(file) {}
+  std::size_t read_some(void* data, std::size_t n) override;
+  std::optional<uint64_t> size() const override { return file_.size(); }
+
+ private:
+  const File& file_;
+};
+
+/// A private, copy-on-write mapping of a whole file: tensors may be written to without
+/// touching the file, and a later save that renames a new file over the path leaves the
+/// mapping's contents unchanged.
+class Mapping {
+ public:
+  Mapping(const File& file);
+  ~Mapping();
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  std::byte* data() const noexcept { return data_; }
+  uint64_t size() const noexcept { return size_; }
+
+ private:
+  std::byte* data_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+/// Reads a Mapping front to back; payloads are borrowed from the mapping, not copied.
+class MappedSource final : public Source {
+ public:
+  explicit MappedSource(std::shared_ptr<const Mapping> mapping) : mapping_(std::move(mapping)) {}
+  std::size_t read_some(void* data, std::size_t n) override;
+  std::optional<uint64_t> size() const override;
+  std::shared_ptr<Storage> borrow(std::size_t n, const char* what) override;
+
+ private:
+  std::shared_ptr<const Mapping> mapping_;
+};
+
+/// "strerror(errno)" of the current errno.
+std::string os_error();
+
+}  // namespace wick::io::detail

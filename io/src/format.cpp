@@ -1,0 +1,611 @@
+#include "format.h"
+
+#include <xxh_x86dispatch.h>
+#include <xxhash.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <utility>
+
+#include "wick/core/error.h"
+#include "wick/core/version.h"
+#include "wick/io/checksum.h"
+
+namespace wick::io::detail {
+
+namespace {
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%016" PRIx64, v);
+  return buf;
+}
+
+[[noreturn]] void fail(uint64_t offset, const std::string& what, const std::string& msg) {
+  throw FormatError(wick::detail::cat("wick file: ", what, " at offset ", offset, ": ", msg));
+}
+}  // namespace
+
+uint64_t xxh3(const void* data, std::size_t n) noexcept {
+  return XXH3_64bits_dispatch(data, n);
+}
+
+Hasher::Hasher() : state_(XXH3_createState()) {
+  if (state_ == nullptr) throw std::bad_alloc();
+  reset();
+}
+Hasher::~Hasher() {
+  XXH3_freeState(static_cast<XXH3_state_t*>(state_));
+}
+void Hasher::reset() noexcept {
+  XXH3_64bits_reset(static_cast<XXH3_state_t*>(state_));
+}
+void Hasher::update(const void* data, std::size_t n) noexcept {
+  if (n > 0) XXH3_64bits_update_dispatch(static_cast<XXH3_state_t*>(state_), data, n);
+}
+uint64_t Hasher::digest() const noexcept {
+  return XXH3_64bits_digest(static_cast<const XXH3_state_t*>(state_));
+}
+
+void ByteWriter::string(std::string_view s) {
+  WICK_CHECK(s.size() <= UINT32_MAX, ArgumentError, "save: string of ", s.size(),
+             " bytes is longer than the format's 4 GiB limit");
+  u32(static_cast<uint32_t>(s.size()));
+  bytes(s.data(), s.size());
+}
+
+void ByteWriter::bytes(const void* p, std::size_t n) {
+  const auto* b = static_cast<const std::byte*>(p);
+  buf_.insert(buf_.end(), b, b + n);
+}
+
+void ByteReader::need(uint64_t n, const char* field) const {
+  if (n > remaining()) {
+    fail(offset(), what_,
+         wick::detail::cat("truncated: ", field, " needs ", n, " bytes, only ", remaining(),
+                           " remain"));
+  }
+}
+
+std::string ByteReader::string(const char* field) {
+  const uint32_t n = u32();
+  need(n, field);
+  std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_), n);
+  pos_ += n;
+  return s;
+}
+
+void check_zero(std::span<const std::byte> bytes, uint64_t file_offset, const char* what) {
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (bytes[i] != std::byte{0}) {
+      fail(file_offset + i, what,
+           wick::detail::cat("padding/reserved byte is ", static_cast<int>(bytes[i]),
+                             ", expected 0 (the file is corrupt)"));
+    }
+  }
+}
+
+std::string producer_string() {
+  return wick::detail::cat("wick ", wick::version());
+}
+
+std::array<std::byte, kFileHeaderSize> encode_file_header() {
+  std::array<std::byte, kFileHeaderSize> h{};
+  std::memcpy(h.data(), kMagic.data(), kMagic.size());
+  store_le<uint16_t>(h.data() + 8, kMajor);
+  store_le<uint16_t>(h.data() + 10, kMinor);
+  store_le<uint32_t>(h.data() + 12, kByteOrderMark);
+  store_le<uint32_t>(h.data() + 16, static_cast<uint32_t>(kFileHeaderSize));
+  const std::string producer = producer_string();
+  std::memcpy(h.data() + 24, producer.data(), std::min<std::size_t>(producer.size(), 31));
+  store_le<uint64_t>(h.data() + 56, xxh3(h.data(), 56));
+  return h;
+}
+
+FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> h) {
+  const std::string what = "file header";
+  if (std::memcmp(h.data(), kMagic.data(), kMagic.size()) != 0) {
+    fail(0, what, "not a wick file (bad magic; expected \\x89WICK\\r\\n\\x1a)");
+  }
+  FileHeader out;
+  out.major = load_le<uint16_t>(h.data() + 8);
+  out.minor = load_le<uint16_t>(h.data() + 10);
+  const uint64_t stored = load_le<uint64_t>(h.data() + 56);
+  const uint64_t actual = xxh3(h.data(), 56);
+  if (stored != actual) {
+    fail(0, what,
+         wick::detail::cat("checksum mismatch: stored ", hex(stored), ", computed ", hex(actual)));
+  }
+  if (out.major > kMajor) {
+    fail(8, what,
+         wick::detail::cat("format version ", out.major, ".", out.minor,
+                           " is newer than this reader's ", kMajor, ".", kMinor,
+                           "; upgrade wick to read it"));
+  }
+  if (out.major < 1) fail(8, what, wick::detail::cat("invalid format major version ", out.major));
+  const uint32_t bom = load_le<uint32_t>(h.data() + 12);
+  if (bom != kByteOrderMark) {
+    fail(12, what,
+         wick::detail::cat("byte order mark ", hex(bom), ", expected ", hex(kByteOrderMark),
+                           " (only little-endian files exist)"));
+  }
+  const uint32_t size = load_le<uint32_t>(h.data() + 16);
+  if (size != kFileHeaderSize) {
+    fail(16, what, wick::detail::cat("header size ", size, ", expected ", kFileHeaderSize));
+  }
+  check_zero(h.subspan(20, 4), 20, "file header flags");
+  const char* p = reinterpret_cast<const char*>(h.data() + 24);
+  out.producer.assign(p, strnlen(p, 32));
+  check_zero(h.subspan(24 + out.producer.size(), 32 - out.producer.size()),
+             24 + out.producer.size(), "file header producer padding");
+  return out;
+}
+
+std::array<std::byte, kTrailerSize> encode_trailer(const Trailer& t) {
+  std::array<std::byte, kTrailerSize> b{};
+  store_le<uint64_t>(b.data() + 0, t.index_offset);
+  store_le<uint64_t>(b.data() + 8, t.file_size);
+  store_le<uint64_t>(b.data() + 16, t.index_checksum);
+  store_le<uint16_t>(b.data() + 24, t.major);
+  store_le<uint16_t>(b.data() + 26, t.minor);
+  store_le<uint64_t>(b.data() + 48, xxh3(b.data(), 48));
+  std::memcpy(b.data() + 56, kEndMagic.data(), kEndMagic.size());
+  return b;
+}
+
+Trailer decode_trailer(std::span<const std::byte, kTrailerSize> b, uint64_t file_offset) {
+  const std::string what = "trailer";
+  if (std::memcmp(b.data() + 56, kEndMagic.data(), kEndMagic.size()) != 0) {
+    fail(file_offset + 56, what,
+         "end magic WICKEND missing: the file is truncated, or was not completely written");
+  }
+  const uint64_t stored = load_le<uint64_t>(b.data() + 48);
+  const uint64_t actual = xxh3(b.data(), 48);
+  if (stored != actual) {
+    fail(file_offset, what,
+         wick::detail::cat("checksum mismatch: stored ", hex(stored), ", computed ", hex(actual)));
+  }
+  check_zero(b.subspan(28, 20), file_offset + 28, "trailer reserved bytes");
+  Trailer t;
+  t.index_offset = load_le<uint64_t>(b.data() + 0);
+  t.file_size = load_le<uint64_t>(b.data() + 8);
+  t.index_checksum = load_le<uint64_t>(b.data() + 16);
+  t.major = load_le<uint16_t>(b.data() + 24);
+  t.minor = load_le<uint16_t>(b.data() + 26);
+  return t;
+}
+
+RecordPrefix decode_prefix(std::span<const std::byte> b, uint64_t file_offset) {
+  RecordPrefix p;
+  p.kind = load_le<uint32_t>(b.data());
+  p.flags = load_le<uint16_t>(b.data() + 4);
+  p.header_size = load_le<uint16_t>(b.data() + 6);
+  p.payload_size = load_le<uint64_t>(b.data() + 8);
+  const std::string what = wick::detail::cat("record header (kind ", p.kind, ")");
+  if (p.header_size < 64 || p.header_size % kAlign != 0 || p.header_size > kMaxRecordHeader) {
+    fail(file_offset + 6, what,
+         wick::detail::cat("header size ", p.header_size,
+                           " is not a multiple of 64 between 64 and ", kMaxRecordHeader));
+  }
+  if ((p.flags & ~kFlagOptional) != 0) {
+    fail(file_offset + 4, what, wick::detail::cat("unknown flag bits ", hex(p.flags)));
+  }
+  if (p.payload_size > (uint64_t{1} << 62)) {
+    fail(file_offset + 8, what,
+         wick::detail::cat("payload size ", p.payload_size, " is beyond any real file"));
+  }
+  return p;
+}
+
+void check_header_checksum(std::span<const std::byte> header, uint64_t file_offset,
+                           const std::string& what) {
+  const std::size_t n = header.size() - 8;
+  const uint64_t stored = load_le<uint64_t>(header.data() + n);
+  const uint64_t actual = xxh3(header.data(), n);
+  if (stored != actual) {
+    fail(file_offset, what,
+         wick::detail::cat("header checksum mismatch: stored ", hex(stored), ", computed ",
+                           hex(actual)));
+  }
+}
+
+uint64_t payload_bytes(DType dtype, const Shape& shape, uint64_t file_offset) {
+  uint64_t n = dtype_size(dtype);
+  for (const int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(n, static_cast<uint64_t>(d), &n) ||
+        n > (uint64_t{1} << 62)) {
+      fail(file_offset, "tensor record",
+           wick::detail::cat("shape ", shape_str(shape), " of ", dtype, " overflows 2^62 bytes"));
+    }
+  }
+  return n;
+}
+
+std::vector<std::byte> encode_tensor_header(uint32_t id, DType dtype, const Shape& shape,
+                                            uint64_t payload_size) {
+  const std::size_t h = tensor_header_size(shape.size());
+  std::vector<std::byte> b(h);
+  store_le<uint32_t>(b.data(), kKindTensor);
+  store_le<uint16_t>(b.data() + 6, static_cast<uint16_t>(h));
+  store_le<uint64_t>(b.data() + 8, payload_size);
+  store_le<uint32_t>(b.data() + 16, id);
+  b[20] = static_cast<std::byte>(dtype);
+  b[21] = static_cast<std::byte>(shape.size());
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    store_le<uint64_t>(b.data() + 24 + 8 * i, static_cast<uint64_t>(shape[i]));
+  }
+  store_le<uint64_t>(b.data() + h - 8, xxh3(b.data(), h - 8));
+  return b;
+}
+
+uint32_t decode_tensor_header(std::span<const std::byte> b, uint64_t file_offset,
+                              TensorEntry& out) {
+  const std::string what = "tensor record header";
+  check_header_checksum(b, file_offset, what);
+  const RecordPrefix p = decode_prefix(b, file_offset);
+  if (p.kind != kKindTensor) {
+    fail(file_offset, what, wick::detail::cat("record kind ", p.kind, ", expected ", kKindTensor));
+  }
+  if (p.flags != 0) fail(file_offset + 4, what, "tensor records cannot be optional");
+  const uint32_t id = load_le<uint32_t>(b.data() + 16);
+  const auto code = static_cast<uint8_t>(b[20]);
+  const auto rank = static_cast<uint8_t>(b[21]);
+  const auto dtype = dtype_from_code(code);
+  if (!dtype) fail(file_offset + 20, what, wick::detail::cat("unknown dtype code ", int{code}));
+  if (rank > kMaxRank) {
+    fail(file_offset + 21, what, wick::detail::cat("rank ", int{rank}, " exceeds ", kMaxRank));
+  }
+  if (p.header_size != tensor_header_size(rank)) {
+    fail(file_offset + 6, what,
+         wick::detail::cat("header size ", p.header_size, " for rank ", int{rank}, ", expected ",
+                           tensor_header_size(rank)));
+  }
+  check_zero(b.subspan(22, 2), file_offset + 22, "tensor record reserved bytes");
+  Shape shape(rank);
+  for (std::size_t i = 0; i < rank; ++i) {
+    const uint64_t d = load_le<uint64_t>(b.data() + 24 + 8 * i);
+    if (d > static_cast<uint64_t>(INT64_MAX)) {
+      fail(file_offset + 24 + 8 * i, what, wick::detail::cat("size ", d, " exceeds 2^63-1"));
+    }
+    shape[i] = static_cast<int64_t>(d);
+  }
+  const std::size_t dims_end = 24 + 8 * std::size_t{rank};
+  check_zero(b.subspan(dims_end, p.header_size - 8 - dims_end), file_offset + dims_end,
+             "tensor record padding");
+  const uint64_t expected = payload_bytes(*dtype, shape, file_offset);
+  if (expected != p.payload_size) {
+    fail(file_offset + 8, what,
+         wick::detail::cat("payload size ", p.payload_size, " but ", dtype_name(*dtype), " ",
+                           shape_str(shape), " needs ", expected));
+  }
+  out.record_offset = file_offset;
+  out.payload_size = p.payload_size;
+  out.dtype = *dtype;
+  out.shape = std::move(shape);
+  return id;
+}
+
+std::array<std::byte, 64> encode_index_header(uint64_t payload_size, uint64_t checksum) {
+  std::array<std::byte, 64> b{};
+  store_le<uint32_t>(b.data(), kKindIndex);
+  store_le<uint16_t>(b.data() + 6, 64);
+  store_le<uint64_t>(b.data() + 8, payload_size);
+  store_le<uint64_t>(b.data() + 16, checksum);
+  store_le<uint64_t>(b.data() + 56, xxh3(b.data(), 56));
+  return b;
+}
+
+void encode_metadata(ByteWriter& w, const Dict& metadata) {
+  w.u32(static_cast<uint32_t>(metadata.size()));
+  for (const auto& [key, v] : metadata) {
+    WICK_CHECK(!key.empty() && key.find('\0') == std::string::npos, ArgumentError,
+               "save: metadata key '", key, "' must be non-empty and contain no NUL byte");
+    w.string(key);
+    switch (v.kind()) {
+      case Value::Kind::None:
+        w.u8(static_cast<uint8_t>(Tag::None));
+        break;
+      case Value::Kind::Bool:
+        w.u8(static_cast<uint8_t>(v.as_bool() ? Tag::True : Tag::False));
+        break;
+      case Value::Kind::Int:
+        w.u8(static_cast<uint8_t>(Tag::Int));
+        w.i64(v.as_int());
+        break;
+      case Value::Kind::Float:
+        w.u8(static_cast<uint8_t>(Tag::Float));
+        w.f64(v.as_float());
+        break;
+      case Value::Kind::String:
+        w.u8(static_cast<uint8_t>(Tag::String));
+        w.string(v.as_string());
+        break;
+      default:
+        throw ArgumentError(wick::detail::cat("save: metadata '", key, "' is a ",
+                                              kind_name(v.kind()),
+                                              "; metadata values must be none, bool, int, "
+                                              "float or string"));
+    }
+  }
+}
+
+void encode_table_row(ByteWriter& w, const TensorEntry& e) {
+  w.u64(e.record_offset);
+  w.u64(e.payload_size);
+  w.u64(e.checksum);
+  w.u8(static_cast<uint8_t>(e.dtype));
+  w.u8(static_cast<uint8_t>(e.shape.size()));
+  for (const int64_t d : e.shape)
+    w.u64(static_cast<uint64_t>(d));
+}
+
+namespace {
+// Reads one scalar value's contents after its tag (tags 0-5).
+bool read_scalar(ByteReader& r, Tag tag, FlatNode& node, const char* field) {
+  node.tag = tag;
+  switch (tag) {
+    case Tag::None:
+    case Tag::False:
+    case Tag::True:
+      return true;
+    case Tag::Int:
+      node.i = r.i64();
+      return true;
+    case Tag::Float:
+      node.f = r.f64();
+      return true;
+    case Tag::String:
+      node.text = r.string(field);
+      return true;
+    default:
+      return false;
+  }
+}
+
+Value scalar_value(const FlatNode& n) {
+  switch (n.tag) {
+    case Tag::False:
+      return false;
+    case Tag::True:
+      return true;
+    case Tag::Int:
+      return n.i;
+    case Tag::Float:
+      return n.f;
+    case Tag::String:
+      return n.text;
+    default:
+      return nullptr;
+  }
+}
+
+std::string key_error(const std::string& key) {
+  return key.find('\0') != std::string::npos ? "contains a NUL byte" : "is empty";
+}
+}  // namespace
+
+Index decode_index(std::span<const std::byte> payload, uint64_t file_offset) {
+  ByteReader r(payload, file_offset, "index");
+  Index index;
+  // 1. Metadata.
+  const uint32_t n_meta = r.u32();
+  r.need(uint64_t{n_meta} * 5, "metadata entries");
+  for (uint32_t i = 0; i < n_meta; ++i) {
+    const uint64_t at = r.offset();
+    std::string key = r.string("metadata key");
+    if (key.empty() || key.find('\0') != std::string::npos) {
+      fail(at, "index", wick::detail::cat("metadata key ", key_error(key)));
+    }
+    if (index.metadata.contains(key)) {
+      fail(at, "index", wick::detail::cat("duplicate metadata key '", key, "'"));
+    }
+    FlatNode node;
+    const auto tag = static_cast<Tag>(r.u8());
+    if (!read_scalar(r, tag, node, "metadata string")) {
+      fail(r.offset() - 1, "index",
+           wick::detail::cat("metadata '", key, "' has tag ", static_cast<int>(tag),
+                             "; metadata values are tags 0-5"));
+    }
+    index.metadata.insert(std::move(key), scalar_value(node));
+  }
+  // 2. Value tree, pre-order, with an explicit stack of open containers.
+  struct Open {
+    std::size_t node;
+    uint32_t left;
+    bool is_dict;
+    std::vector<std::string> keys;  // dict keys seen, to refuse duplicates
+  };
+  std::vector<Open> stack;
+  bool root_done = false;
+  while (!root_done) {
+    std::string key;
+    if (!stack.empty() && stack.back().is_dict) {
+      const uint64_t at = r.offset();
+      key = r.string("dict key");
+      if (key.find('\0') != std::string::npos) {
+        fail(at, "index", "dict key contains a NUL byte");
+      }
+      auto& keys = stack.back().keys;
+      for (const auto& k : keys) {
+        if (k == key) fail(at, "index", wick::detail::cat("duplicate dict key '", key, "'"));
+      }
+      keys.push_back(key);
+    }
+    const uint64_t at = r.offset();
+    const auto tag = static_cast<Tag>(r.u8());
+    FlatNode node;
+    node.key = std::move(key);
+    if (!read_scalar(r, tag, node, "string value")) {
+      node.tag = tag;
+      if (tag == Tag::Tensor) {
+        node.tensor = r.u32();
+      } else if (tag == Tag::List || tag == Tag::Dict) {
+        node.count = r.u32();
+        // Each list item takes at least 1 byte, each dict entry at least 5.
+        r.need(uint64_t{node.count} * (tag == Tag::Dict ? 5 : 1), "container items");
+        if (stack.size() >= static_cast<std::size_t>(kMaxDepth)) {
+          fail(at, "index", wick::detail::cat("nesting deeper than ", kMaxDepth, " levels"));
+        }
+      } else {
+        fail(at, "index", wick::detail::cat("unknown value tag ", static_cast<int>(tag)));
+      }
+    }
+    index.tree.push_back(std::move(node));
+    const FlatNode& added = index.tree.back();
+    if ((added.tag == Tag::List || added.tag == Tag::Dict) && added.count > 0) {
+      stack.push_back(Open{index.tree.size() - 1, added.count, added.tag == Tag::Dict, {}});
+      continue;
+    }
+    // Close every container this item completes.
+    while (true) {
+      if (stack.empty()) {
+        root_done = true;
+        break;
+      }
+      if (--stack.back().left > 0) break;
+      stack.pop_back();
+    }
+  }
+  // 3. Tensor table.
+  const uint32_t n_tensors = r.u32();
+  r.need(uint64_t{n_tensors} * 26, "tensor table");
+  index.tensors.reserve(n_tensors);
+  for (uint32_t i = 0; i < n_tensors; ++i) {
+    const uint64_t at = r.offset();
+    TensorEntry e;
+    e.record_offset = r.u64();
+    e.payload_size = r.u64();
+    e.checksum = r.u64();
+    const uint8_t code = r.u8();
+    const uint8_t rank = r.u8();
+    const auto dtype = dtype_from_code(code);
+    if (!dtype)
+      fail(at + 24, "index", wick::detail::cat("tensor ", i, ": unknown dtype code ", int{code}));
+    if (rank > kMaxRank)
+      fail(at + 25, "index", wick::detail::cat("tensor ", i, ": rank ", int{rank}));
+    e.dtype = *dtype;
+    r.need(uint64_t{rank} * 8, "tensor sizes");
+    e.shape.resize(rank);
+    for (auto& d : e.shape) {
+      const uint64_t v = r.u64();
+      if (v > static_cast<uint64_t>(INT64_MAX)) fail(at, "index", "tensor size exceeds 2^63-1");
+      d = static_cast<int64_t>(v);
+    }
+    if (payload_bytes(e.dtype, e.shape, at) != e.payload_size) {
+      fail(at, "index",
+           wick::detail::cat("tensor ", i, ": payload size ", e.payload_size, " does not match ",
+                             dtype_name(e.dtype), " ", shape_str(e.shape)));
+    }
+    if (e.record_offset % kAlign != 0 || e.record_offset < kFileHeaderSize ||
+        (i > 0 && e.record_offset <= index.tensors.back().record_offset)) {
+      fail(at, "index",
+           wick::detail::cat("tensor ", i, ": record offset ", e.record_offset,
+                             " is misaligned, inside the header, or not after the "
+                             "previous record"));
+    }
+    index.tensors.push_back(std::move(e));
+  }
+  if (r.remaining() != 0) {
+    fail(r.offset(), "index",
+         wick::detail::cat(r.remaining(), " unexpected bytes after the tensor table"));
+  }
+  // Cross-check: every tensor id in range, every tensor referenced.
+  std::vector<bool> used(n_tensors, false);
+  for (const auto& n : index.tree) {
+    if (n.tag != Tag::Tensor) continue;
+    if (n.tensor >= n_tensors) {
+      fail(file_offset, "index",
+           wick::detail::cat("value refers to tensor ", n.tensor, " but the file has ", n_tensors,
+                             " tensors"));
+    }
+    used[n.tensor] = true;
+  }
+  for (uint32_t i = 0; i < n_tensors; ++i) {
+    if (!used[i])
+      fail(file_offset, "index",
+           wick::detail::cat("tensor ", i, " is not referenced by the value tree"));
+  }
+  return index;
+}
+
+Value build_value(const std::vector<FlatNode>& tree, const std::vector<Tensor>& tensors) {
+  struct Open {
+    Value value;
+    std::string key;
+    uint32_t left;
+  };
+  std::vector<Open> stack;
+  Value root;
+  for (const FlatNode& n : tree) {
+    Value v;
+    if (n.tag == Tag::Tensor) {
+      v = tensors[n.tensor];
+    } else if (n.tag == Tag::List) {
+      v = List{};
+      v.list().reserve(n.count);
+    } else if (n.tag == Tag::Dict) {
+      v = Dict{};
+    } else {
+      v = scalar_value(n);
+    }
+    if ((n.tag == Tag::List || n.tag == Tag::Dict) && n.count > 0) {
+      stack.push_back(Open{std::move(v), n.key, n.count});
+      continue;
+    }
+    // Attach v (and every container it completes) to its parent.
+    std::string key = n.key;
+    while (true) {
+      if (stack.empty()) {
+        root = std::move(v);
+        break;
+      }
+      Open& parent = stack.back();
+      if (parent.value.is_dict()) {
+        parent.value.dict().insert(std::move(key), std::move(v));
+      } else {
+        parent.value.list().push_back(std::move(v));
+      }
+      if (--parent.left > 0) break;
+      v = std::move(parent.value);
+      key = std::move(parent.key);
+      stack.pop_back();
+    }
+  }
+  return root;
+}
+
+std::vector<std::pair<std::string, uint32_t>> tensor_paths(const std::vector<FlatNode>& tree) {
+  struct Open {
+    std::string path;
+    uint32_t left;
+    uint32_t next_index;
+    bool is_dict;
+  };
+  std::vector<Open> stack;
+  std::vector<std::pair<std::string, uint32_t>> out;
+  for (const FlatNode& n : tree) {
+    std::string path;
+    if (!stack.empty()) {
+      Open& parent = stack.back();
+      const std::string part = parent.is_dict ? n.key : std::to_string(parent.next_index++);
+      path = parent.path.empty() ? part : parent.path + "." + part;
+    }
+    if (n.tag == Tag::Tensor) out.emplace_back(path, n.tensor);
+    if ((n.tag == Tag::List || n.tag == Tag::Dict) && n.count > 0) {
+      stack.push_back(Open{std::move(path), n.count, 0, n.tag == Tag::Dict});
+      continue;
+    }
+    while (!stack.empty() && --stack.back().left == 0)
+      stack.pop_back();
+  }
+  return out;
+}
+
+}  // namespace wick::io::detail
+
+namespace wick::io {
+
+uint64_t checksum(const void* data, std::size_t n) noexcept {
+  return detail::xxh3(data, n);
+}
+
+}  // namespace wick::io

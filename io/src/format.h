@@ -1,0 +1,243 @@
+#pragma once
+// Private: the byte layout of io/FORMAT.md — constants, little-endian encoding, checksums, and
+// bounds-checked decoding of headers, trailers and the index.
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wick/core/dtype.h"
+#include "wick/core/shape.h"
+#include "wick/io/value.h"
+
+namespace wick::io::detail {
+
+static_assert(std::endian::native == std::endian::little,
+              "wick's file I/O assumes a little-endian host (the format is little-endian)");
+
+inline constexpr std::array<uint8_t, 8> kMagic = {0x89, 'W', 'I', 'C', 'K', '\r', '\n', 0x1a};
+inline constexpr std::array<uint8_t, 8> kEndMagic = {'W', 'I', 'C', 'K', 'E', 'N', 'D', '\n'};
+inline constexpr uint16_t kMajor = 1;
+inline constexpr uint16_t kMinor = 0;
+inline constexpr uint32_t kByteOrderMark = 0x01020304;
+inline constexpr std::size_t kFileHeaderSize = 64;
+inline constexpr std::size_t kTrailerSize = 64;
+inline constexpr std::size_t kAlign = 64;
+inline constexpr std::size_t kPrefixSize = 16;  // kind, flags, header size, payload size
+inline constexpr std::size_t kMaxRecordHeader = 512;
+inline constexpr uint32_t kKindTensor = 1;
+inline constexpr uint32_t kKindIndex = 2;
+inline constexpr uint16_t kFlagOptional = 1;
+inline constexpr int kMaxRank = 32;
+inline constexpr int kMaxDepth = 512;
+
+/// Value tags in the index (FORMAT.md "Values").
+enum class Tag : uint8_t {
+  None = 0,
+  False = 1,
+  True = 2,
+  Int = 3,
+  Float = 4,
+  String = 5,
+  Tensor = 6,
+  List = 7,
+  Dict = 8
+};
+
+/// Bytes of zero padding after `n` to reach a multiple of 64.
+constexpr uint64_t pad64(uint64_t n) noexcept {
+  return (kAlign - n % kAlign) % kAlign;
+}
+
+/// XXH3-64, seed 0, on xxHash's runtime-dispatched vector path.
+uint64_t xxh3(const void* data, std::size_t n) noexcept;
+
+/// Incremental XXH3-64; gives the same result as xxh3() over the concatenated bytes.
+class Hasher {
+ public:
+  Hasher();
+  ~Hasher();
+  Hasher(const Hasher&) = delete;
+  Hasher& operator=(const Hasher&) = delete;
+  void reset() noexcept;
+  void update(const void* data, std::size_t n) noexcept;
+  uint64_t digest() const noexcept;
+
+ private:
+  void* state_;  // XXH3_state_t, kept out of this header
+};
+
+template <class T>
+void store_le(std::byte* p, T v) noexcept {
+  std::memcpy(p, &v, sizeof(T));
+}
+template <class T>
+T load_le(const std::byte* p) noexcept {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+/// Appends little-endian fields to a growing buffer.
+class ByteWriter {
+ public:
+  void u8(uint8_t v) { buf_.push_back(static_cast<std::byte>(v)); }
+  void u16(uint16_t v) { put(v); }
+  void u32(uint32_t v) { put(v); }
+  void u64(uint64_t v) { put(v); }
+  void i64(int64_t v) { put(v); }
+  void f64(double v) { put(std::bit_cast<uint64_t>(v)); }
+  void string(std::string_view s);
+  void bytes(const void* p, std::size_t n);
+  void zeros(std::size_t n) { buf_.resize(buf_.size() + n, std::byte{0}); }
+  const std::vector<std::byte>& buffer() const noexcept { return buf_; }
+  std::size_t size() const noexcept { return buf_.size(); }
+
+ private:
+  template <class T>
+  void put(T v) {
+    const std::size_t at = buf_.size();
+    buf_.resize(at + sizeof(T));
+    store_le(buf_.data() + at, v);
+  }
+  std::vector<std::byte> buf_;
+};
+
+/// Reads little-endian fields from a byte span; every read is bounds-checked and a short read
+/// throws FormatError naming `what_` and the absolute file offset.
+class ByteReader {
+ public:
+  ByteReader(std::span<const std::byte> bytes, uint64_t file_offset, std::string what)
+      : bytes_(bytes), base_(file_offset), what_(std::move(what)) {}
+  uint8_t u8() { return get<uint8_t>("u8"); }
+  uint16_t u16() { return get<uint16_t>("u16"); }
+  uint32_t u32() { return get<uint32_t>("u32"); }
+  uint64_t u64() { return get<uint64_t>("u64"); }
+  int64_t i64() { return get<int64_t>("i64"); }
+  double f64() { return std::bit_cast<double>(get<uint64_t>("f64")); }
+  std::string string(const char* field);
+  /// Throws unless `n` more bytes remain.
+  void need(uint64_t n, const char* field) const;
+  uint64_t remaining() const noexcept { return bytes_.size() - pos_; }
+  uint64_t offset() const noexcept { return base_ + pos_; }
+  const std::string& what() const noexcept { return what_; }
+
+ private:
+  template <class T>
+  T get(const char* field) {
+    need(sizeof(T), field);
+    const T v = load_le<T>(bytes_.data() + pos_);
+    pos_ += sizeof(T);
+    return v;
+  }
+  std::span<const std::byte> bytes_;
+  std::size_t pos_ = 0;
+  uint64_t base_;
+  std::string what_;
+};
+
+/// Throws FormatError unless every byte of `bytes` is zero (padding and reserved space).
+void check_zero(std::span<const std::byte> bytes, uint64_t file_offset, const char* what);
+
+/// Producer string written into headers: "wick <version>".
+std::string producer_string();
+
+struct FileHeader {
+  uint16_t major = kMajor;
+  uint16_t minor = kMinor;
+  std::string producer;
+};
+std::array<std::byte, kFileHeaderSize> encode_file_header();
+/// Validates magic, byte order, sizes and checksum; refuses a newer major naming both versions.
+FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> bytes);
+
+struct Trailer {
+  uint64_t index_offset = 0;
+  uint64_t file_size = 0;
+  uint64_t index_checksum = 0;
+  uint16_t major = kMajor;
+  uint16_t minor = kMinor;
+};
+std::array<std::byte, kTrailerSize> encode_trailer(const Trailer& t);
+/// Validates end magic, checksum and reserved bytes; `file_offset` is where the trailer starts.
+Trailer decode_trailer(std::span<const std::byte, kTrailerSize> bytes, uint64_t file_offset);
+
+/// The part of a record header every kind shares.
+struct RecordPrefix {
+  uint32_t kind = 0;
+  uint16_t flags = 0;
+  uint16_t header_size = 0;
+  uint64_t payload_size = 0;
+};
+/// Decodes and sanity-checks the first 16 bytes of a record at `file_offset`.
+RecordPrefix decode_prefix(std::span<const std::byte> bytes, uint64_t file_offset);
+/// Verifies the checksum in the last 8 bytes of a whole record header.
+void check_header_checksum(std::span<const std::byte> header, uint64_t file_offset,
+                           const std::string& what);
+
+/// What the index says about one tensor record (and what the record itself says).
+struct TensorEntry {
+  uint64_t record_offset = 0;
+  uint64_t payload_size = 0;
+  uint64_t checksum = 0;
+  DType dtype = DType::Float32;
+  Shape shape;
+};
+
+/// Header size of a tensor record of rank `rank`.
+constexpr std::size_t tensor_header_size(std::size_t rank) noexcept {
+  return (32 + 8 * rank + kAlign - 1) / kAlign * kAlign;
+}
+/// The whole header of tensor record `id`.
+std::vector<std::byte> encode_tensor_header(uint32_t id, DType dtype, const Shape& shape,
+                                            uint64_t payload_size);
+/// Decodes a verified-size tensor header (prefix included) and checks it against `expected`
+/// (the index row) when given. Returns the tensor id.
+uint32_t decode_tensor_header(std::span<const std::byte> header, uint64_t file_offset,
+                              TensorEntry& out);
+
+/// Payload bytes of a tensor of this dtype and shape; FormatError on overflow.
+uint64_t payload_bytes(DType dtype, const Shape& shape, uint64_t file_offset);
+
+/// The whole header of the index record.
+std::array<std::byte, 64> encode_index_header(uint64_t payload_size, uint64_t checksum);
+
+/// The value tree of an index, flattened in pre-order so it is built and walked without
+/// recursion. Lists and dicts record their item count; their items follow them.
+struct FlatNode {
+  Tag tag = Tag::None;
+  uint32_t count = 0;   // list/dict items
+  uint32_t tensor = 0;  // tensor id
+  int64_t i = 0;        // int
+  double f = 0;         // float
+  std::string text;     // string value
+  std::string key;      // key in the parent dict (empty for list items and the root)
+};
+
+/// A decoded index payload.
+struct Index {
+  Dict metadata;
+  std::vector<FlatNode> tree;
+  std::vector<TensorEntry> tensors;
+};
+
+/// Encodes a metadata dict (scalar values only: ArgumentError otherwise).
+void encode_metadata(ByteWriter& w, const Dict& metadata);
+/// Encodes one table row.
+void encode_table_row(ByteWriter& w, const TensorEntry& e);
+/// Parses and validates a whole index payload that starts at `file_offset`.
+Index decode_index(std::span<const std::byte> payload, uint64_t file_offset);
+
+/// Rebuilds the Value tree, putting `tensors[id]` at each tensor node.
+Value build_value(const std::vector<FlatNode>& tree, const std::vector<Tensor>& tensors);
+
+/// Dotted tree path of every tensor node, in pre-order: (path, tensor id).
+std::vector<std::pair<std::string, uint32_t>> tensor_paths(const std::vector<FlatNode>& tree);
+
+}  // namespace wick::io::detail

@@ -1,0 +1,254 @@
+#include "parse.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "wick/core/error.h"
+
+namespace wick::io::detail {
+
+namespace {
+constexpr std::size_t kReadChunk = std::size_t{256} << 10;
+// Without a known size, a hostile stream could claim a huge payload: allocate at most this much
+// ahead of the bytes actually received.
+constexpr uint64_t kUnknownSizeStep = uint64_t{64} << 20;
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%016" PRIx64, v);
+  return buf;
+}
+
+[[noreturn]] void fail(uint64_t offset, const std::string& what, const std::string& msg) {
+  throw FormatError(wick::detail::cat("wick file: ", what, " at offset ", offset, ": ", msg));
+}
+
+class Reporter {
+ public:
+  Reporter(const ProgressFn& fn, const Source& src) : fn_(fn), src_(src) {}
+  void operator()() const {
+    if (fn_) fn_(src_.position(), src_.size().value_or(0));
+  }
+
+ private:
+  const ProgressFn& fn_;
+  const Source& src_;
+};
+
+// Reads `n` bytes into a fresh 64-byte-aligned storage (or borrows them from a mapping),
+// hashing each chunk right after it arrives.
+std::shared_ptr<Storage> take(Source& src, uint64_t n, Hasher* h, const Reporter& report,
+                              const char* what) {
+  if (auto borrowed = src.borrow(static_cast<std::size_t>(n), what)) {
+    if (h != nullptr) {
+      for (uint64_t done = 0; done < n; done += kReadChunk) {
+        h->update(borrowed->data() + done,
+                  static_cast<std::size_t>(std::min<uint64_t>(kReadChunk, n - done)));
+        report();
+      }
+    }
+    return borrowed;
+  }
+  const std::optional<uint64_t> size = src.size();
+  if (size && n > *size - std::min(*size, src.position())) {
+    fail(src.position(), what,
+         wick::detail::cat("truncated: claims ", n, " bytes, only ",
+                           *size - std::min(*size, src.position()), " remain in the file"));
+  }
+  // Grow geometrically when the size is unknown, so memory follows the bytes received.
+  uint64_t capacity = size ? n : std::min(n, kUnknownSizeStep);
+  auto storage = Storage::allocate(static_cast<std::size_t>(capacity));
+  uint64_t done = 0;
+  while (done < n) {
+    if (done == capacity) {
+      capacity = std::min(n, capacity * 2);
+      auto bigger = Storage::allocate(static_cast<std::size_t>(capacity));
+      std::memcpy(bigger->data(), storage->data(), static_cast<std::size_t>(done));
+      storage = std::move(bigger);
+    }
+    const auto c = static_cast<std::size_t>(std::min<uint64_t>(kReadChunk, capacity - done));
+    src.read_exact(storage->data() + done, c, what);
+    if (h != nullptr) h->update(storage->data() + done, c);
+    done += c;
+    report();
+  }
+  return storage;
+}
+
+// Consumes `n` bytes, hashing them when asked.
+void skip(Source& src, uint64_t n, Hasher* h, const Reporter& report, const char* what) {
+  std::vector<std::byte> scratch(static_cast<std::size_t>(std::min<uint64_t>(n, kReadChunk)));
+  for (uint64_t done = 0; done < n;) {
+    const auto c = static_cast<std::size_t>(std::min<uint64_t>(kReadChunk, n - done));
+    src.read_exact(scratch.data(), c, what);
+    if (h != nullptr) h->update(scratch.data(), c);
+    done += c;
+    report();
+  }
+}
+
+void read_padding(Source& src, uint64_t payload_size, bool verify, const char* what) {
+  std::byte pad[kAlign];
+  const auto n = static_cast<std::size_t>(pad64(payload_size));
+  const uint64_t at = src.position();
+  src.read_exact(pad, n, what);
+  if (verify) check_zero({pad, n}, at, what);
+}
+}  // namespace
+
+void check_bool_payload(const std::byte* p, std::size_t n, uint64_t file_offset,
+                        const std::string& name) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (static_cast<uint8_t>(p[i]) > 1) {
+      fail(file_offset + i, "bool tensor " + name,
+           wick::detail::cat("element ", i, " is byte ", static_cast<int>(p[i]),
+                             ", expected 0 or 1"));
+    }
+  }
+}
+
+void payload_checksum_error(const std::string& name, uint64_t record_offset, uint64_t expected,
+                            uint64_t actual) {
+  fail(record_offset, "tensor " + name,
+       wick::detail::cat("payload checksum mismatch: index says ", hex(expected),
+                         ", the data hashes to ", hex(actual), " (the file is corrupt)"));
+}
+
+std::vector<std::string> tensor_names(const Index& index) {
+  std::vector<std::string> names(index.tensors.size());
+  for (const auto& [path, id] : tensor_paths(index.tree)) {
+    if (names[id].empty()) names[id] = "'" + path + "'";
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) names[i] = wick::detail::cat("#", i);
+  }
+  return names;
+}
+
+Parsed parse_stream(Source& src, const ParseOptions& options) {
+  const Reporter report(options.progress, src);
+  Parsed out;
+  std::array<std::byte, kFileHeaderSize> header{};
+  src.read_exact(header.data(), header.size(), "file header");
+  out.header = decode_file_header(header);
+
+  std::vector<TensorEntry> records;  // what the tensor records themselves said
+  std::vector<uint64_t> hashes;
+  Hasher h;
+  uint64_t index_offset = 0;
+  std::vector<std::byte> index_payload;
+  uint64_t index_checksum = 0;
+  while (true) {
+    const uint64_t at = src.position();
+    std::array<std::byte, kMaxRecordHeader> hb{};
+    src.read_exact(hb.data(), kPrefixSize, "record header");
+    const RecordPrefix p = decode_prefix(hb, at);
+    src.read_exact(hb.data() + kPrefixSize, p.header_size - kPrefixSize, "record header");
+    const std::span<const std::byte> hspan(hb.data(), p.header_size);
+    if (p.kind == kKindTensor) {
+      TensorEntry e;
+      const uint32_t id = decode_tensor_header(hspan, at, e);
+      if (id != records.size()) {
+        fail(at + 16, "tensor record",
+             wick::detail::cat("tensor id ", id, ", expected ", records.size(),
+                               " (ids count up from 0)"));
+      }
+      h.reset();
+      std::shared_ptr<Storage> storage;
+      if (options.keep_payloads) {
+        storage =
+            take(src, e.payload_size, options.verify ? &h : nullptr, report, "tensor payload");
+      } else {
+        skip(src, e.payload_size, options.verify ? &h : nullptr, report, "tensor payload");
+      }
+      if (storage && e.dtype == kBool) {
+        check_bool_payload(storage->data(), storage->nbytes(), at + p.header_size,
+                           wick::detail::cat("#", id));
+      }
+      read_padding(src, e.payload_size, options.verify, "tensor padding");
+      hashes.push_back(options.verify ? h.digest() : 0);
+      if (storage) {
+        out.tensors.emplace_back(std::move(storage), e.shape, contiguous_strides(e.shape), 0,
+                                 e.dtype);
+      }
+      records.push_back(std::move(e));
+      continue;
+    }
+    check_header_checksum(hspan, at, wick::detail::cat("record header (kind ", p.kind, ")"));
+    const uint64_t stored = load_le<uint64_t>(hb.data() + 16);
+    if (p.kind == kKindIndex) {
+      if (p.flags != 0 || p.header_size != 64) {
+        fail(at, "index record header", "index records have flags 0 and a 64-byte header");
+      }
+      check_zero(hspan.subspan(24, 32), at + 24, "index record reserved bytes");
+      auto storage = take(src, p.payload_size, nullptr, report, "index");
+      index_payload.assign(storage->data(), storage->data() + p.payload_size);
+      h.reset();
+      h.update(index_payload.data(), index_payload.size());
+      if (h.digest() != stored) {
+        fail(at, "index",
+             wick::detail::cat("payload checksum mismatch: stored ", hex(stored), ", computed ",
+                               hex(h.digest())));
+      }
+      read_padding(src, p.payload_size, true, "index padding");
+      index_offset = at;
+      index_checksum = stored;
+      break;
+    }
+    if ((p.flags & kFlagOptional) == 0) {
+      fail(at, "record header",
+           wick::detail::cat("unknown required record kind ", p.kind,
+                             " (written by a newer wick?)"));
+    }
+    h.reset();
+    skip(src, p.payload_size, &h, report, "optional record");
+    if (p.payload_size > 0 && h.digest() != stored) {
+      fail(at, wick::detail::cat("optional record (kind ", p.kind, ")"),
+           wick::detail::cat("payload checksum mismatch: stored ", hex(stored), ", computed ",
+                             hex(h.digest())));
+    }
+    read_padding(src, p.payload_size, options.verify, "record padding");
+  }
+
+  std::array<std::byte, kTrailerSize> tb{};
+  const uint64_t trailer_at = src.position();
+  src.read_exact(tb.data(), tb.size(), "trailer");
+  const Trailer t = decode_trailer(tb, trailer_at);
+  if (t.index_offset != index_offset || t.file_size != trailer_at + kTrailerSize ||
+      t.index_checksum != index_checksum || t.major != out.header.major ||
+      t.minor != out.header.minor) {
+    fail(trailer_at, "trailer",
+         wick::detail::cat("does not match the file: index at ", t.index_offset, " (found at ",
+                           index_offset, "), size ", t.file_size, " (found ",
+                           trailer_at + kTrailerSize, ")"));
+  }
+
+  out.index = decode_index(index_payload, index_offset + 64);
+  if (out.index.tensors.size() != records.size()) {
+    fail(index_offset, "index",
+         wick::detail::cat("lists ", out.index.tensors.size(), " tensors but the file holds ",
+                           records.size()));
+  }
+  const auto names = tensor_names(out.index);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const TensorEntry& row = out.index.tensors[i];
+    const TensorEntry& rec = records[i];
+    if (row.record_offset != rec.record_offset || row.dtype != rec.dtype ||
+        row.shape != rec.shape) {
+      fail(rec.record_offset, "tensor " + names[i],
+           wick::detail::cat("index row (offset ", row.record_offset, ", ", dtype_name(row.dtype),
+                             " ", shape_str(row.shape), ") disagrees with the record (offset ",
+                             rec.record_offset, ", ", dtype_name(rec.dtype), " ",
+                             shape_str(rec.shape), ")"));
+    }
+    if (options.verify && hashes[i] != row.checksum) {
+      payload_checksum_error(names[i], rec.record_offset, row.checksum, hashes[i]);
+    }
+  }
+  if (options.keep_payloads) out.value = build_value(out.index.tree, out.tensors);
+  return out;
+}
+
+}  // namespace wick::io::detail

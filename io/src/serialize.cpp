@@ -1,0 +1,38 @@
+#include "wick/io/serialize.h"
+
+#include "file.h"
+#include "parse.h"
+#include "wick/core/error.h"
+#include "wick/io/reader.h"
+#include "wick/io/writer.h"
+
+namespace wick {
+
+void save(const Value& value, const std::filesystem::path& path, const SaveOptions& options) {
+  io::Writer writer(path, options);
+  writer.finish(value);
+}
+
+void save(const Value& value, std::ostream& out, const SaveOptions& options) {
+  io::Writer writer(out, options);
+  writer.finish(value);
+}
+
+Value load(const std::filesystem::path& path, const LoadOptions& options) {
+  if (options.mmap) return io::Reader(path, options).value();
+  io::detail::File file(path);
+  io::detail::FileSource src(file);
+  Value v = io::detail::parse_stream(src, {options.verify, true, options.progress}).value;
+  WICK_CHECK(src.position() == file.size(), FormatError, "wick file ", path, " at offset ",
+             src.position(), ": ", file.size() - src.position(),
+             " unexpected bytes after the trailer");
+  return v;
+}
+
+Value load(std::istream& in, const LoadOptions& options) {
+  WICK_CHECK(!options.mmap, ArgumentError, "load: mmap needs a file path, not a stream");
+  io::detail::IstreamSource src(in);
+  return io::detail::parse_stream(src, {options.verify, true, options.progress}).value;
+}
+
+}  // namespace wick

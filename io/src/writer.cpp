@@ -1,0 +1,351 @@
+#include "wick/io/writer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "file.h"
+#include "format.h"
+#include "wick/core/error.h"
+
+namespace wick::io {
+
+using namespace detail;
+
+namespace {
+constexpr std::size_t kBufferSize = std::size_t{1} << 20;
+// Payloads at least this big skip the buffer and go straight from tensor memory to the sink.
+constexpr std::size_t kDirectThreshold = std::size_t{64} << 10;
+// Hash-then-write granularity: small enough to stay in L2 between the two passes.
+constexpr std::size_t kChunk = std::size_t{256} << 10;
+
+// Identity of a tensor view for de-duplication (tied weights).
+struct ViewKey {
+  std::weak_ptr<Storage> storage;
+  int64_t offset;
+  DType dtype;
+  Shape shape;
+  Shape strides;
+  uint32_t id;
+};
+}  // namespace
+
+class Writer::Impl {
+ public:
+  Impl(std::unique_ptr<AtomicFile> file, std::unique_ptr<Sink> stream, SaveOptions options)
+      : file_(std::move(file)), stream_(std::move(stream)), options_(std::move(options)) {
+    sink_ = file_ ? &file_->sink() : stream_.get();
+    buf_.reserve(kBufferSize);
+    guarded([&] {
+      ByteWriter meta;
+      encode_metadata(meta, options_.metadata);  // refuse bad metadata before any byte
+      const auto header = encode_file_header();
+      put(header.data(), header.size());
+    });
+  }
+
+  void add(const std::string& key, const Value& value) {
+    check_usable("Writer::add");
+    WICK_CHECK(!root_given_, ArgumentError, "Writer::add: finish(root) was already called");
+    WICK_CHECK(added_keys_.insert(key).second, ArgumentError, "Writer::add: duplicate key '", key,
+               "'");
+    guarded([&] {
+      entries_.string(key);
+      encode_value(value, entries_, key);
+      ++entry_count_;
+    });
+  }
+
+  void finish_dict() {
+    check_usable("Writer::finish");
+    ByteWriter tree;
+    tree.u8(static_cast<uint8_t>(Tag::Dict));
+    tree.u32(entry_count_);
+    tree.bytes(entries_.buffer().data(), entries_.size());
+    guarded([&] { write_index_and_commit(tree); });
+  }
+
+  void finish_root(const Value& root) {
+    check_usable("Writer::finish");
+    WICK_CHECK(entry_count_ == 0, ArgumentError,
+               "Writer::finish(root): entries were already add()ed; call finish() instead");
+    root_given_ = true;
+    guarded([&] {
+      total_ = unique_payload_bytes(root);
+      ByteWriter tree;
+      encode_value(root, tree, "");
+      write_index_and_commit(tree);
+    });
+  }
+
+  uint64_t bytes_written() const noexcept { return pos_; }
+
+ private:
+  template <class F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (...) {
+      broken_ = true;  // the output is incomplete; an AtomicFile removes it on destruction
+      throw;
+    }
+  }
+
+  void check_usable(const char* op) const {
+    WICK_CHECK(!finished_, ArgumentError, op, ": the file is already finished");
+    WICK_CHECK(!broken_, IoError, op, ": an earlier error left the output incomplete");
+  }
+
+  void flush_buffer() {
+    if (!buf_.empty()) sink_->write(buf_.data(), buf_.size());
+    buf_.clear();
+  }
+
+  void put(const void* data, std::size_t n) {
+    if (buf_.size() + n > kBufferSize) flush_buffer();
+    if (n >= kBufferSize) {
+      sink_->write(data, n);
+    } else {
+      const auto* b = static_cast<const std::byte*>(data);
+      buf_.insert(buf_.end(), b, b + n);
+    }
+    pos_ += n;
+  }
+
+  void pad() {
+    static constexpr std::byte kZeros[kAlign] = {};
+    put(kZeros, pad64(pos_));
+  }
+
+  // Contiguous bytes of a payload: buffered when small, else hashed and written chunk by chunk.
+  void emit_bytes(const std::byte* p, std::size_t n, Hasher& h) {
+    if (n < kDirectThreshold) {
+      h.update(p, n);
+      put(p, n);
+      return;
+    }
+    flush_buffer();
+    for (std::size_t done = 0; done < n;) {
+      const std::size_t c = std::min(kChunk, n - done);
+      h.update(p + done, c);
+      sink_->write(p + done, c);
+      done += c;
+      pos_ += c;
+      payload_done_ += c;
+      if (options_.progress) options_.progress(payload_done_, total_);
+    }
+  }
+
+  // Row-major bytes of any view, copying non-contiguous data through bounded chunks.
+  void emit_tensor_bytes(const Tensor& t, Hasher& h) {
+    if (t.numel() == 0) return;
+    if (t.is_contiguous()) {
+      emit_bytes(static_cast<const std::byte*>(t.raw_data()), t.nbytes(), h);
+      return;
+    }
+    if (t.nbytes() <= kChunk || t.dim() == 0) {
+      const Tensor c = t.contiguous();
+      emit_bytes(static_cast<const std::byte*>(c.raw_data()), c.nbytes(), h);
+      return;
+    }
+    const int64_t row_bytes = static_cast<int64_t>(t.nbytes()) / t.size(0);
+    const int64_t rows_per_chunk =
+        std::max<int64_t>(1, static_cast<int64_t>(kChunk) / std::max<int64_t>(row_bytes, 1));
+    for (int64_t r = 0; r < t.size(0); r += rows_per_chunk) {
+      const int64_t end = std::min(t.size(0), r + rows_per_chunk);
+      emit_tensor_bytes(rows_per_chunk == 1 ? t.select(0, r) : t.slice(0, r, end), h);
+    }
+  }
+
+  uint32_t write_tensor(const Tensor& t) {
+    auto& candidates = seen_[t.storage().get()];
+    for (const ViewKey& k : candidates) {
+      if (!k.storage.expired() && k.offset == t.offset() && k.dtype == t.dtype() &&
+          k.shape == t.shape() && k.strides == t.strides()) {
+        return k.id;
+      }
+    }
+    WICK_CHECK(table_.size() < UINT32_MAX, ArgumentError, "save: more than 2^32-1 tensors");
+    const auto id = static_cast<uint32_t>(table_.size());
+    TensorEntry e;
+    e.record_offset = pos_;
+    e.payload_size = t.nbytes();
+    e.dtype = t.dtype();
+    e.shape = t.shape();
+    WICK_CHECK(t.dim() <= kMaxRank, ArgumentError, "save: tensor of rank ", t.dim(),
+               " exceeds the format's maximum rank ", kMaxRank);
+    const auto header = encode_tensor_header(id, e.dtype, e.shape, e.payload_size);
+    put(header.data(), header.size());
+    Hasher h;
+    emit_tensor_bytes(t, h);
+    if (e.payload_size < kDirectThreshold) {
+      payload_done_ += e.payload_size;
+      if (options_.progress) options_.progress(payload_done_, total_);
+    }
+    e.checksum = h.digest();
+    pad();
+    table_.push_back(std::move(e));
+    candidates.push_back(ViewKey{t.storage(), t.offset(), t.dtype(), t.shape(), t.strides(), id});
+    return id;
+  }
+
+  uint64_t unique_payload_bytes(const Value& root) {
+    uint64_t total = 0;
+    std::vector<const Value*> todo{&root};
+    std::vector<Tensor> seen;
+    while (!todo.empty()) {
+      const Value* v = todo.back();
+      todo.pop_back();
+      if (v->is_tensor() && v->tensor().defined()) {
+        const Tensor& t = v->tensor();
+        if (std::none_of(seen.begin(), seen.end(), [&](const Tensor& s) { return s.is_same(t); })) {
+          if (seen.size() < 4096) seen.push_back(t);  // bound the quadratic scan
+          total += t.nbytes();
+        }
+      } else if (v->is_list()) {
+        for (const Value& c : v->list())
+          todo.push_back(&c);
+      } else if (v->is_dict()) {
+        for (const auto& [k, c] : v->dict())
+          todo.push_back(&c);
+      }
+    }
+    return total;
+  }
+
+  // Pre-order encoding with an explicit stack; tensors are written as they are met.
+  void encode_value(const Value& root, ByteWriter& w, const std::string& root_path) {
+    struct Frame {
+      const Value* v;
+      std::size_t next;
+      std::string path;
+    };
+    std::vector<Frame> stack;
+    auto emit = [&](const Value& v, std::string path) {
+      switch (v.kind()) {
+        case Value::Kind::None:
+          w.u8(static_cast<uint8_t>(Tag::None));
+          break;
+        case Value::Kind::Bool:
+          w.u8(static_cast<uint8_t>(v.as_bool() ? Tag::True : Tag::False));
+          break;
+        case Value::Kind::Int:
+          w.u8(static_cast<uint8_t>(Tag::Int));
+          w.i64(v.as_int());
+          break;
+        case Value::Kind::Float:
+          w.u8(static_cast<uint8_t>(Tag::Float));
+          w.f64(v.as_float());
+          break;
+        case Value::Kind::String:
+          w.u8(static_cast<uint8_t>(Tag::String));
+          w.string(v.as_string());
+          break;
+        case Value::Kind::Tensor:
+          WICK_CHECK(v.tensor().defined(), ArgumentError, "save: the tensor at '", path,
+                     "' is undefined");
+          w.u8(static_cast<uint8_t>(Tag::Tensor));
+          w.u32(write_tensor(v.tensor()));
+          break;
+        case Value::Kind::List:
+        case Value::Kind::Dict: {
+          WICK_CHECK(v.size() <= UINT32_MAX, ArgumentError, "save: container at '", path,
+                     "' has more than 2^32-1 items");
+          WICK_CHECK(stack.size() < static_cast<std::size_t>(kMaxDepth), ArgumentError,
+                     "save: value nests deeper than ", kMaxDepth, " levels at '", path, "'");
+          w.u8(static_cast<uint8_t>(v.is_list() ? Tag::List : Tag::Dict));
+          w.u32(static_cast<uint32_t>(v.size()));
+          stack.push_back(Frame{&v, 0, std::move(path)});
+          break;
+        }
+      }
+    };
+    emit(root, root_path);
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      if (f.next == f.v->size()) {
+        stack.pop_back();
+        continue;
+      }
+      const std::size_t i = f.next++;
+      const std::string prefix = f.path.empty() ? "" : f.path + ".";
+      if (f.v->is_list()) {
+        emit(f.v->list()[i], prefix + std::to_string(i));
+      } else {
+        const auto& [key, child] = f.v->dict().items()[i];
+        WICK_CHECK(key.find('\0') == std::string::npos, ArgumentError, "save: dict key at '",
+                   prefix, "' contains a NUL byte");
+        w.string(key);
+        emit(child, prefix + key);
+      }
+    }
+  }
+
+  void write_index_and_commit(const ByteWriter& tree) {
+    ByteWriter payload;
+    encode_metadata(payload, options_.metadata);
+    payload.bytes(tree.buffer().data(), tree.size());
+    payload.u32(static_cast<uint32_t>(table_.size()));
+    for (const TensorEntry& e : table_)
+      encode_table_row(payload, e);
+    const uint64_t checksum = xxh3(payload.buffer().data(), payload.size());
+    const uint64_t index_offset = pos_;
+    const auto header = encode_index_header(payload.size(), checksum);
+    put(header.data(), header.size());
+    put(payload.buffer().data(), payload.size());
+    pad();
+    Trailer t;
+    t.index_offset = index_offset;
+    t.file_size = pos_ + kTrailerSize;
+    t.index_checksum = checksum;
+    const auto trailer = encode_trailer(t);
+    put(trailer.data(), trailer.size());
+    flush_buffer();
+    sink_->flush();
+    if (file_) file_->commit(options_.durable);
+    finished_ = true;
+  }
+
+  std::unique_ptr<AtomicFile> file_;
+  std::unique_ptr<Sink> stream_;
+  Sink* sink_ = nullptr;
+  SaveOptions options_;
+  std::vector<std::byte> buf_;
+  uint64_t pos_ = 0;
+  uint64_t payload_done_ = 0;
+  uint64_t total_ = 0;
+  std::vector<TensorEntry> table_;
+  std::unordered_map<const Storage*, std::vector<ViewKey>> seen_;
+  ByteWriter entries_;
+  uint32_t entry_count_ = 0;
+  std::unordered_set<std::string> added_keys_;
+  bool root_given_ = false;
+  bool finished_ = false;
+  bool broken_ = false;
+};
+
+Writer::Writer(std::ostream& out, SaveOptions options)
+    : impl_(std::make_unique<Impl>(nullptr, std::make_unique<OstreamSink>(out),
+                                   std::move(options))) {}
+
+Writer::Writer(const std::filesystem::path& path, SaveOptions options)
+    : impl_(std::make_unique<Impl>(std::make_unique<AtomicFile>(path), nullptr,
+                                   std::move(options))) {}
+
+Writer::~Writer() = default;
+
+void Writer::add(const std::string& key, const Value& value) {
+  impl_->add(key, value);
+}
+void Writer::finish() {
+  impl_->finish_dict();
+}
+void Writer::finish(const Value& root) {
+  impl_->finish_root(root);
+}
+uint64_t Writer::bytes_written() const noexcept {
+  return impl_->bytes_written();
+}
+
+}  // namespace wick::io

@@ -1,0 +1,1040 @@
+// 16-bit float conversions (half.h), element conversion rules (convert.h) and Tensor::to.
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "wick/core/convert.h"
+#include "wick/core/creation.h"
+#include "wick/core/half.h"
+#include "wick/core/tensor.h"
+
+namespace wick {
+namespace {
+
+constexpr float kInfF = std::numeric_limits<float>::infinity();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+uint32_t bits_of(float f) {
+  return std::bit_cast<uint32_t>(f);
+}
+float float_of(uint32_t b) {
+  return std::bit_cast<float>(b);
+}
+
+// Independent decoders: the textbook formula (-1)^s * m * 2^e, evaluated with ldexp.
+double half_reference(uint16_t b) {
+  const int exp = (b >> 10) & 0x1F;
+  const int mant = b & 0x3FF;
+  const double mag = exp == 0 ? std::ldexp(mant, -24) : std::ldexp(mant + 1024, exp - 25);
+  return (b & 0x8000) ? -mag : mag;
+}
+double bf16_reference(uint16_t b) {
+  const int exp = (b >> 7) & 0xFF;
+  const int mant = b & 0x7F;
+  const double mag = exp == 0 ? std::ldexp(mant, -133) : std::ldexp(mant + 128, exp - 134);
+  return (b & 0x8000) ? -mag : mag;
+}
+
+bool half_is_nan(uint16_t b) {
+  return (b & 0x7C00) == 0x7C00 && (b & 0x3FF) != 0;
+}
+bool bf16_is_nan(uint16_t b) {
+  return (b & 0x7F80) == 0x7F80 && (b & 0x7F) != 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// binary16
+
+TEST(HalfConvert, EveryPatternDecodesToTheFormulaValue) {
+  for (uint32_t i = 0; i <= 0xFFFF; ++i) {
+    const auto b = static_cast<uint16_t>(i);
+    const float f = half_bits_to_float(b);
+    ASSERT_EQ(std::signbit(f), (b & 0x8000) != 0) << std::hex << b;
+    if (half_is_nan(b)) {
+      // Quiet NaN, payload moved to the top of the float payload.
+      ASSERT_EQ(bits_of(f), (b & 0x8000u) << 16 | 0x7FC00000u | (b & 0x3FFu) << 13)
+          << std::hex << b;
+    } else if ((b & 0x7FFF) == 0x7C00) {
+      ASSERT_EQ(f, (b & 0x8000) ? -kInfF : kInfF);
+    } else {
+      ASSERT_EQ(static_cast<double>(f), half_reference(b)) << std::hex << b;
+    }
+  }
+}
+
+TEST(HalfConvert, EveryPatternRoundTripsThroughFloatAndDouble) {
+  int nans = 0;
+  for (uint32_t i = 0; i <= 0xFFFF; ++i) {
+    const auto b = static_cast<uint16_t>(i);
+    const float f = half_bits_to_float(b);
+    const uint16_t via_float = float_to_half_bits(f);
+    const uint16_t via_double = double_to_half_bits(static_cast<double>(f));
+    if (half_is_nan(b)) {
+      ++nans;
+      // Signalling NaNs come back quiet; quiet ones come back bit for bit.
+      ASSERT_EQ(via_float, b | 0x0200) << std::hex << b;
+      ASSERT_EQ(via_double, b | 0x0200) << std::hex << b;
+    } else {
+      ASSERT_EQ(via_float, b) << std::hex << b;
+      ASSERT_EQ(via_double, b) << std::hex << b;
+    }
+  }
+  EXPECT_EQ(nans, 2 * 1023);
+}
+
+// Every midpoint between neighbouring halves (and between 65504 and 65536, which overflows to
+// inf) is exact in float and double: it must go to the even neighbour, and one ulp either side
+// must go to the nearer neighbour. This covers ties in every normal and subnormal binade.
+TEST(HalfConvert, EveryMidpointTiesToEvenAndItsNeighboursDoNot) {
+  for (uint16_t b = 0; b < 0x7C00; ++b) {
+    const double lo = half_reference(b);
+    const double hi = b == 0x7BFF ? 65536.0 : half_reference(static_cast<uint16_t>(b + 1));
+    const double mid = (lo + hi) / 2;
+    const auto up = static_cast<uint16_t>(b + 1);
+    const uint16_t even = (b & 1) ? up : b;
+    for (const uint16_t sign : {uint16_t{0}, uint16_t{0x8000}}) {
+      const double s = sign ? -1.0 : 1.0;
+      const auto f = static_cast<float>(s * mid);
+      ASSERT_EQ(static_cast<double>(f), s * mid);
+      ASSERT_EQ(float_to_half_bits(f), even | sign) << std::hex << b;
+      ASSERT_EQ(float_to_half_bits(std::nextafter(f, static_cast<float>(s) * kInfF)), up | sign)
+          << std::hex << b;
+      ASSERT_EQ(float_to_half_bits(std::nextafter(f, 0.0f)), b | sign) << std::hex << b;
+      ASSERT_EQ(double_to_half_bits(s * mid), even | sign) << std::hex << b;
+      ASSERT_EQ(double_to_half_bits(std::nextafter(s * mid, s * kInf)), up | sign);
+      ASSERT_EQ(double_to_half_bits(std::nextafter(s * mid, 0.0)), b | sign) << std::hex << b;
+    }
+  }
+}
+
+TEST(HalfConvert, SpecialValuesOverflowAndSubnormals) {
+  EXPECT_EQ(float_to_half_bits(0.0f), 0x0000);
+  EXPECT_EQ(float_to_half_bits(-0.0f), 0x8000);
+  EXPECT_EQ(float_to_half_bits(kInfF), 0x7C00);
+  EXPECT_EQ(float_to_half_bits(-kInfF), 0xFC00);
+  EXPECT_EQ(float_to_half_bits(1.0f), 0x3C00);
+  EXPECT_EQ(float_to_half_bits(-2.0f), 0xC000);
+  // Overflow boundary: 65520 is the midpoint between 65504 (odd) and 65536 (even, = inf).
+  EXPECT_EQ(float_to_half_bits(65504.0f), 0x7BFF);
+  EXPECT_EQ(float_to_half_bits(65519.99f), 0x7BFF);
+  EXPECT_EQ(float_to_half_bits(65520.0f), 0x7C00);
+  EXPECT_EQ(float_to_half_bits(-65520.0f), 0xFC00);
+  EXPECT_EQ(float_to_half_bits(1e10f), 0x7C00);
+  EXPECT_EQ(float_to_half_bits(std::numeric_limits<float>::max()), 0x7C00);
+  EXPECT_EQ(double_to_half_bits(std::numeric_limits<double>::max()), 0x7C00);
+  EXPECT_EQ(double_to_half_bits(-1e300), 0xFC00);
+  // Subnormals: 2^-24 is the smallest; 2^-25 ties between 0 and it and goes to 0 (even).
+  EXPECT_EQ(float_to_half_bits(0x1p-24f), 0x0001);
+  EXPECT_EQ(float_to_half_bits(0x1p-25f), 0x0000);
+  EXPECT_EQ(float_to_half_bits(-0x1p-25f), 0x8000);
+  EXPECT_EQ(float_to_half_bits(std::nextafter(0x1p-25f, 1.0f)), 0x0001);
+  EXPECT_EQ(float_to_half_bits(3 * 0x1p-25f), 0x0002);  // tie between 1 and 2
+  EXPECT_EQ(float_to_half_bits(5 * 0x1p-25f), 0x0002);  // tie between 2 and 3
+  EXPECT_EQ(float_to_half_bits(1023 * 0x1p-24f), 0x03FF);
+  EXPECT_EQ(float_to_half_bits(1023.5f * 0x1p-24f), 0x0400);  // carries into the normals
+  EXPECT_EQ(float_to_half_bits(0x1p-14f), 0x0400);
+  EXPECT_EQ(float_to_half_bits(std::numeric_limits<float>::denorm_min()), 0x0000);
+  EXPECT_EQ(float_to_half_bits(-std::numeric_limits<float>::denorm_min()), 0x8000);
+  EXPECT_EQ(float_to_half_bits(std::numeric_limits<float>::min()), 0x0000);
+  EXPECT_EQ(double_to_half_bits(1e-300), 0x0000);
+  EXPECT_EQ(double_to_half_bits(-std::numeric_limits<double>::denorm_min()), 0x8000);
+  // Normal ties: 1 + 2^-11 lies halfway between 1 (even) and 1 + 2^-10.
+  EXPECT_EQ(float_to_half_bits(1.0f + 0x1p-11f), 0x3C00);
+  EXPECT_EQ(float_to_half_bits(1.0f + 3 * 0x1p-11f), 0x3C02);
+  EXPECT_EQ(half_bits_to_float(0x0001), 0x1p-24f);
+  EXPECT_EQ(half_bits_to_float(0x7BFF), 65504.0f);
+  EXPECT_EQ(bits_of(half_bits_to_float(0x8000)), 0x80000000u);
+}
+
+TEST(HalfConvert, NanStaysQuietSignedNan) {
+  EXPECT_EQ(float_to_half_bits(std::numeric_limits<float>::quiet_NaN()), 0x7E00);
+  EXPECT_EQ(float_to_half_bits(float_of(0xFFC00000u)), 0xFE00);
+  // A payload only in the low bits would truncate to the inf pattern without the quiet bit.
+  EXPECT_EQ(float_to_half_bits(float_of(0x7F800001u)), 0x7E00);
+  EXPECT_EQ(float_to_half_bits(float_of(0xFF800001u)), 0xFE00);
+  EXPECT_EQ(float_to_half_bits(float_of(0x7FBFE000u)), 0x7FFF);  // top payload bits kept
+  EXPECT_EQ(double_to_half_bits(kNaN), 0x7E00);
+  EXPECT_EQ(double_to_half_bits(std::bit_cast<double>(0x7FF0000000000001ULL)), 0x7E00);
+  EXPECT_EQ(double_to_half_bits(std::bit_cast<double>(0xFFF0000000000001ULL)), 0xFE00);
+  EXPECT_TRUE(std::isnan(half_bits_to_float(0x7C01)));
+  EXPECT_TRUE(std::signbit(half_bits_to_float(0xFC01)));
+}
+
+// Values that round one way directly from double but the other way through float.
+TEST(HalfConvert, DoubleRoundsOnceNotThroughFloat) {
+  struct Case {
+    double value;
+    uint16_t direct;
+    uint16_t via_float;
+  };
+  const Case cases[] = {
+      {1.0 + 0x1p-11 + 0x1p-40, 0x3C01, 0x3C00},  // just above a tie; float lands on the tie
+      {-(1.0 + 0x1p-11 + 0x1p-40), 0xBC01, 0xBC00},
+      {65520.0 - 0x1p-20, 0x7BFF, 0x7C00},  // just below the overflow tie
+      {0x1p-25 + 0x1p-60, 0x0001, 0x0000},  // just above the subnormal tie at 2^-25
+      {3 * 0x1p-25 - 0x1p-70, 0x0001, 0x0002},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(double_to_half_bits(c.value), c.direct) << c.value;
+    EXPECT_EQ(float_to_half_bits(static_cast<float>(c.value)), c.via_float) << c.value;
+    EXPECT_EQ(Half(c.value).bits, c.direct);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// bfloat16
+
+TEST(BFloat16Convert, EveryPatternDecodesAndRoundTrips) {
+  int nans = 0;
+  for (uint32_t i = 0; i <= 0xFFFF; ++i) {
+    const auto b = static_cast<uint16_t>(i);
+    const float f = bfloat16_bits_to_float(b);
+    ASSERT_EQ(std::signbit(f), (b & 0x8000) != 0) << std::hex << b;
+    if (bf16_is_nan(b)) {
+      ++nans;
+      ASSERT_EQ(bits_of(f), (uint32_t{b} | 0x0040u) << 16) << std::hex << b;
+      ASSERT_EQ(float_to_bfloat16_bits(f), b | 0x0040) << std::hex << b;
+      ASSERT_EQ(double_to_bfloat16_bits(static_cast<double>(f)), b | 0x0040) << std::hex << b;
+      continue;
+    }
+    if ((b & 0x7FFF) == 0x7F80) {
+      ASSERT_EQ(f, (b & 0x8000) ? -kInfF : kInfF);
+    } else {
+      ASSERT_EQ(static_cast<double>(f), bf16_reference(b)) << std::hex << b;
+    }
+    ASSERT_EQ(bits_of(f), uint32_t{b} << 16);  // bfloat16 is the top half of a float32
+    ASSERT_EQ(float_to_bfloat16_bits(f), b) << std::hex << b;
+    ASSERT_EQ(double_to_bfloat16_bits(static_cast<double>(f)), b) << std::hex << b;
+  }
+  EXPECT_EQ(nans, 2 * 127);
+}
+
+TEST(BFloat16Convert, EveryMidpointTiesToEvenAndItsNeighboursDoNot) {
+  for (uint16_t b = 0; b < 0x7F80; ++b) {
+    const double lo = bf16_reference(b);
+    const double hi = b == 0x7F7F ? 0x1p128 : bf16_reference(static_cast<uint16_t>(b + 1));
+    const double mid = (lo + hi) / 2;
+    const auto up = static_cast<uint16_t>(b + 1);
+    const uint16_t even = (b & 1) ? up : b;
+    for (const uint16_t sign : {uint16_t{0}, uint16_t{0x8000}}) {
+      const double s = sign ? -1.0 : 1.0;
+      const auto f = static_cast<float>(s * mid);
+      ASSERT_EQ(static_cast<double>(f), s * mid);
+      ASSERT_EQ(float_to_bfloat16_bits(f), even | sign) << std::hex << b;
+      ASSERT_EQ(float_to_bfloat16_bits(std::nextafter(f, static_cast<float>(s) * kInfF)), up | sign)
+          << std::hex << b;
+      ASSERT_EQ(float_to_bfloat16_bits(std::nextafter(f, 0.0f)), b | sign) << std::hex << b;
+      ASSERT_EQ(double_to_bfloat16_bits(s * mid), even | sign) << std::hex << b;
+      ASSERT_EQ(double_to_bfloat16_bits(std::nextafter(s * mid, s * kInf)), up | sign);
+      ASSERT_EQ(double_to_bfloat16_bits(std::nextafter(s * mid, 0.0)), b | sign);
+    }
+  }
+}
+
+TEST(BFloat16Convert, SpecialValuesOverflowSubnormalsAndNan) {
+  EXPECT_EQ(float_to_bfloat16_bits(1.0f), 0x3F80);
+  EXPECT_EQ(float_to_bfloat16_bits(-0.0f), 0x8000);
+  EXPECT_EQ(float_to_bfloat16_bits(-kInfF), 0xFF80);
+  EXPECT_EQ(float_to_bfloat16_bits(1.0f + 0x1p-8f), 0x3F80);         // tie to even
+  EXPECT_EQ(float_to_bfloat16_bits(1.0f + 3 * 0x1p-8f), 0x3F82);     // tie to even (up)
+  EXPECT_EQ(float_to_bfloat16_bits(float_of(0x7F7F7FFFu)), 0x7F7F);  // below the overflow tie
+  EXPECT_EQ(float_to_bfloat16_bits(float_of(0x7F7F8000u)), 0x7F80);  // the tie rounds to inf
+  EXPECT_EQ(float_to_bfloat16_bits(std::numeric_limits<float>::max()), 0x7F80);
+  EXPECT_EQ(double_to_bfloat16_bits(1e39), 0x7F80);
+  EXPECT_EQ(double_to_bfloat16_bits(-1e300), 0xFF80);
+  // float subnormals map onto bfloat16 subnormals.
+  EXPECT_EQ(float_to_bfloat16_bits(float_of(0x00000001u)), 0x0000);
+  EXPECT_EQ(float_to_bfloat16_bits(float_of(0x00008000u)), 0x0000);  // tie, 0 is even
+  EXPECT_EQ(float_to_bfloat16_bits(float_of(0x00008001u)), 0x0001);
+  EXPECT_EQ(float_to_bfloat16_bits(float_of(0x00018000u)), 0x0002);  // tie, 2 is even
+  EXPECT_EQ(float_to_bfloat16_bits(float_of(0x807FFFFFu)), 0x8080);  // carries to -min normal
+  EXPECT_EQ(double_to_bfloat16_bits(0x1p-133), 0x0001);
+  EXPECT_EQ(double_to_bfloat16_bits(-0x1p-134), 0x8000);
+  EXPECT_EQ(double_to_bfloat16_bits(1e-300), 0x0000);
+  // NaN: quiet, signed, never inf.
+  EXPECT_EQ(float_to_bfloat16_bits(float_of(0x7F800001u)), 0x7FC0);
+  EXPECT_EQ(float_to_bfloat16_bits(float_of(0xFF800001u)), 0xFFC0);
+  EXPECT_EQ(float_to_bfloat16_bits(float_of(0x7FFFFFFFu)), 0x7FFF);
+  EXPECT_EQ(double_to_bfloat16_bits(-kNaN), 0xFFC0);
+  EXPECT_EQ(double_to_bfloat16_bits(std::bit_cast<double>(0x7FF0000000000001ULL)), 0x7FC0);
+  EXPECT_TRUE(std::isnan(bfloat16_bits_to_float(0x7F81)));
+}
+
+TEST(BFloat16Convert, DoubleRoundsOnceNotThroughFloat) {
+  struct Case {
+    double value;
+    uint16_t direct;
+    uint16_t via_float;
+  };
+  const Case cases[] = {
+      {1.0 + 0x1p-8 + 0x1p-40, 0x3F81, 0x3F80},
+      {0x1p127 * (2.0 - 0x1p-8) - 0x1p80, 0x7F7F, 0x7F80},  // below the overflow tie
+      {0x1p-134 + 0x1p-170, 0x0001, 0x0000},                // float subnormals are too coarse
+      {-(0x1p-134 + 0x1p-170), 0x8001, 0x8000},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(double_to_bfloat16_bits(c.value), c.direct) << c.value;
+    EXPECT_EQ(float_to_bfloat16_bits(static_cast<float>(c.value)), c.via_float) << c.value;
+    EXPECT_EQ(BFloat16(c.value).bits, c.direct);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Brute-force reference: the nearest of all finite values (plus the first value past the largest,
+// which stands for inf), ties to the even bit pattern. Distances of the two nearest candidates
+// are exact in double (Sterbenz), so the search is exact.
+
+struct Candidate {
+  double value;
+  uint16_t bits;
+};
+
+std::vector<Candidate> positive_candidates(bool bf16) {
+  std::vector<Candidate> out;
+  const uint16_t inf = bf16 ? 0x7F80 : 0x7C00;
+  for (uint16_t b = 0; b < inf; ++b)
+    out.push_back({bf16 ? bf16_reference(b) : half_reference(b), b});
+  out.push_back({bf16 ? 0x1p128 : 65536.0, inf});
+  return out;
+}
+
+uint16_t brute_force_round(double x, const std::vector<Candidate>& candidates) {
+  const double mag = std::fabs(x);
+  double best = kInf;
+  uint16_t best_bits = 0;
+  for (const auto& c : candidates) {
+    const double d = std::fabs(mag - c.value);
+    if (d < best || (d == best && (c.bits & 1) == 0)) {
+      best = d;
+      best_bits = c.bits;
+    }
+  }
+  return static_cast<uint16_t>(best_bits | (std::signbit(x) ? 0x8000 : 0));
+}
+
+// Random finite values of three kinds: any bit pattern, values in or near the 16-bit range,
+// and values within a few ulps of a midpoint between neighbouring 16-bit values.
+std::vector<double> random_inputs(std::mt19937_64& rng, int n, bool as_float, bool bf16) {
+  std::vector<double> out;
+  while (static_cast<int>(out.size()) < n) {
+    const uint64_t r = rng();
+    double x = 0;
+    switch (out.size() % 3) {
+      case 0:
+        x = as_float ? static_cast<double>(float_of(static_cast<uint32_t>(r)))
+                     : std::bit_cast<double>(r);
+        break;
+      case 1:
+        x = std::ldexp(static_cast<double>(r >> 11) * 0x1p-53 + 1.0,
+                       static_cast<int>(r % (bf16 ? 280 : 50)) - (bf16 ? 140 : 30));
+        break;
+      default: {
+        const auto b = static_cast<uint16_t>(r % (bf16 ? 0x7F7F : 0x7BFF));
+        const double mid =
+            (bf16 ? bf16_reference(b) + bf16_reference(static_cast<uint16_t>(b + 1))
+                  : half_reference(b) + half_reference(static_cast<uint16_t>(b + 1))) /
+            2;
+        x = mid;
+        for (int steps = static_cast<int>((r >> 32) % 5) - 2; steps != 0;
+             steps += steps < 0 ? 1 : -1)
+          x = as_float ? std::nextafter(static_cast<float>(x), steps < 0 ? 0.0f : kInfF)
+                       : std::nextafter(x, steps < 0 ? 0.0 : kInf);
+        break;
+      }
+    }
+    if (r >> 63) x = -x;
+    if (std::isfinite(x)) out.push_back(as_float ? static_cast<double>(static_cast<float>(x)) : x);
+  }
+  return out;
+}
+
+TEST(HalfConvert, MatchesBruteForceNearestEvenSearch) {
+  std::mt19937_64 rng(20240601);
+  const auto candidates = positive_candidates(false);
+  for (const double x : random_inputs(rng, 3000, true, false))
+    ASSERT_EQ(float_to_half_bits(static_cast<float>(x)), brute_force_round(x, candidates))
+        << std::hexfloat << x;
+  for (const double x : random_inputs(rng, 1000, false, false))
+    ASSERT_EQ(double_to_half_bits(x), brute_force_round(x, candidates)) << std::hexfloat << x;
+}
+
+TEST(BFloat16Convert, MatchesBruteForceNearestEvenSearch) {
+  std::mt19937_64 rng(20240602);
+  const auto candidates = positive_candidates(true);
+  for (const double x : random_inputs(rng, 1000, true, true))
+    ASSERT_EQ(float_to_bfloat16_bits(static_cast<float>(x)), brute_force_round(x, candidates))
+        << std::hexfloat << x;
+  for (const double x : random_inputs(rng, 1000, false, true))
+    ASSERT_EQ(double_to_bfloat16_bits(x), brute_force_round(x, candidates)) << std::hexfloat << x;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cross-check against PyTorch / NumPy results computed offline (see the tables at the end).
+
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Mostly values in [2^-27, 2^19) of either sign; every fourth any non-NaN, non-inf pattern.
+uint32_t torch_float_input(uint64_t r, int i) {
+  if (i % 4 == 3) {
+    auto b = static_cast<uint32_t>(r >> 32);
+    if (((b >> 23) & 0xFF) == 0xFF) b ^= 1u << 30;
+    return b;
+  }
+  return static_cast<uint32_t>((r >> 63) << 31 | (100 + (r >> 23) % 46) << 23 | (r & 0x7FFFFF));
+}
+
+uint64_t numpy_double_input(uint64_t r) {
+  return (r >> 63) << 63 | (996 + (r >> 52) % 46) << 52 | (r & ((uint64_t{1} << 52) - 1));
+}
+
+extern const uint32_t kTorchFloatExpected[2048];
+extern const uint16_t kNumpyDoubleExpected[1024];
+
+TEST(HalfConvert, MatchesTorchAndNumpy) {
+  uint64_t state = 0x5EED;
+  for (int i = 0; i < 2048; ++i) {
+    const float f = float_of(torch_float_input(splitmix64(state), i));
+    const uint32_t expected = kTorchFloatExpected[i];
+    ASSERT_EQ(float_to_half_bits(f), expected >> 16) << i << " " << std::hexfloat << f;
+    ASSERT_EQ(float_to_bfloat16_bits(f), expected & 0xFFFF) << i << " " << std::hexfloat << f;
+  }
+  for (int i = 0; i < 1024; ++i) {
+    const double d = std::bit_cast<double>(numpy_double_input(splitmix64(state)));
+    ASSERT_EQ(double_to_half_bits(d), kNumpyDoubleExpected[i]) << i << " " << std::hexfloat << d;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// convert_value
+
+TEST(ConvertValue, FloatToIntTruncatesSaturatesAndMapsNanToZero) {
+  EXPECT_EQ(convert_value<int32_t>(2.7f), 2);
+  EXPECT_EQ(convert_value<int32_t>(-2.7f), -2);
+  EXPECT_EQ(convert_value<int32_t>(-0.5), 0);
+  EXPECT_EQ(convert_value<int8_t>(127.9), 127);
+  EXPECT_EQ(convert_value<int8_t>(300.0), 127);
+  EXPECT_EQ(convert_value<int8_t>(-128.9), -128);
+  EXPECT_EQ(convert_value<int8_t>(-300.0), -128);
+  EXPECT_EQ(convert_value<uint8_t>(255.9), 255);
+  EXPECT_EQ(convert_value<uint8_t>(256.0), 255);
+  EXPECT_EQ(convert_value<uint8_t>(-0.9), 0);
+  EXPECT_EQ(convert_value<uint8_t>(-5.0), 0);
+  EXPECT_EQ(convert_value<int16_t>(-40000.0f), -32768);
+  EXPECT_EQ(convert_value<int32_t>(2147483647.9), 2147483647);
+  EXPECT_EQ(convert_value<int32_t>(2147483648.0), 2147483647);
+  EXPECT_EQ(convert_value<int32_t>(-2147483648.9), -2147483647 - 1);
+  EXPECT_EQ(convert_value<int64_t>(0x1p63), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(convert_value<int64_t>(-0x1p63), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(convert_value<int64_t>(0x1p62), int64_t{1} << 62);
+  EXPECT_EQ(convert_value<int64_t>(1e30f), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(convert_value<int32_t>(kInf), std::numeric_limits<int32_t>::max());
+  EXPECT_EQ(convert_value<int32_t>(-kInf), std::numeric_limits<int32_t>::min());
+  EXPECT_EQ(convert_value<int16_t>(Half(300.75f)), 300);
+  EXPECT_EQ(convert_value<uint8_t>(Half(-3.5f)), 0);
+  EXPECT_EQ(convert_value<int32_t>(BFloat16(-1e30f)), std::numeric_limits<int32_t>::min());
+  EXPECT_EQ(convert_value<int8_t>(kNaN), 0);
+  EXPECT_EQ(convert_value<uint8_t>(-kNaN), 0);
+  EXPECT_EQ(convert_value<int32_t>(std::numeric_limits<float>::quiet_NaN()), 0);
+  EXPECT_EQ(convert_value<int64_t>(kNaN), 0);
+  EXPECT_EQ(convert_value<int16_t>(Half::from_bits(0x7E00)), 0);
+  EXPECT_EQ(convert_value<int64_t>(BFloat16::from_bits(0xFFC0)), 0);
+}
+
+TEST(ConvertValue, IntToNarrowerIntWraps) {
+  EXPECT_EQ(convert_value<int8_t>(int64_t{300}), 44);
+  EXPECT_EQ(convert_value<int8_t>(int32_t{-129}), 127);
+  EXPECT_EQ(convert_value<uint8_t>(int64_t{-1}), 255);
+  EXPECT_EQ(convert_value<int16_t>(int64_t{70000}), 4464);
+  EXPECT_EQ(convert_value<int32_t>((int64_t{1} << 40) + 5), 5);
+  EXPECT_EQ(convert_value<int8_t>(uint8_t{200}), -56);
+  EXPECT_EQ(convert_value<int64_t>(int8_t{-5}), -5);  // widening sign-extends
+  EXPECT_EQ(convert_value<int64_t>(uint8_t{255}), 255);
+  EXPECT_EQ(convert_value<int32_t>(true), 1);
+}
+
+TEST(ConvertValue, AnythingToBoolIsNonZero) {
+  EXPECT_TRUE(convert_value<bool>(kNaN));
+  EXPECT_TRUE(convert_value<bool>(0.5f));
+  EXPECT_TRUE(convert_value<bool>(-kInf));
+  EXPECT_TRUE(convert_value<bool>(std::numeric_limits<double>::denorm_min()));
+  EXPECT_FALSE(convert_value<bool>(-0.0));
+  EXPECT_FALSE(convert_value<bool>(0.0f));
+  EXPECT_FALSE(convert_value<bool>(Half::from_bits(0x8000)));
+  EXPECT_TRUE(convert_value<bool>(Half::from_bits(0x0001)));
+  EXPECT_TRUE(convert_value<bool>(BFloat16::from_bits(0x7FC0)));
+  EXPECT_TRUE(convert_value<bool>(int64_t{256}));  // non-zero, not a wrap to 0
+  EXPECT_TRUE(convert_value<bool>(int64_t{1} << 40));
+  EXPECT_TRUE(convert_value<bool>(int8_t{-1}));
+  EXPECT_FALSE(convert_value<bool>(uint8_t{0}));
+}
+
+TEST(ConvertValue, ToFloatingRoundsOnce) {
+  EXPECT_EQ(convert_value<float>(true), 1.0f);
+  EXPECT_EQ(convert_value<double>(false), 0.0);
+  EXPECT_EQ(convert_value<Half>(true).bits, 0x3C00);
+  EXPECT_EQ(convert_value<BFloat16>(false).bits, 0x0000);
+  EXPECT_EQ(convert_value<Half>(int64_t{65519}).bits, 0x7BFF);
+  EXPECT_EQ(convert_value<Half>(int64_t{65520}).bits, 0x7C00);
+  EXPECT_EQ(convert_value<Half>(int32_t{-2049}).bits, 0xE800);  // tie: -2048 is even
+  // 2^24 + 2^16 + 1 sits just above a bfloat16 tie; through float it would land on the tie.
+  EXPECT_EQ(convert_value<BFloat16>(int64_t{(1 << 24) + (1 << 16) + 1}).bits, 0x4B81);
+  EXPECT_EQ(convert_value<BFloat16>(static_cast<float>((1 << 24) + (1 << 16) + 1)).bits, 0x4B80);
+  EXPECT_EQ(convert_value<float>(int64_t{(1 << 24) + 1}), 16777216.0f);  // nearest, ties even
+  EXPECT_EQ(convert_value<Half>(1.0 + 0x1p-11 + 0x1p-40).bits, 0x3C01);
+  EXPECT_EQ(convert_value<double>(Half::from_bits(0x0001)), 0x1p-24);
+  EXPECT_EQ(convert_value<Half>(BFloat16::from_bits(0x3F81)).bits, 0x3C08);  // 1 + 2^-7
+  EXPECT_TRUE(std::signbit(convert_value<float>(Half::from_bits(0x8000))));
+  EXPECT_TRUE(std::isnan(convert_value<float>(kNaN)));
+  EXPECT_EQ(convert_value<float>(1e300), kInfF);
+  EXPECT_EQ(convert_value<float>(1.0 + 0x1p-24), 1.0f);  // tie to even
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensor::to
+
+const std::vector<double> kMixed = {-2.7,   -1.0,  -0.0,  0.0,   0.5,   1.5,    2.5,     3.7,
+                                    100.25, 127.5, 200.0, 255.9, 300.0, -129.0, 65519.0, 70000.0,
+                                    3e9,    -3e9,  1e20,  kNaN,  kInf,  -kInf};
+
+// A {2, 11} tensor of `dtype` holding kMixed converted element by element.
+Tensor mixed_tensor(DType dtype) {
+  Tensor t = empty({2, 11}, dtype);
+  visit_dtype(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = t.data<T>();
+    for (std::size_t i = 0; i < kMixed.size(); ++i)
+      p[i] = convert_value<T>(kMixed[i]);
+  });
+  return t;
+}
+
+template <class T>
+std::vector<T> elements(const Tensor& t) {
+  EXPECT_TRUE(t.is_contiguous());
+  const T* p = t.data<T>();
+  return std::vector<T>(p, p + t.numel());
+}
+
+template <class T>
+bool is_nan_value(T v) {
+  if constexpr (std::is_floating_point_v<T> || detail::is_half_like_v<T>) {
+    return std::isnan(static_cast<float>(v));
+  } else {
+    return false;
+  }
+}
+
+TEST(TensorTo, EveryDTypePairConvertsEachElementByTheRules) {
+  for (int from_code = 0; from_code < kNumDTypes; ++from_code) {
+    for (int to_code = 0; to_code < kNumDTypes; ++to_code) {
+      const auto from = static_cast<DType>(from_code);
+      const auto to = static_cast<DType>(to_code);
+      SCOPED_TRACE(testing::Message() << from << " -> " << to);
+      const Tensor src = mixed_tensor(from);
+      const Tensor dst = src.to(to);
+      ASSERT_EQ(dst.dtype(), to);
+      ASSERT_EQ(dst.shape(), (Shape{2, 11}));
+      ASSERT_TRUE(dst.is_contiguous());
+      EXPECT_EQ(dst.shares_storage(src), from == to);
+      visit_dtype(from, [&](auto from_tag) {
+        using F = typename decltype(from_tag)::type;
+        visit_dtype(to, [&](auto to_tag) {
+          using T = typename decltype(to_tag)::type;
+          const F* in = src.data<F>();
+          const T* out = dst.data<T>();
+          for (int64_t i = 0; i < src.numel(); ++i) {
+            const T expected = convert_value<T>(in[i]);
+            if (is_nan_value(expected)) {
+              EXPECT_TRUE(is_nan_value(out[i])) << "element " << i;
+              EXPECT_EQ(std::signbit(static_cast<float>(out[i])),
+                        std::signbit(static_cast<float>(expected)));
+            } else {
+              EXPECT_EQ(std::memcmp(&out[i], &expected, sizeof(T)), 0)
+                  << "element " << i << " (" << kMixed[i] << ")";
+            }
+          }
+        });
+      });
+    }
+  }
+}
+
+// Hand-checked expectations, so the test above is not only comparing convert_value to itself.
+TEST(TensorTo, KnownResultsForMixedValues) {
+  const Tensor f32 = mixed_tensor(kFloat32);
+  EXPECT_EQ(elements<int8_t>(f32.to(kInt8)),
+            (std::vector<int8_t>{-2,  -1,  0,    0,   0,   1,   2,    3,   100, 127, 127,
+                                 127, 127, -128, 127, 127, 127, -128, 127, 0,   127, -128}));
+  EXPECT_EQ(elements<uint8_t>(f32.to(kUInt8)),
+            (std::vector<uint8_t>{0,   0,   0, 0,   0,   1,   2, 3,   100, 127, 200,
+                                  255, 255, 0, 255, 255, 255, 0, 255, 0,   255, 0}));
+  constexpr int32_t kI32Max = std::numeric_limits<int32_t>::max();
+  constexpr int32_t kI32Min = std::numeric_limits<int32_t>::min();
+  EXPECT_EQ(elements<int32_t>(f32.to(kInt32)),
+            (std::vector<int32_t>{-2,      -1,      0,       0,   0,       1,      2,     3,
+                                  100,     127,     200,     255, 300,     -129,   65519, 70000,
+                                  kI32Max, kI32Min, kI32Max, 0,   kI32Max, kI32Min}));
+  EXPECT_EQ(
+      elements<bool>(f32.to(kBool)),
+      (std::vector<bool>{true, true, false, false, true, true, true, true, true, true, true,
+                         true, true, true,  true,  true, true, true, true, true, true, true}));
+  // int64 -> int8 wraps; the int64 values themselves saturated from the doubles.
+  EXPECT_EQ(elements<int8_t>(mixed_tensor(kInt64).to(kInt8)),
+            (std::vector<int8_t>{-2, -1, 0,   0,   0,   1, 2, 3,  100, 127, -56,
+                                 -1, 44, 127, -17, 112, 0, 0, -1, 0,   -1,  0}));
+  // numpy: np.array(kMixed).astype(np.float16).
+  const std::vector<uint16_t> f16 = {0xc166, 0xbc00, 0x8000, 0x0000, 0x3800, 0x3e00, 0x4100, 0x4366,
+                                     0x5644, 0x57f8, 0x5a40, 0x5bff, 0x5cb0, 0xd808, 0x7bff, 0x7c00,
+                                     0x7c00, 0xfc00, 0x7c00, 0x7e00, 0x7c00, 0xfc00};
+  const auto halves = elements<Half>(mixed_tensor(kFloat64).to(kFloat16));
+  for (std::size_t i = 0; i < f16.size(); ++i)
+    EXPECT_EQ(halves[i].bits, f16[i]) << i;
+  // torch: torch.tensor(kMixed, dtype=torch.float32).to(torch.bfloat16), NaN aside.
+  const std::vector<uint16_t> bf16 = {
+      0xc02d, 0xbf80, 0x8000, 0x0000, 0x3f00, 0x3fc0, 0x4020, 0x406d, 0x42c8, 0x42ff, 0x4348,
+      0x4380, 0x4396, 0xc301, 0x4780, 0x4789, 0x4f33, 0xcf33, 0x60ad, 0x7fc0, 0x7f80, 0xff80};
+  const auto bfloats = elements<BFloat16>(f32.to(kBFloat16));
+  for (std::size_t i = 0; i < bf16.size(); ++i)
+    EXPECT_EQ(bfloats[i].bits, bf16[i]) << i;
+  // Half -> float64 is exact.
+  const auto back = elements<double>(mixed_tensor(kFloat16).to(kFloat64));
+  EXPECT_EQ(back[0], -2.69921875);
+  EXPECT_EQ(back[14], 65504.0);
+  EXPECT_TRUE(std::signbit(back[2]));
+  EXPECT_TRUE(std::isnan(back[19]));
+  EXPECT_EQ(back[21], -kInf);
+}
+
+TEST(TensorTo, NonContiguousViewConvertsInLogicalOrder) {
+  Tensor base = empty({3, 4}, kFloat32);
+  float* p = base.data<float>();
+  for (int i = 0; i < 12; ++i)
+    p[i] = static_cast<float>(i) + 0.75f;
+  const Tensor view = base.t();  // [4, 3], strides [1, 4]
+  ASSERT_FALSE(view.is_contiguous());
+  const Tensor out = view.to(kInt16);
+  EXPECT_FALSE(out.shares_storage(base));
+  EXPECT_EQ(out.shape(), (Shape{4, 3}));
+  const auto values = elements<int16_t>(out);
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 3; ++c)
+      EXPECT_EQ(values[static_cast<std::size_t>(r * 3 + c)], c * 4 + r) << r << "," << c;
+
+  const Tensor strided = base.slice(1, 1, 4, 2);  // columns 1 and 3
+  ASSERT_FALSE(strided.is_contiguous());
+  const auto halves = elements<Half>(strided.to(kFloat16));
+  const std::vector<float> expected = {1.75f, 3.75f, 5.75f, 7.75f, 9.75f, 11.75f};
+  ASSERT_EQ(halves.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_EQ(static_cast<float>(halves[i]), expected[i]) << i;
+}
+
+TEST(TensorTo, SameDTypeReturnsTheSameView) {
+  const Tensor t = mixed_tensor(kFloat32);
+  const Tensor same = t.to(kFloat32);
+  EXPECT_TRUE(same.shares_storage(t));
+  EXPECT_TRUE(same.is_same(t));
+  const Tensor view = t.t();
+  EXPECT_TRUE(view.to(kFloat32).is_same(view));  // no copy, not even to make it contiguous
+  // Writes through the result are visible in the original: it is not a copy.
+  Tensor alias = t.to(kFloat32);
+  alias.data<float>()[0] = 42.0f;
+  EXPECT_EQ(t.data<float>()[0], 42.0f);
+}
+
+TEST(TensorTo, EmptyAndZeroDimTensors) {
+  const Tensor none = empty({0, 3}, kFloat64).to(kBFloat16);
+  EXPECT_EQ(none.dtype(), kBFloat16);
+  EXPECT_EQ(none.shape(), (Shape{0, 3}));
+  EXPECT_EQ(none.numel(), 0);
+
+  Tensor scalar = empty({}, kFloat64);
+  scalar.data<double>()[0] = -7.9;
+  const Tensor as_int = scalar.to(kInt64);
+  EXPECT_EQ(as_int.dim(), 0);
+  EXPECT_EQ(as_int.data<int64_t>()[0], -7);
+}
+
+TEST(TensorTo, UndefinedTensorThrows) {
+  try {
+    (void)Tensor().to(kFloat16);
+    FAIL() << "expected ArgumentError";
+  } catch (const ArgumentError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("to"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("undefined"), std::string::npos) << msg;
+  }
+}
+
+// clang-format off
+// Expected (float16 bits << 16 | bfloat16 bits) for torch_float_input(splitmix64(state), i),
+// state = 0x5EED, computed with torch 1.13 as
+//   f = torch.from_numpy(np.array(inputs, np.uint32).view(np.float32))
+//   f.to(torch.float16).view(torch.int16), f.to(torch.bfloat16).view(torch.int16)
+// NumPy 1.24's astype(np.float16) agrees on every float16 entry.
+const uint32_t kTorchFloatExpected[2048] = {
+    0x01e137f1, 0x2dfc3dc0, 0x000133b3, 0x7c0070d3, 0x00123591, 0x19c43b38, 0x38ec3f1d, 0x0000128a,
+    0x8006b4cc, 0x000c353f, 0x48ae4116, 0x7c00651b, 0x2c743d8f, 0x20563c0b, 0xa119bc23, 0x80009d31,
+    0xd1a8c235, 0x0b373967, 0x365b3ecb, 0x9f52bbea, 0xe7cfc4fa, 0x48db411b, 0xb431be86, 0x8000928f,
+    0x13c83a79, 0xb6bbbed7, 0x9143ba28, 0x00002601, 0x7c00479a, 0x45e640bd, 0xbe31bfc6, 0xfc00e177,
+    0x895bb92b, 0x7c004789, 0x2fea3dfd, 0x7c00656f, 0x00003216, 0x521d4244, 0x5a324346, 0x7c004cc9,
+    0x2fc33df8, 0x000233c8, 0x17cd3afa, 0x0000272c, 0x344e3e8a, 0x23273c65, 0x45ae40b6, 0xfc00f244,
+    0x29d73d3b, 0x02ff3840, 0x62354447, 0x7c007956, 0x7c0048c1, 0xec02c580, 0x8014b59d, 0x00000d1d,
+    0x55a842b5, 0xec11c582, 0xf4eec69e, 0x80008912, 0x31af3e36, 0xc82bc105, 0x7c0047ce, 0x00001fbf,
+    0xd68ac2d1, 0x8bcab979, 0x8204b801, 0x7c00760d, 0xb0a5be15, 0x2a273d45, 0x00013336, 0x00002ff6,
+    0x86e0b8dc, 0x802eb638, 0x30ae3e16, 0x9fafbbf6, 0x04e7389d, 0x0001334f, 0xd51fc2a4, 0x00002ce3,
+    0xbaf1bf5e, 0x000834fc, 0x1edd3bdc, 0xfc00ce96, 0x000834f2, 0xa67bbccf, 0x370a3ee1, 0x80008b18,
+    0x741d4684, 0xbd70bfae, 0x013c379e, 0x00000e66, 0x21073c21, 0xcc9bc193, 0x00fb377b, 0x7c0076bb,
+    0x40db401b, 0xfc00c7cc, 0xaa70bd4e, 0x7c006da6, 0x8001b38c, 0xcb4ec16a, 0xfc00c7cb, 0xfc00f0c1,
+    0x81bdb7df, 0x8304b841, 0x175a3aeb, 0x00000805, 0xfc00c795, 0x8001b3a6, 0xfc00c839, 0xfc00f7d2,
+    0xfc00c8cc, 0xcf79c1ef, 0x63264465, 0x000022c6, 0x34ad3e96, 0x00013351, 0x00013362, 0xfc00cc31,
+    0x8000b286, 0x800cb546, 0x7c00486c, 0x00002226, 0xfa7ec750, 0x8075b6ea, 0x10603a0c, 0xdeb0c3d6,
+    0x8372b85d, 0x9f54bbeb, 0x000233e9, 0x7c005e5d, 0x00493692, 0xa6c2bcd8, 0x010e3787, 0x00000b20,
+    0x8998b933, 0x2d403da8, 0x8004b474, 0x800087ea, 0xb21abe43, 0x9e70bbce, 0x989abb13, 0x000010a3,
+    0x000c3546, 0xafa5bdf5, 0x70284605, 0xc990c132, 0x00033435, 0x8000b2b4, 0x000634b6, 0xfc00dfa7,
+    0x0050369f, 0x000e3566, 0x8002b3d8, 0x7c007541, 0x000534a0, 0x14e63a9d, 0x9192ba32, 0xa53dbca8,
+    0x0004347a, 0x7c004810, 0xd57ec2b0, 0xfc00f705, 0x195d3b2c, 0xbac8bf59, 0x64014480, 0x00002974,
+    0x8775b8ef, 0x00f13771, 0xe948c529, 0x0000154c, 0x9f9cbbf4, 0x800eb559, 0x9e23bbc4, 0x00001a2e,
+    0x123c3a48, 0xa0b8bc17, 0xcbe6c17d, 0x7c005e81, 0x7a54474b, 0x00003231, 0x077438ef, 0x7c0058a5,
+    0xfc00c789, 0x778446f0, 0x8057b6ae, 0x000020b1, 0x652244a4, 0x87ebb8fd, 0xb3e4be7d, 0x7c007379,
+    0x22f93c5f, 0x718d4632, 0x5d8d43b2, 0xfc00e147, 0x001a35cf, 0x00003297, 0x132f3a66, 0xfc00d512,
+    0x9c7fbb90, 0x9f28bbe5, 0x7464468d, 0x0000035f, 0x8004b485, 0x45ef40be, 0x7c0047a4, 0x8000ac0b,
+    0x006536ca, 0xcd3bc1a7, 0x80fcb77c, 0x28193d03, 0x8002b40c, 0x42a34054, 0xa717bce3, 0x00003092,
+    0x46cf40da, 0x74814690, 0x8d18b9a3, 0x7c007610, 0x8003b428, 0x8c7db990, 0x8005b49d, 0xfc00ebed,
+    0x61374427, 0x882bb905, 0x4d4341a8, 0xfc00cc2d, 0x8007b4d4, 0xfc00c84b, 0xeaeec55e, 0x8000aa17,
+    0x18a33b14, 0xfc00c8bd, 0xc466c08d, 0x7c007d27, 0x00ed376d, 0xbaf3bf5e, 0x8012b593, 0xfc00e9ef,
+    0xd554c2ab, 0xccabc195, 0xc4a5c095, 0xfc00cf01, 0x00f23772, 0x00423684, 0x41de403c, 0x00002111,
+    0x373c3ee8, 0xa46ebc8e, 0x0005349f, 0x8000a136, 0x8058b6b0, 0xdb72c36e, 0xb47fbe90, 0x000032d0,
+    0x7c0047bd, 0xbde9bfbd, 0x8000b2ac, 0x00002439, 0xbaa0bf54, 0xca1fc144, 0x8001b315, 0x8000921f,
+    0x0959392b, 0x819cb7ce, 0xae6ebdce, 0x000010a3, 0x8001b35f, 0x8521b8a4, 0x4df941bf, 0xfc00f38b,
+    0x959fbab4, 0x358d3eb2, 0x7c0048c8, 0x80009c4a, 0x199c3b33, 0x00003254, 0x6f9545f3, 0xfc00f8cd,
+    0x8002b414, 0x2b003d60, 0xfc00c7dc, 0x8000a19d, 0x0000321d, 0x0004346e, 0x5ac24358, 0x7c007204,
+    0xa91fbd24, 0x0003342f, 0x663444c6, 0x000012db, 0x4de141bc, 0x000032d6, 0xfb69c76d, 0x7c006f05,
+    0x3db23fb6, 0x0d5239aa, 0x16933ad2, 0x7c005166, 0x8000b2ce, 0x9ffdbc00, 0x000032dd, 0xfc00d88b,
+    0x32443e48, 0xfc00c7e8, 0x4ab44156, 0x00002c34, 0x65a344b4, 0xf17cc62f, 0x8001b333, 0x7c006984,
+    0x8c53b98a, 0x8be0b97c, 0x7c00483b, 0x49b34136, 0x00033460, 0x550042a0, 0x9609bac1, 0x7c006b45,
+    0xfc00c7e6, 0x726f464e, 0x4e6241cc, 0x7c004b50, 0x390b3f21, 0x5c6c438e, 0x7c00479f, 0x80009f83,
+    0xb4edbe9e, 0x00483691, 0xe0d4c41b, 0x7c006bda, 0xfc00c7cc, 0xfc00c8f1, 0xabb2bd76, 0xfc00de54,
+    0x8019b5cc, 0x8883b910, 0x23973c73, 0x0000094e, 0xda7ec350, 0x3b7f3f70, 0x75e446bd, 0x21483c29,
+    0x8162b7b1, 0x8025b616, 0x000032d4, 0x00002238, 0xe86ec50e, 0x54b54297, 0xfc00c87e, 0x0000310d,
+    0x465a40cb, 0xf310c662, 0x8000b276, 0x7c0050a0, 0x56fe42e0, 0x27613cec, 0x654944a9, 0x00001212,
+    0x9190ba32, 0x722b4645, 0x7a1d4744, 0x7c0050df, 0x75c846b9, 0xa097bc13, 0xc400c080, 0x80009314,
+    0x6ef645df, 0xa855bd0b, 0x27f83cff, 0x46cf40da, 0x1f3e3be8, 0x14d23a9a, 0x8a67b94d, 0x0000131c,
+    0x7a1f4744, 0xb8e3bf1c, 0xfc00c8c7, 0xfc00d2d8, 0xcc75c18f, 0xc72fc0e6, 0xdd9ec3b4, 0x0000068f,
+    0xfc00c800, 0xdbccc37a, 0xd74dc2ea, 0xfc00f64b, 0x1d403ba8, 0xe82ec506, 0x0df039be, 0x7c00776d,
+    0x00293625, 0x65fd44c0, 0xb0e9be1d, 0x80009de2, 0xf15fc62c, 0x8001b39b, 0x800db54f, 0x8040b67f,
+    0xc6f6c0df, 0x221d3c44, 0x0003344b, 0x000014f6, 0x432a4065, 0x02be3830, 0x41224024, 0x00001d61,
+    0x0bce397a, 0x523b4247, 0x8006b4b3, 0x00002604, 0x8002b3f7, 0x08a93915, 0x8e70b9ce, 0x0000122c,
+    0xa529bca5, 0x00013311, 0x01d337ea, 0xfc00c9fa, 0x567742cf, 0x001635b2, 0x48384107, 0x000019a6,
+    0xb3ccbe7a, 0x7c0048aa, 0x30633e0c, 0xfc00ec0b, 0x0003345e, 0x80d0b750, 0x8d78b9af, 0xfc00e537,
+    0xa4dcbc9b, 0xee1dc5c4, 0x8005b491, 0x755946ab, 0x726f464e, 0x80d2b752, 0xae65bdcd, 0x000024cf,
+    0x00ac372c, 0x09003920, 0x274a3ce9, 0x7c004ec3, 0x001735b7, 0x01003780, 0x6dd445bb, 0xfc00da66,
+    0x27793cef, 0x8776b8ef, 0x210f3c22, 0xfc00fc75, 0x83c1b870, 0xef97c5f3, 0xd7b3c2f6, 0xd46cc28d,
+    0xa09ebc14, 0x8000b2f6, 0xfc00c7ce, 0x8000a394, 0x51264225, 0x8019b5c9, 0x27b83cf7, 0x006736cd,
+    0x7c0047e6, 0x8029b623, 0x8176b7bb, 0x7c0072f7, 0x001635b4, 0x27383ce7, 0x9cf0bb9e, 0x0000305d,
+    0x556442ad, 0x8000b213, 0x512c4226, 0xd4b5c297, 0x7c004858, 0x065538cb, 0x005b36b6, 0x00001d70,
+    0x8023b60a, 0x8002b415, 0x79404728, 0x80008d5d, 0x8000b2b4, 0x8010b583, 0xb968bf2d, 0x00002866,
+    0xcad4c15a, 0xe930c526, 0xec96c593, 0xfc00ee55, 0x495b412b, 0x11ca3a39, 0x16473ac9, 0x800db548,
+    0x8007b4e1, 0x805cb6b9, 0xe503c4a0, 0xfc00d138, 0x8002b41f, 0x00053494, 0x741a4683, 0x7c00669e,
+    0x690e4522, 0x7c0048ce, 0xf094c613, 0x000000f3, 0x363a3ec7, 0xc69ec0d4, 0x54134282, 0x80009b3b,
+    0xae5bbdcb, 0x8067b6ce, 0x8002b3c6, 0x7c0066a9, 0x000032a5, 0xfc00c8ad, 0x1c353b87, 0x80009dad,
+    0x51124222, 0x042d3886, 0x800cb53d, 0x80008c75, 0x8691b8d2, 0xfc00c8c3, 0x9160ba2c, 0x051838a3,
+    0xa1d6bc3b, 0x53284265, 0xee4dc5ca, 0xfc00e9f0, 0xc65ec0cc, 0x5dab43b5, 0xcf46c1e9, 0xfc00e99f,
+    0x7a314746, 0x994abb29, 0xd98cc332, 0xfc00ec8c, 0x8003b433, 0x00003207, 0x8001b309, 0xfc00f44d,
+    0xbed8bfdb, 0x4e9241d2, 0x81d1b7e8, 0xfc00c9bd, 0x7c004825, 0xe46bc48d, 0x1a193b43, 0x7c0051ed,
+    0x009e371e, 0x22403c48, 0xb103be20, 0x8000a42a, 0x7a124742, 0x71e6463d, 0xf312c662, 0x000a3519,
+    0x98dcbb1b, 0x0027361b, 0x8e33b9c6, 0x6851450a, 0x2ec43dd9, 0x803cb66f, 0xabfebd80, 0xfc00d027,
+    0xfc00c8b1, 0x44b54097, 0x5c894391, 0x000028af, 0xe4f6c49f, 0xfc00c827, 0x18f43b1e, 0x7c00517e,
+    0x58ab4315, 0x4d5841ab, 0xf449c689, 0x7c0054d1, 0x1a203b44, 0x00003261, 0xfc00c8b0, 0xfc00e200,
+    0x7258464b, 0xf6b2c6d6, 0x74bd4698, 0x6262444c, 0x8000b20d, 0xd887c311, 0x8776b8ef, 0x80009cee,
+    0xec6cc58e, 0x9b26bb65, 0x37483ee9, 0x000025d2, 0xf1edc63e, 0x00033423, 0x24f63c9f, 0x7c004ae9,
+    0xdf7ec3f0, 0x129f3a54, 0x000032fb, 0x7c007658, 0xbf63bfec, 0xaeebbddd, 0x40e6401d, 0x7c006ecc,
+    0x28553d0b, 0x8300b840, 0xdbe7c37d, 0x7c0073db, 0x650144a0, 0x006936d2, 0x8c99b993, 0x0000159b,
+    0x8351b854, 0x74fc46a0, 0xa9d7bd3b, 0xfc00f331, 0x5a55434b, 0x03513854, 0x2ca83d95, 0x00001572,
+    0x4b2b4165, 0xfc00c83a, 0x82fcb83f, 0x8000a5b1, 0x445a408b, 0xb5a0beb4, 0x9994bb32, 0xfc00c7d8,
+    0x1f5a3beb, 0x0001336c, 0x00113587, 0x80009dc9, 0x234d3c6a, 0x8047b68e, 0x000734d2, 0x80009af1,
+    0x9382ba70, 0x6d2245a4, 0x802eb639, 0x00002457, 0xcab2c156, 0x460640c1, 0xc3f3c07e, 0x80009ccb,
+    0x00a83728, 0x000734e0, 0x54a94295, 0xfc00e8d9, 0xf8e6c71d, 0x8005b4a7, 0x81e5b7f3, 0x8002b3f7,
+    0xca67c14d, 0xbf38bfe7, 0x09493929, 0xfc00e137, 0x8002b3fc, 0x009b371b, 0x79444728, 0x50bb4217,
+    0xf22fc646, 0xe901c520, 0x8021b605, 0xfc00cdb3, 0xdfe8c3fd, 0x8dd6b9bb, 0x028f3824, 0x000005fe,
+    0x016e37b7, 0x745e468c, 0x000634b1, 0xfc00d70e, 0x73c34678, 0x1bd43b7b, 0x82cdb833, 0x3e293fc5,
+    0x77d446fa, 0xc9b4c137, 0xacfcbda0, 0x00001891, 0xbde1bfbc, 0xf473c68e, 0x00d73757, 0x0000090b,
+    0x9c3dbb88, 0x31a73e35, 0x8003b454, 0x7c006f06, 0x055d38ac, 0xaeecbdde, 0xec70c58e, 0xc9fdc140,
+    0xfa70c74e, 0xbb6fbf6e, 0x8014b5a3, 0x00002e52, 0xfc00c802, 0x6f0a45e1, 0xa4c9bc99, 0x00000b94,
+    0x7c004798, 0x296a3d2d, 0x0a353947, 0x8000a81b, 0x853fb8a8, 0xd9f1c33e, 0x00013333, 0x7c004ee1,
+    0xdb07c361, 0x20033c00, 0x750b46a1, 0x000004c6, 0x8001b39b, 0x015737ac, 0xbecabfd9, 0x80008ea2,
+    0x10343a06, 0xcef0c1de, 0x00043468, 0x6b474569, 0x477c40f0, 0x73fc467f, 0xdfbbc3f7, 0x7c00794a,
+    0x1d733bae, 0xfc00c87c, 0x2d013da0, 0x8018b5c1, 0xe444c488, 0x44df409c, 0x6d9645b3, 0x7c005045,
+    0xcbaac175, 0x00013382, 0x00003285, 0x00002def, 0xba3cbf47, 0xa942bd28, 0xbfefbffe, 0xfc00e8b1,
+    0xd422c284, 0x7aa24754, 0x0d4739a9, 0x7c0069eb, 0x7c0047c2, 0x63c64479, 0x00093509, 0xed38c5a7,
+    0x5de043bc, 0xcea2c1d4, 0x3ff53fff, 0xfc00daab, 0xc252c04a, 0x28ff3d20, 0x39f83f3f, 0x824db813,
+    0xe412c482, 0x000233e6, 0x8000b2a5, 0x000019a4, 0x5cc74399, 0x00043471, 0x759746b3, 0x8000a126,
+    0xe382c470, 0x025b3817, 0x21fd3c40, 0x7c0069d2, 0xc2b6c057, 0x333b3e67, 0x8304b841, 0x7c0075da,
+    0x2fec3dfd, 0x000534a5, 0x9fccbbfa, 0x0000051a, 0xa5cfbcba, 0xdc57c38b, 0x28663d0d, 0x7c006a50,
+    0xfc00c7f2, 0x22f53c5f, 0xfc00c8a4, 0xfc00ee8a, 0x8001b391, 0x0d9239b2, 0x2e743dce, 0x7c004e41,
+    0x942dba86, 0x3a2e3f46, 0x83c8b872, 0x8000a676, 0x577842ef, 0x00033451, 0xfc00c85c, 0x8000b0ee,
+    0x74e9469d, 0x400d4002, 0xaa48bd49, 0x80008d70, 0x8001b32a, 0x059f38b4, 0x2d2d3da6, 0xfc00db92,
+    0xc110c022, 0x8308b842, 0x7355466b, 0x00001377, 0xcabcc158, 0xc09ec014, 0x02da3837, 0xfc00d6d8,
+    0x801fb5f5, 0x8017b5b8, 0x4c1d4184, 0xa57bbcaf, 0xc7ddc0fc, 0xd484c291, 0x0df339be, 0x80008561,
+    0xe26ac44d, 0x8000b282, 0x781f4704, 0x54164283, 0x0000327e, 0x44174083, 0x558442b0, 0x74b74697,
+    0x8005b491, 0x8942b928, 0x9efebbe0, 0x00000a0a, 0xd2bcc258, 0xacfabd9f, 0x666544cd, 0xfc00cc32,
+    0x8004b470, 0xe4fdc4a0, 0x8001b3ae, 0x80008356, 0xf695c6d3, 0x01013780, 0x6970452e, 0xfc00f081,
+    0xb549bea9, 0x007936f2, 0x45ef40be, 0xe97bc52f, 0x80bbb73b, 0x800eb565, 0x00db375b, 0xfc00db37,
+    0x24743c8f, 0x31f93e3f, 0x0001332e, 0xb367be6d, 0x8003b445, 0x000032e6, 0x79904732, 0x8000ab81,
+    0x00103579, 0x00043486, 0x000032bb, 0x47cd40fa, 0x263e3cc8, 0x772146e4, 0x020c3803, 0x7c005e2c,
+    0xb837bf07, 0x8f24b9e5, 0x8012b58f, 0x00000bcb, 0x0001331e, 0xe3b8c477, 0xd644c2c9, 0xfc00dec9,
+    0xd45ec28c, 0x801cb5e0, 0x35b13eb6, 0xfc00db68, 0x33723e6e, 0x31a83e35, 0xe0a3c414, 0xfc00e2f0,
+    0x2cd63d9b, 0x00023414, 0x17b53af7, 0x00002a3d, 0xd0b3c216, 0xa146bc29, 0x7c00485f, 0xfc00cf74,
+    0x86cab8d9, 0x7a3e4748, 0xb8bcbf17, 0x00002eb9, 0xf290c652, 0x8000b259, 0xfc00c7a8, 0x000022a6,
+    0x7c00480a, 0x0000321b, 0xd056c20b, 0x91dfba3c, 0x0877390f, 0x0bd5397b, 0x8008b504, 0x000012e8,
+    0x800bb533, 0xfc00c864, 0xe0c8c419, 0x00001d85, 0x001835c1, 0xbb8ebf72, 0x02f2383c, 0x00000c4a,
+    0x8018b5c0, 0xca13c142, 0x00023416, 0x00003229, 0x2b4d3d6a, 0x8002b3d3, 0x00033449, 0x7c0078a7,
+    0x15903ab2, 0x00003239, 0x4b63416c, 0xe539c4a7, 0x8017b5b8, 0x9c8ebb92, 0x86ffb8e0, 0xfc00fa59,
+    0x00aa372a, 0x62a34454, 0x60d6441b, 0x00001eab, 0xb348be69, 0x9686bad1, 0x04483889, 0xfc00cf1c,
+    0x805db6b9, 0xfc00c8dd, 0x89cdb93a, 0x800098bf, 0x00013384, 0x7bfb477f, 0xa17abc2f, 0xfc00d9a6,
+    0x2a403d48, 0x6fed45fe, 0x8894b913, 0x0000215f, 0x000834f3, 0xb67fbed0, 0x8124b792, 0x80009ee6,
+    0x53244265, 0xe813c502, 0x975cbaec, 0x8000a9f6, 0x8449b889, 0xe888c511, 0x8005b498, 0x80009522,
+    0x816fb7b7, 0x469c40d4, 0x2d1f3da4, 0x00001ddc, 0x3bb13f76, 0x8000b2bd, 0x000a3528, 0x000008a4,
+    0x8008b506, 0x1e533bca, 0x900cba02, 0xfc00d04d, 0xa357bc6b, 0x8001b329, 0xf31ec664, 0xfc00ef98,
+    0x76dc46dc, 0xfc00c7d9, 0xefafc5f6, 0xfc00d682, 0x8002b3cc, 0xd67ec2d0, 0xc1d7c03b, 0x8000abdf,
+    0xbd93bfb2, 0xa4f8bc9f, 0xf07fc610, 0x7c0050c6, 0x81bcb7de, 0x24ab3c95, 0x803cb66f, 0xfc00d0ab,
+    0x1f203be4, 0x794b4729, 0x04b43896, 0x39933f32, 0xee64c5cd, 0x00003290, 0x8006b4c5, 0x8b00b960,
+    0xda04c340, 0x5e1f43c4, 0x5fc143f8, 0x00003051, 0x8002b3d4, 0xf4b3c696, 0xf854c70a, 0x800098a6,
+    0xae6bbdcd, 0xc471c08e, 0xc8d9c11b, 0x8000ae40, 0xc5d1c0ba, 0x10253a05, 0xf3dec67c, 0x9453ba8a,
+    0x0b203964, 0x35d93ebb, 0xb0b2be16, 0xfc00f23b, 0x0000325b, 0x46d140da, 0x30733e0e, 0x00001493,
+    0x8058b6af, 0x10683a0d, 0x371b3ee3, 0x000031a4, 0x9031ba06, 0x923dba48, 0x001b35d8, 0x8000a194,
+    0x802fb63d, 0xfc00c899, 0xfc00c7c9, 0xfc00ed55, 0x00003275, 0x8004b47d, 0x8003b42e, 0x80008eda,
+    0x26583ccb, 0x53a54275, 0xcd41c1a8, 0x7c006573, 0x82a8b82a, 0x4d9341b2, 0x60324406, 0x00000954,
+    0x00013332, 0x000e3564, 0x9f25bbe5, 0xe059c40b, 0x000a351e, 0xad58bdab, 0x0014359f, 0xfc00f734,
+    0x6968452d, 0xd978c32f, 0xe0bfc418, 0x5eaf43d6, 0xfb23c764, 0x59944333, 0x9765baed, 0xfc00c869,
+    0x01ea37f5, 0x45cb40b9, 0xb0b1be16, 0x0000258d, 0x250b3ca1, 0x8004b487, 0x000e3565, 0xfc00ed8f,
+    0x8081b701, 0x808db70d, 0x00013318, 0x7c005d48, 0xc271c04e, 0x1d843bb1, 0xfc00c8e4, 0x7c006d42,
+    0x6b074561, 0x48344107, 0x8004b472, 0x00000672, 0x8002b3d4, 0x8000b2ad, 0x00ed376d, 0x7c007789,
+    0x8002b41b, 0xfc00c7cd, 0xde97c3d3, 0x80008a60, 0xb7c4bef9, 0x008a370a, 0x800cb544, 0x00002233,
+    0x80d3b753, 0x819db7ce, 0x4e9341d2, 0x00001bf8, 0x8001b364, 0xb7d1befa, 0x60134402, 0xfc00c804,
+    0x4ace415a, 0x3eb93fd7, 0x52b74257, 0x8000a6fa, 0xdef0c3de, 0x8000b2a5, 0xb528bea5, 0xfc00fd02,
+    0x9115ba23, 0xcd96c1b3, 0xa4babc97, 0xc9cac139, 0xafebbdfd, 0x12a13a54, 0x772846e5, 0x7c0079d9,
+    0x73254665, 0xdac1c358, 0x8000b29b, 0x7c006657, 0xfbb7c777, 0x7c004786, 0x03123845, 0x8000b1dc,
+    0x0000328d, 0x8002b3ce, 0x7c004795, 0xfc00f44b, 0x8086b706, 0x0cc63999, 0x069c38d4, 0x00000fe2,
+    0x58254305, 0xfc00c8e4, 0x00013387, 0x28173d03, 0x68854511, 0xf423c684, 0x2d673dad, 0xfc00dfbd,
+    0xc91ec124, 0xad31bda6, 0xba1dbf44, 0x6f2645e5, 0x80b9b739, 0xb512bea2, 0xb664becd, 0x00001525,
+    0x8293b825, 0x1b0c3b62, 0xd12ec226, 0x000022ec, 0xaa3dbd48, 0x00ac372c, 0x87a5b8f5, 0x8000a799,
+    0x8d8eb9b2, 0x51fd4240, 0x7c004900, 0xfc00e97a, 0x0c073981, 0x807bb6f6, 0xb3fcbe80, 0x00001d1b,
+    0xaebebdd8, 0x7c00481c, 0x2ec83dd9, 0xfc00edf7, 0x714e462a, 0xd5a5c2b5, 0x4375406f, 0x800098cb,
+    0x5d5d43ac, 0xb009be01, 0xf404c680, 0x00001613, 0xfc00c8d5, 0x0001333f, 0x004c3698, 0xfc00ce4f,
+    0x800db557, 0x90beba18, 0x578a42f1, 0x7c005505, 0x5b914372, 0x2c483d89, 0x497b412f, 0xfc00e605,
+    0x80d3b753, 0xc23fc048, 0x51984233, 0x7c005688, 0xfc00c7df, 0x26e53cdd, 0xd028c205, 0x00033432,
+    0xb5bbbeb7, 0xd367c26d, 0x02f6383e, 0x800092d1, 0x5df443bf, 0x472440e4, 0x7c0047bc, 0x8000a60f,
+    0xbaf7bf5f, 0x2f353de7, 0xa2f9bc5f, 0x7c0074b0, 0x9616bac3, 0x9486ba91, 0x011e378f, 0x8000ab6d,
+    0x2e213dc4, 0x76cc46da, 0xc53cc0a7, 0x80008f8b, 0xab94bd73, 0x00003232, 0x69ea453d, 0x80009eef,
+    0x3f053fe1, 0xa627bcc5, 0x4a0a4141, 0x800091be, 0x37ac3ef5, 0x7bf9477f, 0xc1b5c037, 0xfc00ed93,
+    0x0001338d, 0x8000b270, 0x01b037d8, 0x41344026, 0xef62c5ec, 0x95acbab5, 0x3df03fbe, 0x800092e2,
+    0x9b8bbb71, 0x000634bc, 0x7bdb477b, 0x000021c8, 0xdcbdc398, 0x7c004816, 0x1f143be3, 0x00000b7c,
+    0xe97ac52f, 0xfc00c89a, 0x07ad38f6, 0x7c006ad8, 0x8001b331, 0xf6cbc6d9, 0x801ab5d3, 0x7c006b27,
+    0x4c424188, 0x12483a49, 0x0001338f, 0x8000987a, 0xf055c60b, 0x001e35f2, 0x68b14516, 0x000015af,
+    0xaec5bdd9, 0x17853af1, 0xb1d0be3a, 0x7c006881, 0x8f5eb9ec, 0x2fce3dfa, 0xacb4bd97, 0x000012a3,
+    0x00823702, 0x453340a6, 0x6854450b, 0x7c006053, 0xfc00c889, 0x1dc13bb8, 0x14fe3aa0, 0x00001480,
+    0x80f5b775, 0xc80dc102, 0x2b993d73, 0xfc00fb95, 0x8f34b9e6, 0x61d4443b, 0x7adb475b, 0x8000b03a,
+    0x2e573dcb, 0x005336a6, 0x5e3a43c7, 0x7c007860, 0x802bb62c, 0x18623b0c, 0xa91ebd24, 0xfc00dded,
+    0x1a303b46, 0xea13c542, 0x38b33f16, 0x80009b49, 0x818ab7c5, 0xc7d7c0fb, 0xe7cdc4fa, 0x0000046e,
+    0x6d1b45a3, 0x61164423, 0x0000326c, 0x00000c81, 0x8004b466, 0x02423810, 0xa288bc51, 0x7c004eb7,
+    0x94c6ba99, 0x018b37c5, 0x8001b305, 0xfc00d92e, 0xd559c2ab, 0x55a242b4, 0x000f3578, 0x00002788,
+    0x2c743d8e, 0x5f1f43e4, 0x579d42f4, 0xfc00d0e3, 0x27953cf3, 0x00213606, 0xfc00c7c4, 0xfc00d477,
+    0xedd8c5bb, 0x88e5b91d, 0x00493692, 0x80008a56, 0x007e36fc, 0x89e8b93d, 0x72074641, 0x0000164a,
+    0xead0c55a, 0x6f7545ef, 0xacdabd9b, 0x80009b11, 0x8008b4ff, 0x0f4b39e9, 0x7c0048d2, 0xfc00ef24,
+    0x1a623b4c, 0x93b5ba77, 0x7867470d, 0x7c004bbb, 0xeb16c563, 0x8008b4f3, 0x8003b441, 0x800088c2,
+    0x6059440b, 0x000233c1, 0xc6e1c0dc, 0xfc00dbc9, 0x000534a8, 0x80cbb74b, 0x00003274, 0x80008587,
+    0x9f8abbf1, 0xa6d7bcdb, 0x8076b6ec, 0x80009159, 0xbec5bfd9, 0x83d4b875, 0x8000b216, 0x7c0067a6,
+    0xe8c5c519, 0x92c3ba58, 0x42974053, 0x00002eeb, 0x57b542f7, 0x4160402c, 0x071538e3, 0x7c0077e5,
+    0x0236380d, 0x5fec43fe, 0x1a633b4c, 0x7c006e0f, 0x4f9741f3, 0xb9c1bf38, 0x375c3eeb, 0x8000a9c4,
+    0xe7c1c4f8, 0x94ecba9d, 0xecb1c596, 0x4e3341c6, 0x0001338b, 0x9db9bbb7, 0x8000b247, 0xfc00da00,
+    0xc5c0c0b8, 0x3c063f81, 0x666544cd, 0xd88ec312, 0x0ea239d4, 0xcde2c1bc, 0x24353c87, 0x7c004c46,
+    0xc660c0cc, 0x8d27b9a5, 0x000032ac, 0x6da945b5, 0xd8b3c316, 0xa67abccf, 0x008e370e, 0x800090cd,
+    0x45e540bd, 0x001c35e3, 0x42324046, 0x7c00498e, 0x905aba0b, 0x4aab4155, 0x38fb3f1f, 0x62c84459,
+    0x2bca3d79, 0x48254105, 0xc872c10e, 0xfc00d16f, 0xcaf2c15e, 0x5d1043a2, 0x5e9c43d4, 0x81a7b7d4,
+    0xf4eec69e, 0x000f356a, 0x00323648, 0x7c005ae3, 0x8164b7b2, 0xa862bd0c, 0x2cf63d9f, 0x7c0078b4,
+    0x562c42c6, 0x1f233be4, 0x8ca8b995, 0xfc00cb9d, 0x007036e0, 0x8000b21c, 0xbc96bf93, 0x000028ab,
+    0x8000b2fc, 0x25dd3cbc, 0x001f35f5, 0x000018fa, 0xbb66bf6d, 0xda23c344, 0x6ae3455c, 0x0000077a,
+    0x00043472, 0x435e406c, 0xadd5bdbb, 0xf460c68c, 0x85e2b8bc, 0xb5c5beb9, 0x51294225, 0x8000ae7f,
+    0x4a5e414c, 0x4df441be, 0x8001b333, 0x800096b8, 0xb935bf27, 0xdb20c364, 0x8005b493, 0x8000b108,
+    0x24033c80, 0xcd56c1ab, 0xfc00c786, 0x000000f5, 0x00003281, 0xeb6dc56e, 0xdb8dc372, 0xfc00ea36,
+    0x320b3e41, 0x760146c0, 0x001c35e2, 0x8000ab61, 0x8df3b9be, 0x43d2407a, 0x6c224584, 0x00002444,
+    0x8d2bb9a5, 0x8007b4e0, 0x01f937fd, 0xfc00ecb3, 0xfc00c863, 0x0000326e, 0x8008b4f3, 0xf279c64f,
+    0x8aceb95a, 0x4c184183, 0x1ad63b5b, 0x7c007117, 0x30fb3e1f, 0x5de543bd, 0x7c004893, 0x7c0065c8,
+    0xfc00c7a5, 0xefe5c5fd, 0x00053498, 0x7c004e11, 0x8001b38a, 0x000233e7, 0x00b73737, 0x7c00533c,
+    0x62854451, 0x33b53e77, 0x8000b2f4, 0x7c004c0f, 0x8002b3ed, 0x4cc04198, 0x27f53cff, 0xfc00de25,
+    0x973cbae7, 0x0009350f, 0x0b003960, 0xfc00f1ac, 0xe80ac501, 0xc3bac077, 0x8004b461, 0xfc00f5c7,
+    0x173c3ae7, 0x07fe3900, 0x0d1539a3, 0xfc00cecc, 0x00013321, 0x78394707, 0x8712b8e2, 0x7c007efe,
+    0x00003290, 0xd721c2e4, 0x7c0048f1, 0xfc00ed13, 0x02a43829, 0xa0e7bc1d, 0x04923892, 0x8375b85d,
+    0xfc00c85c, 0x73454669, 0x579542f3, 0x7a1e4744, 0x000a3519, 0x7c0047b7, 0x61144422, 0x7c006a4a,
+    0x8f60b9ec, 0xd726c2e5, 0x0e8c39d2, 0x801db5ea, 0x89f9b93f, 0x0ac63959, 0x144d3a8a, 0x8000a0fa,
+    0x82d6b835, 0xfc00c823, 0x808fb70f, 0x000029eb, 0xccd9c19b, 0x767946cf, 0x80fdb77d, 0x7c006590,
+    0x7c0047bb, 0x0004348f, 0xaac3bd58, 0xfc00c7d9, 0x8003b42e, 0x6a0a4541, 0xf0d7c61b, 0x8000877c,
+    0xcc24c185, 0xdbdac37b, 0x8000b249, 0x38423f08, 0x558a42b1, 0x8007b4e2, 0x78454709, 0xfc00f315,
+    0xdcf6c39f, 0x0003342e, 0x09813930, 0x7c005af2, 0xc0bac017, 0x83b7b86e, 0x22193c43, 0x8000905d,
+    0x8001b320, 0xedd9c5bb, 0x4fed41fe, 0x80009928, 0x068338d0, 0x9e4bbbc9, 0x013f37a0, 0x8eeab9dd,
+    0x0dae39b6, 0x586b430d, 0x27c13cf8, 0x8000a5ae, 0x3a773f4f, 0x8001b35d, 0x8001b312, 0x7c005db4,
+    0xc31cc063, 0xd117c223, 0x751046a2, 0x00001e13, 0x61a04434, 0x69474529, 0x50e5421d, 0xfc00f554,
+    0x8037b65d, 0x8008b4f6, 0xb99ebf34, 0x000023aa, 0x8001b35c, 0x8001b34c, 0x3c353f87, 0xfc00fc05,
+    0x7c004892, 0x8114b78a, 0x946cba8e, 0x00002b24, 0x67be44f8, 0xd2e4c25d, 0x8080b700, 0x6cb34596,
+    0x052c38a6, 0x2e6b3dcd, 0x6b914572, 0x7c006dcb, 0x00a43724, 0x13753a6f, 0xe74ac4e9, 0xb10abe21,
+    0x00043473, 0x53394267, 0x8001b32d, 0x00002a2d, 0xb570beae, 0x00223609, 0x80d2b752, 0x7c006857,
+    0x00053497, 0x07b638f7, 0x02193806, 0x7c007802, 0x00013303, 0xda33c346, 0x49ee413e, 0xfc00d328,
+    0x51314226, 0xe823c504, 0x00043478, 0x7c006f5a, 0xd029c205, 0xc72dc0e6, 0x58d0431a, 0xfc00ff70,
+    0x78844711, 0xd74dc2ea, 0x8014b5a3, 0xfc00dbd1, 0x2ba23d74, 0x003d3674, 0x2b673d6d, 0x80009e55,
+    0x361e3ec4, 0x1da13bb4, 0x7a234744, 0x7c006d7f, 0x8263b819, 0xa165bc2d, 0x215e3c2c, 0x7c0078d9,
+    0x1f993bf3, 0x00013378, 0xd020c204, 0x000024e3, 0x0aa43955, 0x566d42ce, 0x25b43cb7, 0x7c00740a,
+    0xaa79bd4f, 0xc558c0ab, 0x22903c52, 0x7c007acc, 0x37703eee, 0xe574c4af, 0x7b3f4768, 0xfc00ccf4,
+    0xfc00c80c, 0x7c004809, 0x7c004810, 0x7c007139, 0x684b4509, 0x1a593b4b, 0x42e5405d, 0xfc00d334,
+    0x76b546d7, 0x00d43754, 0x588f4312, 0x7c00773d, 0x889fb914, 0x8054b6a8, 0xef34c5e7, 0x7c0078f0,
+    0x00023412, 0x71094621, 0x358b3eb1, 0x000233f1, 0x7c00478e, 0xed86c5b1, 0x09cc3939, 0x00002498,
+    0x171a3ae3, 0x00003226, 0x15243aa5, 0x7c005cad, 0x00043480, 0x3f033fe0, 0x00393665, 0x000032dd,
+    0xd00bc201, 0x9509baa1, 0x14973a93, 0x800092fb, 0x8e18b9c3, 0x9f34bbe6, 0xfc00c7eb, 0xfc00ebbb,
+    0x000233ff, 0x019c37ce, 0x00283622, 0x3cb93f97, 0xb6f0bede, 0x70c14618, 0x164f3aca, 0xfc00cccf,
+    0x8004b46e, 0x0000323d, 0x9b84bb71, 0xfc00ec76, 0x43cc4079, 0x27883cf1, 0xe9fac53f, 0x7c005f77,
+    0x71194623, 0x9379ba6f, 0x8112b789, 0x3ffc4000, 0x274e3cea, 0x00103582, 0x37b93ef7, 0x00000f26,
+    0xec40c588, 0xb767beed, 0xe295c453, 0x3cdb3f9b, 0xd8d0c31a, 0xbba6bf75, 0x8000b2be, 0x7c006efd,
+    0xa645bcc9, 0xa680bcd0, 0x655f44ac, 0x7c004dc1, 0x5f3543e7, 0xb4a0be94, 0xd177c22f, 0x7c006a24,
+    0x5a61434c, 0xed9ec5b4, 0x9ef8bbdf, 0x00001b34, 0x80c9b749, 0x7c0048ae, 0x0e5839cb, 0x8000ac06,
+    0x00003236, 0xc351c06a, 0x1fad3bf6, 0xe80ac501, 0x7a394747, 0x7c0047bb, 0xabc4bd79, 0xfc00effb,
+    0x2abb3d57, 0x8000b29c, 0x63f4447f, 0x7c006f38, 0x7c004877, 0x006436c8, 0x8023b60b, 0x7c0048d1,
+    0x2fff3e00, 0xd19ec234, 0x832bb84b, 0x8000ad61, 0x9cb7bb97, 0x00033427, 0x0f7939ef, 0x7c005496,
+    0x360e3ec2, 0xccdbc19b, 0xb4d2be9a, 0x80008984, 0x8007b4e9, 0xfc00c80e, 0x036e385b, 0x7c005a25,
+    0x800ab520, 0x385a3f0b, 0x14c83a99, 0x7c004e62, 0x594a4329, 0xa2f5bc5f, 0x624a4449, 0x8000afa6,
+    0x0000322a, 0xddcdc3ba, 0x803eb679, 0x07b738f7, 0x18653b0d, 0x8000b2be, 0x6dc045b8, 0x00002b19,
+    0x11063a21, 0x9f31bbe6, 0xf85ec70c, 0xf002c600, 0x38643f0c, 0x8019b5c6, 0x8070b6df, 0x00001bf3,
+    0x00823702, 0x52f0425e, 0x8006b4c1, 0x12cd3a5a, 0x332b3e65, 0xd76ec2ee, 0x98f1bb1e, 0xc442c088,
+    0x7aef475e, 0x000133a3, 0x8001b3b8, 0x7c004ebc, 0x005d36b9, 0xef45c5e9, 0x8004b475, 0x8000ac36,
+    0xb5a0beb4, 0x68404508, 0x803ab668, 0x7c0048d2, 0xd700c2e0, 0x01f637fb, 0x8002b3f5, 0xfc00ecf1,
+    0x46b040d6, 0x10783a0f, 0x7c004806, 0x0000087e, 0x6ac64559, 0xf85cc70b, 0xce16c1c3, 0xfc00d964,
+    0x5b68436d, 0xb83abf07, 0x54ba4297, 0xfc00fe75, 0xfc00c7d7, 0x95d9babb, 0x02113804, 0x61b34436,
+    0xbbe4bf7d, 0x00093517, 0xc2ccc059, 0xfc00d445, 0xecefc59e, 0x8181b7c0, 0x86dab8db, 0x00002bab,
+    0x076e38ee, 0x8a2ab945, 0x555a42ab, 0x4a264145, 0xc448c089, 0xbe1cbfc4, 0x000032bc, 0xfc00e153,
+    0xd80bc301, 0x8cbfb998, 0x58034300, 0xbd43bfa8, 0x801fb5f9, 0x015b37ae, 0xd548c2a9, 0x00000795,
+    0xf7b2c6f6, 0x00ae372e, 0x91e5ba3d, 0xfc00de03, 0xdaf8c35f, 0xf896c713, 0x582b4305, 0x7c007995,
+    0x079738f3, 0x8f8cb9f2, 0x98d8bb1b, 0xc30ec062, 0x753746a7, 0x001d35e9, 0x497f4130, 0x00000776,
+    0xd8c0c318, 0xc1e9c03d, 0x84ecb89e, 0x7c007a0d, 0x1b983b73, 0x8004b468, 0x64d1449a, 0x726a464d,
+    0x755146aa, 0xdba0c374, 0x91dbba3b, 0xfc00eb6e, 0x7c00482f, 0x8000b26d, 0xe190c432, 0x5bb94377,
+    0x000f3578, 0x5e8e43d2, 0x8000b247, 0x17ef3afe, 0x790f4722, 0x8b12b962, 0x557f42b0, 0x7c005f6e,
+    0xe439c487, 0xd750c2ea, 0xd8e2c31c, 0x7c0075c3, 0xc46ac08d, 0x000c3547, 0x9fa0bbf4, 0x800080e9,
+    0x000133b0, 0x7c0047e7, 0x31c63e39, 0x7c006487, 0x007536e9, 0x3ab83f57, 0xac14bd83, 0xfc00e6c4,
+    0xd5f8c2bf, 0xf8a8c715, 0xa46fbc8e, 0x8000b098, 0xbeb6bfd7, 0x58ce431a, 0xdb6ac36d, 0xe9f9c53f,
+    0x8000b248, 0x0fa639f5, 0x398d3f32, 0xea0bc541, 0x7c004864, 0xebe1c57c, 0x7c0048a4, 0xfc00dc4f,
+    0x8003b422, 0x2e4e3dca, 0x000032eb, 0x77dc46fc, 0x8002b3fc, 0x64a44495, 0x000734ef, 0xfc00c90b,
+    0xe39fc474, 0xd574c2ae, 0x00023405, 0x7c004edb, 0xccbac197, 0x8076b6ed, 0x8001b37f, 0x80009787,
+    0xcff6c1ff, 0xe46fc48e, 0x0c993993, 0x7c004a26, 0x8004b471, 0x3e5f3fcc, 0x397b3f2f, 0xfc00df31,
+    0x09fe3940, 0x8002b3e7, 0xb823bf04, 0x7c005ad8, 0x00803700, 0x00003203, 0x7b8d4772, 0x9c8ebb92,
+    0xfc00c869, 0xa994bd32, 0x00003269, 0x800088eb, 0x234e3c6a, 0xb7a4bef4, 0x4ba94175, 0x425e404c,
+    0xc294c052, 0x14db3a9b, 0x00003266, 0x7c007beb, 0x8205b801, 0xc0f3c01e, 0x78054701, 0x7c0066e6,
+    0x8036b657, 0x5c334386, 0x4bc74179, 0x800093a7, 0x9f60bbec, 0xb18fbe32, 0x7c0047d2, 0xfc00d7ed,
+    0x001735b8, 0xfc00c835, 0x1b753b6f, 0xfc00cee6, 0x8077b6ef, 0xc0e2c01c, 0x97e0bafc, 0xfc00c9eb,
+    0xc2f1c05e, 0x1fad3bf6, 0xa1d4bc3b, 0x7c0069de, 0xf9eec73e, 0x00283621, 0x83b1b86c, 0x80008f69,
+};
+// np.array(inputs, np.uint64).view(np.float64).astype(np.float16) for numpy_double_input() of
+// the 1024 splitmix64 outputs that follow. NumPy rounds once from float64; torch 1.13 rounds
+// twice (through float32), so it is no reference for this path.
+const uint16_t kNumpyDoubleExpected[1024] = {
+    0x800b, 0x0000, 0x0042, 0xf1a8, 0xaadb, 0x000b, 0x8000, 0x8000, 0x6090, 0xfc00, 0x7314, 0x8000,
+    0x0f41, 0x3bde, 0xed8d, 0xba32, 0x80d6, 0x8002, 0x511b, 0x36c7, 0x740b, 0x8002, 0x7c00, 0x72c6,
+    0x66df, 0x52e9, 0x0e6f, 0x8486, 0xf430, 0x0186, 0x40aa, 0x0007, 0x0000, 0x0172, 0x2079, 0x8005,
+    0x2d1e, 0xc7a6, 0x4cba, 0x6192, 0x8000, 0x0062, 0x7c00, 0x871b, 0x01e5, 0x8195, 0x498b, 0x8ae6,
+    0x409f, 0xfc00, 0xbf77, 0x4a29, 0x0000, 0x0000, 0xd251, 0xb5ef, 0xe5b9, 0x52a6, 0x0000, 0x8ec0,
+    0x5d0d, 0x2e21, 0x801f, 0x3ffa, 0x0000, 0x0548, 0x1734, 0xb3ed, 0x5508, 0xc124, 0x0dc0, 0x9ea6,
+    0x5d31, 0x002d, 0x4075, 0xde56, 0xd17e, 0x453c, 0x7c00, 0x0001, 0x1d37, 0xbd5c, 0x97ac, 0xd80e,
+    0xb01c, 0x80c7, 0x2186, 0xa9e7, 0x0001, 0xbd55, 0x6e34, 0xa61b, 0x028f, 0x638c, 0x0051, 0x4924,
+    0x85b0, 0x18cb, 0x0bb0, 0x0000, 0x8b4c, 0x01f5, 0x3f81, 0x000c, 0xfc00, 0x2019, 0x3004, 0x8000,
+    0xae3a, 0x800b, 0x802c, 0x2549, 0x20e8, 0x009d, 0x6d69, 0xfbee, 0x8a23, 0x5bf4, 0x1237, 0x1c83,
+    0x808e, 0x8862, 0x80a5, 0x0000, 0x62e8, 0x70cb, 0x8bdb, 0x52e9, 0x531c, 0x8b09, 0x1634, 0xb154,
+    0x8000, 0x80ea, 0xe175, 0xa689, 0x670f, 0xb0c4, 0x64e0, 0x4774, 0x1c64, 0x3b05, 0xf620, 0xf491,
+    0x2b28, 0xd02e, 0x27d4, 0x83b3, 0xc5d8, 0xc744, 0x6cc4, 0x6e60, 0x603e, 0x81ac, 0x8753, 0x03ad,
+    0x89db, 0xfc00, 0x342c, 0x84d6, 0x57e4, 0x8448, 0x0000, 0x1d7a, 0xd801, 0x8071, 0x2a03, 0x5e99,
+    0x2dd8, 0xd8bb, 0xeb34, 0xa89a, 0xfc00, 0x8000, 0x5e56, 0xd9f5, 0x8947, 0x64d0, 0x00df, 0x4f58,
+    0x5063, 0x1088, 0xf1a0, 0x806a, 0x0309, 0xb2b8, 0xc943, 0x8003, 0x0022, 0x639c, 0xfc00, 0xbea2,
+    0x0066, 0x800f, 0xddcc, 0x97d1, 0x3296, 0x3465, 0xa37d, 0x5a01, 0x8006, 0x8004, 0x9f8d, 0x003e,
+    0x74e9, 0x3f1b, 0x0000, 0x4e19, 0x1210, 0x0ba5, 0xfc00, 0xe743, 0xf776, 0x5a46, 0x8001, 0x8dc1,
+    0xcc56, 0x9508, 0x386e, 0xb531, 0xccf0, 0x08ad, 0x6576, 0x9101, 0xf9c7, 0x802c, 0x8008, 0xc1c4,
+    0xa796, 0xe766, 0x69a7, 0x0cae, 0x5877, 0x91a2, 0x0216, 0xcd07, 0x7861, 0x7c00, 0x045d, 0x6e05,
+    0x800b, 0x70c2, 0xae01, 0xa254, 0x9d51, 0x46db, 0xc2fd, 0x7b52, 0x8002, 0x45ac, 0xeea3, 0x1270,
+    0x553d, 0xa32f, 0x69b5, 0x1f5b, 0x0001, 0x7080, 0x0001, 0x606b, 0x8016, 0x35eb, 0x7159, 0x4d58,
+    0x59cd, 0xbd9a, 0x62fd, 0x6e98, 0xddd8, 0xa3aa, 0x7c00, 0x0003, 0x59f7, 0x37a3, 0x15d6, 0x7727,
+    0x7c00, 0x000e, 0x0019, 0xfc00, 0x3ee2, 0x713f, 0x8098, 0x0002, 0xdce3, 0xe44e, 0xc8bb, 0x6c36,
+    0x84f0, 0x06e7, 0x6ca2, 0xfa1a, 0x0724, 0xfc00, 0x8000, 0x8063, 0xba96, 0x5de1, 0x0003, 0xf23d,
+    0x0020, 0x1072, 0xd56e, 0x497e, 0x24ae, 0x8001, 0x9ae6, 0xa0ae, 0x1683, 0x0060, 0x0037, 0x0001,
+    0x80f2, 0x0000, 0x5654, 0x0000, 0xd5a3, 0xfc00, 0x1c04, 0x7c00, 0x31da, 0xa67c, 0xe3e6, 0x009c,
+    0x8001, 0x804b, 0x1377, 0x9f26, 0x0000, 0x4f51, 0x8025, 0x473a, 0x4545, 0x0004, 0xb082, 0x317b,
+    0x12ae, 0x8003, 0x129d, 0x9783, 0x46f2, 0x9379, 0xca18, 0x768a, 0x5ce0, 0x55d9, 0xb119, 0xc1b3,
+    0x80c0, 0xcef1, 0x24b3, 0xefae, 0xa27d, 0x8000, 0x8257, 0x9799, 0x1f23, 0x9466, 0x1a9e, 0xe2ce,
+    0x9cf3, 0x8001, 0x2643, 0x0b79, 0x75ca, 0x0000, 0x8b5c, 0x97c4, 0x4a39, 0xb753, 0xf33e, 0x26a4,
+    0xef24, 0xd3ff, 0x046f, 0x8000, 0x0ea9, 0x006a, 0xd377, 0x0541, 0x5a72, 0x96ba, 0x9f0f, 0xb804,
+    0xd920, 0xe0f1, 0x1104, 0xf708, 0x25c5, 0x5b40, 0x4054, 0x0148, 0xfa9b, 0x8000, 0x10c7, 0xf688,
+    0x8274, 0xed57, 0xfbcf, 0x80e1, 0x8000, 0xf7fa, 0x1c5e, 0x82fc, 0xd4ad, 0x7795, 0x00fb, 0x1b9b,
+    0xba8b, 0xeb46, 0xc7c7, 0x35ce, 0x07d8, 0xe65f, 0x276a, 0xfc00, 0x7c00, 0x969f, 0xfbc5, 0x4a76,
+    0x0a4b, 0x6f28, 0x0002, 0x006f, 0x1e0d, 0x8382, 0xc6cc, 0x7123, 0x5e2e, 0x0003, 0xa2aa, 0x42e4,
+    0x4772, 0x2738, 0xeb03, 0x91ad, 0x50e4, 0x8001, 0x159d, 0xe75c, 0xa1ad, 0x6117, 0x8008, 0xf9f1,
+    0x000b, 0xe01b, 0xd3b2, 0x8087, 0xa6f9, 0x8076, 0x8303, 0x804f, 0x8037, 0x8577, 0x0001, 0xc297,
+    0x3381, 0xcf6b, 0xbaee, 0xb514, 0xfc00, 0x80a3, 0x1f13, 0xd9b6, 0x1b68, 0xe6b4, 0xe553, 0xad57,
+    0xe936, 0x7c00, 0x8000, 0xc089, 0x4e1c, 0xd296, 0xdc3c, 0x5318, 0x3046, 0xc625, 0x39d6, 0xa39d,
+    0x0057, 0x4dcb, 0x314d, 0xa8ae, 0xfc00, 0x0002, 0x8001, 0x8dbb, 0x0004, 0x925f, 0x3cec, 0x8f04,
+    0x5d12, 0x9d5d, 0x297b, 0xb28e, 0xdeba, 0x04a5, 0xf539, 0x9e25, 0xb795, 0x1076, 0x80c9, 0x8001,
+    0x4835, 0x4a6a, 0x3b1f, 0x6fc6, 0x792e, 0x5565, 0xf9d1, 0xf552, 0x0918, 0x1428, 0x8003, 0x2f22,
+    0x42c1, 0x558d, 0xd8a3, 0x95d6, 0x219f, 0x8002, 0x2399, 0x381f, 0x9430, 0x7c00, 0x6ccf, 0x8000,
+    0xe17c, 0xd433, 0x728f, 0x8002, 0x0ab9, 0x5724, 0x8001, 0x33fd, 0xedb9, 0x0067, 0x8002, 0xfc00,
+    0x0247, 0x6597, 0xcd68, 0xa33c, 0x9ed9, 0x0003, 0x5e9f, 0xf3ba, 0xd544, 0x04d3, 0x2357, 0x7c00,
+    0xfc00, 0x5f23, 0x7c00, 0x51ae, 0x6bc8, 0x81ef, 0xa33d, 0x0001, 0xf2bb, 0x01f1, 0x4e98, 0x2585,
+    0x0098, 0x7c00, 0x55c8, 0x2992, 0x8019, 0x0000, 0x0aea, 0x63fb, 0x3168, 0x0c23, 0xa509, 0x50d9,
+    0x000e, 0xae6b, 0x9539, 0x8009, 0x7c00, 0x55de, 0x000e, 0x00cb, 0xd9e1, 0xe712, 0x10f6, 0x5e64,
+    0x001b, 0x0000, 0xdacb, 0x0b43, 0x8000, 0x720e, 0xfc00, 0x8000, 0x7c00, 0x1358, 0x121d, 0x81bd,
+    0x8001, 0x6129, 0x3e36, 0x6889, 0xa582, 0x0131, 0x41bf, 0x7c00, 0x9cad, 0x000d, 0x22bb, 0x0000,
+    0x2b2f, 0x6a7b, 0x0c51, 0x1f49, 0x8618, 0x8004, 0xae8c, 0x6a55, 0x2ec8, 0x1168, 0x815f, 0x8016,
+    0x0030, 0x47b0, 0xf052, 0x7045, 0xfc00, 0xfc00, 0x006b, 0xfc00, 0x459b, 0xc757, 0x8050, 0x282c,
+    0x207a, 0x8596, 0x12da, 0xb633, 0x80f5, 0xfc00, 0x4202, 0x244e, 0x0024, 0x8000, 0xfc00, 0x7c00,
+    0x586a, 0xc8b1, 0xc31d, 0x0d05, 0xbc43, 0x3b1c, 0x8122, 0x8001, 0xf9ad, 0x8000, 0x1389, 0x0001,
+    0x2cf9, 0xb9ba, 0x8c7e, 0x7c00, 0x0001, 0x9435, 0x911a, 0x87e2, 0xc2b5, 0xc161, 0x8000, 0x0efd,
+    0x0001, 0x9edd, 0x802b, 0x41f3, 0xea07, 0x80d5, 0x0006, 0x0000, 0x75c1, 0xc809, 0x0026, 0x565c,
+    0xe0b5, 0x8002, 0xa2cd, 0xbfe9, 0x0001, 0x8008, 0x5cc3, 0x65f7, 0x008c, 0x7c00, 0x8009, 0xe476,
+    0x5c18, 0x23f6, 0x47c0, 0x8f98, 0x802f, 0x7c00, 0x3429, 0xab1a, 0x9eb9, 0x8005, 0xf29c, 0xcc66,
+    0x1d7a, 0xfc00, 0x0147, 0x0abe, 0xbd6e, 0x0004, 0x82be, 0xe9da, 0x034a, 0x4771, 0x8001, 0xf227,
+    0x8004, 0xfc00, 0x1e15, 0xa744, 0x04dd, 0xaa3a, 0x1c9b, 0xaed3, 0xaa0a, 0x8000, 0x8003, 0xf774,
+    0x001a, 0x7c00, 0x5eb9, 0x4e21, 0x000d, 0x7c00, 0x3e63, 0x8016, 0x7c00, 0x8000, 0x36e9, 0x012a,
+    0x024f, 0xc72d, 0x0032, 0x065b, 0x2e6d, 0x0e06, 0xa142, 0x0000, 0x322f, 0x8002, 0x0f67, 0xafe9,
+    0x6bb6, 0xf2ce, 0xcbd2, 0x7c00, 0xd645, 0x8000, 0x0378, 0x00dd, 0x3270, 0x827d, 0xb4b5, 0xbb21,
+    0xfc00, 0x69f6, 0x2f02, 0x8015, 0xc2de, 0x8308, 0xeb3c, 0x402d, 0x0000, 0xb326, 0x0d28, 0x8009,
+    0x801a, 0x03b0, 0x5b84, 0x23d8, 0xb22d, 0x9f57, 0xea0f, 0x0000, 0xfb03, 0x113f, 0x5bdc, 0x8004,
+    0x0001, 0xc482, 0x4af9, 0x4034, 0x8a3c, 0xdb1c, 0x151f, 0x8064, 0x29e3, 0x4899, 0xef51, 0x8754,
+    0x31ae, 0x015b, 0x0001, 0x80f7, 0x7c00, 0x378e, 0xcb12, 0x8145, 0x507e, 0x20e7, 0xac90, 0xcf8f,
+    0x7c00, 0xb4e8, 0x8069, 0xfc00, 0xfc00, 0x1720, 0x14ab, 0x80bb, 0x8002, 0x55e1, 0x0140, 0x79aa,
+    0x3f12, 0x9a7a, 0xdf32, 0x732b, 0xf7a6, 0x0008, 0x0000, 0x762b, 0x9eb1, 0x8336, 0x0003, 0x001f,
+    0x5be4, 0x5a42, 0x1948, 0x7c00, 0xf27a, 0x8001, 0x8003, 0x001b, 0x0002, 0x800e, 0x7c00, 0x32a4,
+    0x52ad, 0x2537, 0x8015, 0x914b, 0xb7fc, 0x801d, 0x8002, 0x3f59, 0x02ea, 0x0000, 0x79d9, 0x0044,
+    0xee88, 0x7139, 0xc81b, 0x0066, 0x1a2d, 0x0000, 0x7b0d, 0x0002, 0x0b37, 0x591b, 0x7398, 0x006c,
+    0xe674, 0x12a7, 0x4011, 0x8001, 0x1418, 0xc335, 0x3d5e, 0xa59a, 0xfc00, 0x8939, 0x7c00, 0xb1c2,
+    0x4227, 0xe81b, 0xa016, 0xa4d1, 0x8005, 0xbf17, 0x1d9e, 0x0687, 0x4d0c, 0xaa06, 0x22f6, 0x8003,
+    0xb34c, 0x8c2a, 0xd57d, 0x7c00, 0xfc00, 0x25a0, 0xe4f2, 0xc999, 0x9692, 0x720a, 0xd5df, 0x8ac6,
+    0x0001, 0x520a, 0xc558, 0xc4ef, 0x8000, 0xfc00, 0x8cdf, 0x801a, 0xf69e, 0xf37b, 0x7c00, 0x8001,
+    0xfc00, 0x0001, 0x7ba8, 0x307b, 0x77d7, 0xf799, 0x4795, 0x0000, 0x3471, 0x7a42, 0x0851, 0x06e6,
+    0x0000, 0xfc00, 0xb668, 0x92cc, 0xfc00, 0x7c00, 0x3d6e, 0x0010, 0x4a44, 0x8052, 0x83bd, 0xb4b5,
+    0xfc00, 0x0016, 0xfc00, 0x8128, 0x9e8a, 0x183d, 0x471d, 0x007f, 0x80a8, 0x8004, 0xfc00, 0x0083,
+    0xdd02, 0x0978, 0x0000, 0x8000, 0x9bbd, 0x4c5c, 0x801c, 0xdab0, 0x5125, 0x8a34, 0x62cc, 0x583c,
+    0xfc00, 0x179e, 0x2940, 0x4361, 0x8001, 0x2b7a, 0x7c00, 0x6803, 0x7920, 0xba2c, 0xfc00, 0xdbf1,
+    0x98e5, 0x2371, 0x800a, 0x3f88, 0x031e, 0xd029, 0x7133, 0x800e, 0x8064, 0xf2e8, 0x9489, 0x5c15,
+    0x9826, 0x2b47, 0x458e, 0xcefb, 0x72eb, 0x5856, 0xfb14, 0x5b0c, 0x8007, 0x68cb, 0x1882, 0xda39,
+    0x0035, 0x8037, 0x0003, 0x9ee3, 0xc6e4, 0xfa2c, 0xbd6b, 0x90fb, 0xfb41, 0xa07c, 0x0d4e, 0xdc16,
+    0x27d0, 0x7872, 0x8002, 0x7a5f,
+};
+// clang-format on
+
+}  // namespace
+}  // namespace wick
