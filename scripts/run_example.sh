@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 bash scripts/deps.sh
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release
-cmake --build "$build" -j"$(nproc)" --target tensor_demo
-"$build/examples/tensor_demo"
+cmake --build "$build" -j"$(nproc)" --target mlp_roundtrip
+"$build/examples/mlp_roundtrip"

@@ -78,8 +78,9 @@ void check_operands(const Tensor& a, const Tensor& b) {
   WICK_CHECK(a.dim() >= 1 && b.dim() >= 1, ShapeError,
              "matmul: both operands must be at least 1-d, got shapes ", shape_str(a.shape()),
              " and ", shape_str(b.shape()));
-  WICK_CHECK(a.dtype() == b.dtype(), ArgumentError, "matmul: operands must have the same dtype, got ",
-             dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
+  WICK_CHECK(a.dtype() == b.dtype(), ArgumentError,
+             "matmul: operands must have the same dtype, got ", dtype_name(a.dtype()), " and ",
+             dtype_name(b.dtype()));
   WICK_CHECK(a.dtype() != kBool, ArgumentError,
              "matmul: bool operands are not supported (expected a numeric dtype, got bool and "
              "bool)");
@@ -93,8 +94,8 @@ Shape broadcast_batch(const Tensor& a, const Tensor& b, const Shape& ba, const S
     const int64_t da = i < rank - ba.size() ? 1 : ba[i - (rank - ba.size())];
     const int64_t db = i < rank - bb.size() ? 1 : bb[i - (rank - bb.size())];
     WICK_CHECK(da == db || da == 1 || db == 1, ShapeError, "matmul: batch dimensions of shapes ",
-               shape_str(a.shape()), " and ", shape_str(b.shape()), " cannot be broadcast (",
-               da, " vs ", db, ")");
+               shape_str(a.shape()), " and ", shape_str(b.shape()), " cannot be broadcast (", da,
+               " vs ", db, ")");
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -183,12 +184,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
              dtype_name(x.dtype()), " and weight dtype ", dtype_name(weight.dtype()),
              " must match");
   if (bias.defined()) {
-    WICK_CHECK(bias.dim() == 1 && bias.size(0) == out_features, ShapeError,
-               "linear: bias shape ", shape_str(bias.shape()), " does not match weight shape ",
-               shape_str(weight.shape()), " (expected [", out_features, "])");
+    WICK_CHECK(bias.dim() == 1 && bias.size(0) == out_features, ShapeError, "linear: bias shape ",
+               shape_str(bias.shape()), " does not match weight shape ", shape_str(weight.shape()),
+               " (expected [", out_features, "])");
     WICK_CHECK(bias.dtype() == x.dtype(), ArgumentError, "linear: bias dtype ",
-               dtype_name(bias.dtype()), " and input dtype ", dtype_name(x.dtype()),
-               " must match");
+               dtype_name(bias.dtype()), " and input dtype ", dtype_name(x.dtype()), " must match");
   }
   WICK_CHECK(x.dtype() != kBool, ArgumentError,
              "linear: bool tensors are not supported (expected a numeric dtype, got bool)");

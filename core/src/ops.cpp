@@ -62,9 +62,12 @@ void int_binary_op(Tensor& out, const Tensor& a, const Tensor& b) {
 template <class T>
 void int_binary(Tensor& out, const Tensor& a, const Tensor& b, BinaryOp op) {
   switch (op) {
-    case BinaryOp::Add: return int_binary_op<T, BinaryOp::Add>(out, a, b);
-    case BinaryOp::Sub: return int_binary_op<T, BinaryOp::Sub>(out, a, b);
-    default: return int_binary_op<T, BinaryOp::Mul>(out, a, b);
+    case BinaryOp::Add:
+      return int_binary_op<T, BinaryOp::Add>(out, a, b);
+    case BinaryOp::Sub:
+      return int_binary_op<T, BinaryOp::Sub>(out, a, b);
+    default:
+      return int_binary_op<T, BinaryOp::Mul>(out, a, b);
   }
 }
 
@@ -87,10 +90,14 @@ Tensor arith(const Tensor& a, const Tensor& b, BinaryOp op, DType result, const 
 
 const char* op_name(BinaryOp op) {
   switch (op) {
-    case BinaryOp::Add: return "add";
-    case BinaryOp::Sub: return "sub";
-    case BinaryOp::Mul: return "mul";
-    default: return "div";
+    case BinaryOp::Add:
+      return "add";
+    case BinaryOp::Sub:
+      return "sub";
+    case BinaryOp::Mul:
+      return "mul";
+    default:
+      return "div";
   }
 }
 
@@ -117,9 +124,9 @@ Tensor binary_scalar(const Tensor& t, Scalar s, BinaryOp op, bool scalar_first) 
   const char* name = op_name(op);
   detail::check_defined(t, name, scalar_first ? "second operand" : "first operand");
   const DType s_dtype = s.is_bool() ? kBool : s.is_integral() ? kInt64 : kFloat64;
-  const DType result = finish_result_dtype(detail::scalar_result_dtype(t.dtype(), s), op,
-                                           scalar_first ? s_dtype : t.dtype(),
-                                           scalar_first ? t.dtype() : s_dtype);
+  const DType result =
+      finish_result_dtype(detail::scalar_result_dtype(t.dtype(), s), op,
+                          scalar_first ? s_dtype : t.dtype(), scalar_first ? t.dtype() : s_dtype);
   const Tensor st = detail::to_compute(scalar_tensor(s, result), result);
   const Tensor tt = detail::to_compute(t, result);
   return scalar_first ? arith(st, tt, op, result, name) : arith(tt, st, op, result, name);
@@ -127,27 +134,67 @@ Tensor binary_scalar(const Tensor& t, Scalar s, BinaryOp op, bool scalar_first) 
 
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) { return binary(a, b, BinaryOp::Add); }
-Tensor sub(const Tensor& a, const Tensor& b) { return binary(a, b, BinaryOp::Sub); }
-Tensor mul(const Tensor& a, const Tensor& b) { return binary(a, b, BinaryOp::Mul); }
-Tensor div(const Tensor& a, const Tensor& b) { return binary(a, b, BinaryOp::Div); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  return binary(a, b, BinaryOp::Add);
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return binary(a, b, BinaryOp::Sub);
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return binary(a, b, BinaryOp::Mul);
+}
+Tensor div(const Tensor& a, const Tensor& b) {
+  return binary(a, b, BinaryOp::Div);
+}
 
-Tensor add(const Tensor& a, Scalar b) { return binary_scalar(a, b, BinaryOp::Add, false); }
-Tensor sub(const Tensor& a, Scalar b) { return binary_scalar(a, b, BinaryOp::Sub, false); }
-Tensor mul(const Tensor& a, Scalar b) { return binary_scalar(a, b, BinaryOp::Mul, false); }
-Tensor div(const Tensor& a, Scalar b) { return binary_scalar(a, b, BinaryOp::Div, false); }
+Tensor add(const Tensor& a, Scalar b) {
+  return binary_scalar(a, b, BinaryOp::Add, false);
+}
+Tensor sub(const Tensor& a, Scalar b) {
+  return binary_scalar(a, b, BinaryOp::Sub, false);
+}
+Tensor mul(const Tensor& a, Scalar b) {
+  return binary_scalar(a, b, BinaryOp::Mul, false);
+}
+Tensor div(const Tensor& a, Scalar b) {
+  return binary_scalar(a, b, BinaryOp::Div, false);
+}
 
-Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-Tensor operator+(const Tensor& a, Scalar b) { return add(a, b); }
-Tensor operator-(const Tensor& a, Scalar b) { return sub(a, b); }
-Tensor operator*(const Tensor& a, Scalar b) { return mul(a, b); }
-Tensor operator/(const Tensor& a, Scalar b) { return div(a, b); }
-Tensor operator+(Scalar a, const Tensor& b) { return binary_scalar(b, a, BinaryOp::Add, true); }
-Tensor operator-(Scalar a, const Tensor& b) { return binary_scalar(b, a, BinaryOp::Sub, true); }
-Tensor operator*(Scalar a, const Tensor& b) { return binary_scalar(b, a, BinaryOp::Mul, true); }
-Tensor operator/(Scalar a, const Tensor& b) { return binary_scalar(b, a, BinaryOp::Div, true); }
+Tensor operator+(const Tensor& a, const Tensor& b) {
+  return add(a, b);
+}
+Tensor operator-(const Tensor& a, const Tensor& b) {
+  return sub(a, b);
+}
+Tensor operator*(const Tensor& a, const Tensor& b) {
+  return mul(a, b);
+}
+Tensor operator/(const Tensor& a, const Tensor& b) {
+  return div(a, b);
+}
+Tensor operator+(const Tensor& a, Scalar b) {
+  return add(a, b);
+}
+Tensor operator-(const Tensor& a, Scalar b) {
+  return sub(a, b);
+}
+Tensor operator*(const Tensor& a, Scalar b) {
+  return mul(a, b);
+}
+Tensor operator/(const Tensor& a, Scalar b) {
+  return div(a, b);
+}
+Tensor operator+(Scalar a, const Tensor& b) {
+  return binary_scalar(b, a, BinaryOp::Add, true);
+}
+Tensor operator-(Scalar a, const Tensor& b) {
+  return binary_scalar(b, a, BinaryOp::Sub, true);
+}
+Tensor operator*(Scalar a, const Tensor& b) {
+  return binary_scalar(b, a, BinaryOp::Mul, true);
+}
+Tensor operator/(Scalar a, const Tensor& b) {
+  return binary_scalar(b, a, BinaryOp::Div, true);
+}
 
 }  // namespace wick

@@ -24,7 +24,9 @@ inline void check_defined(const Tensor& t, const char* op, const char* what) {
 constexpr bool is_half_like(DType d) noexcept {
   return d == DType::Float16 || d == DType::BFloat16;
 }
-constexpr DType compute_dtype(DType d) noexcept { return is_half_like(d) ? DType::Float32 : d; }
+constexpr DType compute_dtype(DType d) noexcept {
+  return is_half_like(d) ? DType::Float32 : d;
+}
 
 /// PyTorch's rule for a Python number next to a tensor: the scalar only matters when its
 /// category (bool < integer < floating) is higher; then int gives int64, float gives float32.
@@ -80,11 +82,11 @@ void for_each_binary_row(Tensor& out, const Tensor& a, const Tensor& b, F&& row)
   TO* po = static_cast<TO*>(out.raw_data());
   const TA* pa = static_cast<const TA*>(a.raw_data());
   const TB* pb = static_cast<const TB*>(b.raw_data());
-  for_each_row<3>(out.shape(), {std::span<const int64_t>(out.strides()), sa, sb},
-                  [&](const std::array<int64_t, 3>& off, int64_t n,
-                      const std::array<int64_t, 3>& st) {
-                    row(po + off[0], pa + off[1], st[1], pb + off[2], st[2], n);
-                  });
+  for_each_row<3>(
+      out.shape(), {std::span<const int64_t>(out.strides()), sa, sb},
+      [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& st) {
+        row(po + off[0], pa + off[1], st[1], pb + off[2], st[2], n);
+      });
 }
 
 /// Same for one operand.
@@ -93,9 +95,11 @@ void for_each_unary_row(Tensor& out, const Tensor& a, F&& row) {
   const Shape sa = broadcast_strides(a, out.shape());
   TO* po = static_cast<TO*>(out.raw_data());
   const TA* pa = static_cast<const TA*>(a.raw_data());
-  for_each_row<2>(out.shape(), {std::span<const int64_t>(out.strides()), sa},
-                  [&](const std::array<int64_t, 2>& off, int64_t n,
-                      const std::array<int64_t, 2>& st) { row(po + off[0], pa + off[1], st[1], n); });
+  for_each_row<2>(
+      out.shape(), {std::span<const int64_t>(out.strides()), sa},
+      [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& st) {
+        row(po + off[0], pa + off[1], st[1], n);
+      });
 }
 
 /// Integer arithmetic that wraps (two's complement) instead of overflowing into UB.

@@ -14,12 +14,18 @@ using simd::detail::CompareOp;
 
 const char* op_name(CompareOp op) {
   switch (op) {
-    case CompareOp::Eq: return "eq";
-    case CompareOp::Ne: return "ne";
-    case CompareOp::Lt: return "lt";
-    case CompareOp::Le: return "le";
-    case CompareOp::Gt: return "gt";
-    default: return "ge";
+    case CompareOp::Eq:
+      return "eq";
+    case CompareOp::Ne:
+      return "ne";
+    case CompareOp::Lt:
+      return "lt";
+    case CompareOp::Le:
+      return "le";
+    case CompareOp::Gt:
+      return "gt";
+    default:
+      return "ge";
   }
 }
 
@@ -67,12 +73,18 @@ void plain_compare_op(Tensor& out, const Tensor& a, const Tensor& b) {
 template <class T>
 void plain_compare(Tensor& out, const Tensor& a, const Tensor& b, CompareOp op) {
   switch (op) {
-    case CompareOp::Eq: return plain_compare_op<T, CompareOp::Eq>(out, a, b);
-    case CompareOp::Ne: return plain_compare_op<T, CompareOp::Ne>(out, a, b);
-    case CompareOp::Lt: return plain_compare_op<T, CompareOp::Lt>(out, a, b);
-    case CompareOp::Le: return plain_compare_op<T, CompareOp::Le>(out, a, b);
-    case CompareOp::Gt: return plain_compare_op<T, CompareOp::Gt>(out, a, b);
-    default: return plain_compare_op<T, CompareOp::Ge>(out, a, b);
+    case CompareOp::Eq:
+      return plain_compare_op<T, CompareOp::Eq>(out, a, b);
+    case CompareOp::Ne:
+      return plain_compare_op<T, CompareOp::Ne>(out, a, b);
+    case CompareOp::Lt:
+      return plain_compare_op<T, CompareOp::Lt>(out, a, b);
+    case CompareOp::Le:
+      return plain_compare_op<T, CompareOp::Le>(out, a, b);
+    case CompareOp::Gt:
+      return plain_compare_op<T, CompareOp::Gt>(out, a, b);
+    default:
+      return plain_compare_op<T, CompareOp::Ge>(out, a, b);
   }
 }
 
@@ -113,12 +125,12 @@ bool all_pairs(const Tensor& a, const Tensor& b, Pred pred) {
   bool ok = true;
   const T* pa = static_cast<const T*>(a.raw_data());
   const T* pb = static_cast<const T*>(b.raw_data());
-  detail::for_each_row<2>(a.shape(), {std::span<const int64_t>(a.strides()), b.strides()},
-                          [&](const std::array<int64_t, 2>& off, int64_t n,
-                              const std::array<int64_t, 2>& st) {
-                            for (int64_t i = 0; ok && i < n; ++i)
-                              ok = pred(pa[off[0] + i * st[0]], pb[off[1] + i * st[1]]);
-                          });
+  detail::for_each_row<2>(
+      a.shape(), {std::span<const int64_t>(a.strides()), b.strides()},
+      [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& st) {
+        for (int64_t i = 0; ok && i < n; ++i)
+          ok = pred(pa[off[0] + i * st[0]], pb[off[1] + i * st[1]]);
+      });
   return ok;
 }
 
@@ -134,24 +146,60 @@ auto value_of(T v) {
 
 }  // namespace
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare(a, b, CompareOp::Eq); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare(a, b, CompareOp::Ne); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare(a, b, CompareOp::Lt); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare(a, b, CompareOp::Le); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare(a, b, CompareOp::Gt); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare(a, b, CompareOp::Ge); }
-Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
-Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
-Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
-Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
-Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
-Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
-Tensor operator==(const Tensor& a, Scalar b) { return compare_scalar(a, b, CompareOp::Eq); }
-Tensor operator!=(const Tensor& a, Scalar b) { return compare_scalar(a, b, CompareOp::Ne); }
-Tensor operator<(const Tensor& a, Scalar b) { return compare_scalar(a, b, CompareOp::Lt); }
-Tensor operator<=(const Tensor& a, Scalar b) { return compare_scalar(a, b, CompareOp::Le); }
-Tensor operator>(const Tensor& a, Scalar b) { return compare_scalar(a, b, CompareOp::Gt); }
-Tensor operator>=(const Tensor& a, Scalar b) { return compare_scalar(a, b, CompareOp::Ge); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare(a, b, CompareOp::Eq);
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return compare(a, b, CompareOp::Ne);
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare(a, b, CompareOp::Lt);
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare(a, b, CompareOp::Le);
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare(a, b, CompareOp::Gt);
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare(a, b, CompareOp::Ge);
+}
+Tensor operator==(const Tensor& a, const Tensor& b) {
+  return eq(a, b);
+}
+Tensor operator!=(const Tensor& a, const Tensor& b) {
+  return ne(a, b);
+}
+Tensor operator<(const Tensor& a, const Tensor& b) {
+  return lt(a, b);
+}
+Tensor operator<=(const Tensor& a, const Tensor& b) {
+  return le(a, b);
+}
+Tensor operator>(const Tensor& a, const Tensor& b) {
+  return gt(a, b);
+}
+Tensor operator>=(const Tensor& a, const Tensor& b) {
+  return ge(a, b);
+}
+Tensor operator==(const Tensor& a, Scalar b) {
+  return compare_scalar(a, b, CompareOp::Eq);
+}
+Tensor operator!=(const Tensor& a, Scalar b) {
+  return compare_scalar(a, b, CompareOp::Ne);
+}
+Tensor operator<(const Tensor& a, Scalar b) {
+  return compare_scalar(a, b, CompareOp::Lt);
+}
+Tensor operator<=(const Tensor& a, Scalar b) {
+  return compare_scalar(a, b, CompareOp::Le);
+}
+Tensor operator>(const Tensor& a, Scalar b) {
+  return compare_scalar(a, b, CompareOp::Gt);
+}
+Tensor operator>=(const Tensor& a, Scalar b) {
+  return compare_scalar(a, b, CompareOp::Ge);
+}
 
 bool equal(const Tensor& a, const Tensor& b) {
   detail::check_defined(a, "equal", "first operand");
@@ -169,9 +217,8 @@ bool bitwise_equal(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
   return visit_dtype(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    return all_pairs<T>(a, b, [](const T& x, const T& y) {
-      return std::memcmp(&x, &y, sizeof(T)) == 0;
-    });
+    return all_pairs<T>(a, b,
+                        [](const T& x, const T& y) { return std::memcmp(&x, &y, sizeof(T)) == 0; });
   });
 }
 

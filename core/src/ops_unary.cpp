@@ -11,12 +11,18 @@ using simd::detail::UnaryOp;
 
 const char* op_name(UnaryOp op) {
   switch (op) {
-    case UnaryOp::Neg: return "neg";
-    case UnaryOp::Relu: return "relu";
-    case UnaryOp::Exp: return "exp";
-    case UnaryOp::Log: return "log";
-    case UnaryOp::Tanh: return "tanh";
-    default: return "sigmoid";
+    case UnaryOp::Neg:
+      return "neg";
+    case UnaryOp::Relu:
+      return "relu";
+    case UnaryOp::Exp:
+      return "exp";
+    case UnaryOp::Log:
+      return "log";
+    case UnaryOp::Tanh:
+      return "tanh";
+    default:
+      return "sigmoid";
   }
 }
 
@@ -80,11 +86,23 @@ Tensor unary(const Tensor& x, UnaryOp op) {
 
 }  // namespace
 
-Tensor operator-(const Tensor& a) { return unary(a, UnaryOp::Neg); }
-Tensor relu(const Tensor& x) { return unary(x, UnaryOp::Relu); }
-Tensor exp(const Tensor& x) { return unary(x, UnaryOp::Exp); }
-Tensor log(const Tensor& x) { return unary(x, UnaryOp::Log); }
-Tensor tanh(const Tensor& x) { return unary(x, UnaryOp::Tanh); }
-Tensor sigmoid(const Tensor& x) { return unary(x, UnaryOp::Sigmoid); }
+Tensor operator-(const Tensor& a) {
+  return unary(a, UnaryOp::Neg);
+}
+Tensor relu(const Tensor& x) {
+  return unary(x, UnaryOp::Relu);
+}
+Tensor exp(const Tensor& x) {
+  return unary(x, UnaryOp::Exp);
+}
+Tensor log(const Tensor& x) {
+  return unary(x, UnaryOp::Log);
+}
+Tensor tanh(const Tensor& x) {
+  return unary(x, UnaryOp::Tanh);
+}
+Tensor sigmoid(const Tensor& x) {
+  return unary(x, UnaryOp::Sigmoid);
+}
 
 }  // namespace wick

@@ -184,7 +184,8 @@ void plain_maxes(const T* x, const Plan& p, T* out) {
       auto best = compute_value(block[j]);
       T best_raw = block[j];
       for (int64_t r = 1; r < p.n; ++r) {
-        if (take_max(best, compute_value(block[r * p.inner + j]))) best_raw = block[r * p.inner + j];
+        if (take_max(best, compute_value(block[r * p.inner + j])))
+          best_raw = block[r * p.inner + j];
       }
       row[j] = best_raw;
     }
@@ -254,9 +255,8 @@ Tensor argmax_impl(const Tensor& x, const Plan& p) {
 
 void check_max_input(const Tensor& x, const char* op) {
   detail::check_defined(x, op, "input");
-  WICK_CHECK(x.numel() > 0, ArgumentError, op,
-             ": expected a non-empty tensor, got shape ", shape_str(x.shape()),
-             " (specify a dim to reduce along a non-empty dimension)");
+  WICK_CHECK(x.numel() > 0, ArgumentError, op, ": expected a non-empty tensor, got shape ",
+             shape_str(x.shape()), " (specify a dim to reduce along a non-empty dimension)");
 }
 
 void check_max_dim(const Tensor& x, const Plan& p, const char* op) {

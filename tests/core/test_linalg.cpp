@@ -48,24 +48,21 @@ void expect_close(const std::vector<double>& got, const std::vector<double>& wan
 }
 
 double tol_for(DType dt, int64_t k) {
-  const double eps = dt == kFloat64   ? 1e-15
-                     : dt == kFloat32 ? 1e-7
-                     : dt == kFloat16 ? 1e-3
-                                      : 8e-3;
+  const double eps = dt == kFloat64 ? 1e-15 : dt == kFloat32 ? 1e-7 : dt == kFloat16 ? 1e-3 : 8e-3;
   return eps * 4.0 * static_cast<double>(k + 4);
 }
 
 // ---- 2-d products ------------------------------------------------------------------------------
 
 TEST(LinalgMatmul, TwoDimensionalMatchesReference) {
-  const int64_t dims[][3] = {{1, 20, 256}, {1, 256, 10}, {17, 33, 5}, {5, 33, 17}, {64, 64, 64},
+  const int64_t dims[][3] = {{1, 20, 256}, {1, 256, 10}, {17, 33, 5},    {5, 33, 17}, {64, 64, 64},
                              {65, 3, 129}, {2, 1, 2},    {130, 70, 257}, {4, 1000, 3}};
   uint32_t seed = 1;
   for (const DType dt : {kFloat32, kFloat64}) {
     for (const auto& d : dims) {
       const int64_t m = d[0], k = d[1], n = d[2];
-      SCOPED_TRACE(std::string(dtype_name(dt)) + " " + std::to_string(m) + "x" +
-                   std::to_string(k) + "x" + std::to_string(n));
+      SCOPED_TRACE(std::string(dtype_name(dt)) + " " + std::to_string(m) + "x" + std::to_string(k) +
+                   "x" + std::to_string(n));
       const Tensor a = rnd({m, k}, dt, seed++);
       const Tensor b = rnd({k, n}, dt, seed++);
       const Tensor c = matmul(a, b);
@@ -79,10 +76,10 @@ TEST(LinalgMatmul, TwoDimensionalMatchesReference) {
 TEST(LinalgMatmul, TransposedAndSlicedOperands) {
   const Tensor a = rnd({40, 30}, kFloat32, 10);
   const Tensor b = rnd({50, 40}, kFloat32, 11);
-  const Tensor at = a.t();                      // [30, 40]
-  const Tensor bt = b.t();                      // [40, 50]
-  const Tensor bs = b.slice(1, 3, 40, 2).t();   // [19, 50], strides [2, 40]
-  const Tensor as = a.slice(0, 1, 39, 2);       // [19, 30]
+  const Tensor at = a.t();                     // [30, 40]
+  const Tensor bt = b.t();                     // [40, 50]
+  const Tensor bs = b.slice(1, 3, 40, 2).t();  // [19, 50], strides [2, 40]
+  const Tensor as = a.slice(0, 1, 39, 2);      // [19, 30]
   const Tensor prod = matmul(at, bt);
   expect_close(values(prod), ref_mm(values(at), values(bt), 30, 40, 50), tol_for(kFloat32, 40));
   const Tensor p2 = matmul(as.t(), bs);
@@ -125,11 +122,16 @@ struct BatchCase {
 
 TEST(LinalgMatmul, BatchedAndBroadcastCases) {
   const BatchCase cases[] = {
-      {{2, 3, 4}, {2, 4, 5}, {2, 3, 5}},      {{2, 3, 4}, {4, 5}, {2, 3, 5}},
-      {{3, 4}, {2, 4, 5}, {2, 3, 5}},         {{4}, {2, 4, 5}, {2, 5}},
-      {{2, 3, 4}, {4}, {2, 3}},               {{2, 1, 3, 4}, {5, 4, 2}, {2, 5, 3, 2}},
-      {{1, 3, 4}, {6, 4, 2}, {6, 3, 2}},      {{2, 2, 1, 17}, {2, 1, 17, 9}, {2, 2, 1, 9}},
-      {{1, 1, 20}, {20, 256}, {1, 1, 256}},   {{3, 0, 4}, {4, 2}, {3, 0, 2}},
+      {{2, 3, 4}, {2, 4, 5}, {2, 3, 5}},
+      {{2, 3, 4}, {4, 5}, {2, 3, 5}},
+      {{3, 4}, {2, 4, 5}, {2, 3, 5}},
+      {{4}, {2, 4, 5}, {2, 5}},
+      {{2, 3, 4}, {4}, {2, 3}},
+      {{2, 1, 3, 4}, {5, 4, 2}, {2, 5, 3, 2}},
+      {{1, 3, 4}, {6, 4, 2}, {6, 3, 2}},
+      {{2, 2, 1, 17}, {2, 1, 17, 9}, {2, 2, 1, 9}},
+      {{1, 1, 20}, {20, 256}, {1, 1, 256}},
+      {{3, 0, 4}, {4, 2}, {3, 0, 2}},
       {{2, 5, 0}, {2, 0, 3}, {2, 5, 3}},
   };
   uint32_t seed = 20;
@@ -145,8 +147,8 @@ TEST(LinalgMatmul, BatchedAndBroadcastCases) {
       const Tensor B = b.dim() == 1 ? b.unsqueeze(1) : b;
       const int64_t m = A.size(-2), k = A.size(-1), n = B.size(-1);
       const Shape batch(c.out.begin(),
-                        c.out.begin() + static_cast<std::ptrdiff_t>(
-                                            c.out.size() - (a.dim() > 1) - (b.dim() > 1)));
+                        c.out.begin() + static_cast<std::ptrdiff_t>(c.out.size() - (a.dim() > 1) -
+                                                                    (b.dim() > 1)));
       Shape fa = batch, fb = batch;
       fa.insert(fa.end(), {m, k});
       fb.insert(fb.end(), {k, n});
@@ -310,8 +312,8 @@ TEST(LinalgLinear, Errors) {
                         "bias shape [1, 4]");
   WICK_EXPECT_THROW_MSG(linear(zeros({2, 3}), zeros({4, 3}, kFloat64)), ArgumentError,
                         "linear: input dtype float32 and weight dtype float64 must match");
-  WICK_EXPECT_THROW_MSG(linear(zeros({2, 3}), zeros({4, 3}), zeros({4}, kFloat16)),
-                        ArgumentError, "linear: bias dtype float16 and input dtype float32");
+  WICK_EXPECT_THROW_MSG(linear(zeros({2, 3}), zeros({4, 3}), zeros({4}, kFloat16)), ArgumentError,
+                        "linear: bias dtype float16 and input dtype float32");
   WICK_EXPECT_THROW_MSG(linear(ones({2, 3}, kBool), ones({4, 3}, kBool)), ArgumentError,
                         "linear: bool tensors are not supported");
   WICK_EXPECT_THROW_MSG(linear(Tensor(), zeros({4, 3})), ArgumentError,

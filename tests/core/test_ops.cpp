@@ -189,12 +189,12 @@ struct PromotionCase {
 
 TEST(OpsPromotion, TensorTensorTable) {
   const PromotionCase cases[] = {
-      {kInt32, kFloat32, kFloat32, kFloat32},  {kUInt8, kInt8, kInt16, kFloat32},
-      {kInt64, kFloat16, kFloat16, kFloat16},  {kFloat16, kBFloat16, kFloat32, kFloat32},
-      {kBool, kBool, kBool, kFloat32},         {kBool, kInt8, kInt8, kFloat32},
-      {kInt32, kInt64, kInt64, kFloat32},      {kFloat32, kFloat64, kFloat64, kFloat64},
-      {kUInt8, kUInt8, kUInt8, kFloat32},      {kBFloat16, kInt64, kBFloat16, kBFloat16},
-      {kUInt8, kBool, kUInt8, kFloat32},       {kInt16, kInt32, kInt32, kFloat32},
+      {kInt32, kFloat32, kFloat32, kFloat32}, {kUInt8, kInt8, kInt16, kFloat32},
+      {kInt64, kFloat16, kFloat16, kFloat16}, {kFloat16, kBFloat16, kFloat32, kFloat32},
+      {kBool, kBool, kBool, kFloat32},        {kBool, kInt8, kInt8, kFloat32},
+      {kInt32, kInt64, kInt64, kFloat32},     {kFloat32, kFloat64, kFloat64, kFloat64},
+      {kUInt8, kUInt8, kUInt8, kFloat32},     {kBFloat16, kInt64, kBFloat16, kBFloat16},
+      {kUInt8, kBool, kUInt8, kFloat32},      {kInt16, kInt32, kInt32, kFloat32},
   };
   for (const auto& c : cases) {
     const Tensor a = ones({2}, c.a);
@@ -252,9 +252,9 @@ TEST(OpsIntegers, ArithmeticWrapsAroundLikePyTorch) {
   EXPECT_EQ((from_vector(std::vector<int64_t>{i64max}) + 1).item<int64_t>(),
             std::numeric_limits<int64_t>::min());
   EXPECT_EQ((from_vector(std::vector<int64_t>{i64max}) * 2).item<int64_t>(), -2);
-  EXPECT_EQ((from_vector(std::vector<int64_t>{std::numeric_limits<int64_t>::min()}) - 1)
-                .item<int64_t>(),
-            i64max);
+  EXPECT_EQ(
+      (from_vector(std::vector<int64_t>{std::numeric_limits<int64_t>::min()}) - 1).item<int64_t>(),
+      i64max);
 }
 
 TEST(OpsIntegers, Int64StaysExact) {
@@ -301,10 +301,10 @@ TEST(OpsHalf, ComputedInFloatAndRoundedOnce) {
     // the single correctly rounded result.
     for (const auto& [name, op] :
          std::vector<std::pair<std::string, std::function<Tensor(const Tensor&, const Tensor&)>>>{
-             {"add", [](const Tensor& x, const Tensor& y) { return x + y; }},
-             {"sub", [](const Tensor& x, const Tensor& y) { return x - y; }},
-             {"mul", [](const Tensor& x, const Tensor& y) { return x * y; }},
-             {"div", [](const Tensor& x, const Tensor& y) { return x / y; }}}) {
+             {"add", [](const Tensor&x, const Tensor&y) { return x + y; }},
+             {"sub", [](const Tensor&x, const Tensor&y) { return x - y; }},
+             {"mul", [](const Tensor&x, const Tensor&y) { return x * y; }},
+             {"div", [](const Tensor&x, const Tensor&y) { return x / y; }}}) {
       const Tensor got = op(a, b);
       const Tensor want = op(a.to(kFloat32), b.to(kFloat32)).to(dt);
       EXPECT_EQ(got.dtype(), dt);
@@ -477,7 +477,7 @@ TEST(OpsEqual, TorchEqualSemantics) {
   EXPECT_TRUE(equal(a, tensor({1.0, 0.0, 3.0})));
   EXPECT_FALSE(equal(a, tensor({1.0, 0.0, 3.5})));
   EXPECT_FALSE(equal(a, tensor({1.0, 0.0, 3.0}, kFloat64)));  // dtypes differ
-  EXPECT_FALSE(equal(a, a.view({1, 3})));                       // shapes differ
+  EXPECT_FALSE(equal(a, a.view({1, 3})));                     // shapes differ
   EXPECT_FALSE(equal(tensor({kNaN}), tensor({kNaN})));
   EXPECT_TRUE(equal(zeros({0, 2}), zeros({0, 2})));
   const Tensor m = rnd({4, 5}, kFloat32, 30);
@@ -517,8 +517,7 @@ TEST(OpsEqual, AllcloseTolerancesAndSpecials) {
 TEST(OpsEqual, AllcloseErrors) {
   WICK_EXPECT_THROW_MSG(allclose(ones({2}), ones({2}, kFloat64)), ArgumentError,
                         "allclose: dtypes must match, got float32 and float64");
-  WICK_EXPECT_THROW_MSG(allclose(ones({2}), ones({3})), ShapeError,
-                        "allclose: shapes [2] and [3]");
+  WICK_EXPECT_THROW_MSG(allclose(ones({2}), ones({3})), ShapeError, "allclose: shapes [2] and [3]");
   WICK_EXPECT_THROW_MSG(allclose(ones({2}), ones({2}), -1.0), ArgumentError,
                         "rtol and atol must be non-negative, got rtol=-1");
   WICK_EXPECT_THROW_MSG(allclose(ones({2}), ones({2}), 0.0, -2.0), ArgumentError, "atol=-2");

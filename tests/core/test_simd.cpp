@@ -20,7 +20,8 @@ namespace {
 
 using simd::Level;
 
-const std::vector<int64_t> kSizes = {0, 1, 3, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 1023, 1024, 1025};
+const std::vector<int64_t> kSizes = {0,  1,  3,  7,  8,  15,   16,   17,
+                                     31, 33, 63, 64, 65, 1023, 1024, 1025};
 
 // Restores the level active before the test, whatever the test did.
 class SimdTest : public ::testing::Test {
@@ -179,10 +180,12 @@ std::vector<Case> reduction_cases(int64_t n, int64_t off) {
       {"dot", [=] { return matmul(a, b); }, false, eps, atol * 3},
       {"gemm [5, n] x [n, 6]", [=] { return matmul(m5, n6); }, false, eps, atol * 3},
       {"vector x matrix [n] x [n, 40]", [=] { return matmul(a, wide); }, false, eps, atol * 3},
-      {"gemm transposed [6, n]^T^T", [=] { return matmul(n6.t(), m5.t()); }, false, eps,
-       atol * 3},
+      {"gemm transposed [6, n]^T^T", [=] { return matmul(n6.t(), m5.t()); }, false, eps, atol * 3},
       {"linear dot form", [=] { return linear(rows.slice(0, 0, 2), w); }, false, eps, atol * 3},
-      {"linear gemm form", [=] { return linear(rnd({9, n}, dt, seed + 9), w13, bias13); },
+      {"linear gemm form",
+       [=] {
+         return linear(rnd({9, n}, dt, seed + 9), w13, bias13);
+       },
        false, eps, atol * 3},
   };
   for (Case& c : cs)
@@ -224,9 +227,8 @@ TEST_F(SimdTest, ReductionsAndProductsMatchScalarOnMisalignedViews) {
 // Shapes that cross the GEMM's register-tile, cache-block and panel boundaries.
 TEST_F(SimdTest, MatmulAcrossBlockBoundariesMatchesScalar) {
   std::vector<Case> cs;
-  const Shape shapes[][2] = {{{200, 300}, {300, 150}}, {{7, 3}, {3, 2100}},
-                             {{33, 17}, {17, 65}},     {{13, 257}, {257, 31}},
-                             {{6, 5}, {5, 32}},        {{12, 0}, {0, 9}}};
+  const Shape shapes[][2] = {{{200, 300}, {300, 150}}, {{7, 3}, {3, 2100}}, {{33, 17}, {17, 65}},
+                             {{13, 257}, {257, 31}},   {{6, 5}, {5, 32}},   {{12, 0}, {0, 9}}};
   uint32_t seed = 100;
   for (const DType dt : {kFloat32, kFloat64}) {
     const double eps = dt == kFloat32 ? 1e-5 : 1e-13;
@@ -237,9 +239,9 @@ TEST_F(SimdTest, MatmulAcrossBlockBoundariesMatchesScalar) {
       cs.push_back({"matmul " + shape_str(s[0]) + " x " + shape_str(s[1]) + " " +
                         std::string(dtype_name(dt)),
                     [=] { return matmul(a, b); }, false, eps, atol});
-      cs.push_back({"matmul of transposed views " + shape_str(s[0]) + " " +
-                        std::string(dtype_name(dt)),
-                    [=] { return matmul(b.t(), a.t()); }, false, eps, atol});
+      cs.push_back(
+          {"matmul of transposed views " + shape_str(s[0]) + " " + std::string(dtype_name(dt)),
+           [=] { return matmul(b.t(), a.t()); }, false, eps, atol});
     }
   }
   check_levels(cs);
@@ -303,14 +305,17 @@ TEST(SimdEnv, WickSimdCapsTheStartLevel) {
   const Level best = simd::best_supported_level();
   auto capped = [&](Level l) { return l < best ? l : best; };
   const std::pair<std::string, Level> runs[] = {
-      {"scalar", Level::Scalar},     {"sse2", capped(Level::SSE2)},
-      {"avx2", capped(Level::AVX2)}, {"avx512", capped(Level::AVX512)},
-      {"bogus", best},               {"", best},
+      {"scalar", Level::Scalar},
+      {"sse2", capped(Level::SSE2)},
+      {"avx2", capped(Level::AVX2)},
+      {"avx512", capped(Level::AVX512)},
+      {"bogus", best},
+      {"", best},
   };
   for (const auto& [value, level] : runs) {
-    const std::string cmd = "WICK_SIMD='" + value + "' WICK_TEST_EXPECT_LEVEL=" +
-                            std::string(simd::level_name(level)) + " '" + self.string() +
-                            "' --gtest_filter=SimdEnv.WickSimdCapsTheStartLevel >/dev/null 2>&1";
+    const std::string cmd =
+        "WICK_SIMD='" + value + "' WICK_TEST_EXPECT_LEVEL=" + std::string(simd::level_name(level)) +
+        " '" + self.string() + "' --gtest_filter=SimdEnv.WickSimdCapsTheStartLevel >/dev/null 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   }
 }

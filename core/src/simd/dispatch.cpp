@@ -38,11 +38,15 @@ Level detect_best_level() noexcept {
 const detail::KernelTable& table_for(Level level) noexcept {
   switch (level) {
 #if WICK_SIMD_X86
-    case Level::SSE2: return detail::sse2_kernels();
-    case Level::AVX2: return detail::avx2_kernels();
-    case Level::AVX512: return detail::avx512_kernels();
+    case Level::SSE2:
+      return detail::sse2_kernels();
+    case Level::AVX2:
+      return detail::avx2_kernels();
+    case Level::AVX512:
+      return detail::avx512_kernels();
 #endif
-    default: return detail::scalar_kernels();
+    default:
+      return detail::scalar_kernels();
   }
 }
 
@@ -62,8 +66,10 @@ struct State {
       if (const auto requested = parse_level(env)) {
         if (*requested < best) start = *requested;
       } else {
-        std::fprintf(stderr, "wick: ignoring unknown WICK_SIMD value '%s' (expected scalar, sse2, "
-                     "avx2 or avx512); using %s\n", env, std::string(level_name(best)).c_str());
+        std::fprintf(stderr,
+                     "wick: ignoring unknown WICK_SIMD value '%s' (expected scalar, sse2, "
+                     "avx2 or avx512); using %s\n",
+                     env, std::string(level_name(best)).c_str());
       }
     }
     level.store(start);
@@ -81,10 +87,14 @@ State& state() noexcept {
 
 std::string_view level_name(Level level) noexcept {
   switch (level) {
-    case Level::Scalar: return "scalar";
-    case Level::SSE2: return "sse2";
-    case Level::AVX2: return "avx2";
-    case Level::AVX512: return "avx512";
+    case Level::Scalar:
+      return "scalar";
+    case Level::SSE2:
+      return "sse2";
+    case Level::AVX2:
+      return "avx2";
+    case Level::AVX512:
+      return "avx512";
   }
   return "unknown";
 }
@@ -96,7 +106,9 @@ std::optional<Level> parse_level(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-Level best_supported_level() noexcept { return state().best; }
+Level best_supported_level() noexcept {
+  return state().best;
+}
 
 std::vector<Level> supported_levels() {
   std::vector<Level> out;
@@ -105,7 +117,9 @@ std::vector<Level> supported_levels() {
   return out;
 }
 
-Level active_level() noexcept { return state().level.load(std::memory_order_relaxed); }
+Level active_level() noexcept {
+  return state().level.load(std::memory_order_relaxed);
+}
 
 void set_level(Level level) {
   State& s = state();

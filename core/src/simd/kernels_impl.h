@@ -21,7 +21,9 @@ namespace {
 template <class T, class A>
 using Vec = xsimd::batch<T, A>;
 
-int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+int64_t min_i64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
 
 // ---- elementwise ops on batches -------------------------------------------------------------
 
@@ -373,8 +375,8 @@ struct GemmShape {
 // Frees the packing buffer on every exit path.
 struct AlignedBuffer {
   void* p;
-  explicit AlignedBuffer(std::size_t bytes) : p(::operator new(bytes, std::align_val_t{64})) {}
-  ~AlignedBuffer() { ::operator delete(p, std::align_val_t{64}); }
+  explicit AlignedBuffer(std::size_t bytes) : p(::operator new (bytes, std::align_val_t{64})) {}
+  ~AlignedBuffer() { ::operator delete (p, std::align_val_t{64}); }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
 };
@@ -425,8 +427,8 @@ void pack_b(const GemmArgs<T>& g, int64_t jc, int64_t nc, int64_t pc, int64_t kc
 }
 
 template <class T, class A>
-void micro_kernel(int64_t kc, const T* ap, const T* bp, T* c, int64_t c_row, int64_t mr,
-                  int64_t nr, bool accumulate) {
+void micro_kernel(int64_t kc, const T* ap, const T* bp, T* c, int64_t c_row, int64_t mr, int64_t nr,
+                  bool accumulate) {
   using V = Vec<T, A>;
   constexpr int64_t W = GemmShape<T, A>::kW;
   constexpr int64_t MR = GemmShape<T, A>::kMR;
@@ -499,8 +501,7 @@ void gemm(const GemmArgs<T>& g) {
         for (int64_t jr = 0; jr < nc; jr += S::kNR) {
           for (int64_t ir = 0; ir < mc; ir += S::kMR) {
             micro_kernel<T, A>(kc, ap + ir * kc, bp + jr * kc, g.c + (ic + ir) * g.c_row + jc + jr,
-                               g.c_row, min_i64(S::kMR, mc - ir), min_i64(S::kNR, nc - jr),
-                               pc > 0);
+                               g.c_row, min_i64(S::kMR, mc - ir), min_i64(S::kNR, nc - jr), pc > 0);
           }
         }
       }

@@ -1,5 +1,5 @@
-// The SSE2 (x86-64 baseline, 128-bit) kernel table. Compiled with its own -m flags and only reached after
-// dispatch.cpp has checked that the CPU supports them.
+// The SSE2 (x86-64 baseline, 128-bit) kernel table. Compiled with its own -m flags and only reached
+// after dispatch.cpp has checked that the CPU supports them.
 
 #include "kernels_impl.h"
 

@@ -1,0 +1,87 @@
+// Golden files: the compatibility contract of the format. tests/data/*.wick were written by
+// wick 0.1.0 (format 1.0). Every later version must load them to the same values, and the
+// writer must still produce the same bytes (the producer string in the header aside).
+// To add a golden file, add a case below and run the test once with WICK_UPDATE_GOLDEN=1.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "io_testing.h"
+#include "wick/wick.h"
+
+namespace wick {
+namespace {
+
+struct Golden {
+  const char* file;
+  Value value;
+  SaveOptions options;
+};
+
+std::vector<Golden> goldens() {
+  std::vector<Golden> out;
+  // The tutorial's torch.save([x, y], 'x-file').
+  out.push_back({"tutorial_list.wick", Value{arange(4), zeros({4})}, {}});
+  // Every dtype, 0-d, empty and non-contiguous tensors, nested containers and every scalar.
+  Dict all;
+  for (int code = 0; code < kNumDTypes; ++code) {
+    const DType d = *dtype_from_code(static_cast<uint8_t>(code));
+    all.insert(std::string(dtype_name(d)), (arange(-3, 3, 1, kFloat64) * 1.25).to(d).view({2, 3}));
+  }
+  all.insert("zero_d", scalar_tensor(42, kInt32));
+  all.insert("empty", zeros({0, 3}, kFloat16));
+  all.insert("transposed", arange(0, 6, 1, kFloat32).view({2, 3}).t());
+  all.insert("nested", List{1, -2.5, "text", true, false, nullptr, List{}, Dict{{"k", List{7}}}});
+  SaveOptions meta;
+  meta.metadata =
+      Dict{{"epoch", 3}, {"lr", 0.001}, {"name", "golden"}, {"ok", true}, {"none", nullptr}};
+  out.push_back({"all_types.wick", all, meta});
+  // Tied weights: one payload, two references.
+  const Tensor w = arange(0, 12, 1, kFloat32).view({3, 4});
+  out.push_back({"tied.wick", Dict{{"encoder.weight", w}, {"decoder.weight", w}}, {}});
+  return out;
+}
+
+std::filesystem::path data_dir() {
+  return WICK_TEST_DATA_DIR;
+}
+
+TEST(Golden, FilesLoadToTheSameValues) {
+  for (const Golden& g : goldens()) {
+    const auto path = data_dir() / g.file;
+    if (std::getenv("WICK_UPDATE_GOLDEN") != nullptr) save(g.value, path, g.options);
+    ASSERT_TRUE(std::filesystem::exists(path)) << path;
+    for (bool mmap : {false, true}) {
+      LoadOptions lo;
+      lo.mmap = mmap;
+      EXPECT_EQ(load(path, lo), g.value) << g.file;
+    }
+    io::Reader r(path);
+    EXPECT_EQ(Value(r.metadata()), Value(g.options.metadata)) << g.file;
+    EXPECT_EQ(r.info().major, 1);
+    EXPECT_EQ(r.info().minor, 0);
+  }
+}
+
+TEST(Golden, WriterReproducesTheBytes) {
+  for (const Golden& g : goldens()) {
+    const auto golden = testing::read_bytes(data_dir() / g.file);
+    std::ostringstream out;
+    save(g.value, out, g.options);
+    const std::string now = out.str();
+    ASSERT_EQ(now.size(), golden.size()) << g.file;
+    // Bytes 24..63 hold the producer ("wick X.Y.Z") and the header checksum over it.
+    EXPECT_EQ(now.substr(0, 24), std::string(golden.data(), 24)) << g.file;
+    EXPECT_EQ(now.substr(64), std::string(golden.data() + 64, golden.size() - 64)) << g.file;
+  }
+}
+
+TEST(Golden, TiedFileSharesOneTensor) {
+  const Value v = load(data_dir() / "tied.wick");
+  EXPECT_TRUE(v["encoder.weight"].tensor().is_same(v["decoder.weight"].tensor()));
+  EXPECT_EQ(io::Reader(data_dir() / "tied.wick").info().tensor_count, 1u);
+}
+
+}  // namespace
+}  // namespace wick

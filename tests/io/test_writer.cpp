@@ -1,0 +1,166 @@
+#include <gtest/gtest.h>
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <sstream>
+
+#include "io_testing.h"
+#include "testing.h"
+#include "wick/wick.h"
+
+namespace wick {
+namespace {
+
+using testing::TempDir;
+
+int count_files(const std::filesystem::path& dir) {
+  int n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir))
+    ++n;
+  return n;
+}
+
+TEST(Writer, AddStreamsEntriesAndFinishMakesADict) {
+  TempDir dir;
+  const Tensor a = randn({300, 300});
+  {
+    io::Writer w(dir / "model.wick");
+    w.add("layer0.weight", a);
+    const uint64_t after_first = w.bytes_written();
+    EXPECT_GE(after_first, 300u * 300u * 4u);  // the payload went out already
+    w.add("layer0.bias", zeros({300}));
+    w.add("tied", a);  // stored once
+    w.add("epoch", 4);
+    EXPECT_FALSE(std::filesystem::exists(dir / "model.wick"));
+    w.finish();
+  }
+  const Value v = load(dir / "model.wick");
+  EXPECT_EQ(v.dict().keys(),
+            (std::vector<std::string>{"layer0.weight", "layer0.bias", "tied", "epoch"}));
+  EXPECT_TRUE(bitwise_equal(v["layer0.weight"].tensor(), a));
+  EXPECT_TRUE(v["tied"].tensor().is_same(v["layer0.weight"].tensor()));
+  EXPECT_EQ(io::Reader(dir / "model.wick").info().tensor_count, 2u);
+}
+
+TEST(Writer, MisuseIsRefused) {
+  std::ostringstream out;
+  io::Writer w(out);
+  w.add("x", 1);
+  WICK_EXPECT_THROW_MSG(w.add("x", 2), ArgumentError, "Writer::add: duplicate key 'x'");
+  WICK_EXPECT_THROW_MSG(w.finish(Value(3)), ArgumentError, "entries were already add()ed");
+  w.finish();
+  WICK_EXPECT_THROW_MSG(w.finish(), ArgumentError, "already finished");
+  WICK_EXPECT_THROW_MSG(w.add("y", 1), ArgumentError, "already finished");
+  std::istringstream in(out.str());
+  EXPECT_EQ(load(in), Value(Dict{{"x", 1}}));
+}
+
+TEST(Writer, BadValuesAreRefusedBeforeTheFileAppears) {
+  TempDir dir;
+  WICK_EXPECT_THROW_MSG(save(Dict{{"w", Tensor()}}, dir / "a.wick"), ArgumentError,
+                        "save: the tensor at 'w' is undefined");
+  Value deep = 1;
+  for (int i = 0; i < 600; ++i)
+    deep = List{deep};
+  WICK_EXPECT_THROW_MSG(save(deep, dir / "b.wick"), ArgumentError, "nests deeper than 512");
+  Dict bad_key;
+  bad_key.insert(std::string("a\0b", 3), 1);
+  WICK_EXPECT_THROW_MSG(save(bad_key, dir / "c.wick"), ArgumentError, "contains a NUL byte");
+  EXPECT_EQ(count_files(dir.path()), 0);
+}
+
+TEST(Writer, AbandonedWriterLeavesThePreviousFileAndNoTempFile) {
+  TempDir dir;
+  save(Dict{{"old", arange(3)}}, dir / "ckpt.wick");
+  {
+    io::Writer w(dir / "ckpt.wick");
+    w.add("new", randn({100, 100}));
+    // destroyed without finish()
+  }
+  EXPECT_EQ(load(dir / "ckpt.wick"), Value(Dict{{"old", arange(3)}}));
+  EXPECT_EQ(count_files(dir.path()), 1);
+}
+
+// A stream that accepts `limit` bytes and then fails, like a full disk or a closed socket.
+class FailingBuf : public std::streambuf {
+ public:
+  explicit FailingBuf(std::size_t limit) : limit_(limit) {}
+  std::streamsize xsputn(const char*, std::streamsize n) override {
+    if (written_ + static_cast<std::size_t>(n) > limit_) return 0;
+    written_ += static_cast<std::size_t>(n);
+    return n;
+  }
+  int overflow(int c) override { return xsputn(nullptr, 1) == 1 ? c : EOF; }
+
+ private:
+  std::size_t limit_;
+  std::size_t written_ = 0;
+};
+
+TEST(Writer, FailingStreamGivesAnIoErrorNamingTheOffset) {
+  FailingBuf buf(100000);
+  std::ostream out(&buf);
+  WICK_EXPECT_THROW_MSG(save(Dict{{"w", randn({512, 512})}}, out), IoError,
+                        "bytes to the output stream failed at offset");
+}
+
+TEST(Writer, DiskFullLeavesThePreviousFileIntact) {
+  TempDir dir;
+  const auto path = dir / "ckpt.wick";
+  const Value old = Dict{{"w", arange(10)}};
+  save(old, path);
+  // RLIMIT_FSIZE makes write() fail with EFBIG past 1 MiB: a disk that fills up mid-save.
+  struct sigaction ignore {
+  }, previous{};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &previous), 0);
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  rlimit small = saved;
+  small.rlim_cur = 1 << 20;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  bool threw = false;
+  try {
+    save(Dict{{"w", randn({1024, 1024})}}, path);
+  } catch (const IoError& e) {
+    threw = true;
+    EXPECT_NE(std::string(e.what()).find("failed at offset"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(".ckpt.wick.wick-tmp-"), std::string::npos) << e.what();
+  }
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
+  ::sigaction(SIGXFSZ, &previous, nullptr);
+  EXPECT_TRUE(threw);
+  EXPECT_EQ(load(path), old);
+  EXPECT_EQ(count_files(dir.path()), 1);
+}
+
+TEST(Writer, UnwritableDirectoryGivesAClearIoError) {
+  if (::geteuid() == 0) {
+    // Root ignores directory permissions; a path under a regular file fails for everyone.
+    TempDir dir;
+    save(1, dir / "file");
+    WICK_EXPECT_THROW_MSG(save(1, dir / "file" / "x.wick"), IoError,
+                          "cannot create a temporary file in");
+    return;
+  }
+  TempDir dir;
+  std::filesystem::permissions(
+      dir.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  WICK_EXPECT_THROW_MSG(save(1, dir / "x.wick"), IoError, "Permission denied");
+}
+
+TEST(Writer, MissingFilesAndDirectoriesGiveIoErrors) {
+  TempDir dir;
+  WICK_EXPECT_THROW_MSG(load(dir / "absent.wick"), IoError, "No such file or directory");
+  WICK_EXPECT_THROW_MSG(load(dir.path()), IoError, "is not a regular file");
+  WICK_EXPECT_THROW_MSG(io::Reader(dir / "absent.wick"), IoError, "cannot open");
+  std::istringstream in("x");
+  LoadOptions lo;
+  lo.mmap = true;
+  WICK_EXPECT_THROW_MSG(load(in, lo), ArgumentError, "mmap needs a file path");
+}
+
+}  // namespace
+}  // namespace wick
