@@ -65,6 +65,7 @@ bool is_nan(T v) {
 // Sums of a contiguous [outer, n, inner] float/double buffer into `out` (outer * inner values).
 template <class T>
 void simd_sums(const T* x, const Plan& p, T* out) {
+  if (p.outer * p.inner == 0) return;  // empty result: nothing to write (and out may be null)
   const auto& k = detail::kernels_for<T>(simd::detail::active_kernels());
   const auto add = k.binary_vv[static_cast<int>(BinaryOp::Add)];
   for (int64_t o = 0; o < p.outer; ++o) {
@@ -159,6 +160,7 @@ auto compute_value(T v) {
 
 template <class T>
 void simd_maxes(const T* x, const Plan& p, T* out) {
+  if (p.outer * p.inner == 0) return;
   const auto& k = detail::kernels_for<T>(simd::detail::active_kernels());
   const auto max = k.binary_vv[static_cast<int>(BinaryOp::Max)];
   for (int64_t o = 0; o < p.outer; ++o) {
@@ -219,13 +221,13 @@ int64_t index_of(const T* x, int64_t n, T m) {
 template <class T>
 void argmaxes(const T* x, const Plan& p, int64_t* out) {
   std::vector<decltype(compute_value(T{}))> best;
+  [[maybe_unused]] const auto& table = simd::detail::active_kernels();
   for (int64_t o = 0; o < p.outer; ++o) {
     const T* block = x + o * p.n * p.inner;
     int64_t* row = out + o * p.inner;
     if constexpr (is_simd_type<T>) {
       if (p.inner == 1) {
-        const auto& k = detail::kernels_for<T>(simd::detail::active_kernels());
-        row[0] = index_of(block, p.n, k.max(block, p.n));
+        row[0] = index_of(block, p.n, detail::kernels_for<T>(table).max(block, p.n));
         continue;
       }
     }

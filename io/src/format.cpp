@@ -174,23 +174,30 @@ Trailer decode_trailer(std::span<const std::byte, kTrailerSize> b, uint64_t file
   return t;
 }
 
+std::string record_header_name(uint32_t kind) {
+  if (kind == kKindTensor) return "tensor record header";
+  if (kind == kKindIndex) return "index record header";
+  return wick::detail::cat("record header (kind ", kind, ")");
+}
+
 RecordPrefix decode_prefix(std::span<const std::byte> b, uint64_t file_offset) {
   RecordPrefix p;
   p.kind = load_le<uint32_t>(b.data());
   p.flags = load_le<uint16_t>(b.data() + 4);
   p.header_size = load_le<uint16_t>(b.data() + 6);
   p.payload_size = load_le<uint64_t>(b.data() + 8);
-  const std::string what = wick::detail::cat("record header (kind ", p.kind, ")");
+  // Named only on failure: this runs for every record of every load.
+  const auto what = [&] { return record_header_name(p.kind); };
   if (p.header_size < 64 || p.header_size % kAlign != 0 || p.header_size > kMaxRecordHeader) {
-    fail(file_offset + 6, what,
+    fail(file_offset + 6, what(),
          wick::detail::cat("header size ", p.header_size,
                            " is not a multiple of 64 between 64 and ", kMaxRecordHeader));
   }
   if ((p.flags & ~kFlagOptional) != 0) {
-    fail(file_offset + 4, what, wick::detail::cat("unknown flag bits ", hex(p.flags)));
+    fail(file_offset + 4, what(), wick::detail::cat("unknown flag bits ", hex(p.flags)));
   }
   if (p.payload_size > (uint64_t{1} << 62)) {
-    fail(file_offset + 8, what,
+    fail(file_offset + 8, what(),
          wick::detail::cat("payload size ", p.payload_size, " is beyond any real file"));
   }
   return p;

@@ -175,6 +175,8 @@ struct RecordPrefix {
   uint16_t header_size = 0;
   uint64_t payload_size = 0;
 };
+/// "tensor record header", "index record header" or "record header (kind N)", for messages.
+std::string record_header_name(uint32_t kind);
 /// Decodes and sanity-checks the first 16 bytes of a record at `file_offset`.
 RecordPrefix decode_prefix(std::span<const std::byte> bytes, uint64_t file_offset);
 /// Verifies the checksum in the last 8 bytes of a whole record header.

@@ -176,7 +176,7 @@ Parsed parse_stream(Source& src, const ParseOptions& options) {
       records.push_back(std::move(e));
       continue;
     }
-    check_header_checksum(hspan, at, wick::detail::cat("record header (kind ", p.kind, ")"));
+    check_header_checksum(hspan, at, record_header_name(p.kind));
     const uint64_t stored = load_le<uint64_t>(hb.data() + 16);
     if (p.kind == kKindIndex) {
       if (p.flags != 0 || p.header_size != 64) {

@@ -280,9 +280,10 @@ TEST(LinalgLinear, WideInputsAndViews) {
   const Tensor bs = rnd({20}, kFloat32, 65).slice(0, 0, 20, 2);
   expect_close(values(linear(xs, wt, bs)), ref_linear(xs.contiguous(), wt.contiguous(), bs),
                tol_for(kFloat32, 256));
-  // Batch 1 with a wide layer (dot-product form) equals the batched result row.
+  // Batch 1 (dot-product form) agrees with the batched (GEMM) row up to summation order:
+  // 256 products of size <= 4 give rounding differences well below 1e-4.
   const Tensor one = x.slice(0, 2, 3);
-  EXPECT_TRUE(allclose(linear(one, w, b), linear(x, w, b).slice(0, 2, 3), 1e-6, 1e-6));
+  EXPECT_TRUE(allclose(linear(one, w, b), linear(x, w, b).slice(0, 2, 3), 1e-5, 1e-4));
 }
 
 TEST(LinalgLinear, EmptyAndIntegerInputs) {

@@ -6,6 +6,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
+// xsimd's own inline helpers get an ISA-specific namespace (see kernels_impl.h).
+#define xsimd wick_xsimd_avx512
 #include "kernels_impl.h"
 
 namespace wick::simd::detail {

@@ -4,8 +4,16 @@
 //
 // ODR: each per-ISA file is compiled with its own -m flags, so any function it emits out of line
 // must never be merged with another file's copy by the linker. Everything here lives in an
-// anonymous namespace (internal linkage, one copy per file) and uses no std:: templates that
-// other files also instantiate; only xsimd templates keyed on the architecture are shared.
+// anonymous namespace (internal linkage, one copy per file) and uses no std:: containers or
+// algorithms. xsimd's non-template helpers (constants, bit_cast, ...) would still be shared
+// weak symbols in unoptimised builds, so each per-ISA file renames the xsimd namespace with
+// `#define xsimd wick_xsimd_<isa>` before including this header. (Unoptimised builds still
+// share a few std:: helpers xsimd calls, e.g. numeric_limits<float>::infinity(); optimised
+// builds inline them all.)
+
+#ifndef xsimd
+#error "define xsimd to an ISA-specific name (wick_xsimd_<isa>) before including kernels_impl.h"
+#endif
 
 #include <xsimd/xsimd.hpp>
 

@@ -14,8 +14,9 @@ Tensor mul(const Tensor& a, const Tensor& b);
 /// True division: integer and bool inputs give float32 (as PyTorch's `/`).
 Tensor div(const Tensor& a, const Tensor& b);
 
-/// Tensor-scalar forms. A floating scalar with an integral tensor gives float32; otherwise the
-/// tensor's dtype is kept (PyTorch's rule for Python numbers).
+/// Tensor-scalar forms. A floating scalar with an integral or bool tensor gives float32, an
+/// integer scalar with a bool tensor int64; otherwise the tensor's dtype is kept, and the scalar
+/// is cast to it first (PyTorch's rule for Python numbers: uint8 + 300 adds 44).
 Tensor add(const Tensor& a, Scalar b);
 Tensor sub(const Tensor& a, Scalar b);
 Tensor mul(const Tensor& a, Scalar b);

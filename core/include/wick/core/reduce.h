@@ -16,7 +16,8 @@ Tensor mean(const Tensor& x, int64_t dim, bool keepdim = false);
 /// Largest element (NaN propagates); ArgumentError on an empty tensor.
 Tensor max(const Tensor& x);
 Tensor max(const Tensor& x, int64_t dim, bool keepdim = false);
-/// Flat index (int64) of the first largest element; NaN counts as largest.
+/// Flat index (int64) of the first largest element; NaN counts as largest. ArgumentError on an
+/// empty or bool tensor (as PyTorch).
 Tensor argmax(const Tensor& x);
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
 

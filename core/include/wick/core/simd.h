@@ -3,8 +3,9 @@
 /// Which SIMD code path the kernels run, chosen at run time for the CPU at hand.
 ///
 /// One binary carries every path; at start-up wick picks the best one the CPU supports. The
-/// environment variable WICK_SIMD (scalar, sse2, avx2, avx512) caps that choice, and
-/// set_level() changes it at run time, so tests can run every path against the scalar one.
+/// environment variable WICK_SIMD (scalar, sse2, avx2, avx512) caps that choice (a level above
+/// the CPU's best means the best; an unrecognised value is ignored with a warning on stderr),
+/// and set_level() changes it at run time, so tests can run every path against the scalar one.
 
 #include <optional>
 #include <string_view>

@@ -1,0 +1,937 @@
+// Hand-built hostile files: valid checksums everywhere, so that only the structural rules of
+// io/FORMAT.md stand between the bytes and the reader. Every case must end in the right
+// wick::Error subclass and message — never a crash, a hang or a huge allocation.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io_testing.h"
+#include "testing.h"
+#include "wick/wick.h"
+
+namespace wick {
+namespace {
+
+using testing::TempDir;
+
+// ---------------------------------------------------------------------------------------------
+// Raw little-endian bytes, per io/FORMAT.md.
+
+class Bytes {
+ public:
+  Bytes& u8(uint8_t v) {
+    s_.push_back(static_cast<char>(v));
+    return *this;
+  }
+  Bytes& u16(uint16_t v) { return raw(&v, 2); }
+  Bytes& u32(uint32_t v) { return raw(&v, 4); }
+  Bytes& u64(uint64_t v) { return raw(&v, 8); }
+  Bytes& i64(int64_t v) { return raw(&v, 8); }
+  /// A format string: u32 length, then the bytes.
+  Bytes& str(std::string_view v) {
+    u32(static_cast<uint32_t>(v.size()));
+    s_.append(v);
+    return *this;
+  }
+  Bytes& raw(const void* p, std::size_t n) {
+    s_.append(static_cast<const char*>(p), n);
+    return *this;
+  }
+  Bytes& raw(const Bytes& b) {
+    s_ += b.s_;
+    return *this;
+  }
+  Bytes& zeros(std::size_t n) {
+    s_.append(n, '\0');
+    return *this;
+  }
+  /// Zero bytes up to the next multiple of 64.
+  Bytes& pad64() { return zeros((64 - s_.size() % 64) % 64); }
+  /// Appends the XXH3 of every byte from `from` on: how each header ends.
+  Bytes& seal(std::size_t from) { return u64(io::checksum(s_.data() + from, s_.size() - from)); }
+  std::size_t size() const { return s_.size(); }
+  const std::string& str() const { return s_; }
+  std::string& str() { return s_; }
+
+ private:
+  std::string s_;
+};
+
+// Value encodings (FORMAT.md "Values").
+Bytes none() {
+  return Bytes().u8(0);
+}
+Bytes integer(int64_t v) {
+  return Bytes().u8(3).i64(v);
+}
+Bytes text(std::string_view v) {
+  return Bytes().u8(5).str(v);
+}
+Bytes tensor_ref(uint32_t id) {
+  return Bytes().u8(6).u32(id);
+}
+Bytes list(uint32_t count) {
+  return Bytes().u8(7).u32(count);
+}
+Bytes dict(uint32_t count) {
+  return Bytes().u8(8).u32(count);
+}
+/// A dict of one tensor: {key: tensor id}.
+Bytes dict_of(std::string_view key, uint32_t id) {
+  return dict(1).str(key).raw(tensor_ref(id));
+}
+Bytes no_metadata() {
+  return Bytes().u32(0);
+}
+
+constexpr uint8_t kCodeBool = 0;
+constexpr uint8_t kCodeUInt8 = 1;
+constexpr uint8_t kCodeFloat32 = 8;
+
+// One row of the index's tensor table.
+struct Row {
+  uint64_t offset = 0;
+  uint64_t payload_size = 0;
+  uint64_t checksum = 0;
+  uint8_t code = kCodeFloat32;
+  std::vector<uint64_t> sizes;
+};
+
+// A tensor record as the test wants it, valid unless told otherwise.
+struct TensorRecord {
+  uint8_t code = kCodeFloat32;
+  std::vector<uint64_t> sizes;
+  std::string payload;
+  std::optional<uint32_t> id;            // default: the next id
+  std::optional<uint64_t> payload_size;  // default: payload.size()
+  std::optional<uint8_t> rank;           // default: sizes.size()
+  uint16_t reserved = 0;                 // bytes 22-23
+};
+
+// Builds a file front to back the way FORMAT.md says, with real checksums. The fields the
+// trailer takes are public so a test can lie in them.
+class FileBuilder {
+ public:
+  explicit FileBuilder(uint16_t major = 1, uint16_t minor = 0) : major_(major), minor_(minor) {
+    const uint8_t magic[8] = {0x89, 'W', 'I', 'C', 'K', '\r', '\n', 0x1a};
+    b_.raw(magic, 8).u16(major).u16(minor).u32(0x01020304).u32(64).u32(0);
+    std::string producer = "wick " + std::string(version());
+    producer.resize(32, '\0');
+    b_.raw(producer.data(), 32).seal(0);
+  }
+
+  /// Appends a tensor record; returns the table row that describes it.
+  Row tensor(const TensorRecord& t) {
+    const std::size_t at = b_.size();
+    const uint8_t rank = t.rank.value_or(static_cast<uint8_t>(t.sizes.size()));
+    const std::size_t h = (32 + 8 * std::size_t{rank} + 63) / 64 * 64;
+    const uint64_t payload_size = t.payload_size.value_or(t.payload.size());
+    b_.u32(1).u16(0).u16(static_cast<uint16_t>(h)).u64(payload_size);
+    b_.u32(t.id.value_or(next_id_++)).u8(t.code).u8(rank).u16(t.reserved);
+    for (std::size_t i = 0; i < rank; ++i)
+      b_.u64(i < t.sizes.size() ? t.sizes[i] : 1);
+    b_.zeros(at + h - 8 - b_.size()).seal(at);
+    b_.raw(t.payload.data(), t.payload.size()).pad64();
+    return Row{at, payload_size, io::checksum(t.payload.data(), t.payload.size()), t.code,
+               t.sizes};
+  }
+
+  /// Appends a record of any kind with a 64-byte header and its payload checksum at 16.
+  void record(uint32_t kind, uint16_t flags, std::string_view payload,
+              std::optional<uint64_t> payload_checksum = {}) {
+    const std::size_t at = b_.size();
+    b_.u32(kind).u16(flags).u16(64).u64(payload.size());
+    b_.u64(payload_checksum.value_or(io::checksum(payload.data(), payload.size())));
+    b_.zeros(32).seal(at);
+    b_.raw(payload.data(), payload.size()).pad64();
+  }
+
+  /// Appends the index record holding `payload` verbatim.
+  void index_payload(const Bytes& payload) {
+    index_offset = b_.size();
+    index_checksum = io::checksum(payload.str().data(), payload.size());
+    b_.u32(2).u16(0).u16(64).u64(payload.size()).u64(index_checksum).zeros(32);
+    b_.seal(index_offset).raw(payload).pad64();
+  }
+
+  /// Appends the index record: metadata, value tree, tensor table.
+  void index(const Bytes& metadata, const Bytes& tree, const std::vector<Row>& rows) {
+    Bytes p;
+    p.raw(metadata).raw(tree).u32(static_cast<uint32_t>(rows.size()));
+    for (const Row& r : rows) {
+      p.u64(r.offset).u64(r.payload_size).u64(r.checksum).u8(r.code);
+      p.u8(static_cast<uint8_t>(r.sizes.size()));
+      for (uint64_t d : r.sizes)
+        p.u64(d);
+    }
+    index_payload(p);
+  }
+
+  /// Appends the trailer and returns the whole file.
+  std::string finish() {
+    const std::size_t at = b_.size();
+    b_.u64(index_offset).u64(file_size.value_or(at + 64)).u64(index_checksum);
+    b_.u16(trailer_major.value_or(major_)).u16(trailer_minor.value_or(minor_)).zeros(20);
+    b_.seal(at).raw("WICKEND\n", 8);
+    return b_.str();
+  }
+
+  Bytes& bytes() { return b_; }
+
+  uint64_t index_offset = 0;
+  uint64_t index_checksum = 0;
+  std::optional<uint64_t> file_size;
+  std::optional<uint16_t> trailer_major;
+  std::optional<uint16_t> trailer_minor;
+
+ private:
+  Bytes b_;
+  uint16_t major_;
+  uint16_t minor_;
+  uint32_t next_id_ = 0;
+};
+
+std::string f32_payload(std::initializer_list<float> v) {
+  return std::string(reinterpret_cast<const char*>(std::data(v)), v.size() * 4);
+}
+
+// {"w": float32 [2] tensor} with `tree` and `rows` replaceable: the skeleton most cases bend.
+std::string one_tensor_file(const Bytes& metadata, const Bytes& tree,
+                            std::optional<std::vector<Row>> rows = {}) {
+  FileBuilder f;
+  const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1.5f, -2.0f})});
+  f.index(metadata, tree, rows.value_or(std::vector<Row>{r}));
+  return f.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every way of reading a file.
+
+class Loaders {
+ public:
+  explicit Loaders(const std::string& bytes) : bytes_(bytes), path_(dir_ / "hostile.wick") {
+    testing::write_bytes(path_, {bytes.begin(), bytes.end()});
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+  Value stream(const LoadOptions& o = {}) const {
+    std::istringstream in(bytes_);
+    return load(in, o);
+  }
+  Value file(const LoadOptions& o = {}) const { return load(path_, o); }
+  Value mmap() const {
+    LoadOptions o;
+    o.mmap = true;
+    return load(path_, o);
+  }
+  Value reader_value() const { return io::Reader(path_).value(); }
+  void reader_verify() const { io::Reader(path_).verify(); }
+
+ private:
+  std::string bytes_;
+  TempDir dir_;
+  std::filesystem::path path_;
+};
+
+// Every loader must refuse `bytes` with FormatError: the front-to-back ones (load(istream),
+// load(path)) naming `stream_msg`, the Reader-based ones (load(path, mmap), Reader::value,
+// Reader::verify, which check the trailer and index first) naming `reader_msg`.
+void expect_refused(const std::string& bytes, const std::string& stream_msg,
+                    std::optional<std::string> reader_msg = {}) {
+  const Loaders l(bytes);
+  const std::string rmsg = reader_msg.value_or(stream_msg);
+  WICK_EXPECT_THROW_MSG(l.stream(), FormatError, stream_msg);
+  WICK_EXPECT_THROW_MSG(l.file(), FormatError, stream_msg);
+  WICK_EXPECT_THROW_MSG(l.mmap(), FormatError, rmsg);
+  WICK_EXPECT_THROW_MSG(l.reader_value(), FormatError, rmsg);
+  WICK_EXPECT_THROW_MSG(l.reader_verify(), FormatError, rmsg);
+}
+
+void expect_loads(const std::string& bytes, const Value& expected) {
+  const Loaders l(bytes);
+  EXPECT_EQ(l.stream(), expected);
+  EXPECT_EQ(l.file(), expected);
+  EXPECT_EQ(l.mmap(), expected);
+  EXPECT_EQ(l.reader_value(), expected);
+  EXPECT_NO_THROW(l.reader_verify());
+}
+
+Tensor f32(std::vector<float> v) {
+  return from_vector(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The builder itself: it must produce exactly what wick writes, or the cases below test it.
+
+TEST(Hostile, TheBuilderWritesWhatSaveWrites) {
+  FileBuilder f;
+  const Row w = f.tensor({kCodeFloat32, {2}, f32_payload({1.5f, -2.0f})});
+  Bytes meta;
+  meta.u32(1).str("epoch").raw(integer(3));
+  f.index(meta, dict(2).str("w").raw(tensor_ref(0)).str("name").raw(text("mlp")), {w});
+  const std::string built = f.finish();
+
+  const Value v = Dict{{"w", f32({1.5f, -2.0f})}, {"name", "mlp"}};
+  SaveOptions o;
+  o.metadata = Dict{{"epoch", 3}};
+  std::ostringstream out;
+  save(v, out, o);
+  EXPECT_EQ(built, out.str());
+  expect_loads(built, v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file header and trailer.
+
+TEST(Hostile, AnEmptyFileIsRefused) {
+  const Loaders l("");
+  WICK_EXPECT_THROW_MSG(l.stream(), FormatError, "file header at offset 0: truncated");
+  WICK_EXPECT_THROW_MSG(l.file(), FormatError, "file header at offset 0: truncated");
+  WICK_EXPECT_THROW_MSG(l.mmap(), FormatError, "not a wick file (0 bytes");
+  WICK_EXPECT_THROW_MSG(l.reader_value(), FormatError, "not a wick file (0 bytes");
+}
+
+TEST(Hostile, AFileOfOnlyTheHeaderIsRefused) {
+  const std::string header = FileBuilder().bytes().str();
+  ASSERT_EQ(header.size(), 64u);
+  expect_refused(header, "record header at offset 64: truncated",
+                 "truncated: 64 bytes is less than the minimum 192");
+}
+
+TEST(Hostile, WrongMagicIsNotAWickFile) {
+  std::string bytes = one_tensor_file(no_metadata(), dict_of("w", 0));
+  bytes[1] = 'w';
+  expect_refused(bytes, "not a wick file");
+  // Short files and other formats too.
+  expect_refused("hello, world\n", "not a wick file");
+  expect_refused(std::string("\x89PNG\r\n\x1a\n") + std::string(300, '\0'), "not a wick file");
+  expect_refused(std::string("PK\x03\x04", 4) + std::string(300, 'x'), "not a wick file");
+}
+
+TEST(Hostile, ANewerMajorVersionIsRefusedNamingBothVersions) {
+  FileBuilder f(2, 0);
+  const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  f.index(no_metadata(), dict_of("w", 0), {r});
+  const std::string bytes = f.finish();
+  expect_refused(bytes, "format version 2.0 is newer than this reader's 1.0");
+  expect_refused(bytes, "upgrade wick");
+}
+
+TEST(Hostile, MajorVersionZeroIsRefused) {
+  FileBuilder f(0, 7);
+  f.index(no_metadata(), none(), {});
+  expect_refused(f.finish(), "invalid format major version 0");
+}
+
+TEST(Hostile, ABigEndianFileIsRefusedByItsByteOrderMark) {
+  // A big-endian writer would store every field big-endian, the checksum included; the
+  // byte order mark must be what the reader reports, not a checksum or version mismatch.
+  std::string bytes = one_tensor_file(no_metadata(), dict_of("w", 0));
+  auto swap_at = [&](std::size_t at, std::size_t n) {
+    std::reverse(bytes.begin() + static_cast<std::ptrdiff_t>(at),
+                 bytes.begin() + static_cast<std::ptrdiff_t>(at + n));
+  };
+  swap_at(8, 2);   // major
+  swap_at(12, 4);  // byte order mark
+  swap_at(16, 4);  // header size
+  const uint64_t c = io::checksum(bytes.data(), 56);
+  std::memcpy(bytes.data() + 56, &c, 8);
+  swap_at(56, 8);
+  expect_refused(bytes, "byte order mark 0x0000000004030201, expected 0x0000000001020304");
+  expect_refused(bytes, "little-endian");
+
+  // Only the mark reversed, with a valid little-endian checksum.
+  std::string le = one_tensor_file(no_metadata(), dict_of("w", 0));
+  std::reverse(le.begin() + 12, le.begin() + 16);
+  const uint64_t c2 = io::checksum(le.data(), 56);
+  std::memcpy(le.data() + 56, &c2, 8);
+  expect_refused(le, "byte order mark");
+}
+
+TEST(Hostile, HeaderFieldsOutsideTheSpecAreRefused) {
+  auto patched = [](std::size_t at, std::string_view with) {
+    std::string b = one_tensor_file(no_metadata(), dict_of("w", 0));
+    b.replace(at, with.size(), with);
+    const uint64_t c = io::checksum(b.data(), 56);
+    std::memcpy(b.data() + 56, &c, 8);
+    return b;
+  };
+  expect_refused(patched(16, std::string("\x80\0\0\0", 4)), "header size 128, expected 64");
+  expect_refused(patched(20, "\x01"), "file header flags");
+  // Producer: NUL padding must stay NUL after the name.
+  expect_refused(patched(24 + 20, "x"), "file header producer padding");
+}
+
+TEST(Hostile, TrailerFieldsThatDisagreeWithTheFileAreRefused) {
+  auto file = [](auto&& tweak) {
+    FileBuilder f;
+    const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+    f.index(no_metadata(), dict_of("w", 0), {r});
+    tweak(f);
+    return f.finish();
+  };
+  // The index offset: past the end, at the trailer, misaligned, at a tensor record.
+  expect_refused(file([](FileBuilder& f) { f.index_offset = uint64_t{1} << 40; }),
+                 "does not match the file: index at 1099511627776",
+                 "index offset 1099511627776 is outside the file");
+  expect_refused(file([](FileBuilder& f) { f.index_offset = ~uint64_t{0} - 63; }),
+                 "does not match the file", "is outside the file");
+  expect_refused(file([](FileBuilder& f) { f.index_offset = 256; }), "does not match the file",
+                 "index offset 256 is outside the file");
+  expect_refused(file([](FileBuilder& f) { f.index_offset = 65; }), "does not match the file",
+                 "index offset 65 is outside the file");
+  expect_refused(file([](FileBuilder& f) { f.index_offset = 64; }), "does not match the file",
+                 "the trailer does not point at an index record");
+  // The file size, the index checksum and the version.
+  expect_refused(file([](FileBuilder& f) { f.file_size = uint64_t{1} << 63; }),
+                 "does not match the file", "the trailer says the file is 9223372036854775808");
+  expect_refused(file([](FileBuilder& f) { f.index_checksum ^= 1; }), "does not match the file",
+                 "the trailer does not point at an index record");
+  expect_refused(file([](FileBuilder& f) { f.trailer_minor = 1; }), "trailer");
+}
+
+TEST(Hostile, NonZeroReservedBytesAreRefusedEvenWithValidChecksums) {
+  // Trailer reserved bytes.
+  std::string t = one_tensor_file(no_metadata(), dict_of("w", 0));
+  const std::size_t at = t.size() - 64;
+  t[at + 30] = 1;
+  const uint64_t c = io::checksum(t.data() + at, 48);
+  std::memcpy(t.data() + at + 48, &c, 8);
+  expect_refused(t, "trailer reserved bytes");
+  // Tensor record reserved bytes.
+  FileBuilder f;
+  TensorRecord rec{kCodeFloat32, {2}, f32_payload({1, 2})};
+  rec.reserved = 0x100;
+  const Row r = f.tensor(rec);
+  f.index(no_metadata(), dict_of("w", 0), {r});
+  expect_refused(f.finish(), "tensor record reserved bytes");
+  // Tensor padding after the payload (not covered by a checksum, so it must be zero).
+  std::string p = one_tensor_file(no_metadata(), dict_of("w", 0));
+  p[128 + 8 + 5] = 7;
+  expect_refused(p, "tensor padding at offset 141: padding/reserved byte is 7");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensor records and the tensor table.
+
+TEST(Hostile, DimensionsWhoseProductOverflowsAreRefused) {
+  const uint64_t big = uint64_t{1} << 32;
+  for (const std::vector<uint64_t>& sizes :
+       {std::vector<uint64_t>{big, big}, std::vector<uint64_t>{big, big, 2},
+        std::vector<uint64_t>{uint64_t{1} << 62, 8}, std::vector<uint64_t>{3, 5, 1u << 31, big}}) {
+    SCOPED_TRACE(sizes.size());
+    // In the record (the index row says the same).
+    FileBuilder f;
+    const Row r = f.tensor({kCodeUInt8, sizes, "", {}, 0});
+    f.index(no_metadata(), dict_of("w", 0), {r});
+    expect_refused(f.finish(), "overflows 2^62 bytes");
+    // Only in the index row.
+    std::vector<Row> rows{Row{64, 8, 0, kCodeUInt8, sizes}};
+    expect_refused(one_tensor_file(no_metadata(), dict_of("w", 0), rows), "overflows 2^62 bytes");
+  }
+}
+
+TEST(Hostile, EmptyTensorsWithHugeDimensionsAreRefused) {
+  // The product is 0, but the strides of [0, 2^40, 2^40] do not fit in 64 bits; refusing it
+  // keeps the answer independent of where the zero is ([2^40, 2^40, 0] overflows on the way).
+  const uint64_t big = uint64_t{1} << 40;
+  for (const std::vector<uint64_t>& sizes :
+       {std::vector<uint64_t>{0, big, big}, std::vector<uint64_t>{big, big, 0}}) {
+    FileBuilder f;
+    const Row r = f.tensor({kCodeFloat32, sizes, ""});
+    f.index(no_metadata(), dict_of("w", 0), {r});
+    expect_refused(f.finish(), "overflows 2^62 bytes");
+  }
+  // Large but representable empty tensors load.
+  FileBuilder f;
+  const Row r = f.tensor({kCodeFloat32, {0, big}, ""});
+  f.index(no_metadata(), dict_of("w", 0), {r});
+  const Value v = Loaders(f.finish()).stream();
+  EXPECT_EQ(v["w"].tensor().shape(), (Shape{0, int64_t{1} << 40}));
+}
+
+TEST(Hostile, SizesAbove2To63AreRefused) {
+  FileBuilder f;
+  const Row r = f.tensor({kCodeFloat32, {0, uint64_t{1} << 63}, ""});
+  f.index(no_metadata(), dict_of("w", 0), {r});
+  expect_refused(f.finish(), "exceeds 2^63-1");
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+TEST(Hostile, ATerabyteTensorInATinyFileFailsFastWithoutAllocatingIt) {
+  // 2^38 float32 elements: 1 TiB of payload claimed, none present.
+  const uint64_t tib = uint64_t{1} << 40;
+  FileBuilder f;
+  const Row r = f.tensor({kCodeFloat32, {uint64_t{1} << 38}, "", {}, tib});
+  f.bytes().zeros(200 - f.bytes().size());
+  const std::string tiny = f.bytes().str();
+  ASSERT_EQ(tiny.size(), 200u);
+  const Loaders l(tiny);
+  // An attempt to allocate 1 TiB would throw std::bad_alloc (or abort under ASan), not this.
+  auto t0 = std::chrono::steady_clock::now();
+  WICK_EXPECT_THROW_MSG(l.stream(), FormatError, "tensor payload at offset 128: truncated");
+  WICK_EXPECT_THROW_MSG(l.file(), FormatError,
+                        "tensor payload at offset 128: truncated: claims 1099511627776 bytes, "
+                        "only 72 remain");
+  WICK_EXPECT_THROW_MSG(l.mmap(), FormatError, "end magic WICKEND missing");
+  // Generous: the point is "no 1 TiB zero-fill or read loop", not a benchmark.
+  EXPECT_LT(seconds_since(t0), 10.0);
+
+  // The same claim in a complete file whose index agrees: the Reader refuses it from the index.
+  f.bytes().str().resize(128);
+  f.index(no_metadata(), dict_of("w", 0), {r});
+  const std::string whole = f.finish();
+  t0 = std::chrono::steady_clock::now();
+  expect_refused(whole, "truncated", "overlaps another record or lies outside the data");
+  WICK_EXPECT_THROW_MSG(io::Reader(Loaders(whole).path()).entries(), FormatError,
+                        "tensor 'w': record (1099511627776 payload bytes)");
+  EXPECT_LT(seconds_since(t0), 10.0);
+}
+
+TEST(Hostile, AHugePayloadClaimOnAStreamAllocatesOnlyAsBytesArrive) {
+  // 1 MiB claimed, 1000 bytes present: refused after reading what there is.
+  FileBuilder f;
+  f.tensor({kCodeUInt8, {1 << 20}, std::string(1000, 'x'), {}, 1 << 20});
+  WICK_EXPECT_THROW_MSG(Loaders(f.bytes().str()).stream(), FormatError, "truncated");
+}
+
+TEST(Hostile, UnknownDtypeCodesAreRefused) {
+  for (const uint8_t code : {uint8_t{10}, uint8_t{11}, uint8_t{127}, uint8_t{255}}) {
+    SCOPED_TRACE(int{code});
+    const std::string name = "unknown dtype code " + std::to_string(code);
+    // In the record.
+    FileBuilder f;
+    Row r = f.tensor({code, {2}, f32_payload({1, 2})});
+    r.code = kCodeFloat32;
+    f.index(no_metadata(), dict_of("w", 0), {r});
+    expect_refused(f.finish(), "tensor record header at offset 64: " + name);
+    // In the table.
+    std::vector<Row> rows{Row{64, 8, 0, code, {2}}};
+    expect_refused(one_tensor_file(no_metadata(), dict_of("w", 0), rows), "tensor 0: " + name);
+  }
+}
+
+TEST(Hostile, ARankAbove32IsRefused) {
+  for (const uint8_t rank : {uint8_t{33}, uint8_t{60}, uint8_t{255}}) {
+    SCOPED_TRACE(int{rank});
+    // In the record: its header is as long as the rank says.
+    FileBuilder f;
+    TensorRecord rec{kCodeFloat32, std::vector<uint64_t>(rank, 1), f32_payload({1})};
+    Row r = f.tensor(rec);
+    r.sizes = {1};
+    f.index(no_metadata(), dict_of("w", 0), {r});
+    expect_refused(f.finish(), "rank " + std::to_string(rank) + " exceeds 32");
+    // In the table.
+    std::vector<Row> rows{Row{64, 4, 0, kCodeFloat32, std::vector<uint64_t>(rank, 1)}};
+    expect_refused(one_tensor_file(no_metadata(), dict_of("w", 0), rows),
+                   "tensor 0: rank " + std::to_string(rank));
+  }
+  // Rank 32 itself is fine.
+  FileBuilder f;
+  const Row r = f.tensor({kCodeFloat32, std::vector<uint64_t>(32, 1), f32_payload({7})});
+  f.index(no_metadata(), dict_of("w", 0), {r});
+  const Value v = Loaders(f.finish()).stream();
+  EXPECT_EQ(v["w"].tensor().dim(), 32);
+}
+
+TEST(Hostile, RecordHeadersThatContradictThemselvesAreRefused) {
+  // Header size that does not fit the rank: rank 5 needs 128 bytes.
+  {
+    FileBuilder f;
+    Bytes& b = f.bytes();
+    b.u32(1).u16(0).u16(64).u64(4).u32(0).u8(kCodeFloat32).u8(5).u16(0);
+    for (int i = 0; i < 4; ++i)
+      b.u64(1);
+    b.seal(64, 120).raw(f32_payload({1})).pad64();
+    expect_refused(b.str(), "header size 64 for rank 5, expected 128");
+  }
+  // A payload size that is not what the shape needs.
+  {
+    FileBuilder f;
+    f.tensor({kCodeFloat32, {2}, f32_payload({1, 2, 3})});
+    expect_refused(f.bytes().str(), "payload size 12 but float32 [2] needs 8");
+  }
+  // Header sizes outside 64..512 or not a multiple of 64 (checksum-valid).
+  for (const uint16_t h : {uint16_t{0}, uint16_t{32}, uint16_t{100}, uint16_t{576}}) {
+    FileBuilder f;
+    f.bytes().u32(1).u16(0).u16(h).u64(0).zeros(40).seal(64, 120);
+    expect_refused(f.bytes().str(), "tensor record header at offset 70: header size " +
+                                        std::to_string(h) + " is not a multiple of 64");
+  }
+  // Flag bits other than "optional", and an optional tensor record.
+  {
+    FileBuilder f;
+    f.bytes().u32(1).u16(4).u16(64).u64(0).zeros(40).seal(64, 120);
+    expect_refused(f.bytes().str(), "unknown flag bits");
+  }
+  {
+    FileBuilder f;
+    f.bytes().u32(1).u16(1).u16(64).u64(0).u32(0).u8(kCodeFloat32).u8(1).u16(0).u64(0);
+    f.bytes().zeros(24).seal(64, 120);
+    expect_refused(f.bytes().str(), "tensor records cannot be optional");
+  }
+}
+
+TEST(Hostile, TensorIdsMustCountUpFromZero) {
+  FileBuilder f;
+  const Row a = f.tensor({kCodeFloat32, {1}, f32_payload({1}), 1});
+  const Row b = f.tensor({kCodeFloat32, {1}, f32_payload({2}), 0});
+  f.index(no_metadata(), dict(2).str("a").raw(tensor_ref(0)).str("b").raw(tensor_ref(1)), {a, b});
+  expect_refused(f.finish(), "tensor id 1, expected 0");
+}
+
+TEST(Hostile, TableRowsThatOverlapOrPointIntoTheIndexAreRefused) {
+  // Two float32 [2] tensors: records at 64 and 192 (64 header + 8 payload + 56 padding each).
+  auto file = [](auto&& tweak) {
+    FileBuilder f;
+    std::vector<Row> rows{f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})}),
+                          f.tensor({kCodeFloat32, {2}, f32_payload({3, 4})})};
+    EXPECT_EQ(rows[1].offset, 192u);
+    const uint64_t index_at = f.bytes().size();
+    tweak(rows, index_at);
+    f.index(no_metadata(), dict(2).str("a").raw(tensor_ref(0)).str("b").raw(tensor_ref(1)),
+            rows);
+    return f.finish();
+  };
+  // Row 1 inside record 0's payload.
+  expect_refused(file([](std::vector<Row>& r, uint64_t) { r[1].offset = 128; }),
+                 "tensor 'b' at offset 192: index row (offset 128",
+                 "tensor 'b': record (8 payload bytes) overlaps another record");
+  // Both rows at the same record.
+  expect_refused(file([](std::vector<Row>& r, uint64_t) { r[1].offset = 64; }),
+                 "tensor 1: record offset 64 is misaligned, inside the header, or not after the "
+                 "previous record");
+  // Out of order.
+  expect_refused(file([](std::vector<Row>& r, uint64_t) { std::swap(r[0].offset, r[1].offset); }),
+                 "not after the previous record");
+  // Into the file header, misaligned.
+  expect_refused(file([](std::vector<Row>& r, uint64_t) { r[0].offset = 0; }),
+                 "tensor 0: record offset 0 is misaligned, inside the header");
+  expect_refused(file([](std::vector<Row>& r, uint64_t) { r[1].offset = 200; }),
+                 "tensor 1: record offset 200 is misaligned");
+  // At the index record, and past the end of the file.
+  expect_refused(file([](std::vector<Row>& r, uint64_t index_at) { r[1].offset = index_at; }),
+                 "index row (offset 320", "lies outside the data");
+  expect_refused(file([](std::vector<Row>& r, uint64_t) { r[1].offset = uint64_t{1} << 50; }),
+                 "index row (offset 1125899906842624", "lies outside the data");
+  // A payload size that runs into the next record (with a shape to match).
+  expect_refused(file([](std::vector<Row>& r, uint64_t) {
+                   r[0].payload_size = 4 * 40;
+                   r[0].sizes = {40};
+                 }),
+                 "index row (offset 64, float32 [40]) disagrees with the record (offset 64, "
+                 "float32 [2])",
+                 "tensor 'a': record (160 payload bytes) overlaps another record");
+}
+
+TEST(Hostile, TableRowsThatDisagreeWithTheirRecordsAreRefused) {
+  FileBuilder f;
+  const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  Row wrong = r;
+  wrong.sizes = {1, 2};
+  f.index(no_metadata(), dict_of("w", 0), {wrong});
+  const std::string bytes = f.finish();
+  expect_refused(bytes, "index row (offset 64, float32 [1, 2]) disagrees with the record");
+  // Random access checks the record against the row too.
+  WICK_EXPECT_THROW_MSG(io::Reader(Loaders(bytes).path()).tensor("w"), FormatError,
+                        "disagrees with the index");
+  // A payload size that is not the shape's.
+  std::vector<Row> rows{Row{64, 12, r.checksum, kCodeFloat32, {2}}};
+  expect_refused(one_tensor_file(no_metadata(), dict_of("w", 0), rows),
+                 "tensor 0: payload size 12 does not match float32 [2]");
+  // A different number of rows than records.
+  expect_refused(one_tensor_file(no_metadata(), dict_of("w", 0), std::vector<Row>{}),
+                 "value refers to tensor 0 but the file has 0 tensors");
+  FileBuilder g;
+  const Row a = g.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  const Row b = g.tensor({kCodeFloat32, {2}, f32_payload({3, 4})});
+  g.index(no_metadata(), dict_of("w", 0), {a});
+  expect_refused(g.finish(), "lists 1 tensors but the file holds 2",
+                 "tensor 'w': payload checksum mismatch");
+  (void)b;
+}
+
+TEST(Hostile, ABoolPayloadByteOf2IsRefused) {
+  FileBuilder f;
+  const Row r = f.tensor({kCodeBool, {4}, std::string("\x01\x02\x00\x01", 4)});
+  f.index(no_metadata(), dict_of("flags", 0), {r});
+  const std::string bytes = f.finish();
+  const std::string msg = "at offset 129: element 1 is byte 2, expected 0 or 1";
+  expect_refused(bytes, "bool tensor #0 " + msg);
+  const Loaders l(bytes);
+  WICK_EXPECT_THROW_MSG(io::Reader(l.path()).tensor("flags"), FormatError,
+                        "bool tensor 'flags' " + msg);
+  // Without verification too: a bool byte of 2 would be undefined behaviour downstream.
+  LoadOptions trusting;
+  trusting.verify = false;
+  WICK_EXPECT_THROW_MSG(l.stream(trusting), FormatError, msg);
+  WICK_EXPECT_THROW_MSG(l.file(trusting), FormatError, msg);
+  trusting.mmap = true;
+  WICK_EXPECT_THROW_MSG(l.file(trusting), FormatError, msg);
+  WICK_EXPECT_THROW_MSG(io::Reader(l.path(), trusting).tensor("flags"), FormatError, msg);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The index payload: metadata, value tree, table.
+
+TEST(Hostile, HugeStringLengthsAreRefusedBeforeAllocating) {
+  const uint32_t huge = 0xFFFFFFFFu;
+  Bytes meta_key;
+  meta_key.u32(1).u32(huge);
+  expect_refused(one_tensor_file(meta_key, dict_of("w", 0)),
+                 "truncated: metadata key needs 4294967295 bytes");
+  Bytes meta_value;
+  meta_value.u32(1).str("k").u8(5).u32(huge);
+  expect_refused(one_tensor_file(meta_value, dict_of("w", 0)),
+                 "truncated: metadata string needs 4294967295 bytes");
+  expect_refused(one_tensor_file(no_metadata(), dict(1).u32(huge)),
+                 "truncated: dict key needs 4294967295 bytes");
+  expect_refused(one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).u8(5).u32(huge)),
+                 "truncated: string value needs 4294967295 bytes");
+  // Just one byte too long.
+  Bytes tree = list(2).raw(tensor_ref(0)).u8(5).u32(9).raw("12345678", 8);
+  FileBuilder f;
+  const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  Bytes p;
+  p.raw(no_metadata()).raw(tree);  // no table: the string would have to eat its first byte
+  f.index_payload(p);
+  (void)r;
+  expect_refused(f.finish(), "truncated: string value needs 9 bytes, only 8 remain");
+}
+
+TEST(Hostile, HugeCountsInATinyIndexAreRefusedBeforeAllocating) {
+  const uint32_t huge = 0xFFFFFFFFu;
+  expect_refused(one_tensor_file(no_metadata(), list(huge).raw(tensor_ref(0))),
+                 "truncated: container items needs 4294967295 bytes");
+  expect_refused(one_tensor_file(no_metadata(), dict(huge).str("w").raw(tensor_ref(0))),
+                 "truncated: container items needs 21474836475 bytes");
+  expect_refused(one_tensor_file(Bytes().u32(huge), dict_of("w", 0)),
+                 "truncated: metadata entries needs 21474836475 bytes");
+  // The table count, written by hand.
+  FileBuilder f;
+  f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  Bytes p;
+  p.raw(no_metadata()).raw(dict_of("w", 0)).u32(huge);
+  f.index_payload(p);
+  expect_refused(f.finish(), "truncated: tensor table needs 111669149670 bytes");
+  // A list whose count is only slightly above what remains.
+  expect_refused(one_tensor_file(no_metadata(), list(3).raw(tensor_ref(0)).raw(none())),
+                 "truncated");
+}
+
+Bytes nested_lists(std::size_t depth) {
+  Bytes b;
+  for (std::size_t i = 0; i < depth; ++i)
+    b.raw(list(1));
+  return b.raw(tensor_ref(0));
+}
+
+TEST(Hostile, AMillionLevelsOfNestingAreRefusedWithoutRecursion) {
+  const std::string bytes = one_tensor_file(no_metadata(), nested_lists(1'000'000));
+  ASSERT_GT(bytes.size(), 5'000'000u);
+  expect_refused(bytes, "nesting deeper than 512 levels");
+  // Dicts too.
+  Bytes dicts;
+  for (int i = 0; i < 1'000'000; ++i)
+    dicts.raw(dict(1)).str("k");
+  dicts.raw(tensor_ref(0));
+  expect_refused(one_tensor_file(no_metadata(), dicts), "nesting deeper than 512 levels");
+}
+
+TEST(Hostile, NestingOf512LevelsLoadsAnd513IsRefused) {
+  const Loaders ok(one_tensor_file(no_metadata(), nested_lists(512)));
+  Value v = ok.stream();
+  int depth = 0;
+  const Value* at = &v;
+  while (at->is_list()) {
+    at = &(*at)[0];
+    ++depth;
+  }
+  EXPECT_EQ(depth, 512);
+  EXPECT_TRUE(at->is_tensor());
+  EXPECT_EQ(io::Reader(ok.path()).entries().at(0).path,
+            [] {
+              std::string p = "0";
+              for (int i = 1; i < 512; ++i)
+                p += ".0";
+              return p;
+            }());
+  expect_refused(one_tensor_file(no_metadata(), nested_lists(513)),
+                 "nesting deeper than 512 levels");
+}
+
+TEST(Hostile, DuplicateDictKeysAreRefused) {
+  expect_refused(one_tensor_file(no_metadata(),
+                                 dict(2).str("w").raw(tensor_ref(0)).str("w").raw(none())),
+                 "duplicate dict key 'w'");
+  // Deeper, after other keys.
+  Bytes tree = dict(2).str("model").raw(dict(3)).str("a").raw(none()).str("w").raw(tensor_ref(0));
+  tree.str("a").raw(none()).str("other").raw(none());
+  expect_refused(one_tensor_file(no_metadata(), tree), "duplicate dict key 'a'");
+  // The same key in different dicts is fine, and so is the empty key.
+  Bytes fine = dict(3).str("w").raw(dict_of("w", 0)).str("").raw(none()).str("x").raw(dict(1));
+  fine.str("w").raw(none());
+  const Value v = Loaders(one_tensor_file(no_metadata(), fine)).stream();
+  EXPECT_EQ(v["w"]["w"].tensor().shape(), (Shape{2}));
+  EXPECT_TRUE(v[""].is_none());
+  // Keys with a NUL byte are refused.
+  expect_refused(one_tensor_file(no_metadata(), dict_of(std::string_view("a\0b", 3), 0)),
+                 "dict key contains a NUL byte");
+}
+
+TEST(Hostile, ADictWithManyDistinctKeysLoadsInLinearTime) {
+  // Duplicate detection must not compare every pair of keys: 200,000 keys would take minutes.
+  constexpr uint32_t kKeys = 200'000;
+  Bytes tree = dict(kKeys + 1).str("w").raw(tensor_ref(0));
+  for (uint32_t i = 0; i < kKeys; ++i)
+    tree.str(std::to_string(i)).raw(none());
+  const Value v = Loaders(one_tensor_file(no_metadata(), tree)).stream();
+  EXPECT_EQ(v.size(), kKeys + 1);
+  // And a duplicate at the very end is still found.
+  tree.str("w").raw(none());
+  tree.str().replace(1, 4, Bytes().u32(kKeys + 2).str());
+  expect_refused(one_tensor_file(no_metadata(), tree), "duplicate dict key 'w'");
+}
+
+TEST(Hostile, DuplicateAndInvalidMetadataKeysAreRefused) {
+  Bytes dup;
+  dup.u32(2).str("epoch").raw(integer(1)).str("epoch").raw(integer(2));
+  expect_refused(one_tensor_file(dup, dict_of("w", 0)), "duplicate metadata key 'epoch'");
+  Bytes empty;
+  empty.u32(1).str("").raw(none());
+  expect_refused(one_tensor_file(empty, dict_of("w", 0)), "metadata key is empty");
+  Bytes nul;
+  nul.u32(1).str(std::string_view("a\0", 2)).raw(none());
+  expect_refused(one_tensor_file(nul, dict_of("w", 0)), "metadata key contains a NUL byte");
+}
+
+TEST(Hostile, UnknownValueTagsAreRefused) {
+  for (const uint8_t tag : {uint8_t{9}, uint8_t{10}, uint8_t{128}, uint8_t{255}}) {
+    SCOPED_TRACE(int{tag});
+    expect_refused(one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).u8(tag)),
+                   "unknown value tag " + std::to_string(tag));
+    Bytes meta;
+    meta.u32(1).str("k").u8(tag);
+    expect_refused(one_tensor_file(meta, dict_of("w", 0)),
+                   "metadata 'k' has tag " + std::to_string(tag) + "; metadata values are tags 0-5");
+  }
+  // Containers and tensors are not metadata.
+  for (const uint8_t tag : {uint8_t{6}, uint8_t{7}, uint8_t{8}}) {
+    Bytes meta;
+    meta.u32(1).str("k").u8(tag).u32(0);
+    expect_refused(one_tensor_file(meta, dict_of("w", 0)),
+                   "has tag " + std::to_string(tag) + "; metadata values are tags 0-5");
+  }
+}
+
+TEST(Hostile, TensorIdsOutOfRangeAreRefused) {
+  expect_refused(one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).raw(tensor_ref(1))),
+                 "value refers to tensor 1 but the file has 1 tensors");
+  expect_refused(
+      one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).raw(tensor_ref(0xFFFFFFFFu))),
+      "value refers to tensor 4294967295 but the file has 1 tensors");
+}
+
+TEST(Hostile, ATensorNeverReferencedIsRefused) {
+  FileBuilder f;
+  const Row a = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  const Row b = f.tensor({kCodeFloat32, {2}, f32_payload({3, 4})});
+  f.index(no_metadata(), dict_of("a", 0), {a, b});
+  expect_refused(f.finish(), "tensor 1 is not referenced by the value tree");
+  // Referencing one tensor twice is sharing, and fine.
+  FileBuilder g;
+  const Row t = g.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  g.index(no_metadata(), list(2).raw(tensor_ref(0)).raw(tensor_ref(0)), {t});
+  const Value v = Loaders(g.finish()).stream();
+  EXPECT_TRUE(v[0].tensor().is_same(v[1].tensor()));
+}
+
+TEST(Hostile, BytesAfterTheTensorTableAreRefused) {
+  FileBuilder f;
+  const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  Bytes p;
+  p.raw(no_metadata()).raw(dict_of("w", 0)).u32(1);
+  p.u64(r.offset).u64(r.payload_size).u64(r.checksum).u8(r.code).u8(1).u64(2);
+  p.u8(0);
+  f.index_payload(p);
+  expect_refused(f.finish(), "1 unexpected bytes after the tensor table");
+}
+
+TEST(Hostile, IndexRecordHeadersOutsideTheSpecAreRefused) {
+  FileBuilder f;
+  const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  f.index(no_metadata(), dict_of("w", 0), {r});
+  std::string bytes = f.finish();
+  const std::size_t at = f.index_offset;
+  bytes[at + 30] = 1;  // reserved
+  const uint64_t c = io::checksum(bytes.data() + at, 56);
+  std::memcpy(bytes.data() + at + 56, &c, 8);
+  expect_refused(bytes, "index record reserved bytes");
+  // An optional index record.
+  std::string opt = f.finish().substr(0, bytes.size());
+  opt = bytes;
+  opt[at + 30] = 0;
+  opt[at + 4] = 1;
+  const uint64_t c2 = io::checksum(opt.data() + at, 56);
+  std::memcpy(opt.data() + at + 56, &c2, 8);
+  expect_refused(opt, "index records have flags 0 and a 64-byte header",
+                 "the trailer does not point at an index record");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Record kinds from the future.
+
+TEST(Hostile, ANewerMinorVersionWithAnUnknownOptionalRecordLoads) {
+  FileBuilder f(1, 1);
+  f.record(99, 1, "a record from wick 1.1 that 1.0 does not know");
+  const Row a = f.tensor({kCodeFloat32, {2}, f32_payload({1.5f, 2.5f})});
+  f.record(100, 1, "");  // empty, and between records
+  f.record(101, 1, std::string(200, 'z'));
+  f.index(no_metadata(), dict_of("w", 0), {a});
+  const std::string bytes = f.finish();
+  expect_loads(bytes, Dict{{"w", f32({1.5f, 2.5f})}});
+  const Loaders l(bytes);
+  io::Reader reader(l.path());
+  EXPECT_EQ(reader.info().minor, 1);
+  EXPECT_TRUE(bitwise_equal(reader.tensor("w"), f32({1.5f, 2.5f})));
+}
+
+TEST(Hostile, AnOptionalRecordIsStillVerified) {
+  FileBuilder f(1, 1);
+  f.record(99, 1, "future", 12345);  // wrong payload checksum
+  f.index(no_metadata(), none(), {});
+  expect_refused(f.finish(), "optional record (kind 99)");
+  // A corrupt header is caught by the header checksum.
+  FileBuilder g(1, 1);
+  g.record(99, 1, "future");
+  g.index(no_metadata(), none(), {});
+  std::string bytes = g.finish();
+  bytes[64 + 20] ^= 1;
+  expect_refused(bytes, "record header (kind 99) at offset 64: header checksum mismatch");
+}
+
+TEST(Hostile, AnUnknownRequiredRecordKindIsRefused) {
+  FileBuilder f(1, 1);
+  f.record(77, 0, "must be understood");
+  const Row a = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  f.index(no_metadata(), dict_of("w", 0), {a});
+  expect_refused(f.finish(), "unknown required record kind 77");
+  // Kind 0 too.
+  FileBuilder g;
+  g.record(0, 0, "");
+  g.index(no_metadata(), none(), {});
+  expect_refused(g.finish(), "unknown required record kind 0");
+}
+
+}  // namespace
+}  // namespace wick
