@@ -126,10 +126,11 @@ void BM_RawRead(benchmark::State& state) {
   const fs::path p = file_for(state.range(0), "load.wick");
   if (!fs::exists(p)) wick::save(w.state, p);
   for (auto _ : state) {
-    // Same shape of work as a load: fresh aligned buffers, one per tensor.
+    // Same work as a load: fresh aligned buffers, one per tensor, all alive at the end.
+    std::vector<std::shared_ptr<wick::Storage>> kept;
     const int fd = ::open(p.c_str(), O_RDONLY);
     for (const auto& [k, t] : w.state) {
-      auto s = wick::Storage::allocate(t.nbytes());
+      auto& s = kept.emplace_back(wick::Storage::allocate(t.nbytes()));
       for (std::size_t done = 0, n = t.nbytes(); done < n;) {
         const ssize_t r = ::read(fd, s->data() + done, std::min<std::size_t>(n - done, 1 << 20));
         if (r <= 0) break;
@@ -145,8 +146,9 @@ void BM_RawRead(benchmark::State& state) {
 void BM_Memcpy(benchmark::State& state) {
   const Workload& w = workload(state.range(0));
   for (auto _ : state) {
+    std::vector<std::shared_ptr<wick::Storage>> kept;
     for (const auto& [k, t] : w.state) {
-      auto s = wick::Storage::allocate(t.nbytes());
+      auto& s = kept.emplace_back(wick::Storage::allocate(t.nbytes()));
       std::memcpy(s->data(), t.raw_data(), t.nbytes());
       benchmark::DoNotOptimize(s->data());
     }

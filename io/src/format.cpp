@@ -3,8 +3,10 @@
 #include <xxh_x86dispatch.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <unordered_set>
 #include <utility>
 
 #include "wick/core/error.h"
@@ -106,6 +108,14 @@ FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> h) {
   if (std::memcmp(h.data(), kMagic.data(), kMagic.size()) != 0) {
     fail(0, what, "not a wick file (bad magic; expected \\x89WICK\\r\\n\\x1a)");
   }
+  // Before the checksum and version: a big-endian writer would have stored those big-endian
+  // too, and the mark is what tells the user why the file cannot be read.
+  const uint32_t bom = load_le<uint32_t>(h.data() + 12);
+  if (bom != kByteOrderMark) {
+    fail(12, what,
+         wick::detail::cat("byte order mark ", hex(bom), ", expected ", hex(kByteOrderMark),
+                           " (only little-endian files exist)"));
+  }
   FileHeader out;
   out.major = load_le<uint16_t>(h.data() + 8);
   out.minor = load_le<uint16_t>(h.data() + 10);
@@ -122,12 +132,6 @@ FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> h) {
                            "; upgrade wick to read it"));
   }
   if (out.major < 1) fail(8, what, wick::detail::cat("invalid format major version ", out.major));
-  const uint32_t bom = load_le<uint32_t>(h.data() + 12);
-  if (bom != kByteOrderMark) {
-    fail(12, what,
-         wick::detail::cat("byte order mark ", hex(bom), ", expected ", hex(kByteOrderMark),
-                           " (only little-endian files exist)"));
-  }
   const uint32_t size = load_le<uint32_t>(h.data() + 16);
   if (size != kFileHeaderSize) {
     fail(16, what, wick::detail::cat("header size ", size, ", expected ", kFileHeaderSize));
@@ -216,15 +220,21 @@ void check_header_checksum(std::span<const std::byte> header, uint64_t file_offs
 }
 
 uint64_t payload_bytes(DType dtype, const Shape& shape, uint64_t file_offset) {
-  uint64_t n = dtype_size(dtype);
+  // Zero sizes count as 1 here, so the strides of every accepted shape fit in int64 too:
+  // [0, 2^40, 2^40] is empty but its strides would overflow, and the verdict must not depend on
+  // where the zero is.
+  uint64_t extent = dtype_size(dtype);
+  bool empty = false;
   for (const int64_t d : shape) {
-    if (d < 0 || __builtin_mul_overflow(n, static_cast<uint64_t>(d), &n) ||
-        n > (uint64_t{1} << 62)) {
+    if (d < 0 ||
+        __builtin_mul_overflow(extent, static_cast<uint64_t>(std::max<int64_t>(d, 1)), &extent) ||
+        extent > (uint64_t{1} << 62)) {
       fail(file_offset, "tensor record",
            wick::detail::cat("shape ", shape_str(shape), " of ", dtype, " overflows 2^62 bytes"));
     }
+    empty = empty || d == 0;
   }
-  return n;
+  return empty ? 0 : extent;
 }
 
 std::vector<std::byte> encode_tensor_header(uint32_t id, DType dtype, const Shape& shape,
@@ -419,7 +429,7 @@ Index decode_index(std::span<const std::byte> payload, uint64_t file_offset) {
     std::size_t node;
     uint32_t left;
     bool is_dict;
-    std::vector<std::string> keys;  // dict keys seen, to refuse duplicates
+    std::unordered_set<std::string> keys;  // dict keys seen, to refuse duplicates in O(1)
   };
   std::vector<Open> stack;
   bool root_done = false;
@@ -431,11 +441,9 @@ Index decode_index(std::span<const std::byte> payload, uint64_t file_offset) {
       if (key.find('\0') != std::string::npos) {
         fail(at, "index", "dict key contains a NUL byte");
       }
-      auto& keys = stack.back().keys;
-      for (const auto& k : keys) {
-        if (k == key) fail(at, "index", wick::detail::cat("duplicate dict key '", key, "'"));
+      if (!stack.back().keys.insert(key).second) {
+        fail(at, "index", wick::detail::cat("duplicate dict key '", key, "'"));
       }
-      keys.push_back(key);
     }
     const uint64_t at = r.offset();
     const auto tag = static_cast<Tag>(r.u8());

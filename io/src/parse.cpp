@@ -77,16 +77,35 @@ std::shared_ptr<Storage> take(Source& src, uint64_t n, Hasher* h, const Reporter
   return storage;
 }
 
-// Consumes `n` bytes, hashing them when asked.
-void skip(Source& src, uint64_t n, Hasher* h, const Reporter& report, const char* what) {
+// Consumes `n` bytes, hashing them when asked; `bool_name` set: they must be 0 or 1.
+void skip(Source& src, uint64_t n, Hasher* h, const Reporter& report, const char* what,
+          const std::string* bool_name = nullptr) {
   std::vector<std::byte> scratch(static_cast<std::size_t>(std::min<uint64_t>(n, kReadChunk)));
   for (uint64_t done = 0; done < n;) {
     const auto c = static_cast<std::size_t>(std::min<uint64_t>(kReadChunk, n - done));
+    const uint64_t at = src.position();
     src.read_exact(scratch.data(), c, what);
     if (h != nullptr) h->update(scratch.data(), c);
+    if (bool_name != nullptr) check_bool_payload(scratch.data(), c, at, *bool_name, done);
     done += c;
     report();
   }
+}
+
+// Reads the file header, telling "not a wick file" from "truncated" when the data is short.
+void read_file_header(Source& src, std::span<std::byte, kFileHeaderSize> header) {
+  std::size_t got = 0;
+  while (got < header.size()) {
+    const std::size_t r = src.read_some(header.data() + got, header.size() - got);
+    if (r == 0) break;
+    got += r;
+  }
+  if (got == header.size()) return;
+  if (std::memcmp(header.data(), kMagic.data(), std::min(got, kMagic.size())) != 0) {
+    fail(0, "file header", wick::detail::cat("not a wick file (", got, " bytes, bad magic)"));
+  }
+  fail(0, "file header",
+       wick::detail::cat("truncated: needs ", header.size(), " bytes, the data ends after ", got));
 }
 
 void read_padding(Source& src, uint64_t payload_size, bool verify, const char* what) {
@@ -99,11 +118,11 @@ void read_padding(Source& src, uint64_t payload_size, bool verify, const char* w
 }  // namespace
 
 void check_bool_payload(const std::byte* p, std::size_t n, uint64_t file_offset,
-                        const std::string& name) {
+                        const std::string& name, uint64_t first_element) {
   for (std::size_t i = 0; i < n; ++i) {
     if (static_cast<uint8_t>(p[i]) > 1) {
       fail(file_offset + i, "bool tensor " + name,
-           wick::detail::cat("element ", i, " is byte ", static_cast<int>(p[i]),
+           wick::detail::cat("element ", first_element + i, " is byte ", static_cast<int>(p[i]),
                              ", expected 0 or 1"));
     }
   }
@@ -131,7 +150,7 @@ Parsed parse_stream(Source& src, const ParseOptions& options) {
   const Reporter report(options.progress, src);
   Parsed out;
   std::array<std::byte, kFileHeaderSize> header{};
-  src.read_exact(header.data(), header.size(), "file header");
+  read_file_header(src, header);
   out.header = decode_file_header(header);
 
   std::vector<TensorEntry> records;  // what the tensor records themselves said
@@ -161,7 +180,10 @@ Parsed parse_stream(Source& src, const ParseOptions& options) {
         storage =
             take(src, e.payload_size, options.verify ? &h : nullptr, report, "tensor payload");
       } else {
-        skip(src, e.payload_size, options.verify ? &h : nullptr, report, "tensor payload");
+        // Verifying without keeping the bytes: still every byte a load would refuse.
+        const std::string name = e.dtype == kBool ? wick::detail::cat("#", id) : "";
+        skip(src, e.payload_size, options.verify ? &h : nullptr, report, "tensor payload",
+             e.dtype == kBool ? &name : nullptr);
       }
       if (storage && e.dtype == kBool) {
         check_bool_payload(storage->data(), storage->nbytes(), at + p.header_size,

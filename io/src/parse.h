@@ -28,9 +28,10 @@ struct Parsed {
 /// Reads one whole file from `src`, stopping right after its trailer.
 Parsed parse_stream(Source& src, const ParseOptions& options);
 
-/// Throws FormatError unless every byte of a bool payload is 0 or 1.
+/// Throws FormatError unless every byte of a bool payload is 0 or 1; `p` holds the elements
+/// from `first_element` on (a chunk of a longer payload).
 void check_bool_payload(const std::byte* p, std::size_t n, uint64_t file_offset,
-                        const std::string& name);
+                        const std::string& name, uint64_t first_element = 0);
 
 /// The error for a payload whose hash differs from the index.
 [[noreturn]] void payload_checksum_error(const std::string& name, uint64_t record_offset,

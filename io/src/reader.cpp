@@ -43,6 +43,11 @@ class Reader::Impl {
     std::array<std::byte, kTrailerSize> tb{};
     file_.read_at(tb.data(), tb.size(), size - kTrailerSize, "trailer");
     const Trailer t = decode_trailer(tb, size - kTrailerSize);
+    if (t.major != fh.major || t.minor != fh.minor) {
+      fail(name, size - kTrailerSize,
+           wick::detail::cat("the trailer says version ", t.major, ".", t.minor,
+                             " but the header says ", fh.major, ".", fh.minor));
+    }
     if (t.file_size != size) {
       fail(name, size - kTrailerSize,
            wick::detail::cat("the trailer says the file is ", t.file_size, " bytes but it is ",

@@ -277,9 +277,8 @@ TEST(Corruption, APayloadFlipNamesTheEntryOffsetAndBothChecksums) {
   mmap.mmap = true;
   std::istringstream in(as_string(bytes));
   const std::string offset = "offset " + std::to_string(bias.offset);
-  for (const std::string& part :
-       {std::string("'hidden.bias'"), std::string("checksum"), offset, hex(bias.checksum),
-        hex(actual)}) {
+  for (const std::string& part : {std::string("'hidden.bias'"), std::string("checksum"), offset,
+                                  hex(bias.checksum), hex(actual)}) {
     SCOPED_TRACE(part);
     in.clear();
     in.seekg(0);

@@ -15,6 +15,8 @@ inline constexpr std::size_t kStorageAlignment = 64;
 class Storage {
  public:
   /// Allocates `nbytes` uninitialised bytes, 64-byte aligned. Throws std::bad_alloc.
+  /// Buffers of 4 MiB and more come straight from the kernel in 2 MiB-aligned, huge-page
+  /// backed mappings: a fresh 1 GiB tensor then costs 512 page faults instead of 262144.
   static std::shared_ptr<Storage> allocate(std::size_t nbytes);
   /// Allocates `nbytes` zeroed bytes, 64-byte aligned.
   static std::shared_ptr<Storage> allocate_zeroed(std::size_t nbytes);
@@ -36,11 +38,13 @@ class Storage {
   bool borrowed() const noexcept { return owner_ != nullptr; }
 
  private:
-  Storage(std::byte* data, std::size_t nbytes, std::shared_ptr<const void> owner) noexcept
-      : data_(data), nbytes_(nbytes), owner_(std::move(owner)) {}
+  Storage(std::byte* data, std::size_t nbytes, std::shared_ptr<const void> owner,
+          std::size_t mapped = 0) noexcept
+      : data_(data), nbytes_(nbytes), mapped_(mapped), owner_(std::move(owner)) {}
 
   std::byte* data_;
   std::size_t nbytes_;
+  std::size_t mapped_;  // length of our own anonymous mapping, 0 for heap memory
   std::shared_ptr<const void> owner_;
 };
 
