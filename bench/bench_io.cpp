@@ -1,7 +1,8 @@
 // Serialization throughput: wick save/load against raw write()/read()/memcpy/XXH3 on the same
-// bytes, in the same run and directory, so the ratios survive the drift of shared machines.
+// bytes, in the same run and directory, so ratios survive the drift of shared machines.
 //   wick_bench_io --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-// Files go to $WICK_BENCH_DIR (default: the system temp directory).
+// Names read <operation>/<workload>. Files go to $WICK_BENCH_DIR (default: the temp directory).
+// bench/compare.py runs this binary and PyTorch/NumPy on the same workloads and prints ratios.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,8 +10,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <sstream>
+#include <fstream>
+#include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "wick/wick.h"
 
@@ -23,29 +27,37 @@ fs::path bench_dir() {
   return env != nullptr ? fs::path(env) : fs::temp_directory_path();
 }
 
-// The workloads: the tutorial's MLP, and n float32 [1024, 1024] weights with [1024] biases.
 struct Workload {
   wick::TensorDict state;
   uint64_t bytes = 0;
 };
 
-const Workload& workload(int64_t which) {
-  static std::map<int64_t, Workload> cache;
-  auto [it, fresh] = cache.try_emplace(which);
-  if (!fresh) return it->second;
+// mlp: the tutorial's MLP. 256MiB/1GiB: float32 [1024, 1024] weights + [1024] biases.
+// small10k: 10,000 float32 tensors of 1 to 4 KiB. bf16: 256 MiB of bfloat16 [2048, 1024].
+const Workload& workload(const std::string& name) {
+  static std::map<std::string, Workload> cache;
+  auto [it, fresh] = cache.try_emplace(name);
   Workload& w = it->second;
+  if (!fresh) return w;
   wick::Generator g(1);
-  auto add = [&](std::string name, wick::Tensor t) {
+  auto add = [&](std::string key, wick::Tensor t) {
     w.bytes += t.nbytes();
-    w.state.insert(std::move(name), std::move(t));
+    w.state.insert(std::move(key), std::move(t));
   };
-  if (which == 0) {
+  if (name == "mlp") {
     add("hidden.weight", wick::randn({256, 20}, g));
     add("hidden.bias", wick::randn({256}, g));
     add("output.weight", wick::randn({10, 256}, g));
     add("output.bias", wick::randn({10}, g));
+  } else if (name == "small10k") {
+    for (int i = 0; i < 10000; ++i)
+      add("t" + std::to_string(i), wick::randn({256 + i % 769}, g));
+  } else if (name == "bf16") {
+    for (int i = 0; i < 64; ++i)
+      add("w" + std::to_string(i), wick::randn({2048, 1024}, g).to(wick::kBFloat16));
   } else {
-    for (int64_t i = 0; i < which; ++i) {
+    const int layers = name == "1GiB" ? 256 : 64;
+    for (int i = 0; i < layers; ++i) {
       add("layers." + std::to_string(i) + ".weight", wick::randn({1024, 1024}, g));
       add("layers." + std::to_string(i) + ".bias", wick::randn({1024}, g));
     }
@@ -53,81 +65,144 @@ const Workload& workload(int64_t which) {
   return w;
 }
 
-const char* name_of(int64_t which) {
-  return which == 0 ? "mlp" : which == 64 ? "256MiB" : "1GiB";
+fs::path file_for(const std::string& workload, const char* kind) {
+  return bench_dir() / ("wick-bench-" + workload + "-" + kind);
 }
 
-fs::path file_for(int64_t which, const char* kind) {
-  return bench_dir() / (std::string("wick-bench-") + name_of(which) + "-" + kind);
+// The saved file every load benchmark reads (written once per process).
+const fs::path& saved_file(const std::string& name) {
+  static std::map<std::string, fs::path> files;
+  auto [it, fresh] = files.try_emplace(name, file_for(name, "load.wick"));
+  if (fresh) wick::save(workload(name).state, it->second);
+  return it->second;
 }
 
-void finish(benchmark::State& state, uint64_t bytes) {
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
-  state.SetLabel(name_of(state.range(0)));
+// Peak resident memory above the level at the start of the benchmark, via VmHWM (reset by
+// writing 5 to /proc/self/clear_refs).
+class PeakMemory {
+ public:
+  PeakMemory() {
+    std::ofstream("/proc/self/clear_refs") << "5";
+    start_ = read("VmRSS:");
+  }
+  double extra_mib() const { return static_cast<double>(read("VmHWM:") - start_) / 1024.0; }
+
+ private:
+  static int64_t read(const std::string& key) {
+    std::ifstream in("/proc/self/status");
+    std::string k;
+    int64_t kb = 0;
+    while (in >> k) {
+      if (k == key) {
+        in >> kb;
+        return kb;
+      }
+      in.ignore(1 << 10, '\n');
+    }
+    return 0;
+  }
+  int64_t start_;
+};
+
+void report(benchmark::State& state, const Workload& w, const PeakMemory& mem) {
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * w.bytes));
+  state.counters["tensors"] = static_cast<double>(w.state.size());
+  state.counters["peak_extra_MiB"] = mem.extra_mib();
+  state.counters["data_MiB"] = static_cast<double>(w.bytes) / (1 << 20);
 }
 
-void BM_SaveFile(benchmark::State& state) {
-  const Workload& w = workload(state.range(0));
+// --- wick ---------------------------------------------------------------------------------
+
+void save_file(benchmark::State& state, const std::string& name, bool durable) {
+  const Workload& w = workload(name);
   wick::SaveOptions o;
-  o.durable = state.range(1) != 0;
-  const fs::path p = file_for(state.range(0), "save.wick");
+  o.durable = durable;
+  const fs::path p = file_for(name, "save.wick");
+  PeakMemory mem;
   for (auto _ : state)
     wick::save(w.state, p, o);
-  finish(state, w.bytes);
+  report(state, w, mem);
 }
 
-void BM_RawWrite(benchmark::State& state) {
-  const Workload& w = workload(state.range(0));
-  const bool durable = state.range(1) != 0;
-  const fs::path p = file_for(state.range(0), "raw.bin");
+// An ostream over a preallocated buffer: measures the writer, not std::string growth.
+class FixedBuf : public std::streambuf {
+ public:
+  explicit FixedBuf(std::size_t n) : data_(n) { rewind(); }
+  void rewind() { setp(data_.data(), data_.data() + data_.size()); }
+
+ private:
+  std::vector<char> data_;
+};
+
+void save_memory(benchmark::State& state, const std::string& name) {
+  const Workload& w = workload(name);
+  FixedBuf buf(w.bytes + w.state.size() * 256 + (1 << 20));
+  std::ostream out(&buf);
+  PeakMemory mem;
+  for (auto _ : state) {
+    buf.rewind();
+    wick::save(w.state, out);
+  }
+  report(state, w, mem);
+}
+
+void load(benchmark::State& state, const std::string& name, bool verify, bool mmap) {
+  const Workload& w = workload(name);
+  const fs::path& p = saved_file(name);
+  wick::LoadOptions o;
+  o.verify = verify;
+  o.mmap = mmap;
+  PeakMemory mem;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(wick::load(p, o));
+  report(state, w, mem);
+}
+
+void load_one(benchmark::State& state, const std::string& name) {
+  const Workload& w = workload(name);
+  const fs::path& p = saved_file(name);
+  const std::string key = w.state.items()[w.state.size() / 2].first;
+  const uint64_t bytes = w.state.at(key).nbytes();
+  PeakMemory mem;
+  for (auto _ : state)
+    benchmark::DoNotOptimize(wick::io::Reader(p).tensor(key));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
+  state.counters["peak_extra_MiB"] = mem.extra_mib();
+}
+
+// --- baselines ----------------------------------------------------------------------------
+
+void raw_write(benchmark::State& state, const std::string& name, bool durable) {
+  const Workload& w = workload(name);
+  const fs::path p = file_for(name, "raw.bin");
+  PeakMemory mem;
   for (auto _ : state) {
     const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     for (const auto& [k, t] : w.state) {
       const char* d = static_cast<const char*>(t.raw_data());
       for (std::size_t done = 0, n = t.nbytes(); done < n;) {
         const ssize_t r = ::write(fd, d + done, std::min<std::size_t>(n - done, 1 << 20));
-        if (r <= 0) state.SkipWithError("write failed");
+        if (r <= 0) {
+          state.SkipWithError("write failed");
+          break;
+        }
         done += static_cast<std::size_t>(r);
       }
     }
     if (durable) ::fsync(fd);
     ::close(fd);
   }
-  finish(state, w.bytes);
+  report(state, w, mem);
 }
 
-void BM_SaveMemory(benchmark::State& state) {
-  const Workload& w = workload(state.range(0));
-  std::string buffer;
+void raw_read(benchmark::State& state, const std::string& name) {
+  const Workload& w = workload(name);
+  const fs::path& p = saved_file(name);
+  PeakMemory mem;
   for (auto _ : state) {
-    std::ostringstream out(std::move(buffer));
-    wick::save(w.state, out);
-    buffer = std::move(out).str();
-  }
-  finish(state, w.bytes);
-}
-
-void BM_Load(benchmark::State& state) {
-  const Workload& w = workload(state.range(0));
-  const fs::path p = file_for(state.range(0), "load.wick");
-  if (!fs::exists(p)) wick::save(w.state, p);
-  wick::LoadOptions o;
-  o.verify = state.range(1) != 0;
-  o.mmap = state.range(2) != 0;
-  for (auto _ : state)
-    benchmark::DoNotOptimize(wick::load(p, o));
-  finish(state, w.bytes);
-  state.SetLabel(std::string(name_of(state.range(0))) + (o.mmap ? " mmap" : " read") +
-                 (o.verify ? " verified" : " unverified"));
-}
-
-void BM_RawRead(benchmark::State& state) {
-  const Workload& w = workload(state.range(0));
-  const fs::path p = file_for(state.range(0), "load.wick");
-  if (!fs::exists(p)) wick::save(w.state, p);
-  for (auto _ : state) {
-    // Same work as a load: fresh aligned buffers, one per tensor, all alive at the end.
+    // The same work as a load: a fresh aligned buffer per tensor, all alive at the end.
     std::vector<std::shared_ptr<wick::Storage>> kept;
+    kept.reserve(w.state.size());
     const int fd = ::open(p.c_str(), O_RDONLY);
     for (const auto& [k, t] : w.state) {
       auto& s = kept.emplace_back(wick::Storage::allocate(t.nbytes()));
@@ -136,53 +211,66 @@ void BM_RawRead(benchmark::State& state) {
         if (r <= 0) break;
         done += static_cast<std::size_t>(r);
       }
-      benchmark::DoNotOptimize(s->data());
     }
     ::close(fd);
+    benchmark::DoNotOptimize(kept.data());
   }
-  finish(state, w.bytes);
+  report(state, w, mem);
 }
 
-void BM_Memcpy(benchmark::State& state) {
-  const Workload& w = workload(state.range(0));
+void copy_memory(benchmark::State& state, const std::string& name) {
+  const Workload& w = workload(name);
+  PeakMemory mem;
   for (auto _ : state) {
     std::vector<std::shared_ptr<wick::Storage>> kept;
+    kept.reserve(w.state.size());
     for (const auto& [k, t] : w.state) {
       auto& s = kept.emplace_back(wick::Storage::allocate(t.nbytes()));
       std::memcpy(s->data(), t.raw_data(), t.nbytes());
-      benchmark::DoNotOptimize(s->data());
     }
+    benchmark::DoNotOptimize(kept.data());
   }
-  finish(state, w.bytes);
+  report(state, w, mem);
 }
 
-void BM_Checksum(benchmark::State& state) {
-  const Workload& w = workload(state.range(0));
+void xxh3(benchmark::State& state, const std::string& name) {
+  const Workload& w = workload(name);
+  PeakMemory mem;
   for (auto _ : state) {
     uint64_t h = 0;
     for (const auto& [k, t] : w.state)
       h ^= wick::io::checksum(t.raw_data(), t.nbytes());
     benchmark::DoNotOptimize(h);
   }
-  finish(state, w.bytes);
+  report(state, w, mem);
 }
 
-void workloads(benchmark::internal::Benchmark* b, std::initializer_list<int64_t> extra = {}) {
-  for (int64_t which : {0, 64}) {
-    if (extra.size() == 0)
-      b->Args({which});
-    else
-      for (int64_t e : extra)
-        b->Args({which, e});
-  }
+// --- registration -------------------------------------------------------------------------
+
+void add(const std::string& name, std::function<void(benchmark::State&)> fn) {
+  benchmark::RegisterBenchmark(name.c_str(), [fn](benchmark::State& s) { fn(s); })
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
 }
+
+const bool registered = [] {
+  for (const std::string w : {"mlp", "small10k", "256MiB", "bf16", "1GiB"}) {
+    add("save_file_fast/" + w, [w](auto& s) { save_file(s, w, false); });
+    add("save_file_durable/" + w, [w](auto& s) { save_file(s, w, true); });
+    add("save_memory/" + w, [w](auto& s) { save_memory(s, w); });
+    add("load_verified/" + w, [w](auto& s) { load(s, w, true, false); });
+    add("load_unverified/" + w, [w](auto& s) { load(s, w, false, false); });
+    add("mmap_verified/" + w, [w](auto& s) { load(s, w, true, true); });
+    add("mmap_unverified/" + w, [w](auto& s) { load(s, w, false, true); });
+    add("raw_write/" + w, [w](auto& s) { raw_write(s, w, false); });
+    add("raw_write_fsync/" + w, [w](auto& s) { raw_write(s, w, true); });
+    add("raw_read/" + w, [w](auto& s) { raw_read(s, w); });
+    add("memcpy/" + w, [w](auto& s) { copy_memory(s, w); });
+    add("xxh3/" + w, [w](auto& s) { xxh3(s, w); });
+  }
+  add("load_one_by_name/1GiB", [](auto& s) { load_one(s, "1GiB"); });
+  add("load_one_by_name/256MiB", [](auto& s) { load_one(s, "256MiB"); });
+  return true;
+}();
 
 }  // namespace
-
-BENCHMARK(BM_SaveFile)->Apply([](auto* b) { workloads(b, {0, 1}); }) -> UseRealTime();
-BENCHMARK(BM_RawWrite)->Apply([](auto* b) { workloads(b, {0, 1}); }) -> UseRealTime();
-BENCHMARK(BM_SaveMemory)->Apply([](auto* b) { workloads(b); }) -> UseRealTime();
-BENCHMARK(BM_Load)->ArgsProduct({{0, 64}, {1, 0}, {0, 1}})->UseRealTime();
-BENCHMARK(BM_RawRead)->Apply([](auto* b) { workloads(b); }) -> UseRealTime();
-BENCHMARK(BM_Memcpy)->Apply([](auto* b) { workloads(b); }) -> UseRealTime();
-BENCHMARK(BM_Checksum)->Apply([](auto* b) { workloads(b); }) -> UseRealTime();

@@ -237,21 +237,23 @@ uint64_t payload_bytes(DType dtype, const Shape& shape, uint64_t file_offset) {
   return empty ? 0 : extent;
 }
 
-std::vector<std::byte> encode_tensor_header(uint32_t id, DType dtype, const Shape& shape,
-                                            uint64_t payload_size) {
+std::size_t encode_tensor_header(uint32_t id, DType dtype, const Shape& shape,
+                                 uint64_t payload_size,
+                                 std::span<std::byte, kMaxRecordHeader> out) {
   const std::size_t h = tensor_header_size(shape.size());
-  std::vector<std::byte> b(h);
-  store_le<uint32_t>(b.data(), kKindTensor);
-  store_le<uint16_t>(b.data() + 6, static_cast<uint16_t>(h));
-  store_le<uint64_t>(b.data() + 8, payload_size);
-  store_le<uint32_t>(b.data() + 16, id);
+  std::byte* b = out.data();
+  std::memset(b, 0, h);
+  store_le<uint32_t>(b, kKindTensor);
+  store_le<uint16_t>(b + 6, static_cast<uint16_t>(h));
+  store_le<uint64_t>(b + 8, payload_size);
+  store_le<uint32_t>(b + 16, id);
   b[20] = static_cast<std::byte>(dtype);
   b[21] = static_cast<std::byte>(shape.size());
   for (std::size_t i = 0; i < shape.size(); ++i) {
-    store_le<uint64_t>(b.data() + 24 + 8 * i, static_cast<uint64_t>(shape[i]));
+    store_le<uint64_t>(b + 24 + 8 * i, static_cast<uint64_t>(shape[i]));
   }
-  store_le<uint64_t>(b.data() + h - 8, xxh3(b.data(), h - 8));
-  return b;
+  store_le<uint64_t>(b + h - 8, xxh3(b, h - 8));
+  return h;
 }
 
 uint32_t decode_tensor_header(std::span<const std::byte> b, uint64_t file_offset,

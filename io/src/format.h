@@ -196,9 +196,9 @@ struct TensorEntry {
 constexpr std::size_t tensor_header_size(std::size_t rank) noexcept {
   return (32 + 8 * rank + kAlign - 1) / kAlign * kAlign;
 }
-/// The whole header of tensor record `id`.
-std::vector<std::byte> encode_tensor_header(uint32_t id, DType dtype, const Shape& shape,
-                                            uint64_t payload_size);
+/// Writes the whole header of tensor record `id` into `out`; returns its size.
+std::size_t encode_tensor_header(uint32_t id, DType dtype, const Shape& shape,
+                                 uint64_t payload_size, std::span<std::byte, kMaxRecordHeader> out);
 /// Decodes a verified-size tensor header (prefix included) and checks it against `expected`
 /// (the index row) when given. Returns the tensor id.
 uint32_t decode_tensor_header(std::span<const std::byte> header, uint64_t file_offset,

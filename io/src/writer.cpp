@@ -20,14 +20,43 @@ constexpr std::size_t kDirectThreshold = std::size_t{64} << 10;
 // Hash-then-write granularity: small enough to stay in L2 between the two passes.
 constexpr std::size_t kChunk = std::size_t{256} << 10;
 
-// Identity of a tensor view for de-duplication (tied weights).
-struct ViewKey {
-  std::weak_ptr<Storage> storage;
-  int64_t offset;
-  DType dtype;
-  Shape shape;
-  Shape strides;
-  uint32_t id;
+// Tensor views already seen, so that one written twice (tied weights) is stored once. Keyed
+// by storage address; a weak_ptr tells a live storage from a freed one whose address was reused.
+// Keys live in one vector, chained per storage, so a table of 10,000 tensors costs two
+// allocations per tensor (the shape and strides), not a hash node and a vector each.
+class ViewTable {
+ public:
+  const uint32_t* find(const Tensor& t) const {
+    auto it = head_.find(t.storage().get());
+    for (uint32_t i = it == head_.end() ? kNone : it->second; i != kNone; i = keys_[i].next) {
+      const Key& k = keys_[i];
+      if (!k.storage.expired() && k.offset == t.offset() && k.dtype == t.dtype() &&
+          k.shape == t.shape() && k.strides == t.strides()) {
+        return &k.id;
+      }
+    }
+    return nullptr;
+  }
+  void insert(const Tensor& t, uint32_t id) {
+    auto [it, fresh] = head_.try_emplace(t.storage().get(), kNone);
+    keys_.push_back(
+        Key{t.storage(), t.offset(), t.dtype(), t.shape(), t.strides(), id, it->second});
+    it->second = static_cast<uint32_t>(keys_.size() - 1);
+  }
+
+ private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  struct Key {
+    std::weak_ptr<Storage> storage;
+    int64_t offset;
+    DType dtype;
+    Shape shape;
+    Shape strides;
+    uint32_t id;
+    uint32_t next;  // previous key of the same storage, or kNone
+  };
+  std::vector<Key> keys_;
+  std::unordered_map<const Storage*, uint32_t> head_;
 };
 }  // namespace
 
@@ -72,7 +101,7 @@ class Writer::Impl {
                "Writer::finish(root): entries were already add()ed; call finish() instead");
     root_given_ = true;
     guarded([&] {
-      total_ = unique_payload_bytes(root);
+      if (options_.progress) total_ = unique_payload_bytes(root);
       ByteWriter tree;
       encode_value(root, tree, "");
       write_index_and_commit(tree);
@@ -159,13 +188,7 @@ class Writer::Impl {
   }
 
   uint32_t write_tensor(const Tensor& t) {
-    auto& candidates = seen_[t.storage().get()];
-    for (const ViewKey& k : candidates) {
-      if (!k.storage.expired() && k.offset == t.offset() && k.dtype == t.dtype() &&
-          k.shape == t.shape() && k.strides == t.strides()) {
-        return k.id;
-      }
-    }
+    if (const uint32_t* id = seen_.find(t)) return *id;
     WICK_CHECK(table_.size() < UINT32_MAX, ArgumentError, "save: more than 2^32-1 tensors");
     const auto id = static_cast<uint32_t>(table_.size());
     TensorEntry e;
@@ -175,9 +198,10 @@ class Writer::Impl {
     e.shape = t.shape();
     WICK_CHECK(t.dim() <= kMaxRank, ArgumentError, "save: tensor of rank ", t.dim(),
                " exceeds the format's maximum rank ", kMaxRank);
-    const auto header = encode_tensor_header(id, e.dtype, e.shape, e.payload_size);
-    put(header.data(), header.size());
-    Hasher h;
+    std::array<std::byte, kMaxRecordHeader> header;
+    put(header.data(), encode_tensor_header(id, e.dtype, e.shape, e.payload_size, header));
+    Hasher& h = hasher_;
+    h.reset();
     emit_tensor_bytes(t, h);
     if (e.payload_size < kDirectThreshold) {
       payload_done_ += e.payload_size;
@@ -186,21 +210,21 @@ class Writer::Impl {
     e.checksum = h.digest();
     pad();
     table_.push_back(std::move(e));
-    candidates.push_back(ViewKey{t.storage(), t.offset(), t.dtype(), t.shape(), t.strides(), id});
+    seen_.insert(t, id);
     return id;
   }
 
   uint64_t unique_payload_bytes(const Value& root) {
     uint64_t total = 0;
     std::vector<const Value*> todo{&root};
-    std::vector<Tensor> seen;
+    ViewTable seen;
     while (!todo.empty()) {
       const Value* v = todo.back();
       todo.pop_back();
       if (v->is_tensor() && v->tensor().defined()) {
         const Tensor& t = v->tensor();
-        if (std::none_of(seen.begin(), seen.end(), [&](const Tensor& s) { return s.is_same(t); })) {
-          if (seen.size() < 4096) seen.push_back(t);  // bound the quadratic scan
+        if (seen.find(t) == nullptr) {
+          seen.insert(t, 0);
           total += t.nbytes();
         }
       } else if (v->is_list()) {
@@ -316,7 +340,8 @@ class Writer::Impl {
   uint64_t payload_done_ = 0;
   uint64_t total_ = 0;
   std::vector<TensorEntry> table_;
-  std::unordered_map<const Storage*, std::vector<ViewKey>> seen_;
+  ViewTable seen_;
+  Hasher hasher_;
   ByteWriter entries_;
   uint32_t entry_count_ = 0;
   std::unordered_set<std::string> added_keys_;

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Runs wick's io benchmark and the same workloads through PyTorch and NumPy, in one run and one
+directory, and prints throughputs and ratios (wick / peer, higher is better for wick).
+
+    python3 bench/compare.py --bench build/bench/wick_bench_io [--reps 5] [--quick]
+
+Peers are measured only when importable (Debian: python3-torch, python3-numpy; scripts/deps.sh
+--peers installs them). Files go to $WICK_BENCH_DIR or the temp directory, like the C++ bench.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+WORKLOADS = ["mlp", "small10k", "256MiB", "bf16", "1GiB"]
+
+
+def shapes(workload):
+    """(name, shape, dtype) of each tensor, exactly as bench_io.cpp builds them."""
+    if workload == "mlp":
+        return [("hidden.weight", (256, 20), "float32"), ("hidden.bias", (256,), "float32"),
+                ("output.weight", (10, 256), "float32"), ("output.bias", (10,), "float32")]
+    if workload == "small10k":
+        return [(f"t{i}", (256 + i % 769,), "float32") for i in range(10000)]
+    if workload == "bf16":
+        return [(f"w{i}", (2048, 1024), "bfloat16") for i in range(64)]
+    layers = 256 if workload == "1GiB" else 64
+    out = []
+    for i in range(layers):
+        out += [(f"layers.{i}.weight", (1024, 1024), "float32"), (f"layers.{i}.bias", (1024,), "float32")]
+    return out
+
+
+def nbytes(workload):
+    size = {"float32": 4, "bfloat16": 2}
+    total = 0
+    for _, shape, dtype in shapes(workload):
+        n = 1
+        for d in shape:
+            n *= d
+        total += n * size[dtype]
+    return total
+
+
+def median_seconds(fn, reps, min_time=0.2):
+    """Median over `reps` samples; each sample repeats fn until min_time passes."""
+    samples = []
+    for _ in range(reps):
+        count, start = 0, time.perf_counter()
+        while True:
+            fn()
+            count += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time:
+                break
+        samples.append(elapsed / count)
+    return statistics.median(samples)
+
+
+def run_wick(bench, reps, workloads, directory):
+    pattern = "/(" + "|".join(workloads) + ")$"
+    cmd = [bench, f"--benchmark_filter={pattern}", f"--benchmark_repetitions={reps}",
+           "--benchmark_report_aggregates_only=true", "--benchmark_format=json"]
+    env = dict(os.environ, WICK_BENCH_DIR=directory)
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    results = {}
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("aggregate_name") != "median":
+            continue
+        name = b["run_name"].replace("/real_time", "")
+        results[name] = {"seconds": b["real_time"] / 1e3, "peak_extra_MiB": b.get("peak_extra_MiB")}
+    return results
+
+
+def run_torch(workloads, reps, directory):
+    try:
+        import torch
+    except ImportError:
+        return {}
+    torch.set_num_threads(1)
+    results = {}
+    for w in workloads:
+        dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+        sd = {name: torch.randn(shape).to(dtype[dt]) for name, shape, dt in shapes(w)}
+        path = os.path.join(directory, f"torch-bench-{w}.pt")
+        results[f"torch_save/{w}"] = median_seconds(lambda: torch.save(sd, path), reps)
+        results[f"torch_load/{w}"] = median_seconds(lambda: torch.load(path), reps)
+        os.remove(path)
+    return results
+
+
+def run_numpy(workloads, reps, directory):
+    try:
+        import numpy as np
+    except ImportError:
+        return {}
+    results = {}
+    for w in workloads:
+        if w == "bf16":
+            continue  # NumPy has no bfloat16
+        rng = np.random.default_rng(1)
+        arrays = {name: rng.standard_normal(shape, dtype=np.float32) for name, shape, _ in shapes(w)}
+        path = os.path.join(directory, f"numpy-bench-{w}.npz")
+
+        def load():
+            with np.load(path) as z:
+                return [z[k] for k in z.files]  # materialise every array
+
+        results[f"np_savez/{w}"] = median_seconds(lambda: np.savez(path, **arrays), reps)
+        results[f"np_load/{w}"] = median_seconds(load, reps)
+        os.remove(path)
+    return results
+
+
+def gbps(nbytes_, seconds):
+    return nbytes_ / seconds / 1e9
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench", default="build/bench/wick_bench_io")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="skip the 1 GiB workload")
+    args = ap.parse_args()
+    workloads = [w for w in WORKLOADS if not (args.quick and w == "1GiB")]
+    directory = os.environ.get("WICK_BENCH_DIR", tempfile.gettempdir())
+
+    wick = run_wick(args.bench, args.reps, workloads, directory)
+    peers = {}
+    peers.update(run_torch(workloads, args.reps, directory))
+    peers.update(run_numpy(workloads, args.reps, directory))
+
+    def s(name):
+        return wick[name]["seconds"] if name in wick else peers.get(name)
+
+    rows = [
+        # label, wick op, baseline op, target ratio
+        ("save, fast (no fsync)", "save_file_fast", "raw_write", 0.85),
+        ("save, durable", "save_file_durable", "raw_write_fsync", 0.9),
+        ("load, verified", "load_verified", "raw_read", 0.85),
+        ("load, unverified", "load_unverified", "raw_read", None),
+        ("mmap + verify", "mmap_verified", "raw_read", None),
+        ("save vs torch.save", "save_file_fast", "torch_save", 3.0),
+        ("load vs torch.load", "load_verified", "torch_load", 3.0),
+        ("save vs np.savez", "save_file_fast", "np_savez", None),
+        ("load vs np.load", "load_verified", "np_load", None),
+    ]
+    print(f"{'workload':9} {'comparison':22} {'wick GB/s':>10} {'base GB/s':>10} {'ratio':>7} {'target':>7}")
+    for w in workloads:
+        n = nbytes(w)
+        for label, mine, base, target in rows:
+            a, b = s(f"{mine}/{w}"), s(f"{base}/{w}")
+            if a is None or b is None:
+                continue
+            tgt = ""
+            if target is not None:
+                t = 10.0 if (w == "mlp" and base.startswith("torch")) else target
+                tgt = f">={t:g}"
+            print(f"{w:9} {label:22} {gbps(n, a):10.3f} {gbps(n, b):10.3f} {b / a:7.2f} {tgt:>7}")
+        for op in ("mmap_unverified", "xxh3"):
+            if s(f"{op}/{w}") is not None:
+                print(f"{w:9} {op:22} {s(f'{op}/{w}') * 1e3:9.3f} ms  ({gbps(n, s(f'{op}/{w}')):.2f} GB/s)")
+        for op in ("save_file_fast", "load_verified", "mmap_unverified"):
+            peak = wick.get(f"{op}/{w}", {}).get("peak_extra_MiB")
+            if peak is not None:
+                print(f"{w:9} peak memory {op:16} {peak:9.1f} MiB above start (data {n / 2**20:.1f} MiB)")
+    for name in ("load_one_by_name/256MiB", "load_one_by_name/1GiB"):
+        if name in wick:
+            print(f"{name}: {wick[name]['seconds'] * 1e3:.3f} ms")
+    if "small10k" in workloads:
+        for mine, base in (("save_file_fast", "raw_write"), ("load_verified", "raw_read"),
+                           ("save_memory", "memcpy")):
+            a, b = s(f"{mine}/small10k"), s(f"{base}/small10k")
+            print(f"small10k overhead per tensor, {mine} vs {base}: {(a - b) / 10000 * 1e9:.0f} ns")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
