@@ -15,19 +15,10 @@ namespace wick {
 namespace {
 
 Tensor rnd(const Shape& shape, DType dtype, uint32_t seed, double lo = -2.0, double hi = 2.0) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<double> v(static_cast<std::size_t>(shape_numel(shape)));
-  for (double& x : v)
-    x = is_floating(dtype) ? dist(rng) : std::round(dist(rng) * 3);
-  return from_vector(v, shape).to(dtype);
+  return testing::random_values(shape, dtype, seed, lo, hi, 3);
 }
 
-std::vector<double> values(const Tensor& t) {
-  const Tensor c = t.to(kFloat64).contiguous();
-  const auto s = c.span<double>();
-  return {s.begin(), s.end()};
-}
+using testing::values;
 
 // Naive [m, k] x [k, n] in double.
 std::vector<double> ref_mm(const std::vector<double>& a, const std::vector<double>& b, int64_t m,

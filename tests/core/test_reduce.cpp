@@ -17,19 +17,10 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 Tensor rnd(const Shape& shape, DType dtype, uint32_t seed, double lo = -5.0, double hi = 5.0) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<double> v(static_cast<std::size_t>(shape_numel(shape)));
-  for (double& x : v)
-    x = is_floating(dtype) ? dist(rng) : std::round(dist(rng));
-  return from_vector(v, shape).to(dtype);
+  return testing::random_values(shape, dtype, seed, lo, hi);
 }
 
-std::vector<double> values(const Tensor& t) {
-  const Tensor c = t.to(kFloat64).contiguous();
-  const auto s = c.span<double>();
-  return {s.begin(), s.end()};
-}
+using testing::values;
 
 enum class Red { Sum, Max, Argmax };
 

@@ -34,12 +34,7 @@ class SimdTest : public ::testing::Test {
 };
 
 Tensor rnd(const Shape& shape, DType dtype, uint32_t seed, double lo = -3.0, double hi = 3.0) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<double> v(static_cast<std::size_t>(shape_numel(shape)));
-  for (double& x : v)
-    x = dist(rng);
-  return from_vector(v, shape).to(dtype);
+  return testing::random_values(shape, kFloat64, seed, lo, hi).to(dtype);
 }
 
 // The same values at element offset `off` into a larger storage: a misaligned contiguous view.
