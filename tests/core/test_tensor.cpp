@@ -208,6 +208,10 @@ TEST(Shape, HelpersAndBroadcasting) {
   EXPECT_EQ(shape_numel(Shape{}), 1);
   EXPECT_EQ(shape_numel(Shape{3, 0, 5}), 0);
   EXPECT_EQ(contiguous_strides(Shape{2, 3, 4}), (Shape{12, 4, 1}));
+  const int64_t big = int64_t{1} << 40;
+  WICK_EXPECT_THROW_MSG(contiguous_strides(Shape{0, big, big}), ShapeError,
+                        "strides overflow int64");
+  WICK_EXPECT_THROW_MSG(zeros({0, big, big}), ShapeError, "strides overflow int64");
   EXPECT_EQ(broadcast_shapes(Shape{2, 1}, Shape{1, 3}, "add"), (Shape{2, 3}));
   EXPECT_EQ(broadcast_shapes(Shape{}, Shape{4}, "add"), (Shape{4}));
   EXPECT_EQ(broadcast_shapes(Shape{5, 1, 3}, Shape{4, 1}, "add"), (Shape{5, 4, 3}));

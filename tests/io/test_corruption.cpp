@@ -5,6 +5,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -57,6 +58,16 @@ std::string as_string(const std::vector<char>& b) {
 
 void flip(std::vector<char>& b, std::size_t bit) {
   b[bit / 8] = static_cast<char>(b[bit / 8] ^ (1 << (bit % 8)));
+}
+
+// Flips one bit of the file at `path` in place: much cheaper than rewriting the file.
+void flip(const std::filesystem::path& path, std::size_t bit) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(bit / 8));
+  const auto c = static_cast<char>(f.get() ^ (1 << (bit % 8)));
+  f.seekp(static_cast<std::streamoff>(bit / 8));
+  f.put(c);
+  ASSERT_TRUE(f.good()) << "cannot patch " << path;
 }
 
 std::string hex(uint64_t v) {
@@ -150,21 +161,22 @@ TEST(Corruption, EveryBitFlipIsDetectedByStreamLoad) {
 TEST(Corruption, SampledBitFlipsAreDetectedByEveryFileLoader) {
   TempDir dir;
   const auto path = dir / "mlp.wick";
-  std::vector<char> bytes = mlp_file();
+  const std::vector<char> bytes = mlp_file();
+  write_bytes(path, bytes);
   LoadOptions mmap;
   mmap.mmap = true;
   Tally by_load, by_value, by_verify, by_mmap, by_mmap_reader;
   for (std::size_t bit = 0; bit < bytes.size() * 8; bit += 97) {
-    flip(bytes, bit);
-    write_bytes(path, bytes);
+    flip(path, bit);
     const std::string at = "bit " + std::to_string(bit);
     by_load.run([&] { load(path); }, at);
     by_value.run([&] { io::Reader(path).value(); }, at);
     by_verify.run([&] { io::Reader(path).verify(); }, at);
     by_mmap.run([&] { load(path, mmap); }, at);
     by_mmap_reader.run([&] { io::Reader(path, mmap).value(); }, at);
-    flip(bytes, bit);
+    flip(path, bit);
   }
+  EXPECT_EQ(testing::read_bytes(path), bytes);
   std::cout << "bit flips via paths: " << by_load.tried << " tried; detected by load(path) "
             << by_load.detected << ", Reader::value " << by_value.detected << ", Reader::verify "
             << by_verify.detected << ", load(path, mmap) " << by_mmap.detected << "\n";
@@ -179,7 +191,7 @@ TEST(Corruption, SampledBitFlipsAreDetectedByEveryFileLoader) {
 TEST(Corruption, SampledBitFlipsInAPayloadAreDetectedByReaderTensor) {
   TempDir dir;
   const auto path = dir / "mlp.wick";
-  std::vector<char> bytes = mlp_file();
+  const std::vector<char> bytes = mlp_file();
   write_bytes(path, bytes);
   const auto entries = io::Reader(path).entries();
   ASSERT_EQ(entries.size(), 4u);
@@ -188,10 +200,10 @@ TEST(Corruption, SampledBitFlipsInAPayloadAreDetectedByReaderTensor) {
     // Rank 1 and 2 records have a 64-byte header; the payload follows it.
     const std::size_t first = (e.offset + 64) * 8;
     for (std::size_t bit = first; bit < first + e.nbytes * 8; bit += 89) {
-      flip(bytes, bit);
-      write_bytes(path, bytes);
-      tally.run([&] { io::Reader(path).tensor(e.path); }, e.path + " bit " + std::to_string(bit));
-      flip(bytes, bit);
+      flip(path, bit);
+      tally.run([&] { io::Reader(path).tensor(e.path); },
+                [&] { return e.path + " bit " + std::to_string(bit); });
+      flip(path, bit);
     }
   }
   EXPECT_GT(tally.tried, 2000u);
@@ -233,7 +245,7 @@ TEST(Corruption, TruncationMessagesSayTruncated) {
   TempDir dir;
   const auto path = dir / "mlp.wick";
   std::vector<char> bytes = mlp_file();
-  bytes.resize(bytes.size() - 1);
+  bytes.pop_back();
   write_bytes(path, bytes);
   std::istringstream in(as_string(bytes));
   WICK_EXPECT_THROW_MSG(load(in), FormatError, "truncated");

@@ -109,8 +109,8 @@ struct Row {
 
 // A tensor record as the test wants it, valid unless told otherwise.
 struct TensorRecord {
-  TensorRecord(uint8_t code_, std::vector<uint64_t> sizes_, std::string payload_)
-      : code(code_), sizes(std::move(sizes_)), payload(std::move(payload_)) {}
+  TensorRecord(uint8_t dtype_code, std::vector<uint64_t> dims, std::string bytes)
+      : code(dtype_code), sizes(std::move(dims)), payload(std::move(bytes)) {}
   /// The payload size field claims `n` bytes, whatever follows.
   TensorRecord& claiming(uint64_t n) {
     payload_size = n;

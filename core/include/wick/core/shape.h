@@ -19,7 +19,8 @@ std::string shape_str(std::span<const int64_t> shape);
 /// Number of elements; throws ShapeError on a negative size or when the product overflows int64.
 int64_t shape_numel(std::span<const int64_t> shape);
 
-/// Row-major (C-contiguous) strides, in elements, for `shape`.
+/// Row-major (C-contiguous) strides, in elements, for `shape`; ShapeError when they overflow
+/// int64 (possible only for empty tensors, whose element count is 0).
 Shape contiguous_strides(std::span<const int64_t> shape);
 
 /// The broadcast of two shapes (NumPy rules); throws ShapeError naming `op` and both shapes.
