@@ -15,17 +15,17 @@
 
 namespace wick::io::detail {
 
-namespace {
-std::string hex(uint64_t v) {
+namespace {}  // namespace
+
+std::string hex64(uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%016" PRIx64, v);
   return buf;
 }
 
-[[noreturn]] void fail(uint64_t offset, const std::string& what, const std::string& msg) {
+void format_error(uint64_t offset, const std::string& what, const std::string& msg) {
   throw FormatError(wick::detail::cat("wick file: ", what, " at offset ", offset, ": ", msg));
 }
-}  // namespace
 
 uint64_t xxh3(const void* data, std::size_t n) noexcept {
   return XXH3_64bits_dispatch(data, n);
@@ -62,9 +62,9 @@ void ByteWriter::bytes(const void* p, std::size_t n) {
 
 void ByteReader::need(uint64_t n, const char* field) const {
   if (n > remaining()) {
-    fail(offset(), what_,
-         wick::detail::cat("truncated: ", field, " needs ", n, " bytes, only ", remaining(),
-                           " remain"));
+    format_error(offset(), what_,
+                 wick::detail::cat("truncated: ", field, " needs ", n, " bytes, only ", remaining(),
+                                   " remain"));
   }
 }
 
@@ -79,9 +79,9 @@ std::string ByteReader::string(const char* field) {
 void check_zero(std::span<const std::byte> bytes, uint64_t file_offset, const char* what) {
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     if (bytes[i] != std::byte{0}) {
-      fail(file_offset + i, what,
-           wick::detail::cat("padding/reserved byte is ", static_cast<int>(bytes[i]),
-                             ", expected 0 (the file is corrupt)"));
+      format_error(file_offset + i, what,
+                   wick::detail::cat("padding/reserved byte is ", static_cast<int>(bytes[i]),
+                                     ", expected 0 (the file is corrupt)"));
     }
   }
 }
@@ -106,15 +106,15 @@ std::array<std::byte, kFileHeaderSize> encode_file_header() {
 FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> h) {
   const std::string what = "file header";
   if (std::memcmp(h.data(), kMagic.data(), kMagic.size()) != 0) {
-    fail(0, what, "not a wick file (bad magic; expected \\x89WICK\\r\\n\\x1a)");
+    format_error(0, what, "not a wick file (bad magic; expected \\x89WICK\\r\\n\\x1a)");
   }
   // Before the checksum and version: a big-endian writer would have stored those big-endian
   // too, and the mark is what tells the user why the file cannot be read.
   const uint32_t bom = load_le<uint32_t>(h.data() + 12);
   if (bom != kByteOrderMark) {
-    fail(12, what,
-         wick::detail::cat("byte order mark ", hex(bom), ", expected ", hex(kByteOrderMark),
-                           " (only little-endian files exist)"));
+    format_error(12, what,
+                 wick::detail::cat("byte order mark ", hex64(bom), ", expected ",
+                                   hex64(kByteOrderMark), " (only little-endian files exist)"));
   }
   FileHeader out;
   out.major = load_le<uint16_t>(h.data() + 8);
@@ -122,19 +122,21 @@ FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> h) {
   const uint64_t stored = load_le<uint64_t>(h.data() + 56);
   const uint64_t actual = xxh3(h.data(), 56);
   if (stored != actual) {
-    fail(0, what,
-         wick::detail::cat("checksum mismatch: stored ", hex(stored), ", computed ", hex(actual)));
+    format_error(0, what,
+                 wick::detail::cat("checksum mismatch: stored ", hex64(stored), ", computed ",
+                                   hex64(actual)));
   }
   if (out.major > kMajor) {
-    fail(8, what,
-         wick::detail::cat("format version ", out.major, ".", out.minor,
-                           " is newer than this reader's ", kMajor, ".", kMinor,
-                           "; upgrade wick to read it"));
+    format_error(8, what,
+                 wick::detail::cat("format version ", out.major, ".", out.minor,
+                                   " is newer than this reader's ", kMajor, ".", kMinor,
+                                   "; upgrade wick to read it"));
   }
-  if (out.major < 1) fail(8, what, wick::detail::cat("invalid format major version ", out.major));
+  if (out.major < 1)
+    format_error(8, what, wick::detail::cat("invalid format major version ", out.major));
   const uint32_t size = load_le<uint32_t>(h.data() + 16);
   if (size != kFileHeaderSize) {
-    fail(16, what, wick::detail::cat("header size ", size, ", expected ", kFileHeaderSize));
+    format_error(16, what, wick::detail::cat("header size ", size, ", expected ", kFileHeaderSize));
   }
   check_zero(h.subspan(20, 4), 20, "file header flags");
   const char* p = reinterpret_cast<const char*>(h.data() + 24);
@@ -159,14 +161,15 @@ std::array<std::byte, kTrailerSize> encode_trailer(const Trailer& t) {
 Trailer decode_trailer(std::span<const std::byte, kTrailerSize> b, uint64_t file_offset) {
   const std::string what = "trailer";
   if (std::memcmp(b.data() + 56, kEndMagic.data(), kEndMagic.size()) != 0) {
-    fail(file_offset + 56, what,
-         "end magic WICKEND missing: the file is truncated, or was not completely written");
+    format_error(file_offset + 56, what,
+                 "end magic WICKEND missing: the file is truncated, or was not completely written");
   }
   const uint64_t stored = load_le<uint64_t>(b.data() + 48);
   const uint64_t actual = xxh3(b.data(), 48);
   if (stored != actual) {
-    fail(file_offset, what,
-         wick::detail::cat("checksum mismatch: stored ", hex(stored), ", computed ", hex(actual)));
+    format_error(file_offset, what,
+                 wick::detail::cat("checksum mismatch: stored ", hex64(stored), ", computed ",
+                                   hex64(actual)));
   }
   check_zero(b.subspan(28, 20), file_offset + 28, "trailer reserved bytes");
   Trailer t;
@@ -193,16 +196,16 @@ RecordPrefix decode_prefix(std::span<const std::byte> b, uint64_t file_offset) {
   // Named only on failure: this runs for every record of every load.
   const auto what = [&] { return record_header_name(p.kind); };
   if (p.header_size < 64 || p.header_size % kAlign != 0 || p.header_size > kMaxRecordHeader) {
-    fail(file_offset + 6, what(),
-         wick::detail::cat("header size ", p.header_size,
-                           " is not a multiple of 64 between 64 and ", kMaxRecordHeader));
+    format_error(file_offset + 6, what(),
+                 wick::detail::cat("header size ", p.header_size,
+                                   " is not a multiple of 64 between 64 and ", kMaxRecordHeader));
   }
   if ((p.flags & ~kFlagOptional) != 0) {
-    fail(file_offset + 4, what(), wick::detail::cat("unknown flag bits ", hex(p.flags)));
+    format_error(file_offset + 4, what(), wick::detail::cat("unknown flag bits ", hex64(p.flags)));
   }
   if (p.payload_size > (uint64_t{1} << 62)) {
-    fail(file_offset + 8, what(),
-         wick::detail::cat("payload size ", p.payload_size, " is beyond any real file"));
+    format_error(file_offset + 8, what(),
+                 wick::detail::cat("payload size ", p.payload_size, " is beyond any real file"));
   }
   return p;
 }
@@ -213,9 +216,9 @@ void check_header_checksum(std::span<const std::byte> header, uint64_t file_offs
   const uint64_t stored = load_le<uint64_t>(header.data() + n);
   const uint64_t actual = xxh3(header.data(), n);
   if (stored != actual) {
-    fail(file_offset, what,
-         wick::detail::cat("header checksum mismatch: stored ", hex(stored), ", computed ",
-                           hex(actual)));
+    format_error(file_offset, what,
+                 wick::detail::cat("header checksum mismatch: stored ", hex64(stored),
+                                   ", computed ", hex64(actual)));
   }
 }
 
@@ -229,8 +232,9 @@ uint64_t payload_bytes(DType dtype, const Shape& shape, uint64_t file_offset) {
     if (d < 0 ||
         __builtin_mul_overflow(extent, static_cast<uint64_t>(std::max<int64_t>(d, 1)), &extent) ||
         extent > (uint64_t{1} << 62)) {
-      fail(file_offset, "tensor record",
-           wick::detail::cat("shape ", shape_str(shape), " of ", dtype, " overflows 2^62 bytes"));
+      format_error(
+          file_offset, "tensor record",
+          wick::detail::cat("shape ", shape_str(shape), " of ", dtype, " overflows 2^62 bytes"));
     }
     empty = empty || d == 0;
   }
@@ -262,28 +266,32 @@ uint32_t decode_tensor_header(std::span<const std::byte> b, uint64_t file_offset
   check_header_checksum(b, file_offset, what);
   const RecordPrefix p = decode_prefix(b, file_offset);
   if (p.kind != kKindTensor) {
-    fail(file_offset, what, wick::detail::cat("record kind ", p.kind, ", expected ", kKindTensor));
+    format_error(file_offset, what,
+                 wick::detail::cat("record kind ", p.kind, ", expected ", kKindTensor));
   }
-  if (p.flags != 0) fail(file_offset + 4, what, "tensor records cannot be optional");
+  if (p.flags != 0) format_error(file_offset + 4, what, "tensor records cannot be optional");
   const uint32_t id = load_le<uint32_t>(b.data() + 16);
   const auto code = static_cast<uint8_t>(b[20]);
   const auto rank = static_cast<uint8_t>(b[21]);
   const auto dtype = dtype_from_code(code);
-  if (!dtype) fail(file_offset + 20, what, wick::detail::cat("unknown dtype code ", int{code}));
+  if (!dtype)
+    format_error(file_offset + 20, what, wick::detail::cat("unknown dtype code ", int{code}));
   if (rank > kMaxRank) {
-    fail(file_offset + 21, what, wick::detail::cat("rank ", int{rank}, " exceeds ", kMaxRank));
+    format_error(file_offset + 21, what,
+                 wick::detail::cat("rank ", int{rank}, " exceeds ", kMaxRank));
   }
   if (p.header_size != tensor_header_size(rank)) {
-    fail(file_offset + 6, what,
-         wick::detail::cat("header size ", p.header_size, " for rank ", int{rank}, ", expected ",
-                           tensor_header_size(rank)));
+    format_error(file_offset + 6, what,
+                 wick::detail::cat("header size ", p.header_size, " for rank ", int{rank},
+                                   ", expected ", tensor_header_size(rank)));
   }
   check_zero(b.subspan(22, 2), file_offset + 22, "tensor record reserved bytes");
   Shape shape(rank);
   for (std::size_t i = 0; i < rank; ++i) {
     const uint64_t d = load_le<uint64_t>(b.data() + 24 + 8 * i);
     if (d > static_cast<uint64_t>(INT64_MAX)) {
-      fail(file_offset + 24 + 8 * i, what, wick::detail::cat("size ", d, " exceeds 2^63-1"));
+      format_error(file_offset + 24 + 8 * i, what,
+                   wick::detail::cat("size ", d, " exceeds 2^63-1"));
     }
     shape[i] = static_cast<int64_t>(d);
   }
@@ -292,9 +300,9 @@ uint32_t decode_tensor_header(std::span<const std::byte> b, uint64_t file_offset
              "tensor record padding");
   const uint64_t expected = payload_bytes(*dtype, shape, file_offset);
   if (expected != p.payload_size) {
-    fail(file_offset + 8, what,
-         wick::detail::cat("payload size ", p.payload_size, " but ", dtype_name(*dtype), " ",
-                           shape_str(shape), " needs ", expected));
+    format_error(file_offset + 8, what,
+                 wick::detail::cat("payload size ", p.payload_size, " but ", dtype_name(*dtype),
+                                   " ", shape_str(shape), " needs ", expected));
   }
   out.record_offset = file_offset;
   out.payload_size = p.payload_size;
@@ -313,37 +321,39 @@ std::array<std::byte, 64> encode_index_header(uint64_t payload_size, uint64_t ch
   return b;
 }
 
+bool encode_scalar(ByteWriter& w, const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::None:
+      w.u8(static_cast<uint8_t>(Tag::None));
+      return true;
+    case Value::Kind::Bool:
+      w.u8(static_cast<uint8_t>(v.as_bool() ? Tag::True : Tag::False));
+      return true;
+    case Value::Kind::Int:
+      w.u8(static_cast<uint8_t>(Tag::Int));
+      w.i64(v.as_int());
+      return true;
+    case Value::Kind::Float:
+      w.u8(static_cast<uint8_t>(Tag::Float));
+      w.f64(v.as_float());
+      return true;
+    case Value::Kind::String:
+      w.u8(static_cast<uint8_t>(Tag::String));
+      w.string(v.as_string());
+      return true;
+    default:
+      return false;
+  }
+}
+
 void encode_metadata(ByteWriter& w, const Dict& metadata) {
   w.u32(static_cast<uint32_t>(metadata.size()));
   for (const auto& [key, v] : metadata) {
     WICK_CHECK(!key.empty() && key.find('\0') == std::string::npos, ArgumentError,
                "save: metadata key '", key, "' must be non-empty and contain no NUL byte");
     w.string(key);
-    switch (v.kind()) {
-      case Value::Kind::None:
-        w.u8(static_cast<uint8_t>(Tag::None));
-        break;
-      case Value::Kind::Bool:
-        w.u8(static_cast<uint8_t>(v.as_bool() ? Tag::True : Tag::False));
-        break;
-      case Value::Kind::Int:
-        w.u8(static_cast<uint8_t>(Tag::Int));
-        w.i64(v.as_int());
-        break;
-      case Value::Kind::Float:
-        w.u8(static_cast<uint8_t>(Tag::Float));
-        w.f64(v.as_float());
-        break;
-      case Value::Kind::String:
-        w.u8(static_cast<uint8_t>(Tag::String));
-        w.string(v.as_string());
-        break;
-      default:
-        throw ArgumentError(wick::detail::cat("save: metadata '", key, "' is a ",
-                                              kind_name(v.kind()),
-                                              "; metadata values must be none, bool, int, "
-                                              "float or string"));
-    }
+    WICK_CHECK(encode_scalar(w, v), ArgumentError, "save: metadata '", key, "' is a ",
+               kind_name(v.kind()), "; metadata values must be none, bool, int, float or string");
   }
 }
 
@@ -412,17 +422,17 @@ Index decode_index(std::span<const std::byte> payload, uint64_t file_offset) {
     const uint64_t at = r.offset();
     std::string key = r.string("metadata key");
     if (key.empty() || key.find('\0') != std::string::npos) {
-      fail(at, "index", wick::detail::cat("metadata key ", key_error(key)));
+      format_error(at, "index", wick::detail::cat("metadata key ", key_error(key)));
     }
     if (index.metadata.contains(key)) {
-      fail(at, "index", wick::detail::cat("duplicate metadata key '", key, "'"));
+      format_error(at, "index", wick::detail::cat("duplicate metadata key '", key, "'"));
     }
     FlatNode node;
     const auto tag = static_cast<Tag>(r.u8());
     if (!read_scalar(r, tag, node, "metadata string")) {
-      fail(r.offset() - 1, "index",
-           wick::detail::cat("metadata '", key, "' has tag ", static_cast<int>(tag),
-                             "; metadata values are tags 0-5"));
+      format_error(r.offset() - 1, "index",
+                   wick::detail::cat("metadata '", key, "' has tag ", static_cast<int>(tag),
+                                     "; metadata values are tags 0-5"));
     }
     index.metadata.insert(std::move(key), scalar_value(node));
   }
@@ -441,10 +451,10 @@ Index decode_index(std::span<const std::byte> payload, uint64_t file_offset) {
       const uint64_t at = r.offset();
       key = r.string("dict key");
       if (key.find('\0') != std::string::npos) {
-        fail(at, "index", "dict key contains a NUL byte");
+        format_error(at, "index", "dict key contains a NUL byte");
       }
       if (!stack.back().keys.insert(key).second) {
-        fail(at, "index", wick::detail::cat("duplicate dict key '", key, "'"));
+        format_error(at, "index", wick::detail::cat("duplicate dict key '", key, "'"));
       }
     }
     const uint64_t at = r.offset();
@@ -460,10 +470,11 @@ Index decode_index(std::span<const std::byte> payload, uint64_t file_offset) {
         // Each list item takes at least 1 byte, each dict entry at least 5.
         r.need(uint64_t{node.count} * (tag == Tag::Dict ? 5 : 1), "container items");
         if (stack.size() >= static_cast<std::size_t>(kMaxDepth)) {
-          fail(at, "index", wick::detail::cat("nesting deeper than ", kMaxDepth, " levels"));
+          format_error(at, "index",
+                       wick::detail::cat("nesting deeper than ", kMaxDepth, " levels"));
         }
       } else {
-        fail(at, "index", wick::detail::cat("unknown value tag ", static_cast<int>(tag)));
+        format_error(at, "index", wick::detail::cat("unknown value tag ", static_cast<int>(tag)));
       }
     }
     index.tree.push_back(std::move(node));
@@ -496,50 +507,53 @@ Index decode_index(std::span<const std::byte> payload, uint64_t file_offset) {
     const uint8_t rank = r.u8();
     const auto dtype = dtype_from_code(code);
     if (!dtype)
-      fail(at + 24, "index", wick::detail::cat("tensor ", i, ": unknown dtype code ", int{code}));
+      format_error(at + 24, "index",
+                   wick::detail::cat("tensor ", i, ": unknown dtype code ", int{code}));
     if (rank > kMaxRank)
-      fail(at + 25, "index", wick::detail::cat("tensor ", i, ": rank ", int{rank}));
+      format_error(at + 25, "index", wick::detail::cat("tensor ", i, ": rank ", int{rank}));
     e.dtype = *dtype;
     r.need(uint64_t{rank} * 8, "tensor sizes");
     e.shape.resize(rank);
     for (auto& d : e.shape) {
       const uint64_t v = r.u64();
-      if (v > static_cast<uint64_t>(INT64_MAX)) fail(at, "index", "tensor size exceeds 2^63-1");
+      if (v > static_cast<uint64_t>(INT64_MAX))
+        format_error(at, "index", "tensor size exceeds 2^63-1");
       d = static_cast<int64_t>(v);
     }
     if (payload_bytes(e.dtype, e.shape, at) != e.payload_size) {
-      fail(at, "index",
-           wick::detail::cat("tensor ", i, ": payload size ", e.payload_size, " does not match ",
-                             dtype_name(e.dtype), " ", shape_str(e.shape)));
+      format_error(
+          at, "index",
+          wick::detail::cat("tensor ", i, ": payload size ", e.payload_size, " does not match ",
+                            dtype_name(e.dtype), " ", shape_str(e.shape)));
     }
     if (e.record_offset % kAlign != 0 || e.record_offset < kFileHeaderSize ||
         (i > 0 && e.record_offset <= index.tensors.back().record_offset)) {
-      fail(at, "index",
-           wick::detail::cat("tensor ", i, ": record offset ", e.record_offset,
-                             " is misaligned, inside the header, or not after the "
-                             "previous record"));
+      format_error(at, "index",
+                   wick::detail::cat("tensor ", i, ": record offset ", e.record_offset,
+                                     " is misaligned, inside the header, or not after the "
+                                     "previous record"));
     }
     index.tensors.push_back(std::move(e));
   }
   if (r.remaining() != 0) {
-    fail(r.offset(), "index",
-         wick::detail::cat(r.remaining(), " unexpected bytes after the tensor table"));
+    format_error(r.offset(), "index",
+                 wick::detail::cat(r.remaining(), " unexpected bytes after the tensor table"));
   }
   // Cross-check: every tensor id in range, every tensor referenced.
   std::vector<bool> used(n_tensors, false);
   for (const auto& n : index.tree) {
     if (n.tag != Tag::Tensor) continue;
     if (n.tensor >= n_tensors) {
-      fail(file_offset, "index",
-           wick::detail::cat("value refers to tensor ", n.tensor, " but the file has ", n_tensors,
-                             " tensors"));
+      format_error(file_offset, "index",
+                   wick::detail::cat("value refers to tensor ", n.tensor, " but the file has ",
+                                     n_tensors, " tensors"));
     }
     used[n.tensor] = true;
   }
   for (uint32_t i = 0; i < n_tensors; ++i) {
     if (!used[i])
-      fail(file_offset, "index",
-           wick::detail::cat("tensor ", i, " is not referenced by the value tree"));
+      format_error(file_offset, "index",
+                   wick::detail::cat("tensor ", i, " is not referenced by the value tree"));
   }
   return index;
 }
@@ -591,24 +605,27 @@ Value build_value(const std::vector<FlatNode>& tree, const std::vector<Tensor>& 
 }
 
 std::vector<std::pair<std::string, uint32_t>> tensor_paths(const std::vector<FlatNode>& tree) {
+  // One path buffer; each open container remembers where its own path ends, so memory stays
+  // linear in depth times key length however deep the tree.
   struct Open {
-    std::string path;
+    std::size_t path_end;
     uint32_t left;
     uint32_t next_index;
     bool is_dict;
   };
   std::vector<Open> stack;
+  std::string path;
   std::vector<std::pair<std::string, uint32_t>> out;
   for (const FlatNode& n : tree) {
-    std::string path;
     if (!stack.empty()) {
       Open& parent = stack.back();
-      const std::string part = parent.is_dict ? n.key : std::to_string(parent.next_index++);
-      path = parent.path.empty() ? part : parent.path + "." + part;
+      path.resize(parent.path_end);
+      if (!path.empty()) path += '.';
+      path += parent.is_dict ? n.key : std::to_string(parent.next_index++);
     }
     if (n.tag == Tag::Tensor) out.emplace_back(path, n.tensor);
     if ((n.tag == Tag::List || n.tag == Tag::Dict) && n.count > 0) {
-      stack.push_back(Open{std::move(path), n.count, 0, n.tag == Tag::Dict});
+      stack.push_back(Open{path.size(), n.count, 0, n.tag == Tag::Dict});
       continue;
     }
     while (!stack.empty() && --stack.back().left == 0)

@@ -55,6 +55,11 @@ constexpr uint64_t pad64(uint64_t n) noexcept {
   return (kAlign - n % kAlign) % kAlign;
 }
 
+/// "0x0123456789abcdef": how checksums appear in error messages.
+std::string hex64(uint64_t v);
+/// Throws FormatError "wick file: <what> at offset <offset>: <msg>".
+[[noreturn]] void format_error(uint64_t offset, const std::string& what, const std::string& msg);
+
 /// XXH3-64, seed 0, on xxHash's runtime-dispatched vector path.
 uint64_t xxh3(const void* data, std::size_t n) noexcept;
 
@@ -229,6 +234,8 @@ struct Index {
   std::vector<TensorEntry> tensors;
 };
 
+/// Encodes a none/bool/int/float/string value (tag and contents); false for other kinds.
+bool encode_scalar(ByteWriter& w, const Value& v);
 /// Encodes a metadata dict (scalar values only: ArgumentError otherwise).
 void encode_metadata(ByteWriter& w, const Dict& metadata);
 /// Encodes one table row.

@@ -15,16 +15,6 @@ constexpr std::size_t kReadChunk = std::size_t{256} << 10;
 // ahead of the bytes actually received.
 constexpr uint64_t kUnknownSizeStep = uint64_t{64} << 20;
 
-std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%016" PRIx64, v);
-  return buf;
-}
-
-[[noreturn]] void fail(uint64_t offset, const std::string& what, const std::string& msg) {
-  throw FormatError(wick::detail::cat("wick file: ", what, " at offset ", offset, ": ", msg));
-}
-
 class Reporter {
  public:
   Reporter(const ProgressFn& fn, const Source& src) : fn_(fn), src_(src) {}
@@ -53,9 +43,9 @@ std::shared_ptr<Storage> take(Source& src, uint64_t n, Hasher* h, const Reporter
   }
   const std::optional<uint64_t> size = src.size();
   if (size && n > *size - std::min(*size, src.position())) {
-    fail(src.position(), what,
-         wick::detail::cat("truncated: claims ", n, " bytes, only ",
-                           *size - std::min(*size, src.position()), " remain in the file"));
+    format_error(src.position(), what,
+                 wick::detail::cat("truncated: claims ", n, " bytes, only ",
+                                   *size - std::min(*size, src.position()), " remain in the file"));
   }
   // Grow geometrically when the size is unknown, so memory follows the bytes received.
   uint64_t capacity = size ? n : std::min(n, kUnknownSizeStep);
@@ -102,10 +92,12 @@ void read_file_header(Source& src, std::span<std::byte, kFileHeaderSize> header)
   }
   if (got == header.size()) return;
   if (std::memcmp(header.data(), kMagic.data(), std::min(got, kMagic.size())) != 0) {
-    fail(0, "file header", wick::detail::cat("not a wick file (", got, " bytes, bad magic)"));
+    format_error(0, "file header",
+                 wick::detail::cat("not a wick file (", got, " bytes, bad magic)"));
   }
-  fail(0, "file header",
-       wick::detail::cat("truncated: needs ", header.size(), " bytes, the data ends after ", got));
+  format_error(
+      0, "file header",
+      wick::detail::cat("truncated: needs ", header.size(), " bytes, the data ends after ", got));
 }
 
 void read_padding(Source& src, uint64_t payload_size, bool verify, const char* what) {
@@ -121,18 +113,18 @@ void check_bool_payload(const std::byte* p, std::size_t n, uint64_t file_offset,
                         const std::string& name, uint64_t first_element) {
   for (std::size_t i = 0; i < n; ++i) {
     if (static_cast<uint8_t>(p[i]) > 1) {
-      fail(file_offset + i, "bool tensor " + name,
-           wick::detail::cat("element ", first_element + i, " is byte ", static_cast<int>(p[i]),
-                             ", expected 0 or 1"));
+      format_error(file_offset + i, "bool tensor " + name,
+                   wick::detail::cat("element ", first_element + i, " is byte ",
+                                     static_cast<int>(p[i]), ", expected 0 or 1"));
     }
   }
 }
 
 void payload_checksum_error(const std::string& name, uint64_t record_offset, uint64_t expected,
                             uint64_t actual) {
-  fail(record_offset, "tensor " + name,
-       wick::detail::cat("payload checksum mismatch: index says ", hex(expected),
-                         ", the data hashes to ", hex(actual), " (the file is corrupt)"));
+  format_error(record_offset, "tensor " + name,
+               wick::detail::cat("payload checksum mismatch: index says ", hex64(expected),
+                                 ", the data hashes to ", hex64(actual), " (the file is corrupt)"));
 }
 
 std::vector<std::string> tensor_names(const Index& index) {
@@ -170,9 +162,9 @@ Parsed parse_stream(Source& src, const ParseOptions& options) {
       TensorEntry e;
       const uint32_t id = decode_tensor_header(hspan, at, e);
       if (id != records.size()) {
-        fail(at + 16, "tensor record",
-             wick::detail::cat("tensor id ", id, ", expected ", records.size(),
-                               " (ids count up from 0)"));
+        format_error(at + 16, "tensor record",
+                     wick::detail::cat("tensor id ", id, ", expected ", records.size(),
+                                       " (ids count up from 0)"));
       }
       h.reset();
       std::shared_ptr<Storage> storage;
@@ -202,7 +194,7 @@ Parsed parse_stream(Source& src, const ParseOptions& options) {
     const uint64_t stored = load_le<uint64_t>(hb.data() + 16);
     if (p.kind == kKindIndex) {
       if (p.flags != 0 || p.header_size != 64) {
-        fail(at, "index record header", "index records have flags 0 and a 64-byte header");
+        format_error(at, "index record header", "index records have flags 0 and a 64-byte header");
       }
       check_zero(hspan.subspan(24, 32), at + 24, "index record reserved bytes");
       auto storage = take(src, p.payload_size, nullptr, report, "index");
@@ -210,9 +202,9 @@ Parsed parse_stream(Source& src, const ParseOptions& options) {
       h.reset();
       h.update(index_payload.data(), index_payload.size());
       if (h.digest() != stored) {
-        fail(at, "index",
-             wick::detail::cat("payload checksum mismatch: stored ", hex(stored), ", computed ",
-                               hex(h.digest())));
+        format_error(at, "index",
+                     wick::detail::cat("payload checksum mismatch: stored ", hex64(stored),
+                                       ", computed ", hex64(h.digest())));
       }
       read_padding(src, p.payload_size, true, "index padding");
       index_offset = at;
@@ -220,16 +212,16 @@ Parsed parse_stream(Source& src, const ParseOptions& options) {
       break;
     }
     if ((p.flags & kFlagOptional) == 0) {
-      fail(at, "record header",
-           wick::detail::cat("unknown required record kind ", p.kind,
-                             " (written by a newer wick?)"));
+      format_error(at, "record header",
+                   wick::detail::cat("unknown required record kind ", p.kind,
+                                     " (written by a newer wick?)"));
     }
     h.reset();
     skip(src, p.payload_size, &h, report, "optional record");
     if (p.payload_size > 0 && h.digest() != stored) {
-      fail(at, wick::detail::cat("optional record (kind ", p.kind, ")"),
-           wick::detail::cat("payload checksum mismatch: stored ", hex(stored), ", computed ",
-                             hex(h.digest())));
+      format_error(at, wick::detail::cat("optional record (kind ", p.kind, ")"),
+                   wick::detail::cat("payload checksum mismatch: stored ", hex64(stored),
+                                     ", computed ", hex64(h.digest())));
     }
     read_padding(src, p.payload_size, options.verify, "record padding");
   }
@@ -241,17 +233,17 @@ Parsed parse_stream(Source& src, const ParseOptions& options) {
   if (t.index_offset != index_offset || t.file_size != trailer_at + kTrailerSize ||
       t.index_checksum != index_checksum || t.major != out.header.major ||
       t.minor != out.header.minor) {
-    fail(trailer_at, "trailer",
-         wick::detail::cat("does not match the file: index at ", t.index_offset, " (found at ",
-                           index_offset, "), size ", t.file_size, " (found ",
-                           trailer_at + kTrailerSize, ")"));
+    format_error(trailer_at, "trailer",
+                 wick::detail::cat("does not match the file: index at ", t.index_offset,
+                                   " (found at ", index_offset, "), size ", t.file_size, " (found ",
+                                   trailer_at + kTrailerSize, ")"));
   }
 
   out.index = decode_index(index_payload, index_offset + 64);
   if (out.index.tensors.size() != records.size()) {
-    fail(index_offset, "index",
-         wick::detail::cat("lists ", out.index.tensors.size(), " tensors but the file holds ",
-                           records.size()));
+    format_error(index_offset, "index",
+                 wick::detail::cat("lists ", out.index.tensors.size(),
+                                   " tensors but the file holds ", records.size()));
   }
   const auto names = tensor_names(out.index);
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -259,11 +251,11 @@ Parsed parse_stream(Source& src, const ParseOptions& options) {
     const TensorEntry& rec = records[i];
     if (row.record_offset != rec.record_offset || row.dtype != rec.dtype ||
         row.shape != rec.shape) {
-      fail(rec.record_offset, "tensor " + names[i],
-           wick::detail::cat("index row (offset ", row.record_offset, ", ", dtype_name(row.dtype),
-                             " ", shape_str(row.shape), ") disagrees with the record (offset ",
-                             rec.record_offset, ", ", dtype_name(rec.dtype), " ",
-                             shape_str(rec.shape), ")"));
+      format_error(rec.record_offset, "tensor " + names[i],
+                   wick::detail::cat("index row (offset ", row.record_offset, ", ",
+                                     dtype_name(row.dtype), " ", shape_str(row.shape),
+                                     ") disagrees with the record (offset ", rec.record_offset,
+                                     ", ", dtype_name(rec.dtype), " ", shape_str(rec.shape), ")"));
     }
     if (options.verify && hashes[i] != row.checksum) {
       payload_checksum_error(names[i], rec.record_offset, row.checksum, hashes[i]);

@@ -240,52 +240,33 @@ class Writer::Impl {
 
   // Pre-order encoding with an explicit stack; tensors are written as they are met.
   void encode_value(const Value& root, ByteWriter& w, const std::string& root_path) {
+    // One path buffer for error messages; each open container remembers where its path ends,
+    // so memory stays linear in depth times key length.
     struct Frame {
       const Value* v;
       std::size_t next;
-      std::string path;
+      std::size_t path_end;
     };
     std::vector<Frame> stack;
-    auto emit = [&](const Value& v, std::string path) {
-      switch (v.kind()) {
-        case Value::Kind::None:
-          w.u8(static_cast<uint8_t>(Tag::None));
-          break;
-        case Value::Kind::Bool:
-          w.u8(static_cast<uint8_t>(v.as_bool() ? Tag::True : Tag::False));
-          break;
-        case Value::Kind::Int:
-          w.u8(static_cast<uint8_t>(Tag::Int));
-          w.i64(v.as_int());
-          break;
-        case Value::Kind::Float:
-          w.u8(static_cast<uint8_t>(Tag::Float));
-          w.f64(v.as_float());
-          break;
-        case Value::Kind::String:
-          w.u8(static_cast<uint8_t>(Tag::String));
-          w.string(v.as_string());
-          break;
-        case Value::Kind::Tensor:
-          WICK_CHECK(v.tensor().defined(), ArgumentError, "save: the tensor at '", path,
-                     "' is undefined");
-          w.u8(static_cast<uint8_t>(Tag::Tensor));
-          w.u32(write_tensor(v.tensor()));
-          break;
-        case Value::Kind::List:
-        case Value::Kind::Dict: {
-          WICK_CHECK(v.size() <= UINT32_MAX, ArgumentError, "save: container at '", path,
-                     "' has more than 2^32-1 items");
-          WICK_CHECK(stack.size() < static_cast<std::size_t>(kMaxDepth), ArgumentError,
-                     "save: value nests deeper than ", kMaxDepth, " levels at '", path, "'");
-          w.u8(static_cast<uint8_t>(v.is_list() ? Tag::List : Tag::Dict));
-          w.u32(static_cast<uint32_t>(v.size()));
-          stack.push_back(Frame{&v, 0, std::move(path)});
-          break;
-        }
+    std::string path = root_path;
+    auto emit = [&](const Value& v) {
+      if (encode_scalar(w, v)) return;
+      if (v.is_tensor()) {
+        WICK_CHECK(v.tensor().defined(), ArgumentError, "save: the tensor at '", path,
+                   "' is undefined");
+        w.u8(static_cast<uint8_t>(Tag::Tensor));
+        w.u32(write_tensor(v.tensor()));
+        return;
       }
+      WICK_CHECK(v.size() <= UINT32_MAX, ArgumentError, "save: container at '", path,
+                 "' has more than 2^32-1 items");
+      WICK_CHECK(stack.size() < static_cast<std::size_t>(kMaxDepth), ArgumentError,
+                 "save: value nests deeper than ", kMaxDepth, " levels at '", path, "'");
+      w.u8(static_cast<uint8_t>(v.is_list() ? Tag::List : Tag::Dict));
+      w.u32(static_cast<uint32_t>(v.size()));
+      stack.push_back(Frame{&v, 0, path.size()});
     };
-    emit(root, root_path);
+    emit(root);
     while (!stack.empty()) {
       Frame& f = stack.back();
       if (f.next == f.v->size()) {
@@ -293,15 +274,18 @@ class Writer::Impl {
         continue;
       }
       const std::size_t i = f.next++;
-      const std::string prefix = f.path.empty() ? "" : f.path + ".";
+      path.resize(f.path_end);
+      if (!path.empty()) path += '.';
       if (f.v->is_list()) {
-        emit(f.v->list()[i], prefix + std::to_string(i));
+        path += std::to_string(i);
+        emit(f.v->list()[i]);
       } else {
         const auto& [key, child] = f.v->dict().items()[i];
-        WICK_CHECK(key.find('\0') == std::string::npos, ArgumentError, "save: dict key at '",
-                   prefix, "' contains a NUL byte");
+        WICK_CHECK(key.find('\0') == std::string::npos, ArgumentError, "save: dict key at '", path,
+                   "' contains a NUL byte");
         w.string(key);
-        emit(child, prefix + key);
+        path += key;
+        emit(child);
       }
     }
   }
