@@ -1,4 +1,5 @@
-# Installs libwick.a, the public headers and a relocatable CMake package (find_package(wick)).
+# Installs libwick.a, the public headers, a relocatable CMake package (find_package(wick)), a
+# pkg-config file (wick.pc) and the `wick` command-line tool.
 include(CMakePackageConfigHelpers)
 
 foreach(area core nn io)
@@ -17,4 +18,26 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/wickConfig.cmake.in
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/wickConfigVersion.cmake
   COMPATIBILITY SameMajorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/wickConfig.cmake ${PROJECT_BINARY_DIR}/wickConfigVersion.cmake
-  ${PROJECT_SOURCE_DIR}/cmake/FindXXHash.cmake DESTINATION ${WICK_CMAKE_DIR})
+  ${PROJECT_SOURCE_DIR}/cmake/FindXXHash.cmake ${PROJECT_SOURCE_DIR}/cmake/Findlibzip.cmake
+  DESTINATION ${WICK_CMAKE_DIR})
+
+# pkg-config (wick.pc). libwick.a is static, so its users also link what it links: each
+# imported dependency below adds -l<name>, taken from its library file.
+set(WICK_PC_DEPENDENCY_LIBS "")
+foreach(dep XXHash::XXHash libzip::zip)
+  if(TARGET ${dep})
+    get_target_property(location ${dep} IMPORTED_LOCATION)
+    get_filename_component(name ${location} NAME_WE)
+    string(REGEX REPLACE "^lib" "" name ${name})
+    string(APPEND WICK_PC_DEPENDENCY_LIBS " -l${name}")
+  endif()
+endforeach()
+# The prefix is computed from the .pc file's own location, so `cmake --install --prefix` works.
+file(RELATIVE_PATH WICK_PC_RELATIVE_PREFIX /p/${CMAKE_INSTALL_LIBDIR}/pkgconfig /p)
+string(REGEX REPLACE "/$" "" WICK_PC_RELATIVE_PREFIX "${WICK_PC_RELATIVE_PREFIX}")
+configure_file(${PROJECT_SOURCE_DIR}/cmake/wick.pc.in ${PROJECT_BINARY_DIR}/wick.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/wick.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+if(TARGET wick_cli)
+  install(TARGETS wick_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()

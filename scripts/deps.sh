@@ -3,13 +3,17 @@
 # missing; as another user it prints the exact apt-get command instead.
 #   scripts/deps.sh            build + test dependencies
 #   scripts/deps.sh --peers    also PyTorch and NumPy (interop tests, peer benchmarks)
+#   scripts/deps.sh --fuzz     also clang, libFuzzer and valgrind (scripts/fuzz.sh, valgrind.sh)
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config libxsimd-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libxxhash-dev)
-if [[ "${1:-}" == "--peers" ]]; then
-  packages+=(python3 python3-numpy python3-torch)
-fi
+          libxxhash-dev libcli11-dev nlohmann-json3-dev libzip-dev)
+for group in "$@"; do
+  case "$group" in
+    --peers) packages+=(python3 python3-numpy python3-torch) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev libfuzzer-14-dev valgrind) ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

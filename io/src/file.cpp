@@ -1,6 +1,8 @@
 #include "file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -51,6 +53,9 @@ void FdSink::write(const void* data, std::size_t n) {
 }
 
 namespace {
+constexpr std::size_t kSuffixLength = 12;
+constexpr const char* kTempMarker = ".wick-tmp-";
+
 std::string random_suffix() {
   // Unique across processes and threads; not security-sensitive (O_EXCL guards collisions).
   static std::atomic<uint64_t> counter{0};
@@ -59,9 +64,63 @@ std::string random_suffix() {
                      counter.fetch_add(1);
   static const char* digits = "0123456789abcdefghijklmnopqrstuvwxyz";
   std::string s;
-  for (uint64_t x = v; s.size() < 12; x /= 36)
+  for (uint64_t x = v; s.size() < kSuffixLength; x /= 36)
     s += digits[x % 36];
   return s;
+}
+
+// Temp files and their writers: a writer holds flock(LOCK_EX) on its temp file from creation
+// until the rename, and the kernel drops that lock when the writer's process ends, however it
+// ends (SIGKILL, crash). A lock that can be taken therefore marks a temp file whose writer is
+// gone; one that cannot belongs to a live save, in this process or another. No pids or ages are
+// involved, so pid reuse and slow writers are no danger.
+
+bool is_temp_of(const std::string& name, const std::string& prefix) {
+  if (name.size() != prefix.size() + kSuffixLength || name.compare(0, prefix.size(), prefix) != 0) {
+    return false;
+  }
+  return std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'); });
+}
+
+bool same_file(const struct stat& a, const struct stat& b) {
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+// Best effort: removes the temp files `prefix`* in `dir` left by saves that died. Any failure
+// (no permission, a file that vanished, a file system without flock) leaves the file alone.
+void remove_stale_temps(const std::filesystem::path& dir, const std::string& prefix) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (const dirent* entry = ::readdir(d)) {
+    const std::string name = entry->d_name;
+    if (!is_temp_of(name, prefix)) continue;
+    const std::filesystem::path p = dir / name;
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) continue;
+    struct stat opened {};
+    struct stat named {};
+    // Unlink only what is still the file we locked, so a name reused meanwhile is left alone.
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &opened) == 0 &&
+        S_ISREG(opened.st_mode) && ::lstat(p.c_str(), &named) == 0 && same_file(opened, named)) {
+      ::unlink(p.c_str());
+    }
+    ::close(fd);
+  }
+  ::closedir(d);
+}
+
+// Locks a freshly created temp file. False when a cleaner removed it between the open and the
+// lock (it saw an unlocked temp file): the caller then picks another name.
+bool lock_temp(int fd, const std::filesystem::path& path) {
+  while (::flock(fd, LOCK_EX) != 0) {
+    // No flock on this file system: cleaners cannot lock the file either, so it is never removed.
+    if (errno != EINTR) return true;
+  }
+  struct stat opened {};
+  struct stat named {};
+  return ::fstat(fd, &opened) == 0 && ::lstat(path.c_str(), &named) == 0 &&
+         same_file(opened, named);
 }
 
 void fsync_directory(const std::filesystem::path& dir) {
@@ -81,14 +140,21 @@ AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)
   WICK_CHECK(!target_.filename().empty(), ArgumentError, "save: path ", target_,
              " names a directory, not a file");
   const std::filesystem::path dir = target_.has_parent_path() ? target_.parent_path() : ".";
+  // Appended piecewise: GCC 12 warns falsely (-Wrestrict, PR 105329) on "." + string.
+  std::string prefix = ".";
+  prefix.append(target_.filename().string()).append(kTempMarker);
+  // First, so the space of dead saves' temp files is free before this one needs it.
+  remove_stale_temps(dir, prefix);
   for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
-    std::string name = ".";
-    name.append(target_.filename().string()).append(".wick-tmp-").append(random_suffix());
-    temp_ = dir / name;
+    temp_ = dir / (prefix + random_suffix());
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ < 0 && errno != EEXIST) {
       throw IoError(wick::detail::cat("save: cannot create a temporary file in ", dir, " for ",
                                       target_, ": ", os_error()));
+    }
+    if (fd_ >= 0 && !lock_temp(fd_, temp_)) {
+      ::close(fd_);
+      fd_ = -1;
     }
   }
   WICK_CHECK(fd_ >= 0, IoError, "save: could not pick a unique temporary name in ", dir);
@@ -96,8 +162,9 @@ AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)
 }
 
 AtomicFile::~AtomicFile() {
-  if (fd_ >= 0) ::close(fd_);
+  // Unlink while still holding the lock, so no cleaner races for the name.
   if (!committed_) ::unlink(temp_.c_str());
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void AtomicFile::commit(bool durable) {
@@ -112,8 +179,13 @@ void AtomicFile::commit(bool durable) {
           wick::detail::cat("save: cannot copy the permissions of ", target_, ": ", os_error()));
     }
   }
+  // close() reports deferred write errors (NFS) and must come before the rename; a duplicate
+  // descriptor keeps the lock until the file has its final name.
+  const int lock_fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  WICK_CHECK(lock_fd >= 0, IoError, "save: cannot duplicate the descriptor of ", temp_, ": ",
+             os_error());
   const int rc = ::close(fd_);
-  fd_ = -1;
+  fd_ = lock_fd;
   if (rc != 0) {
     throw IoError(wick::detail::cat("save: closing ", temp_, " failed: ", os_error()));
   }
@@ -122,6 +194,8 @@ void AtomicFile::commit(bool durable) {
         wick::detail::cat("save: cannot rename ", temp_, " to ", target_, ": ", os_error()));
   }
   committed_ = true;
+  ::close(fd_);
+  fd_ = -1;
   if (durable) fsync_directory(target_.has_parent_path() ? target_.parent_path() : ".");
 }
 

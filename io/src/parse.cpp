@@ -262,6 +262,7 @@ Parsed parse_stream(Source& src, const ParseOptions& options) {
     }
   }
   if (options.keep_payloads) out.value = build_value(out.index.tree, out.tensors);
+  report();  // the last bytes (index and trailer) are in too: done == total
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "wick/io/serialize.h"
 
 #include "file.h"
+#include "interop_formats.h"
 #include "parse.h"
 #include "wick/core/error.h"
 #include "wick/io/reader.h"
@@ -19,6 +20,12 @@ void save(const Value& value, std::ostream& out, const SaveOptions& options) {
 }
 
 Value load(const std::filesystem::path& path, const LoadOptions& options) {
+  // Formats are told apart by content. Whatever is not recognised is read as wick, whose
+  // reader explains what is wrong with it.
+  if (const auto format = io::detail::sniff_format(path);
+      format.has_value() && *format != io::FileFormat::Wick) {
+    return io::detail::load_foreign(path, *format);
+  }
   if (options.mmap) return io::Reader(path, options).value();
   io::detail::File file(path);
   io::detail::FileSource src(file);

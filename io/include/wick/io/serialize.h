@@ -21,6 +21,8 @@ void save(const Value& value, std::ostream& out, const SaveOptions& options = {}
 
 /// Loads the value saved at `path`, verifying every checksum unless told otherwise.
 /// FormatError names what is wrong and where; IoError for operating-system failures.
+/// PyTorch checkpoints, safetensors, .npy and .npz files load too, recognised by their content
+/// (wick/io/formats.h); `options` apply to wick files only.
 Value load(const std::filesystem::path& path, const LoadOptions& options = {});
 
 /// Loads a value from `in`, reading front to back and stopping right after the file's last

@@ -1,0 +1,57 @@
+#pragma once
+/// \file
+/// The file formats wick reads and writes, told apart by content, and conversion between them.
+/// wick::load(path) uses detect_format(), so it opens any of them.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string_view>
+
+#include "wick/io/options.h"
+#include "wick/io/value.h"
+
+namespace wick::io {
+
+/// A file format wick reads and writes.
+enum class FileFormat : uint8_t {
+  Wick,         ///< wick's own format (io/FORMAT.md)
+  PyTorch,      ///< torch.save's zip archive (wick/io/pytorch.h)
+  Safetensors,  ///< Hugging Face safetensors (wick/io/safetensors.h)
+  Npy,          ///< one NumPy array (wick/io/numpy.h)
+  Npz,          ///< a zip archive of NumPy arrays (wick/io/numpy.h)
+};
+
+/// "wick", "pytorch", "safetensors", "npy", "npz".
+std::string_view format_name(FileFormat format) noexcept;
+
+/// Parses a format_name(); nullopt for anything else.
+std::optional<FileFormat> format_from_name(std::string_view name) noexcept;
+
+/// The format an output file's extension conventionally means: .wick, .pt/.pth, .safetensors,
+/// .npy, .npz (case-sensitive); nullopt for any other.
+std::optional<FileFormat> format_from_extension(const std::filesystem::path& path);
+
+/// The format of the file at `path`, from its content, never its name: the wick magic
+/// `\x89WICK`, `\x93NUMPY`, a zip archive holding `<dir>/data.pkl` (PyTorch) or only `.npy`
+/// members (npz), or an 8-byte length followed by '{' (safetensors). FormatError naming the
+/// first bytes when nothing matches (a pre-1.6 PyTorch file is named as such), IoError when the
+/// file cannot be read.
+FileFormat detect_format(const std::filesystem::path& path);
+
+/// Saves `value` at `path` in `format`, with that format's save function: wick::save,
+/// save_pytorch, save_safetensors, save_npy or save_npz. For safetensors and npz, nested dicts
+/// and lists are first flattened to dotted keys ("model.hidden.weight", list items by index)
+/// and a lone tensor is named "arr_0" (as numpy.savez names it); every leaf must be a tensor.
+/// npy takes a lone tensor. Metadata goes where the format has room for it (wick; safetensors,
+/// where non-string values are written as their Python repr) and is dropped elsewhere.
+void save_as(const Value& value, const std::filesystem::path& path, FileFormat format,
+             const SaveOptions& options = {});
+
+/// Loads `in` (any format, detected by content) and saves it at `out` in `format`, or in the
+/// format out's extension names when `format` is nullopt (ArgumentError when it names none).
+/// File metadata is carried over between wick and safetensors files.
+void convert(const std::filesystem::path& in, const std::filesystem::path& out,
+             std::optional<FileFormat> format = std::nullopt, const SaveOptions& options = {});
+
+}  // namespace wick::io

@@ -1,0 +1,80 @@
+#include "interop_common.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "wick/core/error.h"
+
+namespace wick::io::detail {
+
+void write_atomically(const std::filesystem::path& path, bool durable,
+                      const std::function<void(Sink&)>& body) {
+  AtomicFile file(path);
+  body(file.sink());
+  file.commit(durable);
+}
+
+namespace {
+void fsync_path(const std::filesystem::path& path, int flags, const std::string& op) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  WICK_CHECK(fd >= 0, IoError, op, ": cannot open ", path, " to fsync it: ", os_error());
+  const int rc = ::fsync(fd);
+  const std::string err = rc != 0 ? os_error() : "";
+  ::close(fd);
+  WICK_CHECK(rc == 0, IoError, op, ": fsync of ", path, " failed: ", err);
+}
+}  // namespace
+
+void sync_file_and_directory(const std::filesystem::path& path, const std::string& op) {
+  fsync_path(path, O_RDONLY, op);
+  fsync_path(path.has_parent_path() ? path.parent_path() : ".", O_RDONLY | O_DIRECTORY, op);
+}
+
+void check_bool_bytes(const std::byte* data, std::size_t n, const std::string& what) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto b = static_cast<unsigned>(data[i]);
+    WICK_CHECK(b <= 1, FormatError, what, ": bool element ", i, " is byte ", b,
+               "; a bool is stored as 0 or 1");
+  }
+}
+
+bool is_valid_utf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len = 0;
+    uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1Fu;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0Fu;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (i + static_cast<std::size_t>(len) > s.size()) return false;
+    for (int k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += static_cast<std::size_t>(len);
+  }
+  return true;
+}
+
+Tensor contiguous_data(const Tensor& t) {
+  return t.is_contiguous() ? t : t.contiguous();
+}
+
+}  // namespace wick::io::detail

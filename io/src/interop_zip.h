@@ -1,0 +1,118 @@
+#pragma once
+// Private: zip archives through libzip, for PyTorch checkpoints and .npz files. Every size an
+// archive declares is checked before memory is allocated for it.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "wick/core/storage.h"
+
+struct zip;
+struct zip_file;
+
+namespace wick::io::detail {
+
+/// One member of an archive, as its central directory describes it.
+struct ZipEntry {
+  std::string name;
+  uint64_t size = 0;       ///< uncompressed bytes
+  uint64_t comp_size = 0;  ///< bytes in the archive
+  bool deflated = false;   ///< deflate (else stored)
+};
+
+/// A read-only archive. Members must be stored or deflated; anything else (encrypted, bzip2,
+/// ...) is refused when read.
+class ZipReader {
+ public:
+  /// FormatError naming `op` and the path when libzip cannot open it as an archive.
+  ZipReader(const std::filesystem::path& path, std::string op);
+  ~ZipReader();
+  ZipReader(const ZipReader&) = delete;
+  ZipReader& operator=(const ZipReader&) = delete;
+
+  const std::vector<ZipEntry>& entries() const noexcept { return entries_; }
+  /// Index of the member called `name`, if any.
+  std::optional<std::size_t> find(std::string_view name) const;
+  /// Reads a whole member of at most `max_size` bytes.
+  std::string read_all(std::size_t index, uint64_t max_size);
+
+  /// Sequential reads of one member.
+  class Stream {
+   public:
+    Stream(ZipReader& reader, std::size_t index);
+    ~Stream();
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+    /// Reads exactly `n` bytes; FormatError when the member ends first or is corrupt.
+    void read(void* data, std::size_t n, const char* what);
+    /// Checks that nothing is left and that the member's CRC-32 matched.
+    void finish();
+
+   private:
+    ZipReader& reader_;
+    std::size_t index_;
+    zip_file* file_ = nullptr;
+    uint64_t pos_ = 0;
+  };
+
+  /// Reads member `index`, which must hold exactly `nbytes` bytes, into fresh storage.
+  std::shared_ptr<Storage> read_storage(std::size_t index, uint64_t nbytes, const char* what);
+  /// FormatError unless member `index` could plausibly expand to `nbytes` bytes (a zip bomb
+  /// declares sizes its compressed data cannot produce).
+  void check_plausible(std::size_t index, uint64_t nbytes, const char* what) const;
+
+  const std::string& op() const noexcept { return op_; }
+  const std::string& name() const noexcept { return path_; }
+
+ private:
+  [[noreturn]] void fail(std::size_t index, const std::string& msg) const;
+  void read_directory();
+
+  zip* archive_ = nullptr;
+  std::string op_;
+  std::string path_;
+  uint64_t file_size_ = 0;
+  std::vector<ZipEntry> entries_;
+  std::unordered_map<std::string, std::size_t> index_;  // first member of each name
+};
+
+/// Writes an archive at a path. Members point at caller memory that must stay alive until
+/// close(); libzip writes everything there, into a temporary file renamed over the target.
+class ZipWriter {
+ public:
+  ZipWriter(const std::filesystem::path& path, std::string op);
+  /// Without close(), nothing is written and the previous file at the path is untouched.
+  ~ZipWriter();
+  ZipWriter(const ZipWriter&) = delete;
+  ZipWriter& operator=(const ZipWriter&) = delete;
+
+  /// Adds member `name`. Stored members start at a multiple of 64 bytes in the file (as in
+  /// torch.save's archives), so they can be memory-mapped as aligned arrays.
+  void add(const std::string& name, const void* data, uint64_t size, bool deflate = false) {
+    add(name, {{data, size}}, deflate);
+  }
+  /// Adds member `name` made of `fragments` (address, size) back to back.
+  void add(const std::string& name, const std::vector<std::pair<const void*, uint64_t>>& fragments,
+           bool deflate = false);
+  /// Writes the archive; fsyncs it and its directory when `durable`.
+  void close(bool durable);
+
+ private:
+  [[noreturn]] void fail(const std::string& msg);
+
+  zip* archive_ = nullptr;
+  std::string op_;
+  std::filesystem::path path_;
+  uint64_t offset_ = 0;  // where the next local header will start
+  std::size_t members_ = 0;
+};
+
+}  // namespace wick::io::detail

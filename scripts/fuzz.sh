@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, ASan + UBSan) and fuzzes each decode path for a bounded
+# time, starting from the seed corpus and the kept regressions. Fails on any finding, after
+# minimizing the input and printing it as a reproducer for tests/fuzz/regressions/.
+#   scripts/fuzz.sh [seconds-per-target] [build-dir]      (defaults: 60, build-fuzz)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+build=${2:-build-fuzz}
+targets=(fuzz_load_stream fuzz_load_path fuzz_mmap_open fuzz_load_by_name)
+
+bash scripts/deps.sh --fuzz
+cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DWICK_SANITIZE=address,undefined -DWICK_BUILD_FUZZERS=ON -DWICK_BUILD_TESTS=OFF \
+  -DWICK_BUILD_BENCH=OFF -DWICK_BUILD_EXAMPLES=OFF -DWICK_BUILD_TOOLS=OFF -DWICK_INSTALL=OFF \
+  >/dev/null
+cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" wick_fuzz_corpus
+
+work=$build/fuzz
+seeds=$work/seeds
+artifacts=$work/artifacts
+rm -rf "$seeds"
+mkdir -p "$artifacts"
+"$build/tests/fuzz/wick_fuzz_corpus" "$seeds"
+for f in tests/data/*.wick; do cp "$f" "$seeds/golden_$(basename "$f")"; done
+regressions=()
+for f in tests/fuzz/regressions/*; do
+  [[ -f "$f" && "$(basename "$f")" != README.md ]] && regressions+=("$f")
+done
+
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+failed=0
+total_runs=0
+for t in "${targets[@]}"; do
+  bin=$build/tests/fuzz/$t
+  log=$work/$t.log
+  corpus=$work/corpus/$t
+  mkdir -p "$corpus"
+  rm -f "$artifacts/$t-"*
+  status=0
+  if [[ ${#regressions[@]} -gt 0 ]]; then
+    "$bin" "${regressions[@]}" >"$log" 2>&1 || status=$?
+  fi
+  if [[ $status -eq 0 ]]; then
+    "$bin" "$corpus" "$seeds" -dict=tests/fuzz/wick.dict -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 -artifact_prefix="$artifacts/$t-" \
+      >"$log" 2>&1 || status=$?
+  fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  added=$(sed -n 's/^stat::new_units_added: *//p' "$log")
+  total_runs=$((total_runs + ${runs:-0}))
+  if [[ $status -eq 0 ]]; then
+    printf 'fuzz: %-18s clean: %s runs in %ss, %s new inputs, corpus %s files\n' "$t" \
+      "${runs:-?}" "$seconds" "${added:-?}" "$(find "$corpus" -type f | wc -l)"
+    continue
+  fi
+  failed=$((failed + 1))
+  echo "fuzz: $t FAILED (exit $status); its log ends:"
+  tail -n 60 "$log"
+  crash=$(ls -t "$artifacts/$t-"* 2>/dev/null | head -n 1 || true)
+  if [[ -z "$crash" && ${#regressions[@]} -gt 0 ]]; then
+    echo "fuzz: a kept regression in tests/fuzz/regressions/ fails again (see above)"
+    continue
+  fi
+  minimized=$artifacts/$t-minimized
+  "$bin" "$crash" -minimize_crash=1 -max_total_time=60 -timeout=10 -rss_limit_mb=2048 \
+    -exact_artifact_path="$minimized" >"$work/$t.minimize.log" 2>&1 || true
+  [[ -s "$minimized" ]] || cp "$crash" "$minimized"
+  echo "fuzz: reproducer ($(wc -c <"$minimized") bytes): $minimized"
+  od -A d -t x1 "$minimized" | head -n 40
+  echo "fuzz: replay with:  $bin $minimized"
+  echo "fuzz: once fixed, keep it:  cp $minimized tests/fuzz/regressions/$t-<what-it-broke>"
+done
+echo "fuzz: ${#targets[@]} targets, $((${#targets[@]} - failed)) clean, $failed with findings;" \
+  "$total_runs runs in all (${seconds}s each)"
+exit $((failed > 0))

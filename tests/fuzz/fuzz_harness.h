@@ -1,0 +1,270 @@
+#pragma once
+// The decode paths the fuzzers drive, shared with tests/io/test_fuzz_regressions.cpp so that a
+// kept crash input replays through exactly the code that found it.
+//
+// The contract under test: any bytes either load or throw wick::FormatError. Every other
+// exception escapes (libFuzzer reports it as a crash), and a broken cross-check (a verified load
+// that an unverified one refuses, two paths that disagree on a value) aborts via finding().
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "wick/wick.h"
+
+namespace wick::fuzz {
+
+enum class Outcome { kLoaded, kRejected };
+
+/// Reports a broken cross-check and aborts, so libFuzzer keeps the input.
+[[noreturn]] inline void finding(const std::string& what) {
+  std::fprintf(stderr, "wick fuzz finding: %s\n", what.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+/// Visits every tensor of `v` in tree order (depth first, dict entries in order), the order of
+/// Reader::entries().
+inline void for_each_tensor(const Value& v, const std::function<void(const Tensor&)>& fn) {
+  if (v.is_tensor()) {
+    fn(v.tensor());
+  } else if (v.is_list()) {
+    for (const Value& item : v.list())
+      for_each_tensor(item, fn);
+  } else if (v.is_dict()) {
+    for (const auto& [key, item] : v.dict())
+      for_each_tensor(item, fn);
+  }
+}
+
+// Where touch() leaves its sum, so the reads cannot be optimized away.
+inline volatile unsigned touched_sum = 0;
+
+/// Reads every byte of `t`: a loaded tensor must really own (or map) nbytes() bytes.
+inline void touch(const Tensor& t) {
+  if (!t.is_contiguous()) finding("a loaded tensor is not contiguous");
+  const auto* p = static_cast<const unsigned char*>(t.raw_data());
+  unsigned sum = 0;
+  for (std::size_t i = 0; i < t.nbytes(); ++i)
+    sum += p[i];
+  touched_sum = sum;
+}
+
+/// What a user does with a loaded value: read every tensor and print the whole tree.
+inline void use(const Value& v) {
+  for_each_tensor(v, touch);
+  std::ostringstream out;
+  out << v;
+}
+
+/// A value that loaded with verification must save and load back equal.
+inline void check_round_trip(const Value& v) {
+  std::ostringstream out;
+  save(v, out);
+  std::istringstream in(out.str());
+  if (!(load(in) == v)) finding("save(load(x)) loads back different");
+}
+
+/// A scratch file for the path-based targets: on tmpfs when there is one, unique per process.
+inline const std::filesystem::path& scratch_path() {
+  static const std::filesystem::path path = [] {
+    const std::filesystem::path shm = "/dev/shm";
+    std::error_code ec;
+    const std::filesystem::path dir =
+        std::filesystem::is_directory(shm, ec) && ::access(shm.c_str(), W_OK) == 0
+            ? shm
+            : std::filesystem::temp_directory_path();
+    return dir / ("wick-fuzz-" + std::to_string(::getpid()) + ".wick");
+  }();
+  static const bool registered = [] {
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove(scratch_path(), ec);
+    });
+    return true;
+  }();
+  (void)registered;
+  return path;
+}
+
+/// Replaces the file at `path` (unlinked first, so a mapping of the old one stays valid).
+inline void write_file(const std::filesystem::path& path, const uint8_t* data, std::size_t size) {
+  std::filesystem::remove(path);
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  if (!out.flush()) finding("cannot write the scratch file " + path.string());
+}
+
+inline LoadOptions options(bool verify, bool mmap = false) {
+  LoadOptions o;
+  o.verify = verify;
+  o.mmap = mmap;
+  return o;
+}
+
+inline std::optional<Value> try_load(const std::string& bytes, bool verify) {
+  try {
+    std::istringstream in(bytes);
+    return load(in, options(verify));
+  } catch (const FormatError&) {
+    return std::nullopt;
+  }
+}
+
+inline std::optional<Value> try_load(const std::filesystem::path& path, bool verify) {
+  try {
+    return load(path, options(verify));
+  } catch (const FormatError&) {
+    return std::nullopt;
+  }
+}
+
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// load(path) also reads the formats it recognises by content; Reader reads only wick files.
+inline bool has_wick_magic(const std::string& bytes) {
+  return bytes.starts_with("\x89WICK\r\n\x1a");
+}
+
+/// Streamed load: load(std::istream) of the bytes, verified and not.
+inline Outcome stream_load(const uint8_t* data, std::size_t size) {
+  const std::string bytes(reinterpret_cast<const char*>(data), size);
+  const std::optional<Value> verified = try_load(bytes, true);
+  const std::optional<Value> unverified = try_load(bytes, false);
+  if (unverified) use(*unverified);
+  if (!verified) return Outcome::kRejected;
+  if (!unverified) finding("stream: a verified load succeeds but an unverified one fails");
+  if (!(*verified == *unverified)) finding("stream: verified and unverified loads differ");
+  use(*verified);
+  check_round_trip(*verified);
+  return Outcome::kLoaded;
+}
+
+/// Whole load: load(path), verified and not. It also reads the other formats load() detects by
+/// content (PyTorch, safetensors, NumPy); a wick file must load as the streamed load does.
+inline Outcome path_load(const std::filesystem::path& path) {
+  const std::optional<Value> verified = try_load(path, true);
+  const std::optional<Value> unverified = try_load(path, false);
+  if (unverified) use(*unverified);
+  if (!verified) return Outcome::kRejected;
+  if (!unverified) finding("path: a verified load succeeds but an unverified one fails");
+  if (!(*verified == *unverified)) finding("path: verified and unverified loads differ");
+  use(*verified);
+  check_round_trip(*verified);
+  const std::string bytes = read_file(path);
+  if (has_wick_magic(bytes)) {
+    const std::optional<Value> streamed = try_load(bytes, true);
+    if (!streamed || !(*streamed == *verified)) finding("path: load(path) and load(stream) differ");
+  }
+  return Outcome::kLoaded;
+}
+
+/// mmap open: Reader with mmap, verified and not: info, metadata, entries, value, verify.
+inline Outcome mmap_open(const std::filesystem::path& path) {
+  std::optional<Value> results[2];
+  for (const bool verify : {true, false}) {
+    try {
+      io::Reader reader(path, options(verify, true));
+      const io::FileInfo& info = reader.info();
+      const std::vector<io::EntryInfo> entries = reader.entries();
+      std::ostringstream meta;
+      meta << Value(reader.metadata());
+      for (const io::EntryInfo& e : entries) {
+        if (e.id >= info.tensor_count) finding("mmap: an entry's id is past the tensor count");
+      }
+      Value v = reader.value();
+      use(v);
+      std::size_t n = 0;
+      for_each_tensor(v, [&](const Tensor& t) {
+        if (n >= entries.size() || t.dtype() != entries[n].dtype || t.shape() != entries[n].shape) {
+          finding("mmap: value() disagrees with entries()");
+        }
+        ++n;
+      });
+      if (n != entries.size()) finding("mmap: value() has fewer tensors than entries()");
+      if (verify) {
+        try {
+          reader.verify();
+        } catch (const FormatError& e) {
+          finding(std::string("mmap: value() verified the file but verify() refuses: ") + e.what());
+        }
+      }
+      results[verify ? 0 : 1] = std::move(v);
+    } catch (const FormatError&) {
+    }
+  }
+  if (!results[0]) return Outcome::kRejected;
+  if (!results[1]) finding("mmap: a verified open succeeds but an unverified one fails");
+  if (!(*results[0] == *results[1])) finding("mmap: verified and unverified values differ");
+  const std::optional<Value> loaded = try_load(path, true);
+  if (!loaded || !(*loaded == *results[0])) finding("mmap: Reader::value() and load(path) differ");
+  return Outcome::kLoaded;
+}
+
+inline constexpr std::size_t kMaxLookups = 64;
+
+/// Load by name: Reader::tensor() for every entry, with every verify/mmap combination. When the
+/// whole file loads, each tensor must equal the first tensor at its path in the loaded value.
+inline Outcome load_by_name(const std::filesystem::path& path) {
+  const std::optional<Value> whole =
+      has_wick_magic(read_file(path)) ? try_load(path, true) : std::nullopt;
+  std::vector<Tensor> in_order;
+  if (whole) for_each_tensor(*whole, [&](const Tensor& t) { in_order.push_back(t); });
+  bool all_loaded = true;
+  for (const bool verify : {true, false}) {
+    for (const bool mmap : {false, true}) {
+      try {
+        io::Reader reader(path, options(verify, mmap));
+        const std::vector<io::EntryInfo> entries = reader.entries();
+        if (whole && entries.size() != in_order.size()) finding("by name: entries() miscounts");
+        // Each lookup walks every path, so a file of thousands of tied entries would make the
+        // fuzzer time out on a loop of this harness's own; the first ones exercise every branch.
+        const std::size_t lookups = std::min<std::size_t>(entries.size(), kMaxLookups);
+        for (std::size_t i = 0; i < lookups; ++i) {
+          std::size_t first = 0;
+          while (entries[first].path != entries[i].path)
+            ++first;
+          try {
+            const Tensor t = reader.tensor(entries[i].path);
+            touch(t);
+            if (t.dtype() != entries[first].dtype || t.shape() != entries[first].shape) {
+              finding("by name: tensor() disagrees with entries()");
+            }
+            if (whole && !bitwise_equal(t, in_order[first])) {
+              finding("by name: tensor() differs from the whole load");
+            }
+          } catch (const FormatError&) {
+            if (whole) finding("by name: refuses a tensor of a file that loads");
+            all_loaded = false;
+          }
+        }
+        try {
+          (void)reader.tensor(std::string_view("\x01 no such tensor"));
+          finding("by name: a missing path loaded");
+        } catch (const ArgumentError&) {
+        }
+      } catch (const FormatError&) {
+        if (whole) finding("by name: Reader refuses a file that loads");
+        all_loaded = false;
+      }
+    }
+  }
+  return whole && all_loaded ? Outcome::kLoaded : Outcome::kRejected;
+}
+
+}  // namespace wick::fuzz

@@ -1,0 +1,90 @@
+#pragma once
+// Runs the built `wick` binary (WICK_CLI_PATH) as a child process and captures what it prints.
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "io/io_testing.h"
+#include "wick/wick.h"
+
+extern char** environ;
+
+namespace wick::testing {
+
+struct CliRun {
+  int code = -1;  ///< exit status, or -1 when the child did not exit normally
+  std::string out;
+  std::string err;
+};
+
+/// `wick ARGS...` with stdin from /dev/null and stdout/stderr captured through files.
+inline CliRun run_wick(const std::vector<std::string>& args) {
+  const TempDir dir;
+  const std::string out_path = (dir / "stdout").string();
+  const std::string err_path = (dir / "stderr").string();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0600);
+  std::vector<std::string> argv_storage = {WICK_CLI_PATH};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (std::string& a : argv_storage)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  CliRun run;
+  const int rc = posix_spawn(&pid, WICK_CLI_PATH, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  EXPECT_EQ(rc, 0) << "posix_spawn " << WICK_CLI_PATH;
+  if (rc != 0) return run;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  run.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const auto out = read_bytes(out_path);
+  const auto err = read_bytes(err_path);
+  run.out.assign(out.begin(), out.end());
+  run.err.assign(err.begin(), err.end());
+  return run;
+}
+
+/// Flips every bit of the byte at `offset` of `file`.
+inline void flip_byte(const std::filesystem::path& file, uint64_t offset) {
+  std::vector<char> bytes = read_bytes(file);
+  bytes.at(offset) = static_cast<char>(~bytes.at(offset));
+  write_bytes(file, bytes);
+}
+
+/// A small checkpoint: a nested model state, a step count and a list.
+inline Value sample_value() {
+  return Dict{{"model", Dict{{"hidden", Dict{{"weight", arange(0, 6, 1, kFloat32).view({2, 3})},
+                                             {"bias", tensor({0.5, -0.5})}}}}},
+              {"epoch", 3},
+              {"history", List{1.5, "text"}}};
+}
+
+/// Saves sample_value() with the metadata {"note": "test"}.
+inline void save_sample(const std::filesystem::path& file) {
+  SaveOptions options;
+  options.metadata = Dict{{"note", "test"}};
+  save(sample_value(), file, options);
+}
+
+/// The file offset of the first payload byte of the tensor at `path`.
+inline uint64_t payload_offset(const std::filesystem::path& file, const std::string& path) {
+  for (const io::EntryInfo& e : io::Reader(file).entries()) {
+    if (e.path == path) return e.offset + 64;  // rank <= 4: a 64-byte record header
+  }
+  ADD_FAILURE() << "no tensor " << path;
+  return 0;
+}
+
+}  // namespace wick::testing

@@ -1,0 +1,108 @@
+#include <CLI/CLI.hpp>
+
+#include <limits>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "errors.h"
+#include "wick/core/version.h"
+
+namespace wick::cli {
+
+namespace {
+struct Args {
+  std::string file;                // info, cat, diff's first file
+  std::vector<std::string> files;  // verify
+  std::optional<std::string> path;
+  std::string b;  // diff's second file
+  bool json = false;
+  std::string progress = "auto";
+  int precision = 4;
+  bool full = false;
+};
+
+void add_json(CLI::App* cmd, Args& args) {
+  cmd->add_flag("--json", args.json, "Print the report as JSON on stdout");
+}
+
+void add_commands(CLI::App& app, Args& args) {
+  CLI::App* info = app.add_subcommand(
+      "info", "Show the format version, producer, metadata and a table of the entries");
+  info->add_option("FILE", args.file, "A wick file")->required();
+  add_json(info, args);
+
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Check every checksum and structural rule, naming each bad entry");
+  verify->add_option("FILE", args.files, "One or more wick files")->required();
+  add_json(verify, args);
+  verify
+      ->add_option("--progress", args.progress,
+                   "Progress bar on stderr: auto draws it for files of 64 MiB or more when "
+                   "stderr is a terminal")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_str("auto");
+
+  CLI::App* cat = app.add_subcommand(
+      "cat", "Print the whole tree, or the entry at PATH (tensors as PyTorch prints them)");
+  cat->add_option("FILE", args.file, "A wick file")->required();
+  cat->add_option("PATH", args.path, "Dotted tree path, e.g. model.hidden.weight or 0");
+  cat->add_option("--precision", args.precision, "Digits after the decimal point")
+      ->check(CLI::Range(0, 30))
+      ->default_str("4");
+  cat->add_flag("--full", args.full, "Print every element instead of summarising with ...");
+
+  CLI::App* diff = app.add_subcommand(
+      "diff", "Compare two files: entries, dtypes, shapes, max abs difference per tensor");
+  diff->add_option("A", args.file, "First wick file")->required();
+  diff->add_option("B", args.b, "Second wick file")->required();
+  add_json(diff, args);
+}
+
+int dispatch(const CLI::App& app, const Args& args, std::ostream& out, std::ostream& err) {
+  if (app.got_subcommand("info")) return run_info(args.file, args.json, out);
+  if (app.got_subcommand("verify")) {
+    const ProgressMode mode = args.progress == "always"  ? ProgressMode::kAlways
+                              : args.progress == "never" ? ProgressMode::kNever
+                                                         : ProgressMode::kAuto;
+    return run_verify(args.files, args.json, mode, out, err);
+  }
+  if (app.got_subcommand("diff")) return run_diff(args.file, args.b, args.json, out);
+  PrintOptions print = print_options();
+  print.precision = args.precision;
+  if (args.full) print.threshold = std::numeric_limits<int64_t>::max();
+  return run_cat(args.file, args.path, print, out);
+}
+}  // namespace
+
+int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  CLI::App app("wick: inspect, verify, print and compare wick files", "wick");
+  app.footer(kExitCodeHelp);
+  app.set_version_flag("--version", "wick " + std::string(version()));
+  app.require_subcommand(1);
+  Args args;
+  add_commands(app, args);
+  for (const char* name : {"info", "verify", "cat", "diff"})
+    app.get_subcommand(name)->footer(kExitCodeHelp);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, out, err) == 0 ? kOk : kUsage;
+  }
+  try {
+    return dispatch(app, args, out, err);
+  } catch (const Failure& f) {
+    err << "wick: " << f.what() << '\n';
+    return f.code();
+  } catch (const ArgumentError& e) {
+    err << "wick: " << e.what() << '\n';
+    return kUsage;
+  } catch (const std::exception& e) {
+    err << "wick: error: " << e.what() << '\n';
+    return kOther;
+  }
+}
+
+}  // namespace wick::cli

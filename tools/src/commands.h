@@ -1,0 +1,32 @@
+#pragma once
+// The subcommands. Each writes its report to `out` and returns an ExitCode; file problems are
+// thrown as Failure (see errors.h) unless the command reports them itself (verify).
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "progress.h"
+#include "wick/core/print.h"
+
+namespace wick::cli {
+
+/// `wick info FILE`: version, producer, metadata and the table of entries, from the index only.
+int run_info(const std::string& file, bool json, std::ostream& out);
+
+/// `wick verify FILE...`: every checksum and structural rule of each file.
+int run_verify(const std::vector<std::string>& files, bool json, ProgressMode progress,
+               std::ostream& out, std::ostream& err);
+
+/// `wick cat FILE [PATH]`: the whole tree, or the node at PATH.
+int run_cat(const std::string& file, const std::optional<std::string>& path,
+            const PrintOptions& print, std::ostream& out);
+
+/// `wick diff A B`: entries only in one file, dtype and shape changes, max abs differences.
+int run_diff(const std::string& a, const std::string& b, bool json, std::ostream& out);
+
+/// The whole command line; returns the process exit code.
+int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err);
+
+}  // namespace wick::cli

@@ -1,0 +1,58 @@
+#pragma once
+// Exit codes and the mapping from wick's exceptions to them.
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "wick/core/error.h"
+
+namespace wick::cli {
+
+/// What `wick` returns. Documented in `wick --help` (kExitCodeHelp) and README.md.
+enum ExitCode : int {
+  kOk = 0,          ///< success; verify: intact; diff: equal
+  kDiffer = 1,      ///< diff: the files differ
+  kUsage = 2,       ///< bad command line, or no such path inside the file
+  kUnreadable = 3,  ///< missing file, directory, no permission, read error
+  kNotWick = 4,     ///< the file does not start with the wick magic
+  kCorrupt = 5,     ///< a wick file that fails a checksum or a structural rule
+  kOther = 6,       ///< anything else (out of memory, an internal error)
+};
+
+/// The exit-code table for --help.
+extern const char* const kExitCodeHelp;
+
+/// Ends a subcommand with `code`; what() is the message for stderr (without the "wick: ").
+class Failure : public std::runtime_error {
+ public:
+  Failure(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  int code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
+
+/// True when `file` starts with the 8-byte wick magic (io/FORMAT.md), so a FormatError means
+/// "corrupt" rather than "not a wick file".
+bool has_wick_magic(const std::filesystem::path& file);
+
+/// The Failure for an IoError while reading `file`: unreadable.
+Failure file_failure(const std::filesystem::path& file, const IoError& e);
+/// The Failure for a FormatError while reading `file`: corrupt, or not a wick file at all.
+Failure file_failure(const std::filesystem::path& file, const FormatError& e);
+
+/// Runs `fn`, turning wick's file errors into a Failure that names `file`.
+template <class F>
+auto on_file(const std::filesystem::path& file, F&& fn) -> decltype(fn()) {
+  try {
+    return std::forward<F>(fn)();
+  } catch (const IoError& e) {
+    throw file_failure(file, e);
+  } catch (const FormatError& e) {
+    throw file_failure(file, e);
+  }
+}
+
+}  // namespace wick::cli

@@ -1,0 +1,67 @@
+#include "table.h"
+
+#include <algorithm>
+#include <array>
+#include <cinttypes>
+#include <cstdio>
+#include <ostream>
+
+namespace wick::cli {
+
+std::string human_bytes(uint64_t n) {
+  static constexpr std::array<const char*, 6> kUnits = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (n < 1024) return std::to_string(n) + " B";
+  double v = static_cast<double>(n) / 1024.0;
+  std::size_t unit = 0;
+  while (v >= 1023.95 && unit + 1 < kUnits.size()) {
+    v /= 1024.0;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[unit]);
+  return buf;
+}
+
+std::string hex64(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%016" PRIx64, v);
+  return buf;
+}
+
+std::string describe(DType dtype, const Shape& shape) {
+  return std::string(dtype_name(dtype)) + " " + shape_str(shape);
+}
+
+Table::Table(std::vector<std::string> header, std::vector<bool> right)
+    : header_(std::move(header)), right_(std::move(right)) {
+  right_.resize(header_.size(), false);
+}
+
+void Table::add(std::vector<std::string> row) {
+  row.resize(header_.size());
+  rows_.push_back(std::move(row));
+}
+
+void Table::print(std::ostream& out, const std::string& indent) const {
+  std::vector<std::size_t> width(header_.size());
+  for (std::size_t c = 0; c < header_.size(); ++c) {
+    width[c] = header_[c].size();
+    for (const auto& row : rows_)
+      width[c] = std::max(width[c], row[c].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s = indent;
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      const std::string pad(width[c] - cells[c].size(), ' ');
+      if (c > 0) s += "  ";
+      s += right_[c] ? pad + cells[c] : cells[c] + pad;
+    }
+    s.erase(s.find_last_not_of(' ') + 1);
+    out << s << '\n';
+  };
+  line(header_);
+  for (const auto& row : rows_)
+    line(row);
+}
+
+}  // namespace wick::cli
