@@ -17,7 +17,8 @@ struct Args {
   std::string file;                // info, cat, diff's first file
   std::vector<std::string> files;  // verify
   std::optional<std::string> path;
-  std::string b;  // diff's second file
+  std::string b;   // diff's second file, convert's output
+  std::string to;  // convert's --to
   bool json = false;
   std::string progress = "auto";
   int precision = 4;
@@ -59,6 +60,16 @@ void add_commands(CLI::App& app, Args& args) {
   diff->add_option("A", args.file, "First wick file")->required();
   diff->add_option("B", args.b, "Second wick file")->required();
   add_json(diff, args);
+
+  CLI::App* convert = app.add_subcommand(
+      "convert",
+      "Convert between wick, PyTorch .pt, safetensors, .npy and .npz (input format "
+      "detected by content)");
+  convert->add_option("IN", args.file, "Input file (any supported format)")->required();
+  convert->add_option("OUT", args.b, "Output file")->required();
+  convert->add_option("--to", args.to,
+                      "Output format: wick, pytorch, safetensors, npy or npz (default: from "
+                      "OUT's extension: .wick, .pt/.pth, .safetensors, .npy, .npz)");
 }
 
 int dispatch(const CLI::App& app, const Args& args, std::ostream& out, std::ostream& err) {
@@ -70,6 +81,7 @@ int dispatch(const CLI::App& app, const Args& args, std::ostream& out, std::ostr
     return run_verify(args.files, args.json, mode, out, err);
   }
   if (app.got_subcommand("diff")) return run_diff(args.file, args.b, args.json, out);
+  if (app.got_subcommand("convert")) return run_convert(args.file, args.b, args.to, out);
   PrintOptions print = print_options();
   print.precision = args.precision;
   if (args.full) print.threshold = std::numeric_limits<int64_t>::max();
@@ -84,7 +96,7 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   app.require_subcommand(1);
   Args args;
   add_commands(app, args);
-  for (const char* name : {"info", "verify", "cat", "diff"})
+  for (const char* name : {"info", "verify", "cat", "diff", "convert"})
     app.get_subcommand(name)->footer(kExitCodeHelp);
   try {
     app.parse(argc, argv);

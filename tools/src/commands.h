@@ -26,6 +26,11 @@ int run_cat(const std::string& file, const std::optional<std::string>& path,
 /// `wick diff A B`: entries only in one file, dtype and shape changes, max abs differences.
 int run_diff(const std::string& a, const std::string& b, bool json, std::ostream& out);
 
+/// `wick convert IN OUT [--to FORMAT]`: any supported format (detected by content) to another,
+/// chosen by --to or by OUT's extension.
+int run_convert(const std::string& in, const std::string& out_path, const std::string& to,
+                std::ostream& out);
+
 /// The whole command line; returns the process exit code.
 int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err);
 
