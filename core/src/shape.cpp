@@ -32,8 +32,8 @@ Shape contiguous_strides(std::span<const int64_t> shape) {
     strides[i] = s;
     // An empty tensor may have huge sizes beside its zero ([0, 2^40, 2^40]): refuse strides
     // that do not fit rather than overflow.
-    WICK_CHECK(!__builtin_mul_overflow(s, std::max<int64_t>(shape[i], 1), &s), ShapeError,
-               "shape ", shape_str(shape), ": strides overflow int64");
+    WICK_CHECK(!__builtin_mul_overflow(s, std::max<int64_t>(shape[i], 1), &s), ShapeError, "shape ",
+               shape_str(shape), ": strides overflow int64");
   }
   return strides;
 }

@@ -2,6 +2,8 @@
 
 namespace wick {
 
-std::string_view version() noexcept { return WICK_VERSION_STRING; }
+std::string_view version() noexcept {
+  return WICK_VERSION_STRING;
+}
 
 }  // namespace wick

@@ -25,8 +25,7 @@ TEST(TensorDict, KeepsInsertionOrderAndLooksUp) {
 
 TEST(TensorDict, Errors) {
   TensorDict d{{"x", zeros({1})}};
-  WICK_EXPECT_THROW_MSG(d.insert("x", zeros({1})), ArgumentError,
-                        "dict insert: duplicate key 'x'");
+  WICK_EXPECT_THROW_MSG(d.insert("x", zeros({1})), ArgumentError, "dict insert: duplicate key 'x'");
   WICK_EXPECT_THROW_MSG(d.at("y"), ArgumentError, "dict lookup: no key 'y' (keys: 'x')");
   WICK_EXPECT_THROW_MSG(TensorDict().at("y"), ArgumentError, "(keys: none)");
   WICK_EXPECT_THROW_MSG((TensorDict{{"k", zeros({1})}, {"k", zeros({1})}}), ArgumentError,

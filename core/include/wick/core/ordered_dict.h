@@ -25,7 +25,8 @@ class OrderedDict {
   OrderedDict() = default;
   /// Builds from pairs; ArgumentError on a duplicate key.
   OrderedDict(std::initializer_list<Item> items) {
-    for (const auto& item : items) insert(item.first, item.second);
+    for (const auto& item : items)
+      insert(item.first, item.second);
   }
 
   /// Appends `key`; ArgumentError naming the key when it is already present.
@@ -56,7 +57,8 @@ class OrderedDict {
   const V& at(std::string_view key) const {
     if (const V* v = find(key)) return *v;
     std::string available;
-    for (const auto& item : items_) available += (available.empty() ? "'" : ", '") + item.first + "'";
+    for (const auto& item : items_)
+      available += (available.empty() ? "'" : ", '") + item.first + "'";
     throw ArgumentError(detail::cat("dict lookup: no key '", key, "' (keys: ",
                                     available.empty() ? std::string("none") : available, ")"));
   }
@@ -74,7 +76,8 @@ class OrderedDict {
   std::vector<std::string> keys() const {
     std::vector<std::string> out;
     out.reserve(items_.size());
-    for (const auto& item : items_) out.push_back(item.first);
+    for (const auto& item : items_)
+      out.push_back(item.first);
     return out;
   }
   /// The items in order.

@@ -18,8 +18,8 @@ namespace wick::io {
 
 /// One tensor of a file, as its index describes it.
 struct EntryInfo {
-  std::string path;       ///< dotted tree path: "model.hidden.weight", list items by index
-  uint32_t id = 0;        ///< tensor id; tied tensors share one id under several paths
+  std::string path;  ///< dotted tree path: "model.hidden.weight", list items by index
+  uint32_t id = 0;   ///< tensor id; tied tensors share one id under several paths
   DType dtype = kFloat32;
   Shape shape;
   uint64_t nbytes = 0;    ///< payload bytes

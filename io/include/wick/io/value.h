@@ -44,17 +44,16 @@ class Value {
   Value(std::nullptr_t) {}  // NOLINT: implicit by design, like Python's None
   Value(bool v) : v_(v) {}  // NOLINT
   template <class T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-  Value(T v) : v_(static_cast<int64_t>(v)) {}  // NOLINT
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) Value(T v)
+      : v_(static_cast<int64_t>(v)) {}  // NOLINT
   template <class T>
-    requires std::is_floating_point_v<T>
-  Value(T v) : v_(static_cast<double>(v)) {}        // NOLINT
-  Value(const char* v) : v_(std::string(v)) {}       // NOLINT
-  Value(std::string v) : v_(std::move(v)) {}         // NOLINT
-  Value(std::string_view v) : v_(std::string(v)) {}  // NOLINT
-  Value(Tensor v) : v_(std::move(v)) {}              // NOLINT
-  Value(List v) : v_(std::move(v)) {}                // NOLINT
-  Value(Dict v) : v_(std::move(v)) {}                // NOLINT
+  requires std::is_floating_point_v<T> Value(T v) : v_(static_cast<double>(v)) {}  // NOLINT
+  Value(const char* v) : v_(std::string(v)) {}                                     // NOLINT
+  Value(std::string v) : v_(std::move(v)) {}                                       // NOLINT
+  Value(std::string_view v) : v_(std::string(v)) {}                                // NOLINT
+  Value(Tensor v) : v_(std::move(v)) {}                                            // NOLINT
+  Value(List v) : v_(std::move(v)) {}                                              // NOLINT
+  Value(Dict v) : v_(std::move(v)) {}                                              // NOLINT
   /// A list: `wick::save({x, y}, path)` saves a list of two tensors.
   Value(std::initializer_list<Value> items) : v_(List(items)) {}
   /// A dict of tensors (a state_dict), keeping its order.
