@@ -29,6 +29,12 @@ for f in tests/fuzz/regressions/*; do
 done
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# The path targets write each input to a file; keep them on tmpfs and gone after a crash.
+scratch_base=${TMPDIR:-/tmp}
+[[ -d /dev/shm && -w /dev/shm ]] && scratch_base=/dev/shm
+WICK_FUZZ_SCRATCH_DIR=$(mktemp -d "$scratch_base/wick-fuzz.XXXXXX")
+export WICK_FUZZ_SCRATCH_DIR
+trap 'rm -rf "$WICK_FUZZ_SCRATCH_DIR"' EXIT
 failed=0
 total_runs=0
 for t in "${targets[@]}"; do

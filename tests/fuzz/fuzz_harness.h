@@ -75,9 +75,14 @@ inline void check_round_trip(const Value& v) {
   if (!(load(in) == v)) finding("save(load(x)) loads back different");
 }
 
-/// A scratch file for the path-based targets: on tmpfs when there is one, unique per process.
+/// A scratch file for the path-based targets, unique per process: in $WICK_FUZZ_SCRATCH_DIR
+/// (scripts/fuzz.sh sets it, and removes it with whatever a crashed run left), else on tmpfs
+/// when there is one.
 inline const std::filesystem::path& scratch_path() {
   static const std::filesystem::path path = [] {
+    if (const char* dir = std::getenv("WICK_FUZZ_SCRATCH_DIR"); dir != nullptr && *dir != 0) {
+      return std::filesystem::path(dir) / ("wick-fuzz-" + std::to_string(::getpid()) + ".wick");
+    }
     const std::filesystem::path shm = "/dev/shm";
     std::error_code ec;
     const std::filesystem::path dir =
