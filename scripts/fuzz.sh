@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, ASan + UBSan) and fuzzes each decode path for a bounded
-# time, starting from the seed corpus and the kept regressions. Fails on any finding, after
-# minimizing the input and printing it as a reproducer for tests/fuzz/regressions/.
+# Builds the libFuzzer targets (clang, ASan + UBSan) and fuzzes each decode path, starting from
+# the seed corpus and the kept regressions. Fails on any finding, after minimizing the input and
+# printing it (base64, complete) as a reproducer for tests/fuzz/regressions/.
 #   scripts/fuzz.sh [seconds-per-target] [build-dir]      (defaults: 60, build-fuzz)
+# Exploring (the default) uses a random seed and keeps the corpus between runs. With
+# WICK_FUZZ_SEED=<n> and WICK_FUZZ_RUNS=<n> each target starts from a fresh corpus and runs a
+# fixed mutation sequence, capped by the seconds: CI uses this, so a run that passed on one
+# machine passes on another (a slower one only stops earlier in the same sequence).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -35,20 +39,25 @@ scratch_base=${TMPDIR:-/tmp}
 WICK_FUZZ_SCRATCH_DIR=$(mktemp -d "$scratch_base/wick-fuzz.XXXXXX")
 export WICK_FUZZ_SCRATCH_DIR
 trap 'rm -rf "$WICK_FUZZ_SCRATCH_DIR"' EXIT
+bounds=(-max_total_time="$seconds")
+[[ -n "${WICK_FUZZ_SEED:-}" ]] && bounds+=(-seed="$WICK_FUZZ_SEED")
+[[ -n "${WICK_FUZZ_RUNS:-}" ]] && bounds+=(-runs="$WICK_FUZZ_RUNS")
 failed=0
 total_runs=0
 for t in "${targets[@]}"; do
   bin=$build/tests/fuzz/$t
   log=$work/$t.log
   corpus=$work/corpus/$t
+  [[ -n "${WICK_FUZZ_SEED:-}" ]] && rm -rf "$corpus"
   mkdir -p "$corpus"
   rm -f "$artifacts/$t-"*
   status=0
+  t0=$SECONDS
   if [[ ${#regressions[@]} -gt 0 ]]; then
     "$bin" "${regressions[@]}" >"$log" 2>&1 || status=$?
   fi
   if [[ $status -eq 0 ]]; then
-    "$bin" "$corpus" "$seeds" -dict=tests/fuzz/wick.dict -max_total_time="$seconds" -timeout=10 \
+    "$bin" "$corpus" "$seeds" "${bounds[@]}" -dict=tests/fuzz/wick.dict -timeout=10 \
       -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 -artifact_prefix="$artifacts/$t-" \
       >"$log" 2>&1 || status=$?
   fi
@@ -57,7 +66,7 @@ for t in "${targets[@]}"; do
   total_runs=$((total_runs + ${runs:-0}))
   if [[ $status -eq 0 ]]; then
     printf 'fuzz: %-18s clean: %s runs in %ss, %s new inputs, corpus %s files\n' "$t" \
-      "${runs:-?}" "$seconds" "${added:-?}" "$(find "$corpus" -type f | wc -l)"
+      "${runs:-?}" "$((SECONDS - t0))" "${added:-?}" "$(find "$corpus" -type f | wc -l)"
     continue
   fi
   failed=$((failed + 1))
@@ -73,10 +82,12 @@ for t in "${targets[@]}"; do
     -exact_artifact_path="$minimized" >"$work/$t.minimize.log" 2>&1 || true
   [[ -s "$minimized" ]] || cp "$crash" "$minimized"
   echo "fuzz: reproducer ($(wc -c <"$minimized") bytes): $minimized"
-  od -A d -t x1 "$minimized" | head -n 40
+  echo "fuzz: recreate it with:  base64 -d >$t-repro <<'EOF'"
+  base64 "$minimized"
+  echo "EOF"
   echo "fuzz: replay with:  $bin $minimized"
   echo "fuzz: once fixed, keep it:  cp $minimized tests/fuzz/regressions/$t-<what-it-broke>"
 done
 echo "fuzz: ${#targets[@]} targets, $((${#targets[@]} - failed)) clean, $failed with findings;" \
-  "$total_runs runs in all (${seconds}s each)"
+  "$total_runs runs in all (at most ${seconds}s each${WICK_FUZZ_SEED:+, seed $WICK_FUZZ_SEED})"
 exit $((failed > 0))

@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <bit>
 #include <cinttypes>
 #include <cstdio>
 #include <unordered_set>
@@ -25,6 +26,14 @@ std::string hex64(uint64_t v) {
 
 void format_error(uint64_t offset, const std::string& what, const std::string& msg) {
   throw FormatError(wick::detail::cat("wick file: ", what, " at offset ", offset, ": ", msg));
+}
+
+void rethrow_naming_file(const FormatError& e, const std::string& file) {
+  std::string_view msg = e.what();
+  constexpr std::string_view kUnnamed = "wick file: ";
+  if (!msg.starts_with(kUnnamed)) throw e;
+  msg.remove_prefix(kUnnamed.size());
+  throw FormatError(wick::detail::cat("wick file ", file, ": ", msg));
 }
 
 uint64_t xxh3(const void* data, std::size_t n) noexcept {
@@ -68,10 +77,10 @@ void ByteReader::need(uint64_t n, const char* field) const {
   }
 }
 
-std::string ByteReader::string(const char* field) {
+std::string_view ByteReader::view(const char* field) {
   const uint32_t n = u32();
   need(n, field);
-  std::string s(reinterpret_cast<const char*>(bytes_.data() + pos_), n);
+  const std::string_view s(reinterpret_cast<const char*>(bytes_.data() + pos_), n);
   pos_ += n;
   return s;
 }
@@ -368,7 +377,8 @@ void encode_table_row(ByteWriter& w, const TensorEntry& e) {
 }
 
 namespace {
-// Reads one scalar value's contents after its tag (tags 0-5).
+// Reads one scalar value's contents after its tag (tags 0-5). A string value stays in the
+// payload: `node` records where.
 bool read_scalar(ByteReader& r, Tag tag, FlatNode& node, const char* field) {
   node.tag = tag;
   switch (tag) {
@@ -377,50 +387,66 @@ bool read_scalar(ByteReader& r, Tag tag, FlatNode& node, const char* field) {
     case Tag::True:
       return true;
     case Tag::Int:
-      node.i = r.i64();
-      return true;
     case Tag::Float:
-      node.f = r.f64();
+      node.bits = r.u64();
       return true;
-    case Tag::String:
-      node.text = r.string(field);
+    case Tag::String: {
+      const std::string_view s = r.view(field);
+      node.bits = r.position() - s.size();
+      node.text_size = static_cast<uint32_t>(s.size());
       return true;
+    }
     default:
       return false;
   }
 }
 
-Value scalar_value(const FlatNode& n) {
+Value scalar_value(const Index& index, const FlatNode& n) {
   switch (n.tag) {
     case Tag::False:
       return false;
     case Tag::True:
       return true;
     case Tag::Int:
-      return n.i;
+      return static_cast<int64_t>(n.bits);
     case Tag::Float:
-      return n.f;
+      return std::bit_cast<double>(n.bits);
     case Tag::String:
-      return n.text;
+      return std::string(index.text(n));
     default:
       return nullptr;
   }
 }
 
-std::string key_error(const std::string& key) {
+std::string key_error(std::string_view key) {
   return key.find('\0') != std::string::npos ? "contains a NUL byte" : "is empty";
+}
+
+// A dict's keys and where each was read, to find duplicates by sorting when the dict closes:
+// 24 bytes a key, against several times that for a hash set.
+using KeySeen = std::pair<std::string_view, uint64_t>;
+
+void refuse_duplicate_keys(std::vector<KeySeen>& keys) {
+  std::sort(keys.begin(), keys.end());
+  const auto dup = std::adjacent_find(
+      keys.begin(), keys.end(), [](const KeySeen& a, const KeySeen& b) { return a.first == b.first; });
+  if (dup != keys.end()) {
+    format_error(std::next(dup)->second, "index",
+                 wick::detail::cat("duplicate dict key '", dup->first, "'"));
+  }
 }
 }  // namespace
 
-Index decode_index(std::span<const std::byte> payload, uint64_t file_offset) {
-  ByteReader r(payload, file_offset, "index");
+Index decode_index(std::vector<std::byte> payload, uint64_t file_offset) {
   Index index;
+  index.payload = std::move(payload);
+  ByteReader r(index.payload, file_offset, "index");
   // 1. Metadata.
   const uint32_t n_meta = r.u32();
   r.need(uint64_t{n_meta} * 5, "metadata entries");
   for (uint32_t i = 0; i < n_meta; ++i) {
     const uint64_t at = r.offset();
-    std::string key = r.string("metadata key");
+    std::string key(r.view("metadata key"));
     if (key.empty() || key.find('\0') != std::string::npos) {
       format_error(at, "index", wick::detail::cat("metadata key ", key_error(key)));
     }
@@ -434,33 +460,30 @@ Index decode_index(std::span<const std::byte> payload, uint64_t file_offset) {
                    wick::detail::cat("metadata '", key, "' has tag ", static_cast<int>(tag),
                                      "; metadata values are tags 0-5"));
     }
-    index.metadata.insert(std::move(key), scalar_value(node));
+    index.metadata.insert(std::move(key), scalar_value(index, node));
   }
   // 2. Value tree, pre-order, with an explicit stack of open containers.
   struct Open {
-    std::size_t node;
     uint32_t left;
     bool is_dict;
-    std::unordered_set<std::string> keys;  // dict keys seen, to refuse duplicates in O(1)
+    std::vector<KeySeen> keys;
   };
   std::vector<Open> stack;
   bool root_done = false;
   while (!root_done) {
-    std::string key;
+    FlatNode node;
     if (!stack.empty() && stack.back().is_dict) {
       const uint64_t at = r.offset();
-      key = r.string("dict key");
+      const std::string_view key = r.view("dict key");
       if (key.find('\0') != std::string::npos) {
         format_error(at, "index", "dict key contains a NUL byte");
       }
-      if (!stack.back().keys.insert(key).second) {
-        format_error(at, "index", wick::detail::cat("duplicate dict key '", key, "'"));
-      }
+      stack.back().keys.emplace_back(key, at);
+      node.key_at = r.position() - key.size();
+      node.key_size = static_cast<uint32_t>(key.size());
     }
     const uint64_t at = r.offset();
     const auto tag = static_cast<Tag>(r.u8());
-    FlatNode node;
-    node.key = std::move(key);
     if (!read_scalar(r, tag, node, "string value")) {
       node.tag = tag;
       if (tag == Tag::Tensor) {
@@ -477,10 +500,9 @@ Index decode_index(std::span<const std::byte> payload, uint64_t file_offset) {
         format_error(at, "index", wick::detail::cat("unknown value tag ", static_cast<int>(tag)));
       }
     }
-    index.tree.push_back(std::move(node));
-    const FlatNode& added = index.tree.back();
-    if ((added.tag == Tag::List || added.tag == Tag::Dict) && added.count > 0) {
-      stack.push_back(Open{index.tree.size() - 1, added.count, added.tag == Tag::Dict, {}});
+    index.tree.push_back(node);
+    if ((node.tag == Tag::List || node.tag == Tag::Dict) && node.count > 0) {
+      stack.push_back(Open{node.count, node.tag == Tag::Dict, {}});
       continue;
     }
     // Close every container this item completes.
@@ -490,6 +512,7 @@ Index decode_index(std::span<const std::byte> payload, uint64_t file_offset) {
         break;
       }
       if (--stack.back().left > 0) break;
+      refuse_duplicate_keys(stack.back().keys);
       stack.pop_back();
     }
   }
@@ -558,7 +581,7 @@ Index decode_index(std::span<const std::byte> payload, uint64_t file_offset) {
   return index;
 }
 
-Value build_value(const std::vector<FlatNode>& tree, const std::vector<Tensor>& tensors) {
+Value build_value(const Index& index, const std::vector<Tensor>& tensors) {
   struct Open {
     Value value;
     std::string key;
@@ -566,7 +589,7 @@ Value build_value(const std::vector<FlatNode>& tree, const std::vector<Tensor>& 
   };
   std::vector<Open> stack;
   Value root;
-  for (const FlatNode& n : tree) {
+  for (const FlatNode& n : index.tree) {
     Value v;
     if (n.tag == Tag::Tensor) {
       v = tensors[n.tensor];
@@ -576,14 +599,14 @@ Value build_value(const std::vector<FlatNode>& tree, const std::vector<Tensor>& 
     } else if (n.tag == Tag::Dict) {
       v = Dict{};
     } else {
-      v = scalar_value(n);
+      v = scalar_value(index, n);
     }
     if ((n.tag == Tag::List || n.tag == Tag::Dict) && n.count > 0) {
-      stack.push_back(Open{std::move(v), n.key, n.count});
+      stack.push_back(Open{std::move(v), std::string(index.key(n)), n.count});
       continue;
     }
     // Attach v (and every container it completes) to its parent.
-    std::string key = n.key;
+    std::string key(index.key(n));
     while (true) {
       if (stack.empty()) {
         root = std::move(v);
@@ -604,7 +627,7 @@ Value build_value(const std::vector<FlatNode>& tree, const std::vector<Tensor>& 
   return root;
 }
 
-std::vector<std::pair<std::string, uint32_t>> tensor_paths(const std::vector<FlatNode>& tree) {
+std::vector<std::pair<std::string, uint32_t>> tensor_paths(const Index& index) {
   // One path buffer; each open container remembers where its own path ends, so memory stays
   // linear in depth times key length however deep the tree.
   struct Open {
@@ -616,12 +639,16 @@ std::vector<std::pair<std::string, uint32_t>> tensor_paths(const std::vector<Fla
   std::vector<Open> stack;
   std::string path;
   std::vector<std::pair<std::string, uint32_t>> out;
-  for (const FlatNode& n : tree) {
+  for (const FlatNode& n : index.tree) {
     if (!stack.empty()) {
       Open& parent = stack.back();
       path.resize(parent.path_end);
       if (!path.empty()) path += '.';
-      path += parent.is_dict ? n.key : std::to_string(parent.next_index++);
+      if (parent.is_dict) {
+        path += index.key(n);
+      } else {
+        path += std::to_string(parent.next_index++);
+      }
     }
     if (n.tag == Tag::Tensor) out.emplace_back(path, n.tensor);
     if ((n.tag == Tag::List || n.tag == Tag::Dict) && n.count > 0) {

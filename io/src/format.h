@@ -59,6 +59,9 @@ constexpr uint64_t pad64(uint64_t n) noexcept {
 std::string hex64(uint64_t v);
 /// Throws FormatError "wick file: <what> at offset <offset>: <msg>".
 [[noreturn]] void format_error(uint64_t offset, const std::string& what, const std::string& msg);
+/// Rethrows a format_error() from a decoder that did not know the file as "wick file <file>:
+/// <what> at offset ...". Decoders know offsets; the caller knows which file they read.
+[[noreturn]] void rethrow_naming_file(const FormatError& e, const std::string& file);
 
 /// XXH3-64, seed 0, on xxHash's runtime-dispatched vector path.
 uint64_t xxh3(const void* data, std::size_t n) noexcept;
@@ -126,11 +129,14 @@ class ByteReader {
   uint64_t u64() { return get<uint64_t>("u64"); }
   int64_t i64() { return get<int64_t>("i64"); }
   double f64() { return std::bit_cast<double>(get<uint64_t>("f64")); }
-  std::string string(const char* field);
+  /// A u32-length-prefixed string, as a view into the bytes read.
+  std::string_view view(const char* field);
   /// Throws unless `n` more bytes remain.
   void need(uint64_t n, const char* field) const;
   uint64_t remaining() const noexcept { return bytes_.size() - pos_; }
   uint64_t offset() const noexcept { return base_ + pos_; }
+  /// Bytes consumed so far (the position within the bytes, not the file).
+  uint64_t position() const noexcept { return pos_; }
   const std::string& what() const noexcept { return what_; }
 
  private:
@@ -216,22 +222,33 @@ uint64_t payload_bytes(DType dtype, const Shape& shape, uint64_t file_offset);
 std::array<std::byte, 64> encode_index_header(uint64_t payload_size, uint64_t checksum);
 
 /// The value tree of an index, flattened in pre-order so it is built and walked without
-/// recursion. Lists and dicts record their item count; their items follow them.
+/// recursion. Lists and dicts record their item count; their items follow them. Keys and
+/// string values stay in the index payload (Index::key/text), so a hostile index of many tiny
+/// values costs a few dozen bytes per value, not a few hundred.
 struct FlatNode {
   Tag tag = Tag::None;
-  uint32_t count = 0;   // list/dict items
-  uint32_t tensor = 0;  // tensor id
-  int64_t i = 0;        // int
-  double f = 0;         // float
-  std::string text;     // string value
-  std::string key;      // key in the parent dict (empty for list items and the root)
+  uint32_t count = 0;     // list/dict items
+  uint32_t tensor = 0;    // tensor id
+  uint32_t key_size = 0;  // key in the parent dict (empty for list items and the root)
+  uint32_t text_size = 0;
+  uint64_t key_at = 0;  // offset of the key in Index::payload
+  uint64_t bits = 0;    // int, float (bit pattern), or offset of the string value in the payload
 };
 
-/// A decoded index payload.
+/// A decoded index payload; it owns the payload its tree points into.
 struct Index {
+  std::vector<std::byte> payload;
   Dict metadata;
   std::vector<FlatNode> tree;
   std::vector<TensorEntry> tensors;
+
+  std::string_view key(const FlatNode& n) const noexcept { return view(n.key_at, n.key_size); }
+  std::string_view text(const FlatNode& n) const noexcept { return view(n.bits, n.text_size); }
+
+ private:
+  std::string_view view(uint64_t at, uint32_t size) const noexcept {
+    return {reinterpret_cast<const char*>(payload.data()) + at, size};
+  }
 };
 
 /// Encodes a none/bool/int/float/string value (tag and contents); false for other kinds.
@@ -241,12 +258,12 @@ void encode_metadata(ByteWriter& w, const Dict& metadata);
 /// Encodes one table row.
 void encode_table_row(ByteWriter& w, const TensorEntry& e);
 /// Parses and validates a whole index payload that starts at `file_offset`.
-Index decode_index(std::span<const std::byte> payload, uint64_t file_offset);
+Index decode_index(std::vector<std::byte> payload, uint64_t file_offset);
 
 /// Rebuilds the Value tree, putting `tensors[id]` at each tensor node.
-Value build_value(const std::vector<FlatNode>& tree, const std::vector<Tensor>& tensors);
+Value build_value(const Index& index, const std::vector<Tensor>& tensors);
 
 /// Dotted tree path of every tensor node, in pre-order: (path, tensor id).
-std::vector<std::pair<std::string, uint32_t>> tensor_paths(const std::vector<FlatNode>& tree);
+std::vector<std::pair<std::string, uint32_t>> tensor_paths(const Index& index);
 
 }  // namespace wick::io::detail

@@ -129,7 +129,7 @@ void payload_checksum_error(const std::string& name, uint64_t record_offset, uin
 
 std::vector<std::string> tensor_names(const Index& index) {
   std::vector<std::string> names(index.tensors.size());
-  for (const auto& [path, id] : tensor_paths(index.tree)) {
+  for (const auto& [path, id] : tensor_paths(index)) {
     if (names[id].empty()) names[id] = "'" + path + "'";
   }
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -138,7 +138,9 @@ std::vector<std::string> tensor_names(const Index& index) {
   return names;
 }
 
-Parsed parse_stream(Source& src, const ParseOptions& options) {
+namespace {
+
+Parsed parse_records(Source& src, const ParseOptions& options) {
   const Reporter report(options.progress, src);
   Parsed out;
   std::array<std::byte, kFileHeaderSize> header{};
@@ -239,7 +241,16 @@ Parsed parse_stream(Source& src, const ParseOptions& options) {
                                    trailer_at + kTrailerSize, ")"));
   }
 
-  out.index = decode_index(index_payload, index_offset + 64);
+  // A stream may carry more data after the trailer; a file ends with it. Otherwise a file
+  // could hold one complete wick file followed by another that random access would read.
+  if (const std::optional<uint64_t> size = src.size();
+      size && *size != trailer_at + kTrailerSize) {
+    format_error(trailer_at, "trailer",
+                 wick::detail::cat(*size - trailer_at - kTrailerSize,
+                                   " unexpected bytes after the trailer (it ends at ",
+                                   trailer_at + kTrailerSize, ", the file is ", *size, " bytes)"));
+  }
+  out.index = decode_index(std::move(index_payload), index_offset + 64);
   if (out.index.tensors.size() != records.size()) {
     format_error(index_offset, "index",
                  wick::detail::cat("lists ", out.index.tensors.size(),
@@ -261,9 +272,20 @@ Parsed parse_stream(Source& src, const ParseOptions& options) {
       payload_checksum_error(names[i], rec.record_offset, row.checksum, hashes[i]);
     }
   }
-  if (options.keep_payloads) out.value = build_value(out.index.tree, out.tensors);
+  if (options.keep_payloads) out.value = build_value(out.index, out.tensors);
   report();  // the last bytes (index and trailer) are in too: done == total
   return out;
+}
+
+}  // namespace
+
+Parsed parse_stream(Source& src, const ParseOptions& options) {
+  try {
+    return parse_records(src, options);
+  } catch (const FormatError& e) {
+    if (options.name.empty()) throw;
+    rethrow_naming_file(e, options.name);
+  }
 }
 
 }  // namespace wick::io::detail

@@ -16,6 +16,8 @@ struct ParseOptions {
   /// False: payloads are hashed and discarded (verification without loading).
   bool keep_payloads = true;
   ProgressFn progress;
+  /// The file read, named in errors; empty for streams.
+  std::string name;
 };
 
 struct Parsed {

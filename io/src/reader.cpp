@@ -82,7 +82,7 @@ class Reader::Impl {
       fail(name, t.index_offset + 64,
            wick::detail::cat("index checksum mismatch: stored ", stored, ", computed ", actual));
     }
-    index_ = decode_index(payload, t.index_offset + 64);
+    index_ = decode_index(std::move(payload), t.index_offset + 64);
     names_ = tensor_names(index_);
     // Every record and its payload must lie between the header and the index, in order.
     uint64_t prev_end = kFileHeaderSize;
@@ -113,7 +113,7 @@ class Reader::Impl {
 
   std::vector<EntryInfo> entries() const {
     std::vector<EntryInfo> out;
-    for (const auto& [path, id] : tensor_paths(index_.tree)) {
+    for (const auto& [path, id] : tensor_paths(index_)) {
       const TensorEntry& e = index_.tensors[id];
       out.push_back(
           EntryInfo{path, id, e.dtype, e.shape, e.payload_size, e.record_offset, e.checksum});
@@ -123,7 +123,7 @@ class Reader::Impl {
 
   Tensor tensor(std::string_view path) {
     std::vector<std::string> similar;
-    for (const auto& [p, id] : tensor_paths(index_.tree)) {
+    for (const auto& [p, id] : tensor_paths(index_)) {
       if (p == path) return load_tensor(id, options_.verify);
       if (similar.size() < 5 &&
           (p.find(path) != std::string::npos || path.find(p) != std::string::npos)) {
@@ -141,7 +141,7 @@ class Reader::Impl {
   Value value() {
     if (options_.verify || !mapping_) {
       // One sequential pass checks every byte and is the fastest way to read a whole file.
-      ParseOptions po{options_.verify, true, options_.progress};
+      ParseOptions po{options_.verify, true, options_.progress, file_.name()};
       if (mapping_) {
         MappedSource src(mapping_);
         return parse_stream(src, po).value;
@@ -154,16 +154,24 @@ class Reader::Impl {
     tensors.reserve(index_.tensors.size());
     for (uint32_t id = 0; id < index_.tensors.size(); ++id)
       tensors.push_back(load_tensor(id, false));
-    return build_value(index_.tree, tensors);
+    return build_value(index_, tensors);
   }
 
   void verify() {
     FileSource src(file_);
-    parse_stream(src, ParseOptions{true, false, options_.progress});
+    parse_stream(src, ParseOptions{true, false, options_.progress, file_.name()});
   }
 
  private:
   Tensor load_tensor(uint32_t id, bool verify) {
+    try {
+      return read_tensor(id, verify);
+    } catch (const FormatError& e) {
+      rethrow_naming_file(e, file_.name());
+    }
+  }
+
+  Tensor read_tensor(uint32_t id, bool verify) {
     const TensorEntry& e = index_.tensors[id];
     const uint64_t h = tensor_header_size(e.shape.size());
     const uint64_t payload_at = e.record_offset + h;

@@ -29,17 +29,14 @@ Value load(const std::filesystem::path& path, const LoadOptions& options) {
   if (options.mmap) return io::Reader(path, options).value();
   io::detail::File file(path);
   io::detail::FileSource src(file);
-  Value v = io::detail::parse_stream(src, {options.verify, true, options.progress}).value;
-  WICK_CHECK(src.position() == file.size(), FormatError, "wick file ", path, " at offset ",
-             src.position(), ": ", file.size() - src.position(),
-             " unexpected bytes after the trailer");
-  return v;
+  return io::detail::parse_stream(src, {options.verify, true, options.progress, file.name()})
+      .value;
 }
 
 Value load(std::istream& in, const LoadOptions& options) {
   WICK_CHECK(!options.mmap, ArgumentError, "load: mmap needs a file path, not a stream");
   io::detail::IstreamSource src(in);
-  return io::detail::parse_stream(src, {options.verify, true, options.progress}).value;
+  return io::detail::parse_stream(src, {options.verify, true, options.progress, {}}).value;
 }
 
 }  // namespace wick

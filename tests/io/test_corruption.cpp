@@ -23,17 +23,7 @@ using testing::read_u64;
 using testing::TempDir;
 using testing::write_bytes;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+using testing::kSanitized;
 
 // Sanitized builds try every 13th bit (13 is odd, so every bit position within a byte is still
 // reached); Release tries all of them.

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "generation_testing.h"
+#include "testing.h"
 #include "wick/wick.h"
 
 namespace wick {
@@ -25,17 +26,7 @@ using testing::count_temp_files;
 using testing::Generations;
 using testing::ScratchDir;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+using testing::kSanitized;
 
 // Sanitized builds run the same test with fewer kills: each one costs several times more there.
 constexpr int kKills = kSanitized ? 40 : 160;

@@ -256,15 +256,27 @@ class Loaders {
 // Every loader must refuse `bytes` with FormatError: the front-to-back ones (load(istream),
 // load(path)) naming `stream_msg`, the Reader-based ones (load(path, mmap), Reader::value,
 // Reader::verify, which check the trailer and index first) naming `reader_msg`.
+// Refusing a hostile file may cost memory in proportion to the file, never to what it claims:
+// the resident peak while refusing it stays under a few MiB plus a small multiple of its size
+// (an index of one-byte values costs a few dozen bytes per value while it is checked).
+constexpr uint64_t kRefusalMemory = uint64_t{16} << 20;
+constexpr uint64_t kRefusalMemoryPerByte = 8;
+
 void expect_refused(const std::string& bytes, const std::string& stream_msg,
                     std::optional<std::string> reader_msg = {}) {
   const Loaders l(bytes);
   const std::string rmsg = reader_msg.value_or(stream_msg);
+  const testing::PeakRss peak;
   WICK_EXPECT_THROW_MSG(l.stream(), FormatError, stream_msg);
   WICK_EXPECT_THROW_MSG(l.file(), FormatError, stream_msg);
   WICK_EXPECT_THROW_MSG(l.mmap(), FormatError, rmsg);
   WICK_EXPECT_THROW_MSG(l.reader_value(), FormatError, rmsg);
   WICK_EXPECT_THROW_MSG(l.reader_verify(), FormatError, rmsg);
+  if (peak.available()) {
+    EXPECT_LT(peak.growth(), kRefusalMemory + kRefusalMemoryPerByte * bytes.size())
+        << "refusing a " << bytes.size() << "-byte file raised the resident peak by "
+        << peak.growth() << " bytes";
+  }
 }
 
 void expect_loads(const std::string& bytes, const Value& expected) {
@@ -422,6 +434,35 @@ TEST(Hostile, TrailerFieldsThatDisagreeWithTheFileAreRefused) {
   }
 }
 
+TEST(Hostile, AFileThatGoesOnAfterACompleteFileIsRefused) {
+  // One complete file {"w": ...}, then a second index and trailer that reuse its record as
+  // {"v": ...}. Front to back, the file ends at the first trailer; random access starts at the
+  // last one. A reader of a file must not pick either: it refuses the file.
+  FileBuilder f;
+  const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  f.index(no_metadata(), dict_of("w", 0), {r});
+  const std::size_t first_end = f.finish().size();
+  f.index(no_metadata(), dict_of("v", 0), {r});
+  const std::string bytes = f.finish();
+
+  const Loaders l(bytes);
+  const std::string msg = std::to_string(bytes.size() - first_end) +
+                          " unexpected bytes after the trailer (it ends at " +
+                          std::to_string(first_end) + ", the file is " +
+                          std::to_string(bytes.size()) + " bytes)";
+  WICK_EXPECT_THROW_MSG(l.file(), FormatError, msg);
+  WICK_EXPECT_THROW_MSG(l.mmap(), FormatError, msg);
+  WICK_EXPECT_THROW_MSG(l.reader_value(), FormatError, msg);
+  WICK_EXPECT_THROW_MSG(l.reader_verify(), FormatError, msg);
+  // Errors from a file name it.
+  WICK_EXPECT_THROW_MSG(l.file(), FormatError, "wick file " + l.path().string() + ": trailer at");
+  WICK_EXPECT_THROW_MSG(l.mmap(), FormatError, "wick file " + l.path().string() + ": trailer at");
+  // A stream may carry more data after a file: it reads the first file and stops there.
+  std::istringstream in(bytes);
+  EXPECT_EQ(load(in), Value(Dict{{"w", f32({1, 2})}}));
+  EXPECT_EQ(in.tellg(), static_cast<std::streamoff>(first_end));
+}
+
 TEST(Hostile, NonZeroReservedBytesAreRefusedEvenWithValidChecksums) {
   // Trailer reserved bytes.
   std::string t = one_tensor_file(no_metadata(), dict_of("w", 0));
@@ -524,10 +565,17 @@ TEST(Hostile, ATerabyteTensorInATinyFileFailsFastWithoutAllocatingIt) {
 }
 
 TEST(Hostile, AHugePayloadClaimOnAStreamAllocatesOnlyAsBytesArrive) {
-  // 1 MiB claimed, 1000 bytes present: refused after reading what there is.
+  // 1 PiB claimed, 1000 bytes present: refused after reading what there is. A stream's length
+  // is unknown, so the claim cannot be checked up front; allocating it would throw bad_alloc.
+  const uint64_t pib = uint64_t{1} << 50;
   FileBuilder f;
-  f.tensor(TensorRecord(kCodeUInt8, {1 << 20}, std::string(1000, 'x')).claiming(1 << 20));
-  WICK_EXPECT_THROW_MSG(Loaders(f.bytes().str()).stream(), FormatError, "truncated");
+  f.tensor(TensorRecord(kCodeUInt8, {pib}, std::string(1000, 'x')).claiming(pib));
+  const Loaders l(f.bytes().str());
+  const testing::PeakRss peak;
+  WICK_EXPECT_THROW_MSG(l.stream(), FormatError, "truncated");
+  if (peak.available()) {
+    EXPECT_LT(peak.growth(), kRefusalMemory);
+  }
 }
 
 TEST(Hostile, UnknownDtypeCodesAreRefused) {

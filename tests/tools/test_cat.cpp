@@ -87,7 +87,7 @@ TEST(Cat, CorruptTensorIsRefused) {
     const auto r = run_wick(args);
     EXPECT_EQ(r.code, 5);
     EXPECT_TRUE(r.out.empty()) << r.out;
-    EXPECT_NE(r.err.find("is corrupt: wick file: tensor 'model.hidden.weight' at offset"),
+    EXPECT_NE(r.err.find("is corrupt: tensor 'model.hidden.weight' at offset"),
               std::string::npos)
         << r.err;
   }

@@ -2,6 +2,8 @@
 
 #include <array>
 #include <fstream>
+#include <string>
+#include <string_view>
 
 namespace wick::cli {
 
@@ -23,6 +25,16 @@ bool has_wick_magic(const std::filesystem::path& file) {
   return in.gcount() == static_cast<std::streamsize>(head.size()) && head == kMagic;
 }
 
+std::string without_file_name(std::string_view message, const std::filesystem::path& file) {
+  const std::string named = "wick file " + file.string();
+  if (message.starts_with(named)) {
+    message.remove_prefix(named.size());
+    if (message.starts_with(":")) message.remove_prefix(1);
+    if (message.starts_with(" ")) message.remove_prefix(1);
+  }
+  return std::string(message);
+}
+
 Failure file_failure(const std::filesystem::path& file, const IoError& e) {
   return {kUnreadable, "cannot read " + file.string() + ": " + e.what()};
 }
@@ -32,7 +44,7 @@ Failure file_failure(const std::filesystem::path& file, const FormatError& e) {
     return {kNotWick,
             file.string() + " is not a wick file (it does not start with \\x89WICK\\r\\n\\x1a)"};
   }
-  return {kCorrupt, file.string() + " is corrupt: " + e.what()};
+  return {kCorrupt, file.string() + " is corrupt: " + without_file_name(e.what(), file)};
 }
 
 }  // namespace wick::cli

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "wick/core/error.h"
@@ -37,6 +38,10 @@ class Failure : public std::runtime_error {
 /// True when `file` starts with the 8-byte wick magic (io/FORMAT.md), so a FormatError means
 /// "corrupt" rather than "not a wick file".
 bool has_wick_magic(const std::filesystem::path& file);
+
+/// `message` without its leading "wick file <file>" (wick's errors name the file; callers that
+/// print the file name themselves drop it).
+std::string without_file_name(std::string_view message, const std::filesystem::path& file);
 
 /// The Failure for an IoError while reading `file`: unreadable.
 Failure file_failure(const std::filesystem::path& file, const IoError& e);

@@ -141,9 +141,9 @@ int run_verify(const std::vector<std::string>& files, bool json, ProgressMode pr
       out << " (" << r.problems.size() << (r.problems.size() == 1 ? " problem)" : " problems)");
     }
     out << '\n';
-    // wick's messages already name the entry and its offset.
+    // wick's messages already name the entry and its offset; the line above names the file.
     for (const Problem& p : r.problems)
-      out << "  " << p.message << '\n';
+      out << "  " << without_file_name(p.message, file) << '\n';
   }
   if (json) out << dump(report_json(reports, code)) << '\n';
   return code;
