@@ -250,6 +250,8 @@ void xxh3(benchmark::State& state, const std::string& name) {
 void add(const std::string& name, std::function<void(benchmark::State&)> fn) {
   benchmark::RegisterBenchmark(name.c_str(), [fn](benchmark::State& s) { fn(s); })
       ->UseRealTime()
+      // The first passes pay for a cold page cache and for the kernel assembling huge pages.
+      ->MinWarmUpTime(1.0)
       ->Unit(benchmark::kMillisecond);
 }
 

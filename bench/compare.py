@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Runs wick's io benchmark and the same workloads through PyTorch and NumPy, in one run and one
 directory, and prints throughputs and ratios (wick / peer, higher is better for wick).
 
@@ -9,6 +9,7 @@ Peers are measured only when importable (Debian: python3-torch, python3-numpy; s
 """
 import argparse
 import json
+import re
 import os
 import statistics
 import subprocess
@@ -48,6 +49,7 @@ def nbytes(workload):
 
 def median_seconds(fn, reps, min_time=0.2):
     """Median over `reps` samples; each sample repeats fn until min_time passes."""
+    fn()  # warm-up: the page cache, the allocator, Python's imports
     samples = []
     for _ in range(reps):
         count, start = 0, time.perf_counter()
@@ -62,7 +64,7 @@ def median_seconds(fn, reps, min_time=0.2):
 
 
 def run_wick(bench, reps, workloads, directory):
-    pattern = "/(" + "|".join(workloads) + ")$"
+    pattern = "/(" + "|".join(workloads) + ")(/real_time)?$"
     cmd = [bench, f"--benchmark_filter={pattern}", f"--benchmark_repetitions={reps}",
            "--benchmark_report_aggregates_only=true", "--benchmark_format=json"]
     env = dict(os.environ, WICK_BENCH_DIR=directory)
@@ -71,7 +73,7 @@ def run_wick(bench, reps, workloads, directory):
     for b in json.loads(out)["benchmarks"]:
         if b.get("aggregate_name") != "median":
             continue
-        name = b["run_name"].replace("/real_time", "")
+        name = re.sub(r"/(min_warmup_time:[^/]*|real_time)", "", b["run_name"])
         results[name] = {"seconds": b["real_time"] / 1e3, "peak_extra_MiB": b.get("peak_extra_MiB")}
     return results
 

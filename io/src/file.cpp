@@ -263,18 +263,44 @@ void File::read_at(void* data, std::size_t n, uint64_t offset, const char* what)
   }
 }
 
-std::size_t FileSource::read_some(void* data, std::size_t n) {
+namespace {
+constexpr std::size_t kReadAhead = std::size_t{256} << 10;
+}  // namespace
+
+FileSource::FileSource(const File& file) : file_(file), buf_(new std::byte[kReadAhead]) {}
+FileSource::~FileSource() {
+  delete[] buf_;
+}
+
+std::size_t FileSource::pread_some(void* data, std::size_t n) {
   while (true) {
-    const ssize_t r = ::pread(file_.fd(), data, n, static_cast<off_t>(pos_));
+    const ssize_t r = ::pread(file_.fd(), data, n, static_cast<off_t>(file_pos_));
     if (r >= 0) {
-      pos_ += static_cast<uint64_t>(r);
+      file_pos_ += static_cast<uint64_t>(r);
       return static_cast<std::size_t>(r);
     }
     if (errno != EINTR) {
-      throw IoError(wick::detail::cat("load: read of ", file_.name(), " failed at offset ", pos_,
-                                      ": ", os_error()));
+      throw IoError(wick::detail::cat("load: read of ", file_.name(), " failed at offset ",
+                                      file_pos_, ": ", os_error()));
     }
   }
+}
+
+std::size_t FileSource::read_some(void* data, std::size_t n) {
+  if (buf_pos_ == buf_len_) {
+    if (n >= kReadAhead) {
+      const std::size_t got = pread_some(data, n);
+      pos_ += got;
+      return got;
+    }
+    buf_pos_ = 0;
+    buf_len_ = pread_some(buf_, kReadAhead);
+  }
+  const std::size_t got = std::min(n, buf_len_ - buf_pos_);
+  std::memcpy(data, buf_ + buf_pos_, got);
+  buf_pos_ += got;
+  pos_ += got;
+  return got;
 }
 
 Mapping::Mapping(const File& file) : size_(file.size()) {

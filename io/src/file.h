@@ -122,14 +122,24 @@ class File {
 };
 
 /// Sequential reads from a File; pread(2) at its own offset, so several sources may share a File.
+/// Small reads (record headers, small payloads, padding) come from a read-ahead buffer, so a
+/// file of many small tensors costs a few syscalls per 256 KiB, not several per tensor; reads at
+/// least as large as the buffer go straight into the caller's memory.
 class FileSource final : public Source {
  public:
-  explicit FileSource(const File& file) : file_(file) {}
+  explicit FileSource(const File& file);
+  ~FileSource() override;
   std::size_t read_some(void* data, std::size_t n) override;
   std::optional<uint64_t> size() const override { return file_.size(); }
 
  private:
+  std::size_t pread_some(void* data, std::size_t n);  // at file_pos_, retrying EINTR
+
   const File& file_;
+  std::byte* buf_;
+  std::size_t buf_pos_ = 0;
+  std::size_t buf_len_ = 0;
+  uint64_t file_pos_ = 0;  // where the next pread starts (pos_ plus what is buffered)
 };
 
 /// A private, copy-on-write mapping of a whole file: tensors may be written to without
