@@ -19,6 +19,17 @@ void save(const Value& value, std::ostream& out, const SaveOptions& options) {
   writer.finish(value);
 }
 
+void save(const TensorDict& tensors, const std::filesystem::path& path,
+          const SaveOptions& options) {
+  io::Writer writer(path, options);
+  writer.finish(tensors);
+}
+
+void save(const TensorDict& tensors, std::ostream& out, const SaveOptions& options) {
+  io::Writer writer(out, options);
+  writer.finish(tensors);
+}
+
 Value load(const std::filesystem::path& path, const LoadOptions& options) {
   // Formats are told apart by content. Whatever is not recognised is read as wick, whose
   // reader explains what is wrong with it.
@@ -29,8 +40,7 @@ Value load(const std::filesystem::path& path, const LoadOptions& options) {
   if (options.mmap) return io::Reader(path, options).value();
   io::detail::File file(path);
   io::detail::FileSource src(file);
-  return io::detail::parse_stream(src, {options.verify, true, options.progress, file.name()})
-      .value;
+  return io::detail::parse_stream(src, {options.verify, true, options.progress, file.name()}).value;
 }
 
 Value load(std::istream& in, const LoadOptions& options) {

@@ -22,8 +22,8 @@ constexpr std::size_t kChunk = std::size_t{256} << 10;
 
 // Tensor views already seen, so that one written twice (tied weights) is stored once. Keyed
 // by storage address; a weak_ptr tells a live storage from a freed one whose address was reused.
-// Keys live in one vector, chained per storage, so a table of 10,000 tensors costs two
-// allocations per tensor (the shape and strides), not a hash node and a vector each.
+// Keys live in one vector, chained per storage, and their sizes and strides in one shared
+// array, so a table of 10,000 tensors costs one hash node per storage and no other allocation.
 class ViewTable {
  public:
   const uint32_t* find(const Tensor& t) const {
@@ -31,7 +31,7 @@ class ViewTable {
     for (uint32_t i = it == head_.end() ? kNone : it->second; i != kNone; i = keys_[i].next) {
       const Key& k = keys_[i];
       if (!k.storage.expired() && k.offset == t.offset() && k.dtype == t.dtype() &&
-          k.shape == t.shape() && k.strides == t.strides()) {
+          same_dims(k, t)) {
         return &k.id;
       }
     }
@@ -39,8 +39,10 @@ class ViewTable {
   }
   void insert(const Tensor& t, uint32_t id) {
     auto [it, fresh] = head_.try_emplace(t.storage().get(), kNone);
-    keys_.push_back(
-        Key{t.storage(), t.offset(), t.dtype(), t.shape(), t.strides(), id, it->second});
+    keys_.push_back(Key{t.storage(), t.offset(), dims_.size(), static_cast<uint32_t>(t.dim()),
+                        t.dtype(), id, it->second});
+    dims_.insert(dims_.end(), t.shape().begin(), t.shape().end());
+    dims_.insert(dims_.end(), t.strides().begin(), t.strides().end());
     it->second = static_cast<uint32_t>(keys_.size() - 1);
   }
 
@@ -49,13 +51,20 @@ class ViewTable {
   struct Key {
     std::weak_ptr<Storage> storage;
     int64_t offset;
+    std::size_t dims_at;  // sizes, then strides, in dims_
+    uint32_t rank;
     DType dtype;
-    Shape shape;
-    Shape strides;
     uint32_t id;
     uint32_t next;  // previous key of the same storage, or kNone
   };
+  bool same_dims(const Key& k, const Tensor& t) const {
+    if (k.rank != static_cast<uint32_t>(t.dim())) return false;
+    const int64_t* d = dims_.data() + k.dims_at;
+    return std::equal(t.shape().begin(), t.shape().end(), d) &&
+           std::equal(t.strides().begin(), t.strides().end(), d + k.rank);
+  }
   std::vector<Key> keys_;
+  std::vector<int64_t> dims_;
   std::unordered_map<const Storage*, uint32_t> head_;
 };
 }  // namespace
@@ -83,6 +92,42 @@ class Writer::Impl {
       entries_.string(key);
       encode_value(value, entries_, key);
       ++entry_count_;
+    });
+  }
+
+  void add_tensor(const std::string& key, const Tensor& tensor) {
+    check_usable("Writer::add");
+    WICK_CHECK(!root_given_, ArgumentError, "Writer::add: finish(root) was already called");
+    check_tensor_entry(key, tensor);  // before anything is written: the writer stays usable
+    WICK_CHECK(added_keys_.insert(key).second, ArgumentError, "Writer::add: duplicate key '", key,
+               "'");
+    guarded([&] {
+      encode_tensor_entry(entries_, key, tensor);
+      ++entry_count_;
+    });
+  }
+
+  void finish_tensors(const TensorDict& root) {
+    check_usable("Writer::finish");
+    WICK_CHECK(entry_count_ == 0, ArgumentError,
+               "Writer::finish(root): entries were already add()ed; call finish() instead");
+    WICK_CHECK(root.size() <= UINT32_MAX, ArgumentError, "save: dict has more than 2^32-1 items");
+    root_given_ = true;
+    guarded([&] {
+      if (options_.progress) {
+        ViewTable seen;
+        for (const auto& [key, t] : root) {
+          if (!t.defined() || seen.find(t) != nullptr) continue;
+          seen.insert(t, 0);
+          total_ += t.nbytes();
+        }
+      }
+      ByteWriter tree;
+      tree.u8(static_cast<uint8_t>(Tag::Dict));
+      tree.u32(static_cast<uint32_t>(root.size()));
+      for (const auto& [key, t] : root)
+        encode_tensor_entry(tree, key, t);
+      write_index_and_commit(tree);
     });
   }
 
@@ -212,6 +257,22 @@ class Writer::Impl {
     table_.push_back(std::move(e));
     seen_.insert(t, id);
     return id;
+  }
+
+  // One dict entry `key` -> tensor, the tensor written now.
+  static void check_tensor_entry(const std::string& key, const Tensor& t) {
+    if (const std::size_t nul = key.find('\0'); nul != std::string::npos) {
+      throw ArgumentError(wick::detail::cat("save: dict key '", key.substr(0, nul),
+                                            "\\0...' contains a NUL byte (at byte ", nul, ")"));
+    }
+    WICK_CHECK(t.defined(), ArgumentError, "save: the tensor at '", key, "' is undefined");
+  }
+
+  void encode_tensor_entry(ByteWriter& w, const std::string& key, const Tensor& t) {
+    check_tensor_entry(key, t);
+    w.string(key);
+    w.u8(static_cast<uint8_t>(Tag::Tensor));
+    w.u32(write_tensor(t));
   }
 
   uint64_t unique_payload_bytes(const Value& root) {
@@ -346,6 +407,12 @@ Writer::~Writer() = default;
 
 void Writer::add(const std::string& key, const Value& value) {
   impl_->add(key, value);
+}
+void Writer::add(const std::string& key, const Tensor& tensor) {
+  impl_->add_tensor(key, tensor);
+}
+void Writer::finish(const TensorDict& root) {
+  impl_->finish_tensors(root);
 }
 void Writer::finish() {
   impl_->finish_dict();

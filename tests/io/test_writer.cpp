@@ -71,6 +71,55 @@ TEST(Writer, BadValuesAreRefusedBeforeTheFileAppears) {
   EXPECT_EQ(count_files(dir.path()), 0);
 }
 
+TEST(Writer, ATensorDictSavesTheSameBytesAsItsValue) {
+  // save(TensorDict) skips building a Value; the file must not tell the difference.
+  const Tensor w = randn({3, 4});
+  TensorDict sd{{"hidden.weight", w},      {"hidden.bias", zeros({3})}, {"tied", w},  // stored once
+                {"view", w.t()},            // another view: stored as its own tensor
+                {"scalar", full({}, 2.5)},  // 0-d
+                {"empty", zeros({0, 7})}};
+  std::ostringstream direct;
+  save(sd, direct);
+  std::ostringstream via_value;
+  save(Value(sd), via_value);
+  EXPECT_EQ(direct.str(), via_value.str());
+  TempDir dir;
+  save(sd, dir / "sd.wick");
+  const std::string bytes = direct.str();
+  EXPECT_EQ(testing::read_bytes(dir / "sd.wick"), std::vector<char>(bytes.begin(), bytes.end()));
+  EXPECT_EQ(io::Reader(dir / "sd.wick").info().tensor_count, 5u);
+
+  // Progress reaches the total of unique payload bytes.
+  uint64_t last_done = 0;
+  uint64_t last_total = 0;
+  SaveOptions o;
+  o.progress = [&](uint64_t done, uint64_t total) {
+    last_done = done;
+    last_total = total;
+  };
+  save(sd, dir / "p.wick", o);
+  EXPECT_EQ(last_total, (12 + 3 + 12 + 1) * 4u);
+  EXPECT_EQ(last_done, last_total);
+
+  // The same refusals as for a Value, and nothing left behind.
+  TempDir bad;
+  WICK_EXPECT_THROW_MSG(save(TensorDict{{"w", Tensor()}}, bad / "a.wick"), ArgumentError,
+                        "save: the tensor at 'w' is undefined");
+  TensorDict bad_key;
+  bad_key.insert(std::string("a\0b", 3), w);
+  WICK_EXPECT_THROW_MSG(save(bad_key, bad / "b.wick"), ArgumentError, "contains a NUL byte");
+  EXPECT_EQ(count_files(bad.path()), 0);
+}
+
+TEST(Writer, AddingATensorChecksLikeAddingAValue) {
+  std::ostringstream out;
+  io::Writer w(out);
+  w.add("x", ones({2}));
+  WICK_EXPECT_THROW_MSG(w.add("x", ones({2})), ArgumentError, "Writer::add: duplicate key 'x'");
+  WICK_EXPECT_THROW_MSG(w.add("y", Tensor()), ArgumentError, "the tensor at 'y' is undefined");
+  WICK_EXPECT_THROW_MSG(w.finish(TensorDict{}), ArgumentError, "entries were already add()ed");
+}
+
 TEST(Writer, AbandonedWriterLeavesThePreviousFileAndNoTempFile) {
   TempDir dir;
   save(Dict{{"old", arange(3)}}, dir / "ckpt.wick");

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iosfwd>
 
+#include "wick/core/tensor_dict.h"
 #include "wick/io/options.h"
 #include "wick/io/value.h"
 
@@ -18,6 +19,13 @@ void save(const Value& value, const std::filesystem::path& path, const SaveOptio
 
 /// Streams `value` to `out` (a pipe, a socket, a memory buffer). Never seeks.
 void save(const Value& value, std::ostream& out, const SaveOptions& options = {});
+
+/// save() for a dict of tensors (a state_dict): the same bytes as saving it as a Value, written
+/// without building one.
+void save(const TensorDict& tensors, const std::filesystem::path& path,
+          const SaveOptions& options = {});
+/// save() of a dict of tensors to a stream.
+void save(const TensorDict& tensors, std::ostream& out, const SaveOptions& options = {});
 
 /// Loads the value saved at `path`, verifying every checksum unless told otherwise.
 /// FormatError names what is wrong and where; IoError for operating-system failures.

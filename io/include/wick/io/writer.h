@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "wick/core/tensor_dict.h"
 #include "wick/io/options.h"
 #include "wick/io/value.h"
 
@@ -37,10 +38,14 @@ class Writer {
   /// Appends `key` -> `value` to the root dict, writing its tensors now. A tensor already
   /// written (same storage and view) is stored once and shared. ArgumentError on a duplicate key.
   void add(const std::string& key, const Value& value);
+  /// add() for a single tensor, without building a Value around it.
+  void add(const std::string& key, const Tensor& tensor);
   /// Completes the file with the dict of added entries as its root.
   void finish();
   /// Completes the file with `root` as its value; only when nothing was add()ed.
   void finish(const Value& root);
+  /// finish(root) for a dict of tensors (a state_dict), without building a Value from it.
+  void finish(const TensorDict& root);
   /// Bytes written so far.
   uint64_t bytes_written() const noexcept;
 
