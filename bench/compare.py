@@ -64,7 +64,7 @@ def median_seconds(fn, reps, min_time=0.2):
 
 
 def run_wick(bench, reps, workloads, directory):
-    pattern = "/(" + "|".join(workloads) + ")(/real_time)?$"
+    pattern = "/(" + "|".join(workloads) + ")(/|$)"
     cmd = [bench, f"--benchmark_filter={pattern}", f"--benchmark_repetitions={reps}",
            "--benchmark_report_aggregates_only=true", "--benchmark_format=json"]
     env = dict(os.environ, WICK_BENCH_DIR=directory)

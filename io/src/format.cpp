@@ -422,17 +422,40 @@ std::string key_error(std::string_view key) {
   return key.find('\0') != std::string::npos ? "contains a NUL byte" : "is empty";
 }
 
-// A dict's keys and where each was read, to find duplicates by sorting when the dict closes:
-// 24 bytes a key, against several times that for a hash set.
-using KeySeen = std::pair<std::string_view, uint64_t>;
+// A dict's keys, to find duplicates by sorting when the dict closes: 16 bytes a key (a hash
+// and the key's node), against several times that for a hash set. Sorting integers keeps it
+// cheap; keys are compared only when their hashes are equal.
+struct KeySeen {
+  uint64_t hash;
+  uint32_t node;  // index into Index::tree
+  bool operator<(const KeySeen& o) const noexcept {
+    return hash != o.hash ? hash < o.hash : node < o.node;
+  }
+};
 
-void refuse_duplicate_keys(std::vector<KeySeen>& keys) {
+void refuse_duplicate_keys(std::vector<KeySeen>& keys, const Index& index,
+                           uint64_t payload_offset) {
   std::sort(keys.begin(), keys.end());
-  const auto dup = std::adjacent_find(
-      keys.begin(), keys.end(), [](const KeySeen& a, const KeySeen& b) { return a.first == b.first; });
-  if (dup != keys.end()) {
-    format_error(std::next(dup)->second, "index",
-                 wick::detail::cat("duplicate dict key '", dup->first, "'"));
+  auto key_of = [&](const KeySeen& k) { return index.key(index.tree[k.node]); };
+  for (auto group = keys.begin(); group != keys.end();) {
+    auto end =
+        std::find_if(group, keys.end(), [&](const KeySeen& k) { return k.hash != group->hash; });
+    if (end - group > 1) {
+      // Equal hashes: sort the group by key, so that crafted collisions cost O(n log n), not n^2.
+      std::sort(group, end, [&](const KeySeen& a, const KeySeen& b) {
+        const auto ka = key_of(a), kb = key_of(b);
+        return ka != kb ? ka < kb : a.node < b.node;
+      });
+      const auto dup = std::adjacent_find(
+          group, end, [&](const KeySeen& a, const KeySeen& b) { return key_of(a) == key_of(b); });
+      if (dup != end) {
+        // The later of the two, at its length prefix.
+        const FlatNode& later = index.tree[std::next(dup)->node];
+        format_error(payload_offset + later.key_at - 4, "index",
+                     wick::detail::cat("duplicate dict key '", key_of(*dup), "'"));
+      }
+    }
+    group = end;
   }
 }
 }  // namespace
@@ -478,7 +501,8 @@ Index decode_index(std::vector<std::byte> payload, uint64_t file_offset) {
       if (key.find('\0') != std::string::npos) {
         format_error(at, "index", "dict key contains a NUL byte");
       }
-      stack.back().keys.emplace_back(key, at);
+      stack.back().keys.push_back(
+          KeySeen{std::hash<std::string_view>{}(key), static_cast<uint32_t>(index.tree.size())});
       node.key_at = r.position() - key.size();
       node.key_size = static_cast<uint32_t>(key.size());
     }
@@ -500,6 +524,9 @@ Index decode_index(std::vector<std::byte> payload, uint64_t file_offset) {
         format_error(at, "index", wick::detail::cat("unknown value tag ", static_cast<int>(tag)));
       }
     }
+    if (index.tree.size() >= UINT32_MAX) {
+      format_error(at, "index", "more than 2^32-1 values in the tree");
+    }
     index.tree.push_back(node);
     if ((node.tag == Tag::List || node.tag == Tag::Dict) && node.count > 0) {
       stack.push_back(Open{node.count, node.tag == Tag::Dict, {}});
@@ -512,7 +539,7 @@ Index decode_index(std::vector<std::byte> payload, uint64_t file_offset) {
         break;
       }
       if (--stack.back().left > 0) break;
-      refuse_duplicate_keys(stack.back().keys);
+      refuse_duplicate_keys(stack.back().keys, index, file_offset);
       stack.pop_back();
     }
   }
