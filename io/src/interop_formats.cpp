@@ -143,12 +143,12 @@ std::optional<FileFormat> format_from_extension(const std::filesystem::path& pat
 namespace detail {
 
 std::optional<FileFormat> sniff_format(const std::filesystem::path& path) {
-  std::string head;
-  {
-    const File file(path);
-    head.resize(static_cast<std::size_t>(std::min<uint64_t>(file.size(), 16)));
-    file.read_at(head.data(), head.size(), 0, "file header");
-  }
+  return sniff_format(File(path), path);
+}
+
+std::optional<FileFormat> sniff_format(const File& file, const std::filesystem::path& path) {
+  std::string head(static_cast<std::size_t>(std::min<uint64_t>(file.size(), 16)), '\0');
+  file.read_at(head.data(), head.size(), 0, "file header");
   const std::string_view h = head;
   if (h.starts_with(kWickMagic)) return FileFormat::Wick;
   if (h.starts_with(kNpyMagic)) return FileFormat::Npy;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "file.h"
 #include "wick/io/formats.h"
 #include "wick/io/value.h"
 
@@ -14,6 +15,8 @@ namespace wick::io::detail {
 /// explains what is wrong). FormatError for content that is recognised but unusable: a zip
 /// archive libzip cannot open or that is neither a checkpoint nor an npz, a pre-1.6 PyTorch file.
 std::optional<FileFormat> sniff_format(const std::filesystem::path& path);
+/// sniff_format() of `file`, already open at `path` (one open for a whole load).
+std::optional<FileFormat> sniff_format(const File& file, const std::filesystem::path& path);
 
 /// Loads a file of a format other than wick.
 Value load_foreign(const std::filesystem::path& path, FileFormat format);

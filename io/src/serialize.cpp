@@ -33,12 +33,12 @@ void save(const TensorDict& tensors, std::ostream& out, const SaveOptions& optio
 Value load(const std::filesystem::path& path, const LoadOptions& options) {
   // Formats are told apart by content. Whatever is not recognised is read as wick, whose
   // reader explains what is wrong with it.
-  if (const auto format = io::detail::sniff_format(path);
+  io::detail::File file(path);
+  if (const auto format = io::detail::sniff_format(file, path);
       format.has_value() && *format != io::FileFormat::Wick) {
     return io::detail::load_foreign(path, *format);
   }
   if (options.mmap) return io::Reader(path, options).value();
-  io::detail::File file(path);
   io::detail::FileSource src(file);
   return io::detail::parse_stream(src, {options.verify, true, options.progress, file.name()}).value;
 }
