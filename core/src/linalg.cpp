@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "autograd_impl.h"
 #include "ops_common.h"
 
 namespace wick {
@@ -104,6 +105,7 @@ Shape broadcast_batch(const Tensor& a, const Tensor& b, const Shape& ba, const S
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (detail::needs_grad(a, b)) return detail::grad_matmul(a, b);
   check_operands(a, b);
   const int64_t ka = a.size(-1);
   const int64_t kb = b.dim() == 1 ? b.size(0) : b.size(-2);
@@ -167,6 +169,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (detail::needs_grad(x, weight, bias)) return detail::grad_linear(x, weight, bias);
   detail::check_defined(x, "linear", "input");
   detail::check_defined(weight, "linear", "weight");
   WICK_CHECK(weight.dim() == 2, ShapeError,

@@ -2,6 +2,7 @@
 
 #include "wick/core/ops.h"
 
+#include "autograd_impl.h"
 #include "ops_common.h"
 
 namespace wick {
@@ -135,28 +136,36 @@ Tensor binary_scalar(const Tensor& t, Scalar s, BinaryOp op, bool scalar_first) 
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
+  if (detail::needs_grad(a, b)) return detail::grad_binary(a, b, detail::GradOp::Add);
   return binary(a, b, BinaryOp::Add);
 }
 Tensor sub(const Tensor& a, const Tensor& b) {
+  if (detail::needs_grad(a, b)) return detail::grad_binary(a, b, detail::GradOp::Sub);
   return binary(a, b, BinaryOp::Sub);
 }
 Tensor mul(const Tensor& a, const Tensor& b) {
+  if (detail::needs_grad(a, b)) return detail::grad_binary(a, b, detail::GradOp::Mul);
   return binary(a, b, BinaryOp::Mul);
 }
 Tensor div(const Tensor& a, const Tensor& b) {
+  if (detail::needs_grad(a, b)) return detail::grad_binary(a, b, detail::GradOp::Div);
   return binary(a, b, BinaryOp::Div);
 }
 
 Tensor add(const Tensor& a, Scalar b) {
+  if (detail::needs_grad(a)) return detail::grad_scalar(a, b, detail::GradOp::Add, false);
   return binary_scalar(a, b, BinaryOp::Add, false);
 }
 Tensor sub(const Tensor& a, Scalar b) {
+  if (detail::needs_grad(a)) return detail::grad_scalar(a, b, detail::GradOp::Sub, false);
   return binary_scalar(a, b, BinaryOp::Sub, false);
 }
 Tensor mul(const Tensor& a, Scalar b) {
+  if (detail::needs_grad(a)) return detail::grad_scalar(a, b, detail::GradOp::Mul, false);
   return binary_scalar(a, b, BinaryOp::Mul, false);
 }
 Tensor div(const Tensor& a, Scalar b) {
+  if (detail::needs_grad(a)) return detail::grad_scalar(a, b, detail::GradOp::Div, false);
   return binary_scalar(a, b, BinaryOp::Div, false);
 }
 
@@ -185,15 +194,19 @@ Tensor operator/(const Tensor& a, Scalar b) {
   return div(a, b);
 }
 Tensor operator+(Scalar a, const Tensor& b) {
+  if (detail::needs_grad(b)) return detail::grad_scalar(b, a, detail::GradOp::Add, true);
   return binary_scalar(b, a, BinaryOp::Add, true);
 }
 Tensor operator-(Scalar a, const Tensor& b) {
+  if (detail::needs_grad(b)) return detail::grad_scalar(b, a, detail::GradOp::Sub, true);
   return binary_scalar(b, a, BinaryOp::Sub, true);
 }
 Tensor operator*(Scalar a, const Tensor& b) {
+  if (detail::needs_grad(b)) return detail::grad_scalar(b, a, detail::GradOp::Mul, true);
   return binary_scalar(b, a, BinaryOp::Mul, true);
 }
 Tensor operator/(Scalar a, const Tensor& b) {
+  if (detail::needs_grad(b)) return detail::grad_scalar(b, a, detail::GradOp::Div, true);
   return binary_scalar(b, a, BinaryOp::Div, true);
 }
 

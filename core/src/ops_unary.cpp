@@ -1,5 +1,6 @@
 // Elementwise unary ops: negation, relu and the transcendentals.
 
+#include "autograd_impl.h"
 #include "ops_common.h"
 #include "wick/core/ops.h"
 
@@ -87,21 +88,27 @@ Tensor unary(const Tensor& x, UnaryOp op) {
 }  // namespace
 
 Tensor operator-(const Tensor& a) {
+  if (detail::needs_grad(a)) return detail::grad_unary(a, detail::GradOp::Neg);
   return unary(a, UnaryOp::Neg);
 }
 Tensor relu(const Tensor& x) {
+  if (detail::needs_grad(x)) return detail::grad_unary(x, detail::GradOp::Relu);
   return unary(x, UnaryOp::Relu);
 }
 Tensor exp(const Tensor& x) {
+  if (detail::needs_grad(x)) return detail::grad_unary(x, detail::GradOp::Exp);
   return unary(x, UnaryOp::Exp);
 }
 Tensor log(const Tensor& x) {
+  if (detail::needs_grad(x)) return detail::grad_unary(x, detail::GradOp::Log);
   return unary(x, UnaryOp::Log);
 }
 Tensor tanh(const Tensor& x) {
+  if (detail::needs_grad(x)) return detail::grad_unary(x, detail::GradOp::Tanh);
   return unary(x, UnaryOp::Tanh);
 }
 Tensor sigmoid(const Tensor& x) {
+  if (detail::needs_grad(x)) return detail::grad_unary(x, detail::GradOp::Sigmoid);
   return unary(x, UnaryOp::Sigmoid);
 }
 

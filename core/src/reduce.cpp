@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "autograd_impl.h"
 #include "ops_common.h"
 
 namespace wick {
@@ -275,21 +276,25 @@ void check_not_bool(const Tensor& x, const char* op) {
 
 Tensor sum(const Tensor& x) {
   detail::check_defined(x, "sum", "input");
+  if (detail::needs_grad(x)) return detail::grad_reduce(x, detail::kAllDims, false, false);
   return sum_impl(x, plan_all(x), false, "sum");
 }
 
 Tensor sum(const Tensor& x, int64_t dim, bool keepdim) {
   detail::check_defined(x, "sum", "input");
+  if (detail::needs_grad(x)) return detail::grad_reduce(x, dim, keepdim, false);
   return sum_impl(x, plan_dim(x, dim, keepdim, "sum"), false, "sum");
 }
 
 Tensor mean(const Tensor& x) {
   detail::check_defined(x, "mean", "input");
+  if (detail::needs_grad(x)) return detail::grad_reduce(x, detail::kAllDims, false, true);
   return sum_impl(x, plan_all(x), true, "mean");
 }
 
 Tensor mean(const Tensor& x, int64_t dim, bool keepdim) {
   detail::check_defined(x, "mean", "input");
+  if (detail::needs_grad(x)) return detail::grad_reduce(x, dim, keepdim, true);
   return sum_impl(x, plan_dim(x, dim, keepdim, "mean"), true, "mean");
 }
 

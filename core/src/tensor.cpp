@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "autograd_impl.h"
 #include "strided.h"
 #include "wick/core/convert.h"
 #include "wick/core/creation.h"
@@ -39,6 +40,20 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int
              " elements, storage holds ", capacity);
 }
 
+namespace {
+// `out`, a view or copy of `in`, without `in`'s autograd state, recorded as op `name` whose
+// gradient for `in` is `bw(g)` when grad mode is on and `in` requires grad.
+template <class F>
+Tensor recorded(const Tensor& in, Tensor out, const char* name, F bw) {
+  detail::AutogradAccess::meta(out).reset();
+  if (!detail::needs_grad(in)) return out;
+  return detail::record(std::move(out), name, {in},
+                        [bw = std::move(bw)](const Tensor& g, const std::vector<bool>&) {
+                          return std::vector<Tensor>{bw(g)};
+                        });
+}
+}  // namespace
+
 int64_t Tensor::size(int64_t d) const {
   return shape_[normalize_dim(d, dim(), "size")];
 }
@@ -65,6 +80,17 @@ bool Tensor::is_same(const Tensor& other) const noexcept {
 
 void Tensor::check_defined(const char* op) const {
   WICK_CHECK(defined(), ArgumentError, op, ": tensor is undefined (default-constructed)");
+}
+
+void Tensor::check_in_place(const char* op) const {
+  if (!requires_grad() || !grad_enabled()) return;
+  WICK_CHECK(!is_leaf(), ArgumentError, op,
+             ": a leaf Variable that requires grad is being used in an in-place operation (wrap "
+             "the update in a NoGradGuard)");
+  throw ArgumentError(
+      detail::cat(op, ": in-place operations on a tensor produced by '", autograd_->grad_fn->name,
+                  "' that requires grad are not supported (its gradient would be wrong); use an "
+                  "out-of-place op or detach() first"));
 }
 
 void Tensor::check_element_type(DType requested, const char* op) const {
@@ -106,7 +132,7 @@ Tensor Tensor::clone() const {
   check_defined("clone");
   Tensor out = empty(shape_, dtype_);
   out.copy_(*this);
-  return out;
+  return recorded(*this, std::move(out), "clone", [](const Tensor& g) { return g; });
 }
 
 Tensor Tensor::contiguous() const {
@@ -119,7 +145,9 @@ Tensor Tensor::to(DType d) const {
   if (d == dtype_) return *this;
   Tensor out = empty(shape_, d);
   out.copy_(*this);
-  return out;
+  if (!is_floating(d)) return out;  // gradients stop at integral results, as in PyTorch
+  return recorded(*this, std::move(out), "to",
+                  [from = dtype_](const Tensor& g) { return g.to(from); });
 }
 
 namespace {
@@ -193,7 +221,8 @@ Tensor Tensor::view(Shape shape) const {
              shape_str(shape), " is not compatible with input of shape ", shape_str(shape_),
              " and strides ", shape_str(strides_),
              " (at least one dimension spans across two contiguous subspaces); use reshape()");
-  return Tensor(storage_, std::move(shape), std::move(strides), offset_, dtype_);
+  return recorded(*this, Tensor(storage_, std::move(shape), std::move(strides), offset_, dtype_),
+                  "view", [from = shape_](const Tensor& g) { return g.reshape(from); });
 }
 
 Tensor Tensor::reshape(Shape shape) const {
@@ -201,9 +230,10 @@ Tensor Tensor::reshape(Shape shape) const {
   shape = infer_shape(std::move(shape), numel_, shape_, "reshape");
   Shape strides;
   if (view_strides(shape_, strides_, shape, numel_, strides)) {
-    return Tensor(storage_, std::move(shape), std::move(strides), offset_, dtype_);
+    return recorded(*this, Tensor(storage_, std::move(shape), std::move(strides), offset_, dtype_),
+                    "reshape", [from = shape_](const Tensor& g) { return g.reshape(from); });
   }
-  return clone().view(std::move(shape));
+  return clone().view(std::move(shape));  // both steps record themselves
 }
 
 Tensor Tensor::flatten() const {
@@ -215,17 +245,20 @@ Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
   d0 = normalize_dim(d0, dim(), "transpose");
   d1 = normalize_dim(d1, dim(), "transpose");
   Tensor out = *this;
-  if (dim() == 0) return out;
+  if (dim() == 0)
+    return recorded(*this, std::move(out), "transpose", [](const Tensor& g) { return g; });
   std::swap(out.shape_[d0], out.shape_[d1]);
   std::swap(out.strides_[d0], out.strides_[d1]);
-  return out;
+  return recorded(*this, std::move(out), "transpose",
+                  [d0, d1](const Tensor& g) { return g.transpose(d0, d1); });
 }
 
 Tensor Tensor::t() const {
   check_defined("t");
   WICK_CHECK(dim() <= 2, ShapeError, "t: expects a tensor with <= 2 dimensions, but got ", dim(),
              "-d tensor of shape ", shape_str(shape_));
-  return dim() < 2 ? *this : transpose(0, 1);
+  if (dim() == 2) return transpose(0, 1);
+  return recorded(*this, *this, "t", [](const Tensor& g) { return g; });  // a new alias, as PyTorch
 }
 
 Tensor Tensor::permute(const Shape& order) const {
@@ -234,6 +267,7 @@ Tensor Tensor::permute(const Shape& order) const {
              shape_str(order), " has ", order.size(), " entries but the tensor has ", dim(),
              " dimensions");
   std::vector<bool> seen(order.size(), false);
+  Shape inverse(order.size());
   Tensor out = *this;
   for (std::size_t i = 0; i < order.size(); ++i) {
     const int64_t d = normalize_dim(order[i], dim(), "permute");
@@ -241,8 +275,10 @@ Tensor Tensor::permute(const Shape& order) const {
     seen[d] = true;
     out.shape_[i] = shape_[d];
     out.strides_[i] = strides_[d];
+    inverse[d] = static_cast<int64_t>(i);
   }
-  return out;
+  return recorded(*this, std::move(out), "permute",
+                  [inverse](const Tensor& g) { return g.permute(inverse); });
 }
 
 Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const {
@@ -262,7 +298,12 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
   out.strides_[d] = strides_[d] * step;
   out.offset_ = offset_ + (out.shape_[d] > 0 ? start * strides_[d] : 0);
   out.numel_ = shape_numel(out.shape_);
-  return out;
+  return recorded(*this, std::move(out), "slice",
+                  [d, start, end, step, from = shape_](const Tensor& g) {
+                    Tensor r = zeros(from, g.dtype());
+                    r.slice(d, start, end, step).copy_(g);
+                    return r;
+                  });
 }
 
 Tensor Tensor::select(int64_t d, int64_t index) const {
@@ -278,7 +319,11 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
   out.shape_.erase(out.shape_.begin() + d);
   out.strides_.erase(out.strides_.begin() + d);
   out.numel_ = shape_numel(out.shape_);
-  return out;
+  return recorded(*this, std::move(out), "select", [d, index, from = shape_](const Tensor& g) {
+    Tensor r = zeros(from, g.dtype());
+    r.select(d, index).copy_(g);
+    return r;
+  });
 }
 
 Tensor Tensor::unsqueeze(int64_t d) const {
@@ -288,18 +333,21 @@ Tensor Tensor::unsqueeze(int64_t d) const {
   const int64_t stride = d < dim() ? strides_[d] * shape_[d] : 1;
   out.shape_.insert(out.shape_.begin() + d, 1);
   out.strides_.insert(out.strides_.begin() + d, stride);
-  return out;
+  return recorded(*this, std::move(out), "unsqueeze",
+                  [d](const Tensor& g) { return g.squeeze(d); });
 }
 
 Tensor Tensor::squeeze(int64_t d) const {
   check_defined("squeeze");
-  if (dim() == 0) return *this;
+  auto alias = [](const Tensor& g) { return g; };
+  if (dim() == 0) return recorded(*this, *this, "squeeze", alias);
   d = normalize_dim(d, dim(), "squeeze");
-  if (shape_[d] != 1) return *this;
+  if (shape_[d] != 1) return recorded(*this, *this, "squeeze", alias);
   Tensor out = *this;
   out.shape_.erase(out.shape_.begin() + d);
   out.strides_.erase(out.strides_.begin() + d);
-  return out;
+  return recorded(*this, std::move(out), "squeeze",
+                  [d](const Tensor& g) { return g.unsqueeze(d); });
 }
 
 Tensor Tensor::expand(const Shape& shape) const {
@@ -325,7 +373,9 @@ Tensor Tensor::expand(const Shape& shape) const {
   out.shape_ = std::move(new_shape);
   out.strides_ = std::move(new_strides);
   out.numel_ = shape_numel(out.shape_);
-  return out;
+  return recorded(*this, std::move(out), "expand", [from = shape_, dt = dtype_](const Tensor& g) {
+    return detail::reduce_to(g, from, dt);
+  });
 }
 
 namespace {
@@ -369,6 +419,7 @@ bool may_overlap(const Tensor& a, const Tensor& b) {
 
 Tensor& Tensor::copy_(const Tensor& src) {
   check_defined("copy_");
+  check_in_place("copy_");
   WICK_CHECK(src.defined(), ArgumentError, "copy_: source tensor is undefined");
   Tensor from = src.expand(shape_);  // throws ShapeError naming both shapes
   if (may_overlap(*this, from)) from = from.clone();
@@ -387,6 +438,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 
 Tensor& Tensor::fill_(Scalar value) {
   check_defined("fill_");
+  check_in_place("fill_");
   if (numel_ == 0) return *this;
   auto* base = static_cast<std::byte*>(raw_data());
   visit_dtype(dtype_, [&](auto tag) {

@@ -2,11 +2,13 @@
 /// \file
 /// The whole public API of wick in one include.
 
+#include "wick/core/autograd.h"
 #include "wick/core/creation.h"
 #include "wick/core/dtype.h"
 #include "wick/core/error.h"
 #include "wick/core/half.h"
 #include "wick/core/linalg.h"
+#include "wick/core/loss.h"
 #include "wick/core/ops.h"
 #include "wick/core/ordered_dict.h"
 #include "wick/core/print.h"
@@ -29,7 +31,10 @@
 #include "wick/io/serialize.h"
 #include "wick/io/value.h"
 #include "wick/io/writer.h"
+#include "wick/nn/adam.h"
 #include "wick/nn/linear.h"
 #include "wick/nn/module.h"
+#include "wick/nn/optimizer.h"
 #include "wick/nn/relu.h"
 #include "wick/nn/sequential.h"
+#include "wick/nn/sgd.h"

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include "wick/core/autograd.h"
 #include "wick/core/error.h"
 
 namespace wick::nn {
@@ -42,10 +43,14 @@ void Module::check_new_name(const std::string& name, const char* op) const {
              name, "' is already registered in ", type_name());
 }
 
-Tensor& Module::register_parameter(std::string name, Tensor value) {
+Tensor& Module::register_parameter(std::string name, Tensor value, bool requires_grad) {
   check_new_name(name, "register_parameter");
   WICK_CHECK(value.defined(), ArgumentError, "register_parameter: tensor for '", name,
              "' is undefined (in ", type_name(), ")");
+  for (const auto& [n, t] : parameters_) {
+    if (t.is_same(value)) value = t;  // tied: one autograd state for both names
+  }
+  if (is_floating(value.dtype()) && value.is_leaf()) value.set_requires_grad(requires_grad);
   parameters_.emplace_back(std::move(name), std::move(value));
   return parameters_.back().second;
 }
@@ -174,7 +179,9 @@ LoadResult Module::load_state_dict(const TensorDict& state, bool strict) {
     if (shape_problem) throw ShapeError(msg);
     throw ArgumentError(msg);
   }
-  // Everything checked: from here on nothing can fail except memory allocation.
+  // Everything checked: from here on nothing can fail except memory allocation. Parameters
+  // require grad, and writing into them is not an operation to differentiate.
+  NoGradGuard no_grad;
   for (const auto& [key, target] : mine) {
     if (const Tensor* src = state.find(key)) {
       Tensor dst = target;
@@ -182,6 +189,11 @@ LoadResult Module::load_state_dict(const TensorDict& state, bool strict) {
     }
   }
   return result;
+}
+
+void Module::zero_grad() {
+  for (Tensor& p : parameters())
+    p.set_grad(Tensor());
 }
 
 void Module::train(bool on) {

@@ -137,17 +137,10 @@ struct ScriptResult {
   bool missing_python() const { return status == 77 || status == 127; }
 };
 
-/// Runs tests/interop/<script> with `args`, capturing stdout and stderr.
-inline ScriptResult run_script(const std::string& script, const std::vector<std::string>& args) {
-  std::string cmd = shell_quote(python()) + " " +
-                    shell_quote(std::string(WICK_SOURCE_DIR) + "/tests/interop/" + script);
-  for (const auto& a : args) {
-    cmd += ' ';
-    cmd += shell_quote(a);
-  }
-  cmd += " 2>&1";
+/// Runs `command` through the shell, capturing stdout and stderr.
+inline ScriptResult run_command(const std::string& command) {
   ScriptResult r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return r;
   std::array<char, 4096> buf{};
   while (const std::size_t n = std::fread(buf.data(), 1, buf.size(), pipe))
@@ -155,6 +148,22 @@ inline ScriptResult run_script(const std::string& script, const std::vector<std:
   const int raw = ::pclose(pipe);
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   return r;
+}
+
+/// Runs the Python script at `path` (relative to the source tree) with `args`.
+inline ScriptResult run_python(const std::string& path, const std::vector<std::string>& args) {
+  std::string cmd =
+      shell_quote(python()) + " " + shell_quote(std::string(WICK_SOURCE_DIR) + "/" + path);
+  for (const auto& a : args) {
+    cmd += ' ';
+    cmd += shell_quote(a);
+  }
+  return run_command(cmd);
+}
+
+/// Runs tests/interop/<script> with `args`, capturing stdout and stderr.
+inline ScriptResult run_script(const std::string& script, const std::vector<std::string>& args) {
+  return run_python("tests/interop/" + script, args);
 }
 
 }  // namespace wick::testing

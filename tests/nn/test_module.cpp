@@ -3,8 +3,10 @@
 #include <memory>
 
 #include "testing.h"
+#include "wick/core/autograd.h"
 #include "wick/core/creation.h"
 #include "wick/core/ops.h"
+#include "wick/core/reduce.h"
 #include "wick/nn/linear.h"
 #include "wick/nn/module.h"
 #include "wick/nn/relu.h"
@@ -85,7 +87,10 @@ TEST(Module, StateDictSharesStorage) {
   Linear lin(2, 3);
   TensorDict sd = lin.state_dict();
   EXPECT_TRUE(sd.at("weight").is_same(lin.weight));
-  sd.at("bias").fill_(5);
+  {
+    NoGradGuard no_grad;  // bias requires grad: in-place writes need grad mode off
+    sd.at("bias").fill_(5);
+  }
   EXPECT_EQ(lin.bias[0].item<float>(), 5.0f);
 }
 
@@ -130,6 +135,83 @@ TEST(Sequential, ChildrenNamedByIndexAndApplyInOrder) {
   WICK_EXPECT_THROW_MSG(seq.push_back(nullptr), ArgumentError, "module 4 is null");
   Sequential empty_seq;
   EXPECT_TRUE(bitwise_equal(empty_seq(x), x));
+}
+
+}  // namespace
+}  // namespace wick::nn
+
+namespace wick::nn {
+namespace {
+
+struct Mlp : Module {
+  Linear first{3, 4}, second{4, 2};
+  Mlp() {
+    register_module("first", first);
+    register_module("second", second);
+  }
+};
+
+TEST(ModuleAutograd, LinearParametersRequireGradAndZeroGradClearsThem) {
+  Mlp net;
+  for (const auto& [name, p] : net.named_parameters())
+    EXPECT_TRUE(p.requires_grad()) << name;
+  const Tensor x = ones({2, 3});
+  Tensor y = net.second(relu(net.first(x)));
+  sum(y).backward();
+  const TensorDict sd = net.state_dict();
+  for (const auto& [name, p] : net.named_parameters()) {
+    ASSERT_TRUE(p.grad().defined()) << name;
+    // The state_dict handle shares the autograd state with the registered parameter.
+    EXPECT_TRUE(sd.at(name).grad().is_same(p.grad())) << name;
+  }
+  EXPECT_TRUE(net.first.weight.grad().is_same(sd.at("first.weight").grad()));
+  net.zero_grad();
+  for (const auto& [name, p] : net.named_parameters())
+    EXPECT_FALSE(p.grad().defined()) << name;
+  EXPECT_FALSE(net.first.weight.grad().defined());
+  EXPECT_FALSE(sd.at("second.bias").grad().defined());
+  net.zero_grad();  // nothing to clear: fine
+}
+
+TEST(ModuleAutograd, LoadStateDictIntoParametersThatRequireGrad) {
+  Linear src(2, 3), dst(2, 3);
+  EXPECT_TRUE(dst.weight.requires_grad());
+  dst.load_state_dict(src.state_dict());
+  EXPECT_TRUE(equal(dst.weight, src.weight));
+  EXPECT_TRUE(dst.weight.requires_grad());
+  EXPECT_TRUE(dst.weight.is_leaf());
+  EXPECT_TRUE(grad_enabled());
+  // In-place writes into a parameter outside NoGradGuard are refused, as in PyTorch.
+  WICK_EXPECT_THROW_MSG(
+      dst.weight.fill_(0), ArgumentError,
+      "a leaf Variable that requires grad is being used in an in-place operation");
+}
+
+TEST(ModuleAutograd, RegisterParameterTurnsOnRequiresGrad) {
+  Module m;
+  Tensor w = m.register_parameter("w", ones({2}));
+  Tensor frozen = m.register_parameter("frozen", ones({2}), false);
+  Tensor steps = m.register_parameter("steps", zeros({1}, kInt64));
+  EXPECT_TRUE(w.requires_grad());
+  EXPECT_FALSE(frozen.requires_grad());
+  EXPECT_FALSE(steps.requires_grad());  // integral tensors cannot require grad: left alone
+  sum(w * frozen).backward();
+  const auto params = m.named_parameters();
+  ASSERT_EQ(params.size(), 3u);
+  EXPECT_TRUE(params[0].second.grad().is_same(w.grad()));
+  EXPECT_FALSE(params[1].second.grad().defined());
+  m.zero_grad();
+  EXPECT_FALSE(w.grad().defined());
+}
+
+TEST(ModuleAutograd, TiedParametersShareOneAutogradState) {
+  Module m;
+  Tensor a = m.register_parameter("a", zeros({2}));
+  m.register_parameter("b", a);
+  sum(a * 2.0).backward();
+  const TensorDict sd = m.state_dict();
+  ASSERT_TRUE(sd.at("b").grad().defined());
+  EXPECT_TRUE(sd.at("b").grad().is_same(sd.at("a").grad()));
 }
 
 }  // namespace

@@ -15,6 +15,11 @@
 
 namespace wick {
 
+namespace detail {
+struct AutogradMeta;
+struct AutogradAccess;
+}  // namespace detail
+
 /// An n-dimensional array. Copying a Tensor copies the handle, not the data (like
 /// torch::Tensor): both handles see the same elements. `clone()` copies the data.
 /// Views (`view`, `reshape`, `t`, `transpose`, `slice`, `select`, `expand`) share storage.
@@ -128,17 +133,47 @@ class Tensor {
   /// Broadcasts size-1 dimensions to `shape` with stride 0 (a view); -1 keeps a size.
   Tensor expand(const Shape& shape) const;
 
-  /// Copies `src` into this tensor's elements, broadcasting and converting dtype.
+  /// Copies `src` into this tensor's elements, broadcasting and converting dtype. Not recorded
+  /// by autograd: no gradient flows back to `src`.
   Tensor& copy_(const Tensor& src);
   /// Sets every element to `value` (converted to dtype()).
   Tensor& fill_(Scalar value);
   /// Sets every element to zero.
   Tensor& zero_() { return fill_(0); }
 
+  // ---- autograd (see autograd.h) ----
+  // The state lives behind one shared pointer created on first use: handles copied after that
+  // share it (a Module's parameter and its state_dict() entry see the same grad()), handles
+  // copied before do not. In-place ops (copy_, fill_, zero_) on a tensor that requires grad
+  // throw ArgumentError while grad mode is on.
+
+  /// True when gradients flow to or through this tensor; false for undefined tensors.
+  bool requires_grad() const noexcept;
+  /// Marks a leaf as needing gradients (or not). ArgumentError for undefined or non-floating
+  /// tensors, and for turning it off on a non-leaf.
+  Tensor& set_requires_grad(bool on = true);
+  /// The gradient accumulated by backward() into this leaf; undefined when there is none.
+  Tensor grad() const;
+  /// Replaces the gradient (undefined clears it); ShapeError when the shapes differ.
+  void set_grad(Tensor g);
+  /// Reverse pass from this tensor, accumulating into the grad() of every leaf reached, then
+  /// frees the graph. A non-scalar needs `grad` of the same shape; ArgumentError when this
+  /// tensor does not require grad or the graph was already freed by an earlier backward().
+  void backward(const Tensor& grad) const;
+  /// backward() from a one-element tensor (the gradient of the output is 1).
+  void backward() const;
+  /// Same storage and view, no history, requires_grad() false.
+  Tensor detach() const;
+  /// True unless this tensor was produced by a recorded operation (has a grad_fn).
+  bool is_leaf() const noexcept;
+
  private:
   void check_element_type(DType requested, const char* op) const;
   void check_span(DType requested) const;
   void check_defined(const char* op) const;
+  void check_in_place(const char* op) const;
+
+  friend struct detail::AutogradAccess;
 
   std::shared_ptr<Storage> storage_;
   Shape shape_;
@@ -146,6 +181,7 @@ class Tensor {
   int64_t offset_ = 0;
   int64_t numel_ = 0;
   DType dtype_ = DType::Float32;
+  std::shared_ptr<detail::AutogradMeta> autograd_;
 };
 
 }  // namespace wick

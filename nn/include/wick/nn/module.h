@@ -33,7 +33,11 @@ class Module {
   /// Registers a learnable tensor under `name` and returns the stored handle (which shares
   /// storage with `value`). ArgumentError for an empty name, a '.' in it, a name already used
   /// by a parameter, buffer or child, or an undefined tensor.
-  Tensor& register_parameter(std::string name, Tensor value);
+  /// A floating-point `value` gets set_requires_grad(requires_grad) first (as
+  /// torch::nn::Module::register_parameter); keep using the returned handle (`w_ =
+  /// register_parameter(...)`) so it shares the autograd state. The same view registered again
+  /// (tied weights) shares the first registration's state.
+  Tensor& register_parameter(std::string name, Tensor value, bool requires_grad = true);
   /// Registers non-learnable state (running statistics, step counters) saved in state_dict().
   Tensor& register_buffer(std::string name, Tensor value);
   /// Registers `child` (not owned: usually a member of this module) under `name`.
@@ -73,6 +77,9 @@ class Module {
   /// strict: missing and unexpected keys are errors. Shape mismatches are errors in both modes.
   /// Throws ShapeError listing every problem when any shape differs, ArgumentError otherwise.
   LoadResult load_state_dict(const TensorDict& state, bool strict = true);
+
+  /// Clears (sets undefined) the gradient of every parameter, as PyTorch's zero_grad(set_to_none).
+  void zero_grad();
 
   /// Switches this module and its descendants to training / evaluation mode.
   void train(bool on = true);

@@ -1,0 +1,199 @@
+// Trains the tutorial's MLP (64 -> 128 -> 10) on the UCI handwritten digits with Adam, saving a
+// checkpoint after every epoch and resuming from it when it exists. A run that is stopped and
+// resumed ends with exactly the parameters of a run that never stopped.
+//
+//   train_resume CHECKPOINT [--epochs N] [--stop-after N] [--data digits.npz]
+//
+// --stop-after N exits (status 0) after N epochs of this process, as if it had been killed
+// there; running the same command again without it resumes from CHECKPOINT.
+#include <wick/wick.h>
+
+#include <cstring>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#ifndef WICK_EXAMPLE_DIGITS
+#define WICK_EXAMPLE_DIGITS "examples/data/digits.npz"
+#endif
+
+namespace {
+
+constexpr int64_t kTrain = 1437;  // the first 1437 samples train, the last 360 test
+constexpr int64_t kBatch = 32;
+constexpr uint64_t kInitSeed = 0, kShuffleSeed = 1;
+
+// The tutorial's MLP with the digits' 64 pixels in and 10 classes out.
+struct MLP : wick::nn::Module {
+  wick::nn::Linear hidden, output;
+  explicit MLP(wick::Generator& gen) : hidden(64, 128, true, gen), output(128, 10, true, gen) {
+    register_module("hidden", hidden);
+    register_module("output", output);
+  }
+  wick::Tensor forward(const wick::Tensor& x) { return output(wick::relu(hidden(x))); }
+};
+
+struct Split {
+  wick::Tensor x, y;  // float32 [N, 64] in [0, 1], int64 [N]
+};
+
+// Rows `idx` of a contiguous tensor (a mini-batch).
+wick::Tensor rows(const wick::Tensor& t, const std::vector<int64_t>& idx) {
+  wick::Shape shape = t.shape();
+  shape[0] = static_cast<int64_t>(idx.size());
+  wick::Tensor out = wick::empty(shape, t.dtype());
+  const std::size_t row_bytes = t.nbytes() / static_cast<std::size_t>(t.size(0));
+  for (std::size_t i = 0; i < idx.size(); ++i) {
+    std::memcpy(
+        static_cast<char*>(out.raw_data()) + i * row_bytes,
+        static_cast<const char*>(t.raw_data()) + static_cast<std::size_t>(idx[i]) * row_bytes,
+        row_bytes);
+  }
+  return out;
+}
+
+// Percentage of `split` the model classifies correctly (and the count).
+double accuracy(MLP& net, const Split& split, int64_t& correct) {
+  wick::NoGradGuard no_grad;
+  const wick::Tensor pred = wick::argmax(net.forward(split.x), 1);
+  correct = 0;
+  for (int64_t i = 0; i < pred.numel(); ++i)
+    correct += pred.data<int64_t>()[i] == split.y.data<int64_t>()[i] ? 1 : 0;
+  return 100.0 * static_cast<double>(correct) / static_cast<double>(pred.numel());
+}
+
+// One pass over the training split in an order drawn from `shuffle`; returns the mean loss.
+double train_epoch(MLP& net, wick::nn::Optimizer& opt, const Split& train,
+                   wick::Generator& shuffle) {
+  const int64_t n = train.x.size(0);
+  std::vector<int64_t> order(static_cast<std::size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    order[i] = i;
+  for (int64_t i = n - 1; i > 0; --i)  // Fisher-Yates
+    std::swap(order[i], order[shuffle.next_u64() % static_cast<uint64_t>(i + 1)]);
+  double total = 0.0;
+  int64_t batches = 0;
+  for (int64_t start = 0; start < n; start += kBatch) {
+    const std::vector<int64_t> idx(order.begin() + start,
+                                   order.begin() + std::min(start + kBatch, n));
+    opt.zero_grad();
+    const wick::Tensor loss =
+        wick::cross_entropy(net.forward(rows(train.x, idx)), rows(train.y, idx));
+    loss.backward();
+    opt.step();
+    total += loss.item<double>();
+    ++batches;
+  }
+  return total / static_cast<double>(batches);
+}
+
+struct Args {
+  std::filesystem::path checkpoint;
+  std::filesystem::path data = WICK_EXAMPLE_DIGITS;
+  int64_t epochs = 20;
+  int64_t stop_after = -1;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw wick::ArgumentError(arg + " needs a value");
+      return argv[++i];
+    };
+    auto count = [&]() -> int64_t {
+      const std::string v = next();
+      std::size_t used = 0;
+      int64_t n = -1;
+      try {
+        n = std::stoll(v, &used);
+      } catch (const std::exception&) {
+      }
+      if (n < 0 || used != v.size()) {
+        throw wick::ArgumentError(arg + " needs a whole number >= 0, got '" + v + "'");
+      }
+      return n;
+    };
+    if (arg == "--epochs") {
+      a.epochs = count();
+    } else if (arg == "--stop-after") {
+      a.stop_after = count();
+    } else if (arg == "--data") {
+      a.data = next();
+    } else if (!arg.starts_with("--") && a.checkpoint.empty()) {
+      a.checkpoint = arg;
+    } else {
+      throw wick::ArgumentError("unknown argument: " + arg);
+    }
+  }
+  if (a.checkpoint.empty()) {
+    throw wick::ArgumentError(
+        "missing the checkpoint path (usage: train_resume CHECKPOINT [--epochs N] "
+        "[--stop-after N] [--data digits.npz])");
+  }
+  return a;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const Args args = parse(argc, argv);
+
+  // The digits: uint8 pixels 0..16 and int64 labels (see examples/data/README.md).
+  const wick::Value digits = wick::load(args.data);
+  const wick::Tensor x = (digits["images"].tensor().to(wick::kFloat32) / 16.0).contiguous();
+  const wick::Tensor y = digits["labels"].tensor().to(wick::kInt64).contiguous();
+  const int64_t n = x.size(0);
+  const Split train{x.slice(0, 0, kTrain).contiguous(), y.slice(0, 0, kTrain).contiguous()};
+  const Split test{x.slice(0, kTrain, n).contiguous(), y.slice(0, kTrain, n).contiguous()};
+
+  wick::Generator init(kInitSeed);
+  MLP net(init);
+  wick::nn::Adam opt(net.parameters(), {.lr = 1e-3});
+  wick::Generator shuffle(kShuffleSeed);
+  int64_t epoch = 0;
+
+  if (std::filesystem::exists(args.checkpoint)) {
+    const wick::Value ckpt = wick::load(args.checkpoint);
+    net.load_state_dict(ckpt["model"]);
+    opt.load_state_dict(ckpt["optimizer"]);
+    shuffle.set_state(ckpt["rng"].tensor());
+    epoch = ckpt["epoch"].as_int();
+    std::cout << "resuming from " << args.checkpoint.string() << " after epoch " << epoch << '\n';
+  }
+
+  std::cout << std::fixed;
+  int64_t run_here = 0;
+  while (epoch < args.epochs) {
+    if (args.stop_after >= 0 && run_here == args.stop_after) {
+      std::cout << "stopping after " << run_here
+                << " epoch(s) (--stop-after); run again to resume\n";
+      return 0;
+    }
+    const double loss = train_epoch(net, opt, train, shuffle);
+    ++epoch;
+    ++run_here;
+    int64_t correct = 0;
+    const double acc = accuracy(net, test, correct);
+    std::cout << "epoch " << std::setw(3) << epoch << "  loss " << std::setprecision(4) << loss
+              << "  test accuracy " << std::setprecision(2) << acc << "% (" << correct << "/"
+              << test.y.numel() << ")\n";
+    // Atomic: a crash leaves the previous checkpoint or this one, never a torn file.
+    wick::save(wick::Dict{{"model", wick::Value(net.state_dict())},
+                          {"optimizer", wick::Value(opt.state_dict())},
+                          {"epoch", epoch},
+                          {"rng", shuffle.get_state()}},
+               args.checkpoint);
+  }
+  int64_t correct = 0;
+  const double acc = accuracy(net, test, correct);
+  std::cout << "final test accuracy: " << std::setprecision(2) << acc << "% (" << correct << "/"
+            << test.y.numel() << ") after " << epoch << " epochs\n";
+  return 0;
+} catch (const std::exception& e) {
+  std::cerr << "train_resume: " << e.what() << '\n';
+  return 1;
+}

@@ -1,0 +1,93 @@
+#pragma once
+/// \file
+/// Adam and AdamW with PyTorch 1.13's updates (torch.optim.Adam / AdamW, single-tensor path).
+/// For parameter p with gradient g, per step t = state.step + 1:
+///
+///     Adam:  g = g + weight_decay * p                      (L2 penalty in the gradient)
+///     AdamW: p = p * (1 - lr * weight_decay)               (decoupled weight decay)
+///     m = beta1 * m + (1 - beta1) * g
+///     v = beta2 * v + (1 - beta2) * g * g
+///     vmax = max(vmax, v)                                   (amsgrad; then v = vmax below)
+///     denom = sqrt(v) / sqrt(1 - beta2^t) + eps
+///     p = p - (lr / (1 - beta1^t)) * m / denom
+///
+/// Element arithmetic is done in the parameter's dtype; the bias corrections in double, as
+/// PyTorch does with its Python floats. t is kept as a float32, like PyTorch's step tensor.
+///
+/// state_dict() keys: param_groups.0.{lr, eps, weight_decay} (0-d float64),
+/// param_groups.0.betas (float64 [2]), param_groups.0.amsgrad and
+/// param_groups.0.decoupled_weight_decay (0-d bool: false for Adam, true for AdamW, the name
+/// later PyTorch versions use), param_groups.0.params; per updated parameter state.<i>.step,
+/// state.<i>.exp_avg, state.<i>.exp_avg_sq and, with amsgrad, state.<i>.max_exp_avg_sq.
+
+#include <vector>
+
+#include "wick/nn/optimizer.h"
+
+namespace wick::nn {
+
+/// Adam hyperparameters (PyTorch's defaults).
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool amsgrad = false;
+};
+
+/// torch.optim.Adam over one parameter group.
+class Adam : public Optimizer {
+ public:
+  /// ArgumentError for lr, eps or weight_decay negative, or betas outside [0, 1) (PyTorch's
+  /// checks), and for bad parameters (see Optimizer).
+  explicit Adam(std::vector<Tensor> params, const AdamOptions& options = {});
+
+  void step() override;
+  TensorDict state_dict() const override;
+  double lr() const noexcept override { return options_.lr; }
+  void set_lr(double lr) override;
+  /// The current hyperparameters.
+  const AdamOptions& options() const noexcept { return options_; }
+
+ protected:
+  /// For AdamW: `decoupled` selects decoupled weight decay, `type_name` the error-message name.
+  Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled,
+       const std::string& type_name);
+
+  std::vector<HyperSpec> hyper_specs() const override;
+  HyperValues hyper_values() const override;
+  void check_hyper(const HyperValues& values, std::vector<std::string>& problems) const override;
+  std::vector<std::string> buffer_names(const HyperValues& values) const override;
+  bool has_step() const noexcept override { return true; }
+  void apply_loaded(const HyperValues& values, std::vector<LoadedParamState> state) override;
+
+ private:
+  struct ParamState {
+    float step = 0.0F;
+    Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;  // undefined until the first update
+  };
+
+  AdamOptions options_;
+  bool decoupled_;
+  std::vector<ParamState> state_;
+};
+
+/// AdamW hyperparameters: AdamOptions with PyTorch's AdamW default weight_decay of 0.01.
+struct AdamWOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 1e-2;
+  bool amsgrad = false;
+};
+
+/// torch.optim.AdamW: Adam with decoupled weight decay. options() reports AdamOptions.
+class AdamW : public Adam {
+ public:
+  /// Same checks as Adam.
+  explicit AdamW(std::vector<Tensor> params, const AdamWOptions& options = {});
+};
+
+}  // namespace wick::nn
