@@ -265,6 +265,8 @@ void File::read_at(void* data, std::size_t n, uint64_t offset, const char* what)
 
 namespace {
 constexpr std::size_t kReadAhead = std::size_t{256} << 10;
+// Reads at least this large skip the buffer: one copy, straight into the caller's memory.
+constexpr std::size_t kDirectRead = std::size_t{64} << 10;
 }  // namespace
 
 FileSource::FileSource(const File& file) : file_(file), buf_(new std::byte[kReadAhead]) {}
@@ -288,7 +290,7 @@ std::size_t FileSource::pread_some(void* data, std::size_t n) {
 
 std::size_t FileSource::read_some(void* data, std::size_t n) {
   if (buf_pos_ == buf_len_) {
-    if (n >= kReadAhead) {
+    if (n >= kDirectRead) {
       const std::size_t got = pread_some(data, n);
       pos_ += got;
       return got;
@@ -296,9 +298,12 @@ std::size_t FileSource::read_some(void* data, std::size_t n) {
     buf_pos_ = 0;
     buf_len_ = pread_some(buf_, kReadAhead);
   }
-  const std::size_t got = std::min(n, buf_len_ - buf_pos_);
+  std::size_t got = std::min(n, buf_len_ - buf_pos_);
   std::memcpy(data, buf_ + buf_pos_, got);
   buf_pos_ += got;
+  // A large read that drains the buffer takes the rest straight from the file: refilling for
+  // a few bytes would misalign every later chunk and copy all of them twice.
+  if (got < n && n >= kDirectRead) got += pread_some(static_cast<std::byte*>(data) + got, n - got);
   pos_ += got;
   return got;
 }

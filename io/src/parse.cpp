@@ -10,7 +10,7 @@
 namespace wick::io::detail {
 
 namespace {
-constexpr std::size_t kReadChunk = std::size_t{256} << 10;
+constexpr std::size_t kReadChunk = std::size_t{128} << 10;
 // Without a known size, a hostile stream could claim a huge payload: allocate at most this much
 // ahead of the bytes actually received.
 constexpr uint64_t kUnknownSizeStep = uint64_t{64} << 20;
@@ -243,8 +243,7 @@ Parsed parse_records(Source& src, const ParseOptions& options) {
 
   // A stream may carry more data after the trailer; a file ends with it. Otherwise a file
   // could hold one complete wick file followed by another that random access would read.
-  if (const std::optional<uint64_t> size = src.size();
-      size && *size != trailer_at + kTrailerSize) {
+  if (const std::optional<uint64_t> size = src.size(); size && *size != trailer_at + kTrailerSize) {
     format_error(trailer_at, "trailer",
                  wick::detail::cat(*size - trailer_at - kTrailerSize,
                                    " unexpected bytes after the trailer (it ends at ",
