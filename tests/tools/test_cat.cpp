@@ -87,8 +87,7 @@ TEST(Cat, CorruptTensorIsRefused) {
     const auto r = run_wick(args);
     EXPECT_EQ(r.code, 5);
     EXPECT_TRUE(r.out.empty()) << r.out;
-    EXPECT_NE(r.err.find("is corrupt: tensor 'model.hidden.weight' at offset"),
-              std::string::npos)
+    EXPECT_NE(r.err.find("is corrupt: tensor 'model.hidden.weight' at offset"), std::string::npos)
         << r.err;
   }
   // The other tensor is intact and loads on its own.
