@@ -269,10 +269,8 @@ constexpr std::size_t kReadAhead = std::size_t{256} << 10;
 constexpr std::size_t kDirectRead = std::size_t{64} << 10;
 }  // namespace
 
-FileSource::FileSource(const File& file) : file_(file), buf_(new std::byte[kReadAhead]) {}
-FileSource::~FileSource() {
-  delete[] buf_;
-}
+FileSource::FileSource(const File& file)
+    : file_(file), buf_(std::make_unique_for_overwrite<std::byte[]>(kReadAhead)) {}
 
 std::size_t FileSource::pread_some(void* data, std::size_t n) {
   while (true) {
@@ -296,10 +294,10 @@ std::size_t FileSource::read_some(void* data, std::size_t n) {
       return got;
     }
     buf_pos_ = 0;
-    buf_len_ = pread_some(buf_, kReadAhead);
+    buf_len_ = pread_some(buf_.get(), kReadAhead);
   }
   std::size_t got = std::min(n, buf_len_ - buf_pos_);
-  std::memcpy(data, buf_ + buf_pos_, got);
+  std::memcpy(data, buf_.get() + buf_pos_, got);
   buf_pos_ += got;
   // A large read that drains the buffer takes the rest straight from the file: refilling for
   // a few bytes would misalign every later chunk and copy all of them twice.

@@ -128,7 +128,6 @@ class File {
 class FileSource final : public Source {
  public:
   explicit FileSource(const File& file);
-  ~FileSource() override;
   std::size_t read_some(void* data, std::size_t n) override;
   std::optional<uint64_t> size() const override { return file_.size(); }
 
@@ -136,7 +135,7 @@ class FileSource final : public Source {
   std::size_t pread_some(void* data, std::size_t n);  // at file_pos_, retrying EINTR
 
   const File& file_;
-  std::byte* buf_;
+  std::unique_ptr<std::byte[]> buf_;
   std::size_t buf_pos_ = 0;
   std::size_t buf_len_ = 0;
   uint64_t file_pos_ = 0;  // where the next pread starts (pos_ plus what is buffered)
