@@ -294,6 +294,43 @@ TEST(Corruption, APayloadFlipNamesTheEntryOffsetAndBothChecksums) {
   EXPECT_EQ(io::Reader(path).tensor("output.bias").shape(), (Shape{10}));
 }
 
+TEST(Corruption, LargePayloadsAreVerifiedToTheirLastByte) {
+  // A 5 MiB payload is read and hashed in many chunks: a flip at its first byte, in the middle
+  // and at its last byte is caught, a truncation inside it is refused, and intact files load
+  // exactly.
+  TempDir dir;
+  const auto path = dir / "big.wick";
+  const Tensor big = testing::random_values({5, 1 << 18}, kFloat32, 7, -1, 1);
+  const Tensor small = randn({300});
+  save(Dict{{"small", small}, {"big", big}, {"after", big.slice(0, 1, 3)}}, path);
+  const Value v = load(path);
+  EXPECT_TRUE(bitwise_equal(v["big"].tensor(), big));
+  EXPECT_TRUE(bitwise_equal(v["after"].tensor(), big.slice(0, 1, 3)));
+  const std::vector<char> bytes = testing::read_bytes(path);
+  io::EntryInfo e;
+  for (const auto& entry : io::Reader(path).entries())
+    if (entry.path == "big") e = entry;
+  ASSERT_EQ(e.nbytes, 5u << 20);
+  const uint64_t payload = e.offset + 64;
+  for (const uint64_t at : {payload, payload + e.nbytes / 2 + 3, payload + e.nbytes - 1}) {
+    SCOPED_TRACE(at);
+    std::vector<char> b = bytes;
+    b[at] ^= 0x10;
+    write_bytes(path, b);
+    WICK_EXPECT_THROW_MSG(
+        load(path), FormatError,
+        "tensor 'big' at offset " + std::to_string(e.offset) + ": payload checksum mismatch");
+    LoadOptions unverified;
+    unverified.verify = false;
+    EXPECT_NO_THROW(load(path, unverified));
+  }
+  for (const uint64_t cut : {payload + 1, payload + (1 << 20) + 5, payload + e.nbytes - 1}) {
+    SCOPED_TRACE(cut);
+    write_bytes(path, std::vector<char>(bytes.begin(), bytes.begin() + cut));
+    WICK_EXPECT_THROW_MSG(load(path), FormatError, "truncated");
+  }
+}
+
 TEST(Corruption, FlipsNameTheStructureTheyHit) {
   const std::vector<char> bytes = mlp_file();
   const std::size_t size = bytes.size();
