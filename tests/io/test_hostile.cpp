@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <iterator>
 #include <optional>
@@ -262,6 +263,32 @@ class Loaders {
 constexpr uint64_t kRefusalMemory = uint64_t{16} << 20;
 constexpr uint64_t kRefusalMemoryPerByte = 8;
 
+// Counts for the summary CI prints: files refused by every loader, and the largest rise of
+// the resident peak while refusing one.
+struct RefusalCounts {
+  int files = 0;
+  uint64_t max_growth = 0;
+};
+RefusalCounts& refusal_counts() {
+  static RefusalCounts counts;
+  return counts;
+}
+
+class RefusalSummary : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    const RefusalCounts& c = refusal_counts();
+    if (c.files == 0) return;
+    std::printf(
+        "hostile files: %d refused by all 5 loaders; resident peak rose by at most %.1f "
+        "MiB while refusing one%s\n",
+        c.files, static_cast<double>(c.max_growth) / (1 << 20),
+        testing::kSanitized ? " (not measured under sanitizers)" : "");
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kRefusalSummary =
+    ::testing::AddGlobalTestEnvironment(new RefusalSummary);
+
 void expect_refused(const std::string& bytes, const std::string& stream_msg,
                     std::optional<std::string> reader_msg = {}) {
   const Loaders l(bytes);
@@ -272,8 +299,10 @@ void expect_refused(const std::string& bytes, const std::string& stream_msg,
   WICK_EXPECT_THROW_MSG(l.mmap(), FormatError, rmsg);
   WICK_EXPECT_THROW_MSG(l.reader_value(), FormatError, rmsg);
   WICK_EXPECT_THROW_MSG(l.reader_verify(), FormatError, rmsg);
+  ++refusal_counts().files;
   // Sanitizers keep freed memory in quarantine, so their resident peak says nothing here.
   if (peak.available() && !testing::kSanitized) {
+    refusal_counts().max_growth = std::max(refusal_counts().max_growth, peak.growth());
     EXPECT_LT(peak.growth(), kRefusalMemory + kRefusalMemoryPerByte * bytes.size())
         << "refusing a " << bytes.size() << "-byte file raised the resident peak by "
         << peak.growth() << " bytes";
