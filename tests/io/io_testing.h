@@ -11,7 +11,19 @@
 #include <string>
 #include <vector>
 
+#include "wick/wick.h"
+
 namespace wick::testing {
+
+/// The tutorial's MLP (20 -> 256 -> 10), as a user writes it.
+struct TutorialMlp : nn::Module {
+  nn::Linear hidden{20, 256}, output{256, 10};
+  TutorialMlp() {
+    register_module("hidden", hidden);
+    register_module("output", output);
+  }
+  Tensor forward(const Tensor& x) { return output(relu(hidden(x))); }
+};
 
 /// A fresh directory under the system temp dir, removed with its contents at destruction.
 class TempDir {

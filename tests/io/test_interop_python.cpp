@@ -107,15 +107,7 @@ TEST(InteropPython, SafetensorsWrittenPerTheSpecLoadBitExact) {
   EXPECT_EQ(lines, read_lines(dir / "spec.safetensors.metadata"));
 }
 
-// The tutorial's MLP, in wick.
-struct MLP : nn::Module {
-  nn::Linear hidden{20, 256}, output{256, 10};
-  MLP() {
-    register_module("hidden", hidden);
-    register_module("output", output);
-  }
-  Tensor forward(const Tensor& x) { return output(relu(hidden(x))); }
-};
+using MLP = testing::TutorialMlp;  // the tutorial's MLP, in wick
 
 TEST(InteropPython, TheTutorialMlpTrainedInPyTorchRunsInWick) {
   TempDir dir;

@@ -145,14 +145,7 @@ TEST(Serialize, TutorialListAndDict) {
 }
 
 TEST(Serialize, StateDictIntoFreshModelGivesIdenticalOutputs) {
-  struct MLP : nn::Module {
-    nn::Linear hidden{20, 256}, output{256, 10};
-    MLP() {
-      register_module("hidden", hidden);
-      register_module("output", output);
-    }
-    Tensor forward(const Tensor& x) { return output(relu(hidden(x))); }
-  };
+  using MLP = testing::TutorialMlp;
   TempDir dir;
   MLP net;
   const Tensor X = randn({2, 20});
