@@ -172,12 +172,17 @@ void load_one(benchmark::State& state, const std::string& name) {
 
 // --- baselines ----------------------------------------------------------------------------
 
-void raw_write(benchmark::State& state, const std::string& name, bool durable) {
+// `replace` writes a new file beside the target and renames it over (then, when durable, syncs
+// the directory too): the least an atomic save must do. Otherwise the target is truncated and
+// rewritten in place, the baseline.
+void raw_write(benchmark::State& state, const std::string& name, bool durable, bool replace) {
   const Workload& w = workload(name);
   const fs::path p = file_for(name, "raw.bin");
+  const fs::path temp = file_for(name, "raw.bin.tmp");
   PeakMemory mem;
   for (auto _ : state) {
-    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const fs::path& out = replace ? temp : p;
+    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     for (const auto& [k, t] : w.state) {
       const char* d = static_cast<const char*>(t.raw_data());
       for (std::size_t done = 0, n = t.nbytes(); done < n;) {
@@ -191,6 +196,13 @@ void raw_write(benchmark::State& state, const std::string& name, bool durable) {
     }
     if (durable) ::fsync(fd);
     ::close(fd);
+    if (replace && ::rename(temp.c_str(), p.c_str()) != 0) state.SkipWithError("rename failed");
+    if (replace && durable) {
+      // The rename is durable only once the directory is synced too.
+      const int dir = ::open(p.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
+      ::fsync(dir);
+      ::close(dir);
+    }
   }
   report(state, w, mem);
 }
@@ -264,8 +276,10 @@ const bool registered = [] {
     add("load_unverified/" + w, [w](auto& s) { load(s, w, false, false); });
     add("mmap_verified/" + w, [w](auto& s) { load(s, w, true, true); });
     add("mmap_unverified/" + w, [w](auto& s) { load(s, w, false, true); });
-    add("raw_write/" + w, [w](auto& s) { raw_write(s, w, false); });
-    add("raw_write_fsync/" + w, [w](auto& s) { raw_write(s, w, true); });
+    add("raw_write/" + w, [w](auto& s) { raw_write(s, w, false, false); });
+    add("raw_write_fsync/" + w, [w](auto& s) { raw_write(s, w, true, false); });
+    add("raw_replace/" + w, [w](auto& s) { raw_write(s, w, false, true); });
+    add("raw_replace_fsync/" + w, [w](auto& s) { raw_write(s, w, true, true); });
     add("raw_read/" + w, [w](auto& s) { raw_read(s, w); });
     add("memcpy/" + w, [w](auto& s) { copy_memory(s, w); });
     add("xxh3/" + w, [w](auto& s) { xxh3(s, w); });

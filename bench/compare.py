@@ -143,6 +143,9 @@ def main():
         # label, wick op, baseline op, target ratio
         ("save, fast (no fsync)", "save_file_fast", "raw_write", 0.85),
         ("save, durable", "save_file_durable", "raw_write_fsync", 0.9),
+        # The least an atomic save must do: write a new file and rename it over the old one.
+        ("save, fast vs replace", "save_file_fast", "raw_replace", None),
+        ("save, durable vs repl.", "save_file_durable", "raw_replace_fsync", None),
         ("load, verified", "load_verified", "raw_read", 0.85),
         ("load, unverified", "load_unverified", "raw_read", None),
         ("mmap + verify", "mmap_verified", "raw_read", None),

@@ -32,6 +32,8 @@ foreach(dep XXHash::XXHash libzip::zip)
     string(APPEND WICK_PC_DEPENDENCY_LIBS " -l${name}")
   endif()
 endforeach()
+# Saves hash on a second thread; with glibc 2.34+ this is a no-op, elsewhere it links pthread.
+string(APPEND WICK_PC_DEPENDENCY_LIBS " -pthread")
 # The prefix is computed from the .pc file's own location, so `cmake --install --prefix` works.
 file(RELATIVE_PATH WICK_PC_RELATIVE_PREFIX /p/${CMAKE_INSTALL_LIBDIR}/pkgconfig /p)
 string(REGEX REPLACE "/$" "" WICK_PC_RELATIVE_PREFIX "${WICK_PC_RELATIVE_PREFIX}")

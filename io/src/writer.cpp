@@ -7,6 +7,7 @@
 
 #include "file.h"
 #include "format.h"
+#include "hash_worker.h"
 #include "wick/core/error.h"
 
 namespace wick::io {
@@ -19,6 +20,9 @@ constexpr std::size_t kBufferSize = std::size_t{1} << 20;
 constexpr std::size_t kDirectThreshold = std::size_t{64} << 10;
 // Hash-then-write granularity: small enough to stay in L2 between the two passes.
 constexpr std::size_t kChunk = std::size_t{256} << 10;
+// Contiguous payloads at least this big are hashed on a second core while they are written to a
+// file (hash_worker.h); below it the hand-off costs more than the hash.
+constexpr std::size_t kHashAsideThreshold = std::size_t{1} << 20;
 
 // Tensor views already seen, so that one written twice (tied weights) is stored once. Keyed
 // by storage address; a weak_ptr tells a live storage from a freed one whose address was reused.
@@ -193,16 +197,17 @@ class Writer::Impl {
   }
 
   // Contiguous bytes of a payload: buffered when small, else hashed and written chunk by chunk.
-  void emit_bytes(const std::byte* p, std::size_t n, Hasher& h) {
+  // `h` null: the bytes are hashed elsewhere (hash_aside).
+  void emit_bytes(const std::byte* p, std::size_t n, Hasher* h) {
     if (n < kDirectThreshold) {
-      h.update(p, n);
+      if (h != nullptr) h->update(p, n);
       put(p, n);
       return;
     }
     flush_buffer();
     for (std::size_t done = 0; done < n;) {
       const std::size_t c = std::min(kChunk, n - done);
-      h.update(p + done, c);
+      if (h != nullptr) h->update(p + done, c);
       sink_->write(p + done, c);
       done += c;
       pos_ += c;
@@ -215,12 +220,12 @@ class Writer::Impl {
   void emit_tensor_bytes(const Tensor& t, Hasher& h) {
     if (t.numel() == 0) return;
     if (t.is_contiguous()) {
-      emit_bytes(static_cast<const std::byte*>(t.raw_data()), t.nbytes(), h);
+      emit_bytes(static_cast<const std::byte*>(t.raw_data()), t.nbytes(), &h);
       return;
     }
     if (t.nbytes() <= kChunk || t.dim() == 0) {
       const Tensor c = t.contiguous();
-      emit_bytes(static_cast<const std::byte*>(c.raw_data()), c.nbytes(), h);
+      emit_bytes(static_cast<const std::byte*>(c.raw_data()), c.nbytes(), &h);
       return;
     }
     const int64_t row_bytes = static_cast<int64_t>(t.nbytes()) / t.size(0);
@@ -245,18 +250,40 @@ class Writer::Impl {
                " exceeds the format's maximum rank ", kMaxRank);
     std::array<std::byte, kMaxRecordHeader> header;
     put(header.data(), encode_tensor_header(id, e.dtype, e.shape, e.payload_size, header));
-    Hasher& h = hasher_;
-    h.reset();
-    emit_tensor_bytes(t, h);
-    if (e.payload_size < kDirectThreshold) {
-      payload_done_ += e.payload_size;
-      if (options_.progress) options_.progress(payload_done_, total_);
+    if (hash_aside(t)) {
+      e.checksum = emit_hashed_aside(static_cast<const std::byte*>(t.raw_data()), t.nbytes());
+    } else {
+      Hasher& h = hasher_;
+      h.reset();
+      emit_tensor_bytes(t, h);
+      if (e.payload_size < kDirectThreshold) {
+        payload_done_ += e.payload_size;
+        if (options_.progress) options_.progress(payload_done_, total_);
+      }
+      e.checksum = h.digest();
     }
-    e.checksum = h.digest();
     pad();
     table_.push_back(std::move(e));
     seen_.insert(t, id);
     return id;
+  }
+
+  // Only file writes: an in-memory sink copies at memory bandwidth, which a second hashing core
+  // would compete for.
+  bool hash_aside(const Tensor& t) const {
+    return file_ != nullptr && t.is_contiguous() && t.nbytes() >= kHashAsideThreshold &&
+           HashWorker::worthwhile();
+  }
+
+  uint64_t emit_hashed_aside(const std::byte* p, std::size_t n) {
+    if (!hash_worker_.start(p, n)) {
+      hasher_.reset();
+      emit_bytes(p, n, &hasher_);
+      return hasher_.digest();
+    }
+    const HashWait wait_on_error(hash_worker_);
+    emit_bytes(p, n, nullptr);
+    return hash_worker_.wait();
   }
 
   // One dict entry `key` -> tensor, the tensor written now.
@@ -387,6 +414,7 @@ class Writer::Impl {
   std::vector<TensorEntry> table_;
   ViewTable seen_;
   Hasher hasher_;
+  HashWorker hash_worker_;
   ByteWriter entries_;
   uint32_t entry_count_ = 0;
   std::unordered_set<std::string> added_keys_;

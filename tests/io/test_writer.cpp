@@ -156,46 +156,99 @@ TEST(Writer, FailingStreamGivesAnIoErrorNamingTheOffset) {
                         "bytes to the output stream failed at offset");
 }
 
+// RLIMIT_FSIZE makes write() fail with EFBIG past `limit` bytes of a file: a disk that fills up
+// at that point of a save. SIGXFSZ is ignored meanwhile so the failure is an error, not a kill.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t limit) {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    EXPECT_EQ(::sigaction(SIGXFSZ, &ignore, &previous_), 0);
+    EXPECT_EQ(::getrlimit(RLIMIT_FSIZE, &saved_), 0);
+    rlimit small = saved_;
+    small.rlim_cur = limit;
+    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    ::sigaction(SIGXFSZ, &previous_, nullptr);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  struct sigaction previous_ {};
+  rlimit saved_{};
+};
+
 TEST(Writer, DiskFullLeavesThePreviousFileIntact) {
   TempDir dir;
   const auto path = dir / "ckpt.wick";
   const Value old = Dict{{"w", arange(10)}};
   save(old, path);
-  // RLIMIT_FSIZE makes write() fail with EFBIG past the limit: a disk that fills up at that
-  // point of a 4 MiB save (in the header, the first record, mid-payload, in the index).
-  struct sigaction ignore {
-  }, previous{};
-  ignore.sa_handler = SIG_IGN;
-  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &previous), 0);
-  rlimit saved{};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  // Cut in the header, the first record, mid-payload and in the index of a 4 MiB save.
   const Value big = Dict{{"w", randn({1024, 1024})}, {"b", randn({1024})}};
   const std::vector<rlim_t> limits = {0, 100, 4096, 1 << 16, 1 << 20, (4 << 20) + 100};
   int refused = 0;
   int intact = 0;
   for (const rlim_t limit : limits) {
     SCOPED_TRACE(limit);
-    rlimit small = saved;
-    small.rlim_cur = limit;
-    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
-    try {
-      save(big, path);
-      ADD_FAILURE() << "the save succeeded";
-    } catch (const IoError& e) {
-      ++refused;
-      EXPECT_NE(std::string(e.what()).find("failed at offset"), std::string::npos) << e.what();
-      EXPECT_NE(std::string(e.what()).find(".ckpt.wick.wick-tmp-"), std::string::npos) << e.what();
+    {
+      const FileSizeLimit full(limit);
+      try {
+        save(big, path);
+        ADD_FAILURE() << "the save succeeded";
+      } catch (const IoError& e) {
+        ++refused;
+        EXPECT_NE(std::string(e.what()).find("failed at offset"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find(".ckpt.wick.wick-tmp-"), std::string::npos)
+            << e.what();
+      }
     }
-    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
     if (load(path) == old && count_files(dir.path()) == 1) ++intact;
   }
-  ::sigaction(SIGXFSZ, &previous, nullptr);
   EXPECT_EQ(refused, static_cast<int>(limits.size()));
   EXPECT_EQ(intact, static_cast<int>(limits.size()));
   std::printf(
       "disk full: %zu saves cut short, %d refused with IoError, %d left the old file "
       "intact and no temp file\n",
       limits.size(), refused, intact);
+}
+
+// Large payloads are hashed on a second thread while they are written. When the write fails,
+// the caller's tensor may be freed as the exception leaves its scope, with the Writer still
+// alive: the hashing must be over by then (a worker still reading would fault on the unmapped
+// buffer, or ASan would report it).
+TEST(Writer, AFailedAddIsDoneWithTheTensorWhenItThrows) {
+  TempDir dir;
+  for (const rlim_t limit : {rlim_t{1} << 16, rlim_t{3} << 20}) {
+    SCOPED_TRACE(limit);
+    io::Writer w(dir / "ckpt.wick");
+    {
+      const FileSizeLimit full(limit);
+      try {
+        const Tensor big = randn({2048, 1024});  // 8 MiB: its own mapping, unmapped when freed
+        w.add("w", big);
+        ADD_FAILURE() << "the add succeeded";
+      } catch (const IoError& e) {
+        EXPECT_NE(std::string(e.what()).find("failed at offset"), std::string::npos) << e.what();
+      }
+    }
+    WICK_EXPECT_THROW_MSG(w.add("v", ones({2})), IoError, "an earlier error left the output");
+  }
+  EXPECT_EQ(count_files(dir.path()), 0);
+}
+
+TEST(Writer, LargePayloadsHashedAsideMatchTheirChecksums) {
+  TempDir dir;
+  // Contiguous and big enough to be hashed aside; a view that is not; one just under the limit.
+  const Tensor big = randn({1024, 1025});
+  const Tensor strided = randn({1024, 1024}).transpose(0, 1);
+  const Tensor below = randn({256 * 1024 - 1});
+  save(Dict{{"big", big}, {"strided", strided}, {"below", below}}, dir / "a.wick");
+  const Value back = load(dir / "a.wick");
+  EXPECT_EQ(back, Value(Dict{{"big", big}, {"strided", strided}, {"below", below}}));
+  EXPECT_NO_THROW(io::Reader(dir / "a.wick").verify());
 }
 
 TEST(Writer, UnwritableDirectoryGivesAClearIoError) {
