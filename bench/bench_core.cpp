@@ -5,7 +5,11 @@
 // Bytes per second count every byte read and written: memcpy and relu move 2x the buffer size,
 // add 3x (two inputs, one output), so all three compare directly. "op" cases call the public
 // API, which allocates its result on every call (at 64 MiB the fresh pages' faults are part of
-// that cost); "kernel" cases run the active kernel table into a preallocated buffer.
+// that cost, and `clone` is their baseline); "kernel" cases run the active kernel table into a
+// preallocated buffer, against memcpy.
+//
+// Matrix products run on one thread (as the OpenBLAS yardstick, cblas_sgemm with
+// openblas_set_num_threads(1)) and, at the best level, on two.
 
 #include <benchmark/benchmark.h>
 
@@ -15,6 +19,10 @@
 
 #include "simd/kernels.h"
 #include "wick/wick.h"
+
+#if WICK_BENCH_OPENBLAS
+#include <cblas.h>
+#endif
 
 namespace {
 
@@ -45,6 +53,20 @@ class LevelScope {
   Level saved_;
 };
 
+// Runs one benchmark on `threads` threads and restores the previous count afterwards.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : saved_(wick::num_threads()) {
+    wick::set_num_threads(threads);
+  }
+  ~ThreadScope() { wick::set_num_threads(saved_); }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int saved_;
+};
+
 Tensor input(const wick::Shape& shape, uint64_t seed) {
   wick::Generator gen(seed);
   return wick::uniform(shape, -1.0, 1.0, gen);
@@ -57,6 +79,17 @@ void bm_memcpy(benchmark::State& state, int64_t bytes) {
     std::memcpy(dst.data(), src.data(), dst.size());
     benchmark::DoNotOptimize(dst.data());
     benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * 2 * bytes);
+}
+
+// The baseline of the "op" cases: a copy into a fresh tensor (torch's x.clone()), which pays
+// for the same allocation and page faults as an op's result.
+void bm_clone(benchmark::State& state, int64_t bytes) {
+  const Tensor x = input({bytes / 4}, 1);
+  for (auto _ : state) {
+    Tensor y = x.clone();
+    benchmark::DoNotOptimize(y.raw_data());
   }
   state.SetBytesProcessed(state.iterations() * 2 * bytes);
 }
@@ -124,8 +157,9 @@ void bm_bias_add_op(benchmark::State& state, Level level, int64_t bytes) {
   state.SetBytesProcessed(state.iterations() * 2 * bytes);
 }
 
-void bm_matmul(benchmark::State& state, Level level, int64_t n) {
+void bm_matmul(benchmark::State& state, Level level, int threads, int64_t n) {
   const LevelScope scope(level);
+  const ThreadScope thread_scope(threads);
   const Tensor a = input({n, n}, 1);
   const Tensor b = input({n, n}, 2);
   for (auto _ : state) {
@@ -136,9 +170,10 @@ void bm_matmul(benchmark::State& state, Level level, int64_t n) {
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void bm_linear(benchmark::State& state, Level level, int64_t batch) {
+void bm_linear(benchmark::State& state, Level level, int threads, int64_t batch, int64_t in,
+               int64_t out) {
   const LevelScope scope(level);
-  const int64_t in = 1024, out = 1024;
+  const ThreadScope thread_scope(threads);
   const Tensor x = input({batch, in}, 1);
   const Tensor w = input({out, in}, 2);
   const Tensor bias = input({out}, 3);
@@ -150,38 +185,118 @@ void bm_linear(benchmark::State& state, Level level, int64_t batch) {
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
+#if WICK_BENCH_OPENBLAS
+// The same work as wick::matmul: a fresh [n, n] result, C = A B.
+void bm_openblas_matmul(benchmark::State& state, int threads, int64_t n) {
+  openblas_set_num_threads(threads);
+  const Tensor a = input({n, n}, 1);
+  const Tensor b = input({n, n}, 2);
+  const auto ni = static_cast<blasint>(n);
+  for (auto _ : state) {
+    Tensor c = wick::empty({n, n});
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0F, a.data<float>(), ni,
+                b.data<float>(), ni, 0.0F, c.data<float>(), ni);
+    benchmark::DoNotOptimize(c.raw_data());
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(n * n * n),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// The same work as wick::linear (and torch's addmm): a fresh result filled with the bias rows,
+// then Y = X W^T + Y.
+void bm_openblas_linear(benchmark::State& state, int threads, int64_t batch, int64_t in,
+                        int64_t out) {
+  openblas_set_num_threads(threads);
+  const Tensor x = input({batch, in}, 1);
+  const Tensor w = input({out, in}, 2);
+  const Tensor bias = input({out}, 3);
+  for (auto _ : state) {
+    Tensor y = wick::empty({batch, out});
+    float* py = y.data<float>();
+    for (int64_t r = 0; r < batch; ++r)
+      std::memcpy(py + r * out, bias.data<float>(), sizeof(float) * static_cast<std::size_t>(out));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(batch),
+                static_cast<blasint>(out), static_cast<blasint>(in), 1.0F, x.data<float>(),
+                static_cast<blasint>(in), w.data<float>(), static_cast<blasint>(in), 1.0F, py,
+                static_cast<blasint>(out));
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(batch * in * out),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+#endif
+
+// The tutorial's layers (20 -> 256 -> 10) and a square one, at the batches the issue names.
+struct LinearShape {
+  int64_t batch, in, out;
+};
+constexpr LinearShape kLinearShapes[] = {{64, 20, 256},   {64, 256, 10},   {1024, 20, 256},
+                                         {1024, 256, 10}, {1, 1024, 1024}, {64, 1024, 1024}};
+
+std::string linear_name(const LinearShape& s) {
+  return "batch" + std::to_string(s.batch) + "/" + std::to_string(s.in) + "x" +
+         std::to_string(s.out);
+}
+
+// Every case warms up first: the first passes pay for page faults and a cold cache.
+benchmark::internal::Benchmark* add(benchmark::internal::Benchmark* b) {
+  return b->MinWarmUpTime(0.5);
+}
+
 const int kRegistered = [] {
   const Level best = wick::simd::active_level();
   std::vector<Level> levels = {best};
   if (best != Level::Scalar) levels.push_back(Level::Scalar);
   for (const int64_t bytes : kBufferBytes) {
-    benchmark::RegisterBenchmark(("memcpy/" + size_name(bytes)).c_str(), bm_memcpy, bytes);
+    add(benchmark::RegisterBenchmark(("memcpy/" + size_name(bytes)).c_str(), bm_memcpy, bytes));
+    add(benchmark::RegisterBenchmark(("clone/" + size_name(bytes)).c_str(), bm_clone, bytes));
   }
   for (const Level level : levels) {
     const std::string lv(wick::simd::level_name(level));
     for (const int64_t bytes : kBufferBytes) {
       const std::string sz = size_name(bytes);
-      benchmark::RegisterBenchmark(("relu_kernel/" + lv + "/" + sz).c_str(), bm_relu_kernel, level,
-                                   bytes);
-      benchmark::RegisterBenchmark(("relu_op/" + lv + "/" + sz).c_str(), bm_relu_op, level, bytes);
-      benchmark::RegisterBenchmark(("add_kernel/" + lv + "/" + sz).c_str(), bm_add_kernel, level,
-                                   bytes);
-      benchmark::RegisterBenchmark(("add_op/" + lv + "/" + sz).c_str(), bm_add_op, level, bytes);
+      add(benchmark::RegisterBenchmark(("relu_kernel/" + lv + "/" + sz).c_str(), bm_relu_kernel,
+                                       level, bytes));
+      add(benchmark::RegisterBenchmark(("relu_op/" + lv + "/" + sz).c_str(), bm_relu_op, level,
+                                       bytes));
+      add(benchmark::RegisterBenchmark(("add_kernel/" + lv + "/" + sz).c_str(), bm_add_kernel,
+                                       level, bytes));
+      add(benchmark::RegisterBenchmark(("add_op/" + lv + "/" + sz).c_str(), bm_add_op, level,
+                                       bytes));
     }
-    benchmark::RegisterBenchmark(("bias_add_op/" + lv + "/4MiB").c_str(), bm_bias_add_op, level,
-                                 int64_t{4} << 20);
+    add(benchmark::RegisterBenchmark(("bias_add_op/" + lv + "/4MiB").c_str(), bm_bias_add_op, level,
+                                     int64_t{4} << 20));
+    // One thread (the yardstick's setting) at every level; the best level on two threads too.
+    for (const int threads : {1, 2}) {
+      if (threads > 1 && level != best) continue;
+      const std::string name = lv + (threads > 1 ? "_2threads" : "");
+      for (const int64_t n : kMatmulSizes) {
+        add(benchmark::RegisterBenchmark(("matmul/" + name + "/" + std::to_string(n)).c_str(),
+                                         bm_matmul, level, threads, n))
+            ->Unit(benchmark::kMillisecond);
+      }
+      for (const LinearShape& sh : kLinearShapes) {
+        add(benchmark::RegisterBenchmark(("linear/" + name + "/" + linear_name(sh)).c_str(),
+                                         bm_linear, level, threads, sh.batch, sh.in, sh.out))
+            ->Unit(benchmark::kMicrosecond);
+      }
+    }
+  }
+#if WICK_BENCH_OPENBLAS
+  for (const int threads : {1, 2}) {
+    const std::string th = threads == 1 ? "openblas" : "openblas_2threads";
     for (const int64_t n : kMatmulSizes) {
-      benchmark::RegisterBenchmark(("matmul/" + lv + "/" + std::to_string(n)).c_str(), bm_matmul,
-                                   level, n)
+      add(benchmark::RegisterBenchmark(("matmul/" + th + "/" + std::to_string(n)).c_str(),
+                                       bm_openblas_matmul, threads, n))
           ->Unit(benchmark::kMillisecond);
     }
-    for (const int64_t batch : {int64_t{1}, int64_t{64}}) {
-      benchmark::RegisterBenchmark(
-          ("linear_1024x1024/" + lv + "/batch" + std::to_string(batch)).c_str(), bm_linear, level,
-          batch)
+    for (const LinearShape& sh : kLinearShapes) {
+      add(benchmark::RegisterBenchmark(("linear/" + th + "/" + linear_name(sh)).c_str(),
+                                       bm_openblas_linear, threads, sh.batch, sh.in, sh.out))
           ->Unit(benchmark::kMicrosecond);
     }
   }
+#endif
   return 0;
 }();
 

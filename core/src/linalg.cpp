@@ -10,6 +10,8 @@
 
 #include "autograd_impl.h"
 #include "ops_common.h"
+#include "parallel.h"
+#include "wick/core/parallel.h"
 
 namespace wick {
 
@@ -28,9 +30,51 @@ struct Operand {
   int64_t col;  // stride between columns
 };
 
-// C [m, n] (contiguous rows) = A [m, k] * B [k, n].
+// Products with at least this many multiply-adds are split across threads (about 40 us of
+// work on one core); below it the hand-off would cost more than it saves.
+constexpr int64_t kParallelMacs = int64_t{1} << 22;
+// Threads get slabs of C whose width is a multiple of this, so tiles stay whole.
+constexpr int64_t kSlab = 64;
+
+// One GEMM, split into slabs of rows or columns of C, one per thread, when it is large. Each
+// element is still computed by one thread in the same order, so the result does not depend on
+// the thread count.
 template <class T>
-void matmul_block(int64_t m, int64_t n, int64_t k, Operand<T> a, Operand<T> b, T* c) {
+void run_gemm(const simd::detail::TypedKernels<T>& kt, const simd::detail::GemmArgs<T>& g) {
+  const bool by_cols = g.n >= g.m;
+  const int64_t len = by_cols ? g.n : g.m;
+  const int64_t parts = std::min<int64_t>(num_threads(), len / kSlab);
+  if (parts <= 1 || g.m * g.n * g.k < kParallelMacs) {
+    kt.gemm(g);
+    return;
+  }
+  const int64_t step = (len + parts - 1) / parts;
+  const int64_t slab = (step + kSlab - 1) / kSlab * kSlab;
+  detail::parallel_for(parts, [&](int64_t t) {
+    const int64_t lo = t * slab;
+    const int64_t hi = std::min(len, lo + slab);
+    if (lo >= hi) return;
+    simd::detail::GemmArgs<T> s = g;
+    if (by_cols) {
+      s.n = hi - lo;
+      s.b += lo * g.b_col;
+      s.c += lo * g.c_col;
+      if (s.bias_j != nullptr) s.bias_j += lo;
+    } else {
+      s.m = hi - lo;
+      s.a += lo * g.a_row;
+      s.c += lo * g.c_row;
+      if (s.bias_i != nullptr) s.bias_i += lo;
+    }
+    kt.gemm(s);
+  });
+}
+
+// C [m, n] (contiguous rows) = A [m, k] * B [k, n], plus bias[j] on every row when bias is not
+// null (added after the product, so fused or not the result is the same).
+template <class T>
+void matmul_block(int64_t m, int64_t n, int64_t k, Operand<T> a, Operand<T> b, T* c,
+                  const T* bias = nullptr) {
   if (m == 0 || n == 0) return;
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
     const auto& kt = detail::kernels_for<T>(simd::detail::active_kernels());
@@ -49,8 +93,15 @@ void matmul_block(int64_t m, int64_t n, int64_t k, Operand<T> a, Operand<T> b, T
           kt.axpy(a.p[i * a.row + p * a.col], b.p + p * b.row, crow, n);
       }
     } else {
-      kt.gemm({m, n, k, a.p, a.row, a.col, b.p, b.row, b.col, c, n});
+      simd::detail::GemmArgs<T> g{m, n, k, a.p, a.row, a.col, b.p, b.row, b.col, c, n};
+      g.bias_j = bias;
+      run_gemm(kt, g);
+      return;
     }
+    if (bias == nullptr) return;
+    const auto add = kt.binary_vv[static_cast<int>(BinaryOp::Add)];
+    for (int64_t i = 0; i < m; ++i)
+      add(c + i * n, bias, c + i * n, n);
   } else {
     using U = detail::WideUnsigned<T>;
     for (int64_t i = 0; i < m; ++i) {
@@ -60,6 +111,7 @@ void matmul_block(int64_t m, int64_t n, int64_t k, Operand<T> a, Operand<T> b, T
           acc += static_cast<U>(a.p[i * a.row + p * a.col]) *
                  static_cast<U>(b.p[p * b.row + j * b.col]);
         c[i * n + j] = static_cast<T>(acc);
+        if (bias != nullptr) c[i * n + j] = detail::wrap_add(c[i * n + j], bias[j]);
       }
     }
   }
@@ -203,27 +255,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const Tensor X = x.to(cd).reshape({rows, in_features});
   const Tensor W = weight.to(cd);
   Tensor Y = empty({rows, out_features}, cd);
+  const Tensor bc = bias.defined() ? bias.to(cd).contiguous() : Tensor();
   visit_compute_dtype(cd, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    T* py = static_cast<T*>(Y.raw_data());
-    // B = W^T by strides: B(p, j) = W[j, p].
+    // B = W^T by strides: B(p, j) = W[j, p]; the bias is fused into the product.
     matmul_block<T>(rows, out_features, in_features,
                     {static_cast<const T*>(X.raw_data()), X.stride(0), X.stride(1)},
-                    {static_cast<const T*>(W.raw_data()), W.stride(1), W.stride(0)}, py);
-    if (!bias.defined() || rows == 0) return;
-    const Tensor bc = bias.to(cd).contiguous();
-    const T* pb = static_cast<const T*>(bc.raw_data());
-    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-      const auto add = detail::kernels_for<T>(simd::detail::active_kernels())
-                           .binary_vv[static_cast<int>(BinaryOp::Add)];
-      for (int64_t r = 0; r < rows; ++r)
-        add(py + r * out_features, pb, py + r * out_features, out_features);
-    } else {
-      for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t j = 0; j < out_features; ++j)
-          py[r * out_features + j] = detail::wrap_add(py[r * out_features + j], pb[j]);
-      }
-    }
+                    {static_cast<const T*>(W.raw_data()), W.stride(1), W.stride(0)},
+                    static_cast<T*>(Y.raw_data()),
+                    bc.defined() ? static_cast<const T*>(bc.raw_data()) : nullptr);
   });
   Shape out_shape = lead;
   out_shape.push_back(out_features);

@@ -11,6 +11,7 @@
 #include "wick/core/loss.h"
 #include "wick/core/ops.h"
 #include "wick/core/ordered_dict.h"
+#include "wick/core/parallel.h"
 #include "wick/core/print.h"
 #include "wick/core/random.h"
 #include "wick/core/reduce.h"

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -275,6 +276,42 @@ TEST(LinalgLinear, WideInputsAndViews) {
   // 256 products of size <= 4 give rounding differences well below 1e-4.
   const Tensor one = x.slice(0, 2, 3);
   EXPECT_TRUE(allclose(linear(one, w, b), linear(x, w, b).slice(0, 2, 3), 1e-5, 1e-4));
+}
+
+// The bias is fused into the GEMM but added after the product, as a separate add would be: the
+// same bits as matmul then +, at every SIMD level, across k-blocks (in = 300) and for narrow
+// outputs (computed transposed), the tutorial's layers among them.
+TEST(LinalgLinear, FusedBiasGivesTheBitsOfMatmulPlusBias) {
+  const simd::Level saved = simd::active_level();
+  const int64_t shapes[][3] = {{64, 20, 256}, {64, 256, 10}, {1024, 256, 10}, {37, 300, 45},
+                               {300, 300, 3}, {5, 7, 33},    {64, 0, 8}};
+  uint32_t seed = 900;
+  for (const DType dt : {kFloat32, kFloat64}) {
+    for (const auto& s : shapes) {
+      const Tensor x = rnd({s[0], s[1]}, dt, seed++);
+      const Tensor w = rnd({s[2], s[1]}, dt, seed++);
+      const Tensor b = rnd({s[2]}, dt, seed++);
+      for (const simd::Level level : simd::supported_levels()) {
+        simd::set_level(level);
+        SCOPED_TRACE(std::string(dtype_name(dt)) + " " + std::to_string(s[0]) + "x" +
+                     std::to_string(s[1]) + " -> " + std::to_string(s[2]) + " at " +
+                     std::string(simd::level_name(level)));
+        const Tensor fused = linear(x, w, b);
+        const Tensor separate = matmul(x, w.t()) + b;
+        ASSERT_EQ(fused.shape(), separate.shape());
+        EXPECT_EQ(std::memcmp(fused.raw_data(), separate.raw_data(), fused.nbytes()), 0);
+        // x as a transposed view: no dot-product form, so a narrow output is computed
+        // transposed and the bias is added along the rows of C^T.
+        const Tensor xt = x.t().contiguous().t();
+        const Tensor fused_t = linear(xt, w, b);
+        EXPECT_EQ(
+            std::memcmp(fused_t.raw_data(), (matmul(xt, w.t()) + b).raw_data(), fused_t.nbytes()),
+            0);
+        if (s[1] > 0) expect_close(values(fused_t), ref_linear(x, w, b), tol_for(dt, s[1]));
+      }
+    }
+  }
+  simd::set_level(saved);
 }
 
 TEST(LinalgLinear, EmptyAndIntegerInputs) {

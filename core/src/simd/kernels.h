@@ -35,8 +35,10 @@ constexpr CompareOp mirror(CompareOp op) noexcept {
   }
 }
 
-/// C = A * B for A [m, k], B [k, n] given by element strides (any layout: transposed views and
-/// W^T of linear need no copy), C row-major with row stride c_row. k == 0 zero-fills C.
+/// C = A * B (+ bias) for A [m, k], B [k, n] given by element strides (any layout: transposed
+/// views and W^T of linear need no copy), C by element strides too. The optional bias is added
+/// once to every output: bias_j[j] to column j (linear's bias), bias_i[i] to row i. k == 0
+/// fills C with the bias alone (zeros without one).
 template <class T>
 struct GemmArgs {
   int64_t m = 0, n = 0, k = 0;
@@ -45,7 +47,9 @@ struct GemmArgs {
   const T* b = nullptr;
   int64_t b_row = 0, b_col = 0;  // B(p, j) = b[p * b_row + j * b_col]
   T* c = nullptr;
-  int64_t c_row = 0;  // C(i, j) = c[i * c_row + j]
+  int64_t c_row = 0, c_col = 1;  // C(i, j) = c[i * c_row + j * c_col]
+  const T* bias_j = nullptr;     // contiguous, n elements
+  const T* bias_i = nullptr;     // contiguous, m elements
 };
 
 /// Kernels for one element type. Pointers need no alignment; `out` may alias an input exactly

@@ -15,11 +15,13 @@
 #error "define xsimd to an ISA-specific name (wick_xsimd_<isa>) before including kernels_impl.h"
 #endif
 
+#include <immintrin.h>
 #include <xsimd/xsimd.hpp>
 
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 #include "kernels.h"
 
@@ -372,7 +374,8 @@ template <class T, class A>
 struct GemmShape {
   static constexpr int64_t kW = static_cast<int64_t>(Vec<T, A>::size);
   static constexpr int64_t kNR = 2 * kW;
-  // 512-bit registers come 32 to a file, so a taller tile fits.
+  // 512-bit registers come 32 to a file, so a taller tile fits. A multiple of 3: the m-edge
+  // uses tiles of a third and two thirds of it.
   static constexpr int64_t kMR = sizeof(T) * kW >= 64 ? 12 : 6;
   // One NR-wide B sliver of KC rows fills about half of L1.
   static constexpr int64_t kKC = 16384 / (kNR * static_cast<int64_t>(sizeof(T)));
@@ -389,6 +392,85 @@ struct AlignedBuffer {
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
 };
 
+// Panel packing of float operands stored contiguously along k (linear's W^T, or x's rows):
+// in-register 8x8 (AVX) and 4x4 (SSE) transposes. The scalar loop reads along k but must store
+// across the panel one element at a time, and was the slow part of small products.
+
+// out[t * ldo + i] = in[i * ld + t] for an 8x8 block.
+inline void transpose8(const float* in, int64_t ld, float* out, int64_t ldo) {
+#if defined(__AVX__)
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i)
+    r[i] = _mm256_loadu_ps(in + i * ld);
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(out + 0 * ldo, _mm256_permute2f128_ps(s0, s4, 0x20));
+  _mm256_storeu_ps(out + 1 * ldo, _mm256_permute2f128_ps(s1, s5, 0x20));
+  _mm256_storeu_ps(out + 2 * ldo, _mm256_permute2f128_ps(s2, s6, 0x20));
+  _mm256_storeu_ps(out + 3 * ldo, _mm256_permute2f128_ps(s3, s7, 0x20));
+  _mm256_storeu_ps(out + 4 * ldo, _mm256_permute2f128_ps(s0, s4, 0x31));
+  _mm256_storeu_ps(out + 5 * ldo, _mm256_permute2f128_ps(s1, s5, 0x31));
+  _mm256_storeu_ps(out + 6 * ldo, _mm256_permute2f128_ps(s2, s6, 0x31));
+  _mm256_storeu_ps(out + 7 * ldo, _mm256_permute2f128_ps(s3, s7, 0x31));
+#else
+  (void)in, (void)ld, (void)out, (void)ldo;
+#endif
+}
+
+// out[t * ldo + i] = in[i * ld + t] for a 4x4 block.
+inline void transpose4(const float* in, int64_t ld, float* out, int64_t ldo) {
+  __m128 r0 = _mm_loadu_ps(in), r1 = _mm_loadu_ps(in + ld);
+  __m128 r2 = _mm_loadu_ps(in + 2 * ld), r3 = _mm_loadu_ps(in + 3 * ld);
+  _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+  _mm_storeu_ps(out, r0);
+  _mm_storeu_ps(out + ldo, r1);
+  _mm_storeu_ps(out + 2 * ldo, r2);
+  _mm_storeu_ps(out + 3 * ldo, r3);
+}
+
+// dst[p * ldo + i] = src[i * ld + p] for i < count, p < kc: `count` vectors, each contiguous
+// along k, laid side by side in a panel whose rows are ldo apart. False (nothing done) for
+// types other than float.
+template <class T>
+bool transpose_panel(const T* src, int64_t ld, int64_t count, int64_t kc, T* dst, int64_t ldo) {
+  if constexpr (!std::is_same_v<T, float>) {
+    return false;
+  } else {
+#if defined(__AVX__)
+    constexpr bool kHave8 = true;
+#else
+    constexpr bool kHave8 = false;
+#endif
+    const int64_t pb = kc / 8 * 8;
+    int64_t i = 0;
+    auto tail = [&](int64_t from, int64_t to, int64_t p0) {
+      for (int64_t x = from; x < to; ++x) {
+        for (int64_t p = p0; p < kc; ++p)
+          dst[p * ldo + x] = src[x * ld + p];
+      }
+    };
+    for (; kHave8 && i + 8 <= count; i += 8) {
+      for (int64_t p = 0; p < pb; p += 8)
+        transpose8(src + i * ld + p, ld, dst + p * ldo + i, ldo);
+      tail(i, i + 8, pb);
+    }
+    const int64_t pb4 = kc / 4 * 4;
+    for (; i + 4 <= count; i += 4) {
+      for (int64_t p = 0; p < pb4; p += 4)
+        transpose4(src + i * ld + p, ld, dst + p * ldo + i, ldo);
+      tail(i, i + 4, pb4);
+    }
+    tail(i, count, 0);
+    return true;
+  }
+}
+
 template <class T, class A>
 void pack_a(const GemmArgs<T>& g, int64_t ic, int64_t mc, int64_t pc, int64_t kc, T* ap) {
   constexpr int64_t MR = GemmShape<T, A>::kMR;
@@ -397,6 +479,9 @@ void pack_a(const GemmArgs<T>& g, int64_t ic, int64_t mc, int64_t pc, int64_t kc
     T* dst = ap + s * kc;
     if (rows < MR) std::memset(static_cast<void*>(dst), 0, sizeof(T) * MR * kc);
     const T* src = g.a + (ic + s) * g.a_row + pc * g.a_col;
+    if (g.a_col == 1 && transpose_panel(src, g.a_row, rows, kc, dst, MR)) {
+      continue;
+    }
     if (g.a_col == 1) {
       for (int64_t r = 0; r < rows; ++r) {
         const T* row = src + r * g.a_row;
@@ -424,7 +509,7 @@ void pack_b(const GemmArgs<T>& g, int64_t jc, int64_t nc, int64_t pc, int64_t kc
     if (g.b_col == 1) {
       for (int64_t p = 0; p < kc; ++p)
         std::memcpy(dst + p * NR, src + p * g.b_row, sizeof(T) * cols);
-    } else {
+    } else if (g.b_row != 1 || !transpose_panel(src, g.b_col, cols, kc, dst, NR)) {
       for (int64_t j = 0; j < cols; ++j) {
         const T* col = src + j * g.b_col;
         for (int64_t p = 0; p < kc; ++p)
@@ -434,12 +519,19 @@ void pack_b(const GemmArgs<T>& g, int64_t jc, int64_t nc, int64_t pc, int64_t kc
   }
 }
 
-template <class T, class A>
-void micro_kernel(int64_t kc, const T* ap, const T* bp, T* c, int64_t c_row, int64_t mr, int64_t nr,
-                  bool accumulate) {
+// Accumulates an MR x NR tile over kc steps and writes it to C, added to what is there when
+// `accumulate` (a later k-block). The last k-block (`last`) then adds the bias (bj: per column,
+// then bi: per row; either may be null) after the product, as a separate add would: the fused
+// result is bit-identical to matmul followed by a bias add.
+// ROWS <= MR rows of the panel are computed: the m-edge of C takes the smallest variant that
+// covers it rather than a whole MR-high tile.
+template <class T, class A, int64_t ROWS>
+void micro_kernel(int64_t kc, const T* ap, const T* bp, T* c, int64_t c_row, int64_t c_col,
+                  int64_t mr, int64_t nr, bool accumulate, bool last, const T* bj, const T* bi) {
   using V = Vec<T, A>;
   constexpr int64_t W = GemmShape<T, A>::kW;
-  constexpr int64_t MR = GemmShape<T, A>::kMR;
+  constexpr int64_t PANEL = GemmShape<T, A>::kMR;  // the packed panel's row stride
+  constexpr int64_t MR = ROWS;
   constexpr int64_t NR = GemmShape<T, A>::kNR;
   V acc0[MR], acc1[MR];
 #pragma GCC unroll 16
@@ -454,16 +546,31 @@ void micro_kernel(int64_t kc, const T* ap, const T* bp, T* c, int64_t c_row, int
       acc0[i] = xsimd::fma(ai, b0, acc0[i]);
       acc1[i] = xsimd::fma(ai, b1, acc1[i]);
     }
-    ap += MR;
+    ap += PANEL;
     bp += NR;
   }
-  if (mr == MR && nr == NR) {
+  const bool biased = last && (bj != nullptr || bi != nullptr);
+  if (mr == MR && nr == NR && c_col == 1) {
+    V bias0(T(0)), bias1(T(0));
+    if (biased && bj != nullptr) {
+      bias0 = V::load_unaligned(bj);
+      bias1 = V::load_unaligned(bj + W);
+    }
 #pragma GCC unroll 16
     for (int64_t i = 0; i < MR; ++i) {
       T* row = c + i * c_row;
       if (accumulate) {
         acc0[i] += V::load_unaligned(row);
         acc1[i] += V::load_unaligned(row + W);
+      }
+      if (biased && bj != nullptr) {
+        acc0[i] += bias0;
+        acc1[i] += bias1;
+      }
+      if (biased && bi != nullptr) {
+        const V bias_row(bi[i]);
+        acc0[i] += bias_row;
+        acc1[i] += bias_row;
       }
       acc0[i].store_unaligned(row);
       acc1[i].store_unaligned(row + W);
@@ -477,8 +584,132 @@ void micro_kernel(int64_t kc, const T* ap, const T* bp, T* c, int64_t c_row, int
   }
   for (int64_t i = 0; i < mr; ++i) {
     T* row = c + i * c_row;
-    for (int64_t j = 0; j < nr; ++j)
-      row[j] = accumulate ? row[j] + tile[i * NR + j] : tile[i * NR + j];
+    for (int64_t j = 0; j < nr; ++j) {
+      T v = tile[i * NR + j];
+      if (accumulate) v += row[j * c_col];
+      if (biased && bj != nullptr) v += bj[j];
+      if (biased && bi != nullptr) v += bi[i];
+      row[j * c_col] = v;
+    }
+  }
+}
+
+// Keeps a loaded vector in a register: left alone, GCC folds the load into each FMA that uses
+// it, loading the same row CB times, and the kernel becomes bound by loads instead of FMAs.
+template <class V>
+void in_register(V& v) {
+  __asm__("" : "+v"(v.data));
+}
+
+// out[i] = the sum of the lanes of acc[i], for W vectors. xsimd 8.1's AVX-512 haddp for float
+// returns these sums in a permuted order (lanes 2-3 and 4-5 of each half swapped), so 512-bit
+// float vectors are folded to 256 bits and summed by the AVX2 haddp, which is right.
+template <class T, class A>
+void lane_sums(const Vec<T, A>* acc, T* out) {
+  constexpr std::size_t W = Vec<T, A>::size;
+  if constexpr (std::is_same_v<T, float> && W == 16) {
+    using H = xsimd::batch<T, xsimd::avx2>;
+    H half[W];
+    for (std::size_t i = 0; i < W; ++i) {
+      const __m512 v = acc[i];
+      half[i] = H(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
+    }
+    xsimd::haddp(half).store_aligned(out);
+    xsimd::haddp(half + W / 2).store_aligned(out + W / 2);
+  } else {
+    xsimd::haddp(acc).store_aligned(out);
+  }
+}
+
+// Narrow outputs whose operands both run contiguously along k (linear's x W^T with few outputs,
+// the tutorial's 256 -> 10 layer): dot products, no packing. Each block of RB x CB outputs
+// (RB * CB == W) keeps one vector accumulator per output, and haddp reduces all W of them at
+// once. Rows and columns past the edge repeat the last one and are not stored.
+template <class T, class A, int64_t CB>
+void gemm_dots(const GemmArgs<T>& g) {
+  using V = Vec<T, A>;
+  constexpr int64_t W = V::size;
+  constexpr int64_t RB = W / CB;
+  const int64_t kv = g.k / W * W;
+  for (int64_t i0 = 0; i0 < g.m; i0 += RB) {
+    const T* arow[RB];
+    for (int64_t r = 0; r < RB; ++r)
+      arow[r] = g.a + min_i64(i0 + r, g.m - 1) * g.a_row;
+    for (int64_t j0 = 0; j0 < g.n; j0 += CB) {
+      const T* bcol[CB];
+      for (int64_t c = 0; c < CB; ++c)
+        bcol[c] = g.b + min_i64(j0 + c, g.n - 1) * g.b_col;
+      V acc[W];
+#pragma GCC unroll 16
+      for (int64_t x = 0; x < W; ++x)
+        acc[x] = V(T(0));
+      for (int64_t p = 0; p < kv; p += W) {
+        V bv[CB];
+#pragma GCC unroll 16
+        for (int64_t c = 0; c < CB; ++c)
+          bv[c] = V::load_unaligned(bcol[c] + p);
+#pragma GCC unroll 16
+        for (int64_t r = 0; r < RB; ++r) {
+          V av = V::load_unaligned(arow[r] + p);
+          in_register(av);
+#pragma GCC unroll 16
+          for (int64_t c = 0; c < CB; ++c)
+            acc[r * CB + c] = xsimd::fma(av, bv[c], acc[r * CB + c]);
+        }
+      }
+      alignas(64) T sums[W];
+      lane_sums<T, A>(acc, sums);
+      const int64_t rows = min_i64(RB, g.m - i0);
+      const int64_t cols = min_i64(CB, g.n - j0);
+      if (kv < g.k) {  // the k % W tail, in scalar
+        for (int64_t r = 0; r < RB; ++r) {
+          for (int64_t c = 0; c < CB; ++c) {
+            for (int64_t p = kv; p < g.k; ++p)
+              sums[r * CB + c] += arow[r][p] * bcol[c][p];
+          }
+        }
+      }
+      if (g.bias_j != nullptr) {
+        for (int64_t r = 0; r < RB; ++r) {
+          for (int64_t c = 0; c < cols; ++c)
+            sums[r * CB + c] += g.bias_j[j0 + c];
+        }
+      }
+      if (g.bias_i != nullptr) {
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t c = 0; c < CB; ++c)
+            sums[r * CB + c] += g.bias_i[i0 + r];
+        }
+      }
+      T* out = g.c + i0 * g.c_row + j0 * g.c_col;
+      if (rows == RB && cols == CB) {
+#pragma GCC unroll 16
+        for (int64_t r = 0; r < RB; ++r) {
+#pragma GCC unroll 16
+          for (int64_t c = 0; c < CB; ++c)
+            out[r * g.c_row + c * g.c_col] = sums[r * CB + c];
+        }
+      } else {
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t c = 0; c < cols; ++c)
+            out[r * g.c_row + c * g.c_col] = sums[r * CB + c];
+        }
+      }
+    }
+  }
+}
+
+// The block width that wastes the fewest columns of an n-wide C (ties: the wider block, which
+// reads A fewer times).
+template <class T, class A>
+void gemm_dots(const GemmArgs<T>& g) {
+  constexpr int64_t W = Vec<T, A>::size;
+  constexpr int64_t kWide = W >= 4 ? 4 : W;
+  auto waste = [&](int64_t cb) { return (g.n + cb - 1) / cb * cb - g.n; };
+  if (waste(kWide) <= waste(2)) {
+    gemm_dots<T, A, kWide>(g);
+  } else {
+    gemm_dots<T, A, 2>(g);
   }
 }
 
@@ -486,9 +717,40 @@ template <class T, class A>
 void gemm(const GemmArgs<T>& g) {
   using S = GemmShape<T, A>;
   if (g.m <= 0 || g.n <= 0) return;
+  if (g.n < S::kNR && g.a_col == 1 && g.b_row == 1) {
+    gemm_dots<T, A>(g);
+    return;
+  }
+  if (g.n < S::kNR && g.m > g.n) {
+    // A narrow C (linear's 256 -> 10) would leave most of each NR-wide tile empty: compute
+    // C^T = B^T A^T instead, whose rows are the short side.
+    GemmArgs<T> t;
+    t.m = g.n;
+    t.n = g.m;
+    t.k = g.k;
+    t.a = g.b;
+    t.a_row = g.b_col;
+    t.a_col = g.b_row;
+    t.b = g.a;
+    t.b_row = g.a_col;
+    t.b_col = g.a_row;
+    t.c = g.c;
+    t.c_row = g.c_col;
+    t.c_col = g.c_row;
+    t.bias_j = g.bias_i;
+    t.bias_i = g.bias_j;
+    gemm<T, A>(t);
+    return;
+  }
   if (g.k <= 0) {
-    for (int64_t i = 0; i < g.m; ++i)
-      std::memset(static_cast<void*>(g.c + i * g.c_row), 0, sizeof(T) * g.n);
+    for (int64_t i = 0; i < g.m; ++i) {
+      for (int64_t j = 0; j < g.n; ++j) {
+        T v(0);
+        if (g.bias_j != nullptr) v += g.bias_j[j];
+        if (g.bias_i != nullptr) v += g.bias_i[i];
+        g.c[i * g.c_row + j * g.c_col] = v;
+      }
+    }
     return;
   }
   const int64_t kc_max = min_i64(S::kKC, g.k);
@@ -507,9 +769,16 @@ void gemm(const GemmArgs<T>& g) {
         const int64_t mc = min_i64(S::kMC, g.m - ic);
         pack_a<T, A>(g, ic, mc, pc, kc, ap);
         for (int64_t jr = 0; jr < nc; jr += S::kNR) {
+          const T* bj = g.bias_j != nullptr ? g.bias_j + jc + jr : nullptr;
           for (int64_t ir = 0; ir < mc; ir += S::kMR) {
-            micro_kernel<T, A>(kc, ap + ir * kc, bp + jr * kc, g.c + (ic + ir) * g.c_row + jc + jr,
-                               g.c_row, min_i64(S::kMR, mc - ir), min_i64(S::kNR, nc - jr), pc > 0);
+            const T* bi = g.bias_i != nullptr ? g.bias_i + ic + ir : nullptr;
+            const int64_t mr = min_i64(S::kMR, mc - ir);
+            constexpr int64_t kThird = S::kMR / 3;
+            const auto kernel = mr > 2 * kThird ? micro_kernel<T, A, S::kMR>
+                                : mr > kThird   ? micro_kernel<T, A, 2 * kThird>
+                                                : micro_kernel<T, A, kThird>;
+            kernel(kc, ap + ir * kc, bp + jr * kc, g.c + (ic + ir) * g.c_row + (jc + jr) * g.c_col,
+                   g.c_row, g.c_col, mr, min_i64(S::kNR, nc - jr), pc > 0, pc + kc == g.k, bj, bi);
           }
         }
       }

@@ -182,19 +182,24 @@ void axpy(T alpha, const T* x, T* y, int64_t n) {
     y[i] += alpha * x[i];
 }
 
-// i-p-j order: the inner loop runs along a row of C and (for row-major B) a row of B.
+// i-p-j order: the inner loop runs along a row of C and (for row-major B) a row of B. The bias
+// is added after the product, as in the SIMD kernels.
 template <class T>
 void gemm(const GemmArgs<T>& g) {
   for (int64_t i = 0; i < g.m; ++i) {
     T* c = g.c + i * g.c_row;
     for (int64_t j = 0; j < g.n; ++j)
-      c[j] = 0;
+      c[j * g.c_col] = 0;
     for (int64_t p = 0; p < g.k; ++p) {
       const T aip = g.a[i * g.a_row + p * g.a_col];
       const T* b = g.b + p * g.b_row;
       for (int64_t j = 0; j < g.n; ++j)
-        c[j] += aip * b[j * g.b_col];
+        c[j * g.c_col] += aip * b[j * g.b_col];
     }
+    for (int64_t j = 0; g.bias_j != nullptr && j < g.n; ++j)
+      c[j * g.c_col] += g.bias_j[j];
+    for (int64_t j = 0; g.bias_i != nullptr && j < g.n; ++j)
+      c[j * g.c_col] += g.bias_i[i];
   }
 }
 

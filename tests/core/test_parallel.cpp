@@ -1,0 +1,115 @@
+// Thread count control, and the large products that use it: results must not depend on how
+// many threads computed them.
+
+#include <gtest/gtest.h>
+
+#include <sched.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include "testing.h"
+#include "wick/wick.h"
+
+namespace wick {
+namespace {
+
+// Restores the thread count a test changed.
+class ThreadCountScope {
+ public:
+  ThreadCountScope() : saved_(num_threads()) {}
+  ~ThreadCountScope() { set_num_threads(saved_); }
+  ThreadCountScope(const ThreadCountScope&) = delete;
+  ThreadCountScope& operator=(const ThreadCountScope&) = delete;
+
+ private:
+  int saved_;
+};
+
+Tensor rnd(const Shape& shape, DType dtype, uint32_t seed) {
+  return testing::random_values(shape, dtype, seed, -2.0, 2.0, 3);
+}
+
+bool bit_equal(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && a.dtype() == b.dtype() &&
+         std::memcmp(a.contiguous().raw_data(), b.contiguous().raw_data(), a.nbytes()) == 0;
+}
+
+TEST(Parallel, SetNumThreadsChangesTheCountAndRejectsZero) {
+  const ThreadCountScope scope;
+  EXPECT_GE(num_threads(), 1);
+  set_num_threads(3);
+  EXPECT_EQ(num_threads(), 3);
+  WICK_EXPECT_THROW_MSG(set_num_threads(0), ArgumentError,
+                        "set_num_threads: expected at least 1 thread, got 0");
+  WICK_EXPECT_THROW_MSG(set_num_threads(-2), ArgumentError, "got -2");
+  EXPECT_EQ(num_threads(), 3);
+}
+
+// Products big enough to be split (rows or columns, by which side is longer), narrow ones the
+// GEMM computes transposed, and linear with its fused bias: 1, 2 and 5 threads give the same
+// bits, at every SIMD level.
+TEST(Parallel, LargeProductsAreBitIdenticalForAnyThreadCount) {
+  const ThreadCountScope scope;
+  const simd::Level saved_level = simd::active_level();
+  uint32_t seed = 1;
+  for (const DType dt : {kFloat32, kFloat64}) {
+    const Tensor wide_a = rnd({96, 300}, dt, seed++), wide_b = rnd({300, 700}, dt, seed++);
+    const Tensor tall_a = rnd({700, 300}, dt, seed++), tall_b = rnd({300, 96}, dt, seed++);
+    const Tensor narrow_b = rnd({300, 10}, dt, seed++);
+    const Tensor x = rnd({1024, 256}, dt, seed++), w = rnd({200, 256}, dt, seed++);
+    const Tensor bias = rnd({200}, dt, seed++);
+    for (const simd::Level level : simd::supported_levels()) {
+      simd::set_level(level);
+      SCOPED_TRACE(std::string(dtype_name(dt)) + " at " + std::string(simd::level_name(level)));
+      set_num_threads(1);
+      const Tensor wide = matmul(wide_a, wide_b);
+      const Tensor tall = matmul(tall_a, tall_b);
+      const Tensor narrow = matmul(tall_a, narrow_b);
+      const Tensor lin = linear(x, w, bias);
+      for (const int threads : {2, 5}) {
+        set_num_threads(threads);
+        EXPECT_TRUE(bit_equal(matmul(wide_a, wide_b), wide)) << threads << " threads";
+        EXPECT_TRUE(bit_equal(matmul(tall_a, tall_b), tall)) << threads << " threads";
+        EXPECT_TRUE(bit_equal(matmul(tall_a, narrow_b), narrow)) << threads << " threads";
+        EXPECT_TRUE(bit_equal(linear(x, w, bias), lin)) << threads << " threads";
+      }
+      // And they are right: against the scalar path up to float rounding.
+      EXPECT_TRUE(allclose(lin, matmul(x, w.t()) + bias, 1e-5, 1e-4));
+    }
+  }
+  simd::set_level(saved_level);
+}
+
+// Re-runs this test binary with WICK_NUM_THREADS set; the child checks its start-up count.
+TEST(ParallelEnv, WickNumThreadsSetsTheStartCount) {
+  if (const char* expect = std::getenv("WICK_TEST_EXPECT_THREADS")) {
+    if (std::string(expect) == "default") {
+      cpu_set_t set;  // the default: the CPUs this process may run on
+      ASSERT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+      EXPECT_EQ(num_threads(), CPU_COUNT(&set));
+    } else {
+      EXPECT_EQ(num_threads(), std::atoi(expect));
+    }
+    return;
+  }
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) GTEST_SKIP() << "cannot locate the test binary to re-run it";
+  const std::pair<std::string, std::string> runs[] = {
+      {"1", "1"},         {"3", "3"},        {"0", "default"},
+      {"two", "default"}, {"4x", "default"}, {"", "default"},
+  };
+  for (const auto& [value, expect] : runs) {
+    const std::string cmd = "WICK_NUM_THREADS='" + value + "' WICK_TEST_EXPECT_THREADS=" + expect +
+                            " '" + self.string() +
+                            "' --gtest_filter=ParallelEnv.WickNumThreadsSetsTheStartCount "
+                            ">/dev/null 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+}
+
+}  // namespace
+}  // namespace wick
