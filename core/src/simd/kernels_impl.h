@@ -19,6 +19,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <type_traits>
@@ -169,67 +170,107 @@ struct Tail {
   void store(T* dst, int64_t n) const { std::memcpy(dst, out, sizeof(T) * n); }
 };
 
-template <class T, class A, class Op>
-void binary_vv(const T* a, const T* b, T* out, int64_t n) {
+// Results of at least this many bytes are written with non-temporal stores. They would not stay
+// in cache anyway, and a plain store first reads each line it writes and leaves it dirty in
+// cache: into an existing buffer the stream is 1.3x faster (relu on 64 MiB), and a fresh result
+// also spares the kernel, zeroing its next pages, from writing those dirty lines back.
+inline constexpr int64_t kStreamBytes = int64_t{16} << 20;
+
+template <class T, class A>
+void stream_store(T* p, const Vec<T, A>& v) {
+  constexpr std::size_t kBytes = sizeof(T) * Vec<T, A>::size;
+  if constexpr (kBytes == 64 && std::is_same_v<T, float>) {
+    _mm512_stream_ps(p, v);
+  } else if constexpr (kBytes == 64) {
+    _mm512_stream_pd(p, v);
+  } else if constexpr (kBytes == 32 && std::is_same_v<T, float>) {
+    _mm256_stream_ps(p, v);
+  } else if constexpr (kBytes == 32) {
+    _mm256_stream_pd(p, v);
+  } else if constexpr (std::is_same_v<T, float>) {
+    _mm_stream_ps(p, v);
+  } else {
+    _mm_stream_pd(p, v);
+  }
+}
+
+// Drives a row kernel: full(i) is the batch of results at i, part(i, count) computes and stores
+// count < W results at i through a padded buffer (the same batch code, so an element's result
+// does not depend on its position). Large rows stream their stores once `out` is aligned.
+template <class T, class A, class Full, class Part>
+void run_row(T* out, int64_t n, const Full& full, const Part& part) {
   using V = Vec<T, A>;
   constexpr int64_t W = V::size;
   int64_t i = 0;
-  for (; i + W <= n; i += W)
-    Op::apply(V::load_unaligned(a + i), V::load_unaligned(b + i)).store_unaligned(out + i);
-  if (i < n) {
-    Tail<T, A> t;
-    t.load_a(a + i, n - i);
-    t.load_b(b + i, n - i);
-    Op::apply(V::load_aligned(t.a), V::load_aligned(t.b)).store_aligned(t.out);
-    t.store(out + i, n - i);
+  const auto misalign = reinterpret_cast<std::uintptr_t>(out) % sizeof(V);
+  if (n * static_cast<int64_t>(sizeof(T)) >= kStreamBytes && misalign % sizeof(T) == 0) {
+    const int64_t head =
+        misalign == 0 ? 0 : static_cast<int64_t>((sizeof(V) - misalign) / sizeof(T));
+    if (head > 0) part(0, head);
+    for (i = head; i + W <= n; i += W)
+      stream_store<T, A>(out + i, full(i));
+    _mm_sfence();  // streamed stores are weakly ordered: publish them before returning
+  } else {
+    for (; i + W <= n; i += W)
+      full(i).store_unaligned(out + i);
   }
+  if (i < n) part(i, n - i);
+}
+
+template <class T, class A, class Op>
+void binary_vv(const T* a, const T* b, T* out, int64_t n) {
+  using V = Vec<T, A>;
+  run_row<T, A>(
+      out, n,
+      [&](int64_t i) { return Op::apply(V::load_unaligned(a + i), V::load_unaligned(b + i)); },
+      [&](int64_t i, int64_t count) {
+        Tail<T, A> t;
+        t.load_a(a + i, count);
+        t.load_b(b + i, count);
+        Op::apply(V::load_aligned(t.a), V::load_aligned(t.b)).store_aligned(t.out);
+        t.store(out + i, count);
+      });
 }
 
 template <class T, class A, class Op>
 void binary_vs(const T* a, T b, T* out, int64_t n) {
   using V = Vec<T, A>;
-  constexpr int64_t W = V::size;
   const V vb(b);
-  int64_t i = 0;
-  for (; i + W <= n; i += W)
-    Op::apply(V::load_unaligned(a + i), vb).store_unaligned(out + i);
-  if (i < n) {
-    Tail<T, A> t;
-    t.load_a(a + i, n - i);
-    Op::apply(V::load_aligned(t.a), vb).store_aligned(t.out);
-    t.store(out + i, n - i);
-  }
+  run_row<T, A>(
+      out, n, [&](int64_t i) { return Op::apply(V::load_unaligned(a + i), vb); },
+      [&](int64_t i, int64_t count) {
+        Tail<T, A> t;
+        t.load_a(a + i, count);
+        Op::apply(V::load_aligned(t.a), vb).store_aligned(t.out);
+        t.store(out + i, count);
+      });
 }
 
 template <class T, class A, class Op>
 void binary_sv(T a, const T* b, T* out, int64_t n) {
   using V = Vec<T, A>;
-  constexpr int64_t W = V::size;
   const V va(a);
-  int64_t i = 0;
-  for (; i + W <= n; i += W)
-    Op::apply(va, V::load_unaligned(b + i)).store_unaligned(out + i);
-  if (i < n) {
-    Tail<T, A> t;
-    t.load_b(b + i, n - i);
-    Op::apply(va, V::load_aligned(t.b)).store_aligned(t.out);
-    t.store(out + i, n - i);
-  }
+  run_row<T, A>(
+      out, n, [&](int64_t i) { return Op::apply(va, V::load_unaligned(b + i)); },
+      [&](int64_t i, int64_t count) {
+        Tail<T, A> t;
+        t.load_b(b + i, count);
+        Op::apply(va, V::load_aligned(t.b)).store_aligned(t.out);
+        t.store(out + i, count);
+      });
 }
 
 template <class T, class A, class Op>
 void unary(const T* x, T* out, int64_t n) {
   using V = Vec<T, A>;
-  constexpr int64_t W = V::size;
-  int64_t i = 0;
-  for (; i + W <= n; i += W)
-    Op::apply(V::load_unaligned(x + i)).store_unaligned(out + i);
-  if (i < n) {
-    Tail<T, A> t;
-    t.load_a(x + i, n - i);
-    Op::apply(V::load_aligned(t.a)).store_aligned(t.out);
-    t.store(out + i, n - i);
-  }
+  run_row<T, A>(
+      out, n, [&](int64_t i) { return Op::apply(V::load_unaligned(x + i)); },
+      [&](int64_t i, int64_t count) {
+        Tail<T, A> t;
+        t.load_a(x + i, count);
+        Op::apply(V::load_aligned(t.a)).store_aligned(t.out);
+        t.store(out + i, count);
+      });
 }
 
 template <class T, class A, class Op>
