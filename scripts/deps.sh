@@ -4,6 +4,7 @@
 #   scripts/deps.sh            build + test dependencies
 #   scripts/deps.sh --peers    also PyTorch and NumPy (interop tests, peer benchmarks)
 #   scripts/deps.sh --fuzz     also clang, libFuzzer and valgrind (scripts/fuzz.sh, valgrind.sh)
+#   scripts/deps.sh --bench    also the benchmark yardsticks: OpenBLAS, libtorch, PyTorch, NumPy
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config libxsimd-dev libgtest-dev libgmock-dev libbenchmark-dev
@@ -12,6 +13,7 @@ for group in "$@"; do
   case "$group" in
     --peers) packages+=(python3 python3-numpy python3-torch) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev libfuzzer-14-dev valgrind) ;;
+    --bench) packages+=(python3 python3-numpy python3-torch libopenblas-dev libtorch-dev) ;;
   esac
 done
 

@@ -10,7 +10,7 @@
 
 #include "autograd_impl.h"
 #include "ops_common.h"
-#include "parallel.h"
+#include "parallel_for.h"
 #include "wick/core/parallel.h"
 
 namespace wick {
@@ -33,7 +33,7 @@ struct Operand {
 // Products with at least this many multiply-adds are split across threads (about 40 us of
 // work on one core); below it the hand-off would cost more than it saves.
 constexpr int64_t kParallelMacs = int64_t{1} << 22;
-// Threads get slabs of C whose width is a multiple of this, so tiles stay whole.
+// Threads get slabs of C at least this wide, a multiple of every register tile's width.
 constexpr int64_t kSlab = 64;
 
 // One GEMM, split into slabs of rows or columns of C, one per thread, when it is large. Each
@@ -48,12 +48,12 @@ void run_gemm(const simd::detail::TypedKernels<T>& kt, const simd::detail::GemmA
     kt.gemm(g);
     return;
   }
-  const int64_t step = (len + parts - 1) / parts;
-  const int64_t slab = (step + kSlab - 1) / kSlab * kSlab;
+  // Whole multiples of kSlab, the last slab taking the rest: no slab is narrower than kSlab, so
+  // each takes the same kernel path the whole product would (a narrow one may not).
+  const int64_t slab = len / parts / kSlab * kSlab;
   detail::parallel_for(parts, [&](int64_t t) {
     const int64_t lo = t * slab;
-    const int64_t hi = std::min(len, lo + slab);
-    if (lo >= hi) return;
+    const int64_t hi = t == parts - 1 ? len : lo + slab;
     simd::detail::GemmArgs<T> s = g;
     if (by_cols) {
       s.n = hi - lo;

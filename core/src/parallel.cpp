@@ -1,11 +1,12 @@
-// The pool behind parallel_for(): num_threads() - 1 workers, started on first use and parked
-// on a condition variable between calls. One call at a time owns the pool; a call that finds
-// it busy (a second user thread, or a task calling parallel_for) runs serially instead of
-// waiting, so nested and concurrent use can never deadlock.
+// The pool behind parallel_for(): num_threads() - 1 workers, started on first use, parked on a
+// condition variable between calls, and left running at exit. One call at a time owns the pool;
+// a call that finds it busy (a second user thread, or a task calling parallel_for) runs serially
+// instead of waiting, so nested and concurrent use can never deadlock.
 
-#include "parallel.h"
+#include "parallel_for.h"
 
 #include <sched.h>
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -14,7 +15,9 @@
 #include <exception>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "wick/core/error.h"
@@ -52,32 +55,25 @@ thread_local bool in_task = false;
 
 class Pool {
  public:
-  ~Pool() {
-    {
-      const std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    for (std::thread& t : workers_)
-      t.join();
-  }
-
-  // False when the pool is busy (the caller then runs the tasks itself).
+  // False when the pool cannot take the call (busy, or in a child process after fork(), where
+  // the workers do not exist): the caller then runs the tasks itself.
   bool run(int64_t n, int threads, const std::function<void(int64_t)>& task) {
+    if (::getpid() != owner_) return false;
     bool expected = false;
     if (!busy_.compare_exchange_strong(expected, true, std::memory_order_acquire)) return false;
     struct Release {
       std::atomic<bool>& busy;
       ~Release() { busy.store(false, std::memory_order_release); }
     } release{busy_};
-    grow(threads - 1);
+    const int joiners = grow(threads - 1);
+    if (joiners == 0) return false;
     {
       const std::lock_guard lock(mu_);
       task_ = &task;
       count_ = n;
       next_ = 0;
-      joiners_ = threads - 1;
-      active_ = joiners_;
+      joiners_ = joiners;
+      active_ = joiners;
       error_ = nullptr;
       ++generation_;
     }
@@ -86,15 +82,23 @@ class Pool {
     std::unique_lock lock(mu_);
     done_.wait(lock, [this] { return active_ == 0; });
     task_ = nullptr;
-    if (error_) std::rethrow_exception(error_);
+    const std::exception_ptr error = std::exchange(error_, nullptr);
+    if (error) std::rethrow_exception(error);
     return true;
   }
 
  private:
-  void grow(int workers) {
-    while (static_cast<int>(workers_.size()) < workers) {
-      workers_.emplace_back([this, id = static_cast<int>(workers_.size())] { loop(id); });
+  // Starts workers up to `wanted`; returns how many there are (fewer when the system refuses
+  // more threads, which only costs speed).
+  int grow(int wanted) {
+    while (static_cast<int>(workers_.size()) < wanted) {
+      try {
+        workers_.emplace_back([this, id = static_cast<int>(workers_.size())] { loop(id); });
+      } catch (const std::system_error&) {
+        break;
+      }
     }
+    return std::min(wanted, static_cast<int>(workers_.size()));
   }
 
   // Claims tasks until none are left; records the first exception.
@@ -121,8 +125,7 @@ class Pool {
     uint64_t seen = 0;
     std::unique_lock lock(mu_);
     for (;;) {
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
+      wake_.wait(lock, [&] { return generation_ != seen; });
       seen = generation_;
       if (id >= joiners_) continue;  // this call wants fewer threads
       lock.unlock();
@@ -142,12 +145,14 @@ class Pool {
   int active_ = 0;   // of those, the ones not finished yet
   uint64_t generation_ = 0;
   std::exception_ptr error_;
-  bool stop_ = false;
+  const pid_t owner_ = ::getpid();
 };
 
+// Never destroyed: parked workers simply end with the process, so a large product run by another
+// static object's destructor at exit still finds its pool.
 Pool& pool() {
-  static Pool p;
-  return p;
+  static Pool* const p = new Pool;
+  return *p;
 }
 
 }  // namespace

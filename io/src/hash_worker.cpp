@@ -1,13 +1,18 @@
 #include "hash_worker.h"
 
-#include <system_error>
+#include <unistd.h>
 
+#include "wick/core/parallel.h"
 #include "wick/io/checksum.h"
 
 namespace wick::io::detail {
 
 HashWorker::~HashWorker() {
   if (!thread_.joinable()) return;
+  if (::getpid() != owner_) {
+    thread_.detach();  // a child after fork(): the thread exists only in the parent
+    return;
+  }
   {
     const std::lock_guard lock(mu_);
     stop_ = true;
@@ -17,16 +22,16 @@ HashWorker::~HashWorker() {
 }
 
 bool HashWorker::worthwhile() noexcept {
-  static const bool two_cores = std::thread::hardware_concurrency() >= 2;
-  return two_cores;
+  return wick::num_threads() >= 2;  // the CPUs this process may use, or WICK_NUM_THREADS
 }
 
 bool HashWorker::start(const void* data, std::size_t n) noexcept {
+  if (::getpid() != owner_) return false;  // a child after fork(): the worker is not here
   if (!thread_.joinable()) {
     try {
       thread_ = std::thread([this] { run(); });
-    } catch (const std::system_error&) {
-      return false;  // no thread to be had (a thread limit): the caller hashes inline
+    } catch (...) {
+      return false;  // no thread to be had (a thread limit, memory): the caller hashes inline
     }
   }
   {

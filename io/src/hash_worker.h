@@ -12,6 +12,9 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/types.h>
+#include <unistd.h>
+
 namespace wick::io::detail {
 
 class HashWorker {
@@ -22,7 +25,8 @@ class HashWorker {
   HashWorker(const HashWorker&) = delete;
   HashWorker& operator=(const HashWorker&) = delete;
 
-  /// True when this machine has a second core to hash on (the worker starts on first use).
+  /// True when wick may use a second core (wick::num_threads() >= 2); the worker starts on
+  /// first use.
   static bool worthwhile() noexcept;
 
   /// Starts XXH3 over [data, data + n) on the worker thread. The bytes must stay alive and
@@ -43,6 +47,7 @@ class HashWorker {
   uint64_t digest_ = 0;
   bool pending_ = false;  // a job is queued or running
   bool stop_ = false;
+  const pid_t owner_ = ::getpid();
 };
 
 /// Waits for the worker's job when a scope ends early (an exception from the write), so the

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "testing.h"
 #include "wick/wick.h"
@@ -48,36 +49,47 @@ TEST(Parallel, SetNumThreadsChangesTheCountAndRejectsZero) {
   EXPECT_EQ(num_threads(), 3);
 }
 
-// Products big enough to be split (rows or columns, by which side is longer), narrow ones the
-// GEMM computes transposed, and linear with its fused bias: 1, 2 and 5 threads give the same
-// bits, at every SIMD level.
+// Products big enough to be split (rows or columns, by which side is longer), narrow ones (the
+// GEMM computes them transposed, or as dot products), a column split whose last slab is narrow,
+// and linear with its fused bias: 1, 2, 3 and 5 threads give the same bits, at every SIMD
+// level, and those bits are the product's (against the scalar level).
 TEST(Parallel, LargeProductsAreBitIdenticalForAnyThreadCount) {
   const ThreadCountScope scope;
   const simd::Level saved_level = simd::active_level();
   uint32_t seed = 1;
   for (const DType dt : {kFloat32, kFloat64}) {
     const Tensor wide_a = rnd({96, 300}, dt, seed++), wide_b = rnd({300, 700}, dt, seed++);
-    const Tensor tall_a = rnd({700, 300}, dt, seed++), tall_b = rnd({300, 96}, dt, seed++);
+    const Tensor tall_a = rnd({1500, 300}, dt, seed++), tall_b = rnd({300, 96}, dt, seed++);
     const Tensor narrow_b = rnd({300, 10}, dt, seed++);
     const Tensor x = rnd({1024, 256}, dt, seed++), w = rnd({200, 256}, dt, seed++);
     const Tensor bias = rnd({200}, dt, seed++);
+    // 64 x 1024 -> 130: split by columns into 64 + 66, never a slab of 2.
+    const Tensor x64 = rnd({64, 1024}, dt, seed++), w130 = rnd({130, 1024}, dt, seed++);
+    const Tensor b130 = rnd({130}, dt, seed++);
+    auto products = [&] {
+      return std::vector<Tensor>{
+          matmul(wide_a, wide_b),   matmul(tall_a, tall_b),
+          matmul(tall_a, narrow_b), linear(tall_a, narrow_b.t().contiguous()),
+          linear(x, w, bias),       linear(x64, w130, b130)};
+    };
+    simd::set_level(simd::Level::Scalar);
+    set_num_threads(1);
+    const std::vector<Tensor> reference = products();
     for (const simd::Level level : simd::supported_levels()) {
       simd::set_level(level);
       SCOPED_TRACE(std::string(dtype_name(dt)) + " at " + std::string(simd::level_name(level)));
       set_num_threads(1);
-      const Tensor wide = matmul(wide_a, wide_b);
-      const Tensor tall = matmul(tall_a, tall_b);
-      const Tensor narrow = matmul(tall_a, narrow_b);
-      const Tensor lin = linear(x, w, bias);
-      for (const int threads : {2, 5}) {
-        set_num_threads(threads);
-        EXPECT_TRUE(bit_equal(matmul(wide_a, wide_b), wide)) << threads << " threads";
-        EXPECT_TRUE(bit_equal(matmul(tall_a, tall_b), tall)) << threads << " threads";
-        EXPECT_TRUE(bit_equal(matmul(tall_a, narrow_b), narrow)) << threads << " threads";
-        EXPECT_TRUE(bit_equal(linear(x, w, bias), lin)) << threads << " threads";
+      const std::vector<Tensor> one = products();
+      for (std::size_t i = 0; i < one.size(); ++i) {
+        EXPECT_TRUE(allclose(one[i], reference[i], 1e-5, 1e-4)) << "product " << i;
       }
-      // And they are right: against the scalar path up to float rounding.
-      EXPECT_TRUE(allclose(lin, matmul(x, w.t()) + bias, 1e-5, 1e-4));
+      for (const int threads : {2, 3, 5}) {
+        set_num_threads(threads);
+        const std::vector<Tensor> many = products();
+        for (std::size_t i = 0; i < one.size(); ++i)
+          EXPECT_TRUE(bit_equal(many[i], one[i]))
+              << "product " << i << ", " << threads << " threads";
+      }
     }
   }
   simd::set_level(saved_level);

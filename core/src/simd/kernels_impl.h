@@ -196,14 +196,17 @@ void stream_store(T* p, const Vec<T, A>& v) {
 
 // Drives a row kernel: full(i) is the batch of results at i, part(i, count) computes and stores
 // count < W results at i through a padded buffer (the same batch code, so an element's result
-// does not depend on its position). Large rows stream their stores once `out` is aligned.
+// does not depend on its position). Large rows stream their stores once `out` is aligned, unless
+// they are written in place: there a narrow streamed store would leave the rest of a line the
+// next load reads in flight.
 template <class T, class A, class Full, class Part>
-void run_row(T* out, int64_t n, const Full& full, const Part& part) {
+void run_row(T* out, int64_t n, bool in_place, const Full& full, const Part& part) {
   using V = Vec<T, A>;
   constexpr int64_t W = V::size;
   int64_t i = 0;
   const auto misalign = reinterpret_cast<std::uintptr_t>(out) % sizeof(V);
-  if (n * static_cast<int64_t>(sizeof(T)) >= kStreamBytes && misalign % sizeof(T) == 0) {
+  if (!in_place && n * static_cast<int64_t>(sizeof(T)) >= kStreamBytes &&
+      misalign % sizeof(T) == 0) {
     const int64_t head =
         misalign == 0 ? 0 : static_cast<int64_t>((sizeof(V) - misalign) / sizeof(T));
     if (head > 0) part(0, head);
@@ -221,7 +224,7 @@ template <class T, class A, class Op>
 void binary_vv(const T* a, const T* b, T* out, int64_t n) {
   using V = Vec<T, A>;
   run_row<T, A>(
-      out, n,
+      out, n, out == a || out == b,
       [&](int64_t i) { return Op::apply(V::load_unaligned(a + i), V::load_unaligned(b + i)); },
       [&](int64_t i, int64_t count) {
         Tail<T, A> t;
@@ -237,7 +240,7 @@ void binary_vs(const T* a, T b, T* out, int64_t n) {
   using V = Vec<T, A>;
   const V vb(b);
   run_row<T, A>(
-      out, n, [&](int64_t i) { return Op::apply(V::load_unaligned(a + i), vb); },
+      out, n, out == a, [&](int64_t i) { return Op::apply(V::load_unaligned(a + i), vb); },
       [&](int64_t i, int64_t count) {
         Tail<T, A> t;
         t.load_a(a + i, count);
@@ -251,7 +254,7 @@ void binary_sv(T a, const T* b, T* out, int64_t n) {
   using V = Vec<T, A>;
   const V va(a);
   run_row<T, A>(
-      out, n, [&](int64_t i) { return Op::apply(va, V::load_unaligned(b + i)); },
+      out, n, out == b, [&](int64_t i) { return Op::apply(va, V::load_unaligned(b + i)); },
       [&](int64_t i, int64_t count) {
         Tail<T, A> t;
         t.load_b(b + i, count);
@@ -264,7 +267,7 @@ template <class T, class A, class Op>
 void unary(const T* x, T* out, int64_t n) {
   using V = Vec<T, A>;
   run_row<T, A>(
-      out, n, [&](int64_t i) { return Op::apply(V::load_unaligned(x + i)); },
+      out, n, out == x, [&](int64_t i) { return Op::apply(V::load_unaligned(x + i)); },
       [&](int64_t i, int64_t count) {
         Tail<T, A> t;
         t.load_a(x + i, count);
