@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -93,6 +95,26 @@ TEST(Parallel, LargeProductsAreBitIdenticalForAnyThreadCount) {
     }
   }
   simd::set_level(saved_level);
+}
+
+// A child process after fork() has none of the parent's pool threads: its large products must
+// run on its own thread rather than wait for workers that are not there (alarm() turns a hang
+// into a failure).
+TEST(Parallel, AChildAfterForkStillComputesLargeProducts) {
+  const ThreadCountScope scope;
+  set_num_threads(2);
+  const Tensor a = rnd({512, 512}, kFloat32, 1), b = rnd({512, 512}, kFloat32, 2);
+  const Tensor want = matmul(a, b);  // starts the parent's pool
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::alarm(30);
+    ::_exit(bit_equal(matmul(a, b), want) ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child was killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 // Re-runs this test binary with WICK_NUM_THREADS set; the child checks its start-up count.
