@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "ops_common.h"
 #include "simd/kernels.h"
 #include "testing.h"
 #include "wick/wick.h"
@@ -226,15 +227,6 @@ TEST_F(SimdTest, ReductionsAndProductsMatchScalarOnMisalignedViews) {
 // elements and a length that is no multiple of any vector width, against the scalar table,
 // bit for bit, straight through the kernel table (public ops always produce aligned results).
 template <class T>
-const simd::detail::TypedKernels<T>& typed(const simd::detail::KernelTable& table) {
-  if constexpr (std::is_same_v<T, float>) {
-    return table.f32;
-  } else {
-    return table.f64;
-  }
-}
-
-template <class T>
 void check_streamed_rows() {
   using K = simd::detail::TypedKernels<T>;
   using simd::detail::BinaryOp;
@@ -242,10 +234,10 @@ void check_streamed_rows() {
   const int64_t n = (int64_t{16} << 20) / static_cast<int64_t>(sizeof(T)) + 13;
   const Tensor a = rnd({n + 8}, dtype_of<T>(), 7);
   const Tensor b = rnd({n + 8}, dtype_of<T>(), 8);
-  const K& scalar = typed<T>(simd::detail::scalar_kernels());
+  const K& scalar = detail::kernels_for<T>(simd::detail::scalar_kernels());
   for (const Level level : simd::supported_levels()) {
     simd::set_level(level);
-    const K& k = typed<T>(simd::detail::active_kernels());
+    const K& k = detail::kernels_for<T>(simd::detail::active_kernels());
     for (int64_t off = 0; off < 4; ++off) {
       SCOPED_TRACE(std::string(simd::level_name(level)) + " " +
                    std::string(dtype_name(dtype_of<T>())) + " offset " + std::to_string(off));
