@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -172,62 +173,114 @@ void load_one(benchmark::State& state, const std::string& name) {
 
 // --- baselines ----------------------------------------------------------------------------
 
-// `replace` writes a new file beside the target and renames it over (then, when durable, syncs
-// the directory too): the least an atomic save must do. Otherwise the target is truncated and
-// rewritten in place, the baseline.
+// One raw write of the workload's bytes to `p`; false when a write failed. `replace` writes a
+// new file beside the target and renames it over (then, when durable, syncs the directory too):
+// the least an atomic save must do. Otherwise the target is truncated and rewritten in place,
+// the baseline.
+bool write_raw_once(const Workload& w, const fs::path& p, bool durable, bool replace) {
+  const fs::path temp = p.string() + ".tmp";
+  const fs::path& out = replace ? temp : p;
+  const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  bool ok = fd >= 0;
+  for (const auto& [k, t] : w.state) {
+    const char* d = static_cast<const char*>(t.raw_data());
+    for (std::size_t done = 0, n = t.nbytes(); ok && done < n;) {
+      const ssize_t r = ::write(fd, d + done, std::min<std::size_t>(n - done, 1 << 20));
+      ok = r > 0;
+      done += ok ? static_cast<std::size_t>(r) : 0;
+    }
+  }
+  if (durable) ::fsync(fd);
+  ::close(fd);
+  if (replace) ok = ok && ::rename(temp.c_str(), p.c_str()) == 0;
+  if (replace && durable) {
+    // The rename is durable only once the directory is synced too.
+    const int dir = ::open(p.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
+    ::fsync(dir);
+    ::close(dir);
+  }
+  return ok;
+}
+
 void raw_write(benchmark::State& state, const std::string& name, bool durable, bool replace) {
   const Workload& w = workload(name);
   const fs::path p = file_for(name, "raw.bin");
-  const fs::path temp = file_for(name, "raw.bin.tmp");
   PeakMemory mem;
   for (auto _ : state) {
-    const fs::path& out = replace ? temp : p;
-    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    for (const auto& [k, t] : w.state) {
-      const char* d = static_cast<const char*>(t.raw_data());
-      for (std::size_t done = 0, n = t.nbytes(); done < n;) {
-        const ssize_t r = ::write(fd, d + done, std::min<std::size_t>(n - done, 1 << 20));
-        if (r <= 0) {
-          state.SkipWithError("write failed");
-          break;
-        }
-        done += static_cast<std::size_t>(r);
-      }
-    }
-    if (durable) ::fsync(fd);
-    ::close(fd);
-    if (replace && ::rename(temp.c_str(), p.c_str()) != 0) state.SkipWithError("rename failed");
-    if (replace && durable) {
-      // The rename is durable only once the directory is synced too.
-      const int dir = ::open(p.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
-      ::fsync(dir);
-      ::close(dir);
-    }
+    if (!write_raw_once(w, p, durable, replace)) state.SkipWithError("write failed");
   }
   report(state, w, mem);
+}
+
+// The same work as a load: a fresh aligned buffer per tensor, all alive at the end.
+void read_raw_once(const Workload& w, const fs::path& p) {
+  std::vector<std::shared_ptr<wick::Storage>> kept;
+  kept.reserve(w.state.size());
+  const int fd = ::open(p.c_str(), O_RDONLY);
+  for (const auto& [k, t] : w.state) {
+    auto& s = kept.emplace_back(wick::Storage::allocate(t.nbytes()));
+    for (std::size_t done = 0, n = t.nbytes(); done < n;) {
+      const ssize_t r = ::read(fd, s->data() + done, std::min<std::size_t>(n - done, 1 << 20));
+      if (r <= 0) break;
+      done += static_cast<std::size_t>(r);
+    }
+  }
+  ::close(fd);
+  benchmark::DoNotOptimize(kept.data());
 }
 
 void raw_read(benchmark::State& state, const std::string& name) {
   const Workload& w = workload(name);
   const fs::path& p = saved_file(name);
   PeakMemory mem;
-  for (auto _ : state) {
-    // The same work as a load: a fresh aligned buffer per tensor, all alive at the end.
-    std::vector<std::shared_ptr<wick::Storage>> kept;
-    kept.reserve(w.state.size());
-    const int fd = ::open(p.c_str(), O_RDONLY);
-    for (const auto& [k, t] : w.state) {
-      auto& s = kept.emplace_back(wick::Storage::allocate(t.nbytes()));
-      for (std::size_t done = 0, n = t.nbytes(); done < n;) {
-        const ssize_t r = ::read(fd, s->data() + done, std::min<std::size_t>(n - done, 1 << 20));
-        if (r <= 0) break;
-        done += static_cast<std::size_t>(r);
-      }
-    }
-    ::close(fd);
-    benchmark::DoNotOptimize(kept.data());
-  }
+  for (auto _ : state)
+    read_raw_once(w, p);
   report(state, w, mem);
+}
+
+// wick and its baseline alternate iteration by iteration (which goes first alternates too),
+// each timed alone; the counter `ratio` is the baseline's total time over wick's, so above 1
+// means wick is faster. Drift of the shared machine then hits both alike, where two benchmarks
+// run one after the other may each see a different machine.
+void paired(benchmark::State& state, const std::function<void()>& mine,
+            const std::function<void()>& base) {
+  using Clock = std::chrono::steady_clock;
+  Clock::duration t_mine{}, t_base{};
+  bool mine_first = true;
+  for (auto _ : state) {
+    for (int turn = 0; turn < 2; ++turn) {
+      const bool run_mine = (turn == 0) == mine_first;
+      const auto t0 = Clock::now();
+      run_mine ? mine() : base();
+      (run_mine ? t_mine : t_base) += Clock::now() - t0;
+    }
+    mine_first = !mine_first;
+  }
+  const auto n = static_cast<double>(state.iterations());
+  state.counters["ratio"] =
+      std::chrono::duration<double>(t_base).count() / std::chrono::duration<double>(t_mine).count();
+  state.counters["wick_ms"] = std::chrono::duration<double, std::milli>(t_mine).count() / n;
+  state.counters["base_ms"] = std::chrono::duration<double, std::milli>(t_base).count() / n;
+}
+
+void paired_save(benchmark::State& state, const std::string& name, bool durable) {
+  const Workload& w = workload(name);
+  wick::SaveOptions o;
+  o.durable = durable;
+  const fs::path mine = file_for(name, "save.wick");
+  const fs::path base = file_for(name, "raw.bin");
+  paired(
+      state, [&] { wick::save(w.state, mine, o); },
+      [&] {
+        if (!write_raw_once(w, base, durable, false)) state.SkipWithError("write failed");
+      });
+}
+
+void paired_load(benchmark::State& state, const std::string& name) {
+  const Workload& w = workload(name);
+  const fs::path& p = saved_file(name);
+  paired(
+      state, [&] { benchmark::DoNotOptimize(wick::load(p)); }, [&] { read_raw_once(w, p); });
 }
 
 void copy_memory(benchmark::State& state, const std::string& name) {
@@ -283,6 +336,11 @@ const bool registered = [] {
     add("raw_read/" + w, [w](auto& s) { raw_read(s, w); });
     add("memcpy/" + w, [w](auto& s) { copy_memory(s, w); });
     add("xxh3/" + w, [w](auto& s) { xxh3(s, w); });
+  }
+  for (const std::string w : {"256MiB", "bf16", "1GiB"}) {
+    add("paired_save_fast/" + w, [w](auto& s) { paired_save(s, w, false); });
+    add("paired_save_durable/" + w, [w](auto& s) { paired_save(s, w, true); });
+    add("paired_load_verified/" + w, [w](auto& s) { paired_load(s, w); });
   }
   add("load_one_by_name/1GiB", [](auto& s) { load_one(s, "1GiB"); });
   add("load_one_by_name/256MiB", [](auto& s) { load_one(s, "256MiB"); });

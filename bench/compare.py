@@ -74,7 +74,8 @@ def run_wick(bench, reps, workloads, directory):
         if b.get("aggregate_name") != "median":
             continue
         name = re.sub(r"/(min_warmup_time:[^/]*|real_time)", "", b["run_name"])
-        results[name] = {"seconds": b["real_time"] / 1e3, "peak_extra_MiB": b.get("peak_extra_MiB")}
+        results[name] = {"seconds": b["real_time"] / 1e3, "peak_extra_MiB": b.get("peak_extra_MiB"),
+                         "ratio": b.get("ratio")}
     return results
 
 
@@ -173,6 +174,14 @@ def main():
             peak = wick.get(f"{op}/{w}", {}).get("peak_extra_MiB")
             if peak is not None:
                 print(f"{w:9} peak memory {op:16} {peak:9.1f} MiB above start (data {n / 2**20:.1f} MiB)")
+    print("paired (wick and its baseline alternating, iteration by iteration; ratio = base / wick):")
+    for w in workloads:
+        for label, op, target in (("save, fast (no fsync)", "paired_save_fast", 0.85),
+                                  ("save, durable", "paired_save_durable", 0.9),
+                                  ("load, verified", "paired_load_verified", 0.85)):
+            r = wick.get(f"{op}/{w}", {}).get("ratio")
+            if r is not None:
+                print(f"{w:9} {label:22} {'':10} {'':10} {r:7.2f} {'>=' + format(target, 'g'):>7}")
     for name in ("load_one_by_name/256MiB", "load_one_by_name/1GiB"):
         if name in wick:
             print(f"{name}: {wick[name]['seconds'] * 1e3:.3f} ms")
