@@ -117,6 +117,13 @@ void matmul_block(int64_t m, int64_t n, int64_t k, Operand<T> a, Operand<T> b, T
   }
 }
 
+// `t` in dtype `d`: `t` itself when it already is, else a converted copy kept in `holder`.
+const Tensor& in_dtype(const Tensor& t, DType d, Tensor& holder) {
+  if (t.dtype() == d) return t;
+  holder = t.to(d);
+  return holder;
+}
+
 template <class F>
 void visit_compute_dtype(DType cd, F&& f) {
   visit_dtype(cd, [&](auto tag) {
@@ -248,26 +255,41 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   WICK_CHECK(x.dtype() != kBool, ArgumentError,
              "linear: bool tensors are not supported (expected a numeric dtype, got bool)");
 
+  // A forward of the tutorial's layers takes a few microseconds, so the handles are not copied
+  // (each copy allocates its shape): operands already in the compute dtype are used in place.
   const DType dtype = x.dtype();
   const DType cd = detail::compute_dtype(dtype);
-  const Shape lead(x.shape().begin(), x.shape().end() - 1);
-  const int64_t rows = shape_numel(lead);
-  const Tensor X = x.to(cd).reshape({rows, in_features});
-  const Tensor W = weight.to(cd);
-  Tensor Y = empty({rows, out_features}, cd);
-  const Tensor bc = bias.defined() ? bias.to(cd).contiguous() : Tensor();
+  Tensor x_cd;
+  Tensor w_cd;
+  Tensor bias_cd;
+  const Tensor& X = in_dtype(x, cd, x_cd);
+  const Tensor& W = in_dtype(weight, cd, w_cd);
+  const Tensor* b = bias.defined() ? &in_dtype(bias, cd, bias_cd) : nullptr;
+  if (b != nullptr && b->stride(0) != 1) {
+    bias_cd = b->contiguous();
+    b = &bias_cd;
+  }
+  Shape out_shape = x.shape();
+  out_shape.back() = out_features;
+  int64_t rows = 1;
+  for (std::size_t d = 0; d + 1 < out_shape.size(); ++d)
+    rows *= out_shape[d];
+  Tensor Y = empty(out_shape, cd);
   visit_compute_dtype(cd, [&](auto tag) {
     using T = typename decltype(tag)::type;
+    // A 2-d X is used through its strides; other ranks are reshaped into rows, which copies
+    // only when the leading dimensions do not fold into one stride.
+    Tensor folded;
+    const Tensor& X2 = X.dim() == 2 ? X : (folded = X.reshape({rows, in_features}));
     // B = W^T by strides: B(p, j) = W[j, p]; the bias is fused into the product.
     matmul_block<T>(rows, out_features, in_features,
-                    {static_cast<const T*>(X.raw_data()), X.stride(0), X.stride(1)},
+                    {static_cast<const T*>(X2.raw_data()), X2.stride(0), X2.stride(1)},
                     {static_cast<const T*>(W.raw_data()), W.stride(1), W.stride(0)},
                     static_cast<T*>(Y.raw_data()),
-                    bc.defined() ? static_cast<const T*>(bc.raw_data()) : nullptr);
+                    b != nullptr ? static_cast<const T*>(b->raw_data()) : nullptr);
   });
-  Shape out_shape = lead;
-  out_shape.push_back(out_features);
-  return Y.view(out_shape).to(dtype);
+  if (cd == dtype) return Y;
+  return Y.to(dtype);
 }
 
 }  // namespace wick

@@ -272,6 +272,11 @@ TEST(LinalgLinear, WideInputsAndViews) {
   const Tensor bs = rnd({20}, kFloat32, 65).slice(0, 0, 20, 2);
   expect_close(values(linear(xs, wt, bs)), ref_linear(xs.contiguous(), wt.contiguous(), bs),
                tol_for(kFloat32, 256));
+  // Leading dimensions that do not fold into one stride (copied once into rows).
+  const Tensor x3 = rnd({4, 3, 256}, kFloat32, 66).transpose(0, 1);
+  const Tensor y3 = linear(x3, w, b);
+  EXPECT_EQ(y3.shape(), (Shape{3, 4, 10}));
+  expect_close(values(y3), ref_linear(x3.contiguous(), w, b), tol_for(kFloat32, 256));
   // Batch 1 (dot-product form) agrees with the batched (GEMM) row up to summation order:
   // 256 products of size <= 4 give rounding differences well below 1e-4.
   const Tensor one = x.slice(0, 2, 3);
@@ -280,11 +285,13 @@ TEST(LinalgLinear, WideInputsAndViews) {
 
 // The bias is fused into the GEMM but added after the product, as a separate add would be: the
 // same bits as matmul then +, at every SIMD level, across k-blocks (in = 300) and for narrow
-// outputs (computed transposed), the tutorial's layers among them.
+// outputs (computed transposed), the tutorial's layers among them. Outputs 17 to 31 wide take
+// the dot-product kernel in more than one part.
 TEST(LinalgLinear, FusedBiasGivesTheBitsOfMatmulPlusBias) {
   const simd::Level saved = simd::active_level();
-  const int64_t shapes[][3] = {{64, 20, 256}, {64, 256, 10}, {1024, 256, 10}, {37, 300, 45},
-                               {300, 300, 3}, {5, 7, 33},    {64, 0, 8}};
+  const int64_t shapes[][3] = {{64, 20, 256}, {64, 256, 10}, {1024, 256, 10},
+                               {37, 300, 45}, {300, 300, 3}, {5, 7, 33},
+                               {64, 0, 8},    {70, 37, 27},  {33, 64, 19}};
   uint32_t seed = 900;
   for (const DType dt : {kFloat32, kFloat64}) {
     for (const auto& s : shapes) {

@@ -12,4 +12,8 @@ const KernelTable& avx2_kernels() noexcept {
   return table;
 }
 
+void gemm_dots_avx2(const GemmArgs<float>& args) {
+  gemm_dots<float, xsimd::fma3<xsimd::avx2>>(args);
+}
+
 }  // namespace wick::simd::detail

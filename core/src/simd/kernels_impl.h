@@ -492,6 +492,7 @@ bool transpose_panel(const T* src, int64_t ld, int64_t count, int64_t kc, T* dst
     constexpr bool kHave8 = false;
 #endif
     const int64_t pb = kc / 8 * 8;
+    const int64_t pb4 = kc / 4 * 4;
     int64_t i = 0;
     auto tail = [&](int64_t from, int64_t to, int64_t p0) {
       for (int64_t x = from; x < to; ++x) {
@@ -502,9 +503,12 @@ bool transpose_panel(const T* src, int64_t ld, int64_t count, int64_t kc, T* dst
     for (; kHave8 && i + 8 <= count; i += 8) {
       for (int64_t p = 0; p < pb; p += 8)
         transpose8(src + i * ld + p, ld, dst + p * ldo + i, ldo);
-      tail(i, i + 8, pb);
+      for (int64_t p = pb; p < pb4; p += 4) {  // linear 20 -> 256 has k = 16 + 4
+        transpose4(src + i * ld + p, ld, dst + p * ldo + i, ldo);
+        transpose4(src + (i + 4) * ld + p, ld, dst + p * ldo + i + 4, ldo);
+      }
+      tail(i, i + 8, pb4);
     }
-    const int64_t pb4 = kc / 4 * 4;
     for (; i + 4 <= count; i += 4) {
       for (int64_t p = 0; p < pb4; p += 4)
         transpose4(src + i * ld + p, ld, dst + p * ldo + i, ldo);
@@ -645,40 +649,55 @@ void in_register(V& v) {
   __asm__("" : "+v"(v.data));
 }
 
-// out[i] = the sum of the lanes of acc[i], for W vectors. xsimd 8.1's AVX-512 haddp for float
-// returns these sums in a permuted order (lanes 2-3 and 4-5 of each half swapped), so 512-bit
-// float vectors are folded to 256 bits and summed by the AVX2 haddp, which is right.
+// Lane i of the result = the sum of the lanes of acc[i], for W vectors, kept in registers.
+// Not for 512-bit floats: xsimd 8.1's AVX-512 haddp for float returns its sums with lanes 2-3
+// and 4-5 of each half swapped (those dot products run in the AVX2 unit, see gemm()).
 template <class T, class A>
-void lane_sums(const Vec<T, A>* acc, T* out) {
-  constexpr std::size_t W = Vec<T, A>::size;
-  if constexpr (std::is_same_v<T, float> && W == 16) {
-    using H = xsimd::batch<T, xsimd::avx2>;
-    H half[W];
-    for (std::size_t i = 0; i < W; ++i) {
-      const __m512 v = acc[i];
-      half[i] = H(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
-    }
-    xsimd::haddp(half).store_aligned(out);
-    xsimd::haddp(half + W / 2).store_aligned(out + W / 2);
-  } else {
-    xsimd::haddp(acc).store_aligned(out);
-  }
+[[gnu::always_inline]] inline Vec<T, A> lane_sums(const Vec<T, A>* acc) {
+  static_assert(!(std::is_same_v<T, float> && Vec<T, A>::size == 16),
+                "xsimd 8.1's AVX-512 float haddp permutes its lanes");
+  return xsimd::haddp(acc);
 }
 
 // Narrow outputs whose operands both run contiguously along k (linear's x W^T with few outputs,
 // the tutorial's 256 -> 10 layer): dot products, no packing. Each block of RB x CB outputs
-// (RB * CB == W) keeps one vector accumulator per output, and haddp reduces all W of them at
-// once. Rows and columns past the edge repeat the last one and are not stored.
+// (RB * CB == W) keeps one vector accumulator per output, and lane_sums reduces all W of them
+// at once into one vector, to which the biases are added as vectors. Rows and columns past the
+// edge repeat the last one and are not stored.
 template <class T, class A, int64_t CB>
 void gemm_dots(const GemmArgs<T>& g) {
   using V = Vec<T, A>;
   constexpr int64_t W = V::size;
   constexpr int64_t RB = W / CB;
+  if (g.n > W * CB) {  // more column blocks than the bias table below holds: in parts
+    for (int64_t j = 0; j < g.n; j += W * CB) {
+      GemmArgs<T> part = g;
+      part.n = min_i64(W * CB, g.n - j);
+      part.b += j * g.b_col;
+      part.c += j * g.c_col;
+      if (part.bias_j != nullptr) part.bias_j += j;
+      gemm_dots<T, A, CB>(part);
+    }
+    return;
+  }
+  // bias_j as each column block's sums need it: lane r * CB + c holds bias_j[j0 + c].
+  alignas(64) T bias_rows[W * W];
+  if (g.bias_j != nullptr) {
+    for (int64_t j0 = 0; j0 < g.n; j0 += CB) {
+      for (int64_t x = 0; x < W; ++x)
+        bias_rows[j0 / CB * W + x] = g.bias_j[min_i64(j0 + x % CB, g.n - 1)];
+    }
+  }
   const int64_t kv = g.k / W * W;
   for (int64_t i0 = 0; i0 < g.m; i0 += RB) {
     const T* arow[RB];
     for (int64_t r = 0; r < RB; ++r)
       arow[r] = g.a + min_i64(i0 + r, g.m - 1) * g.a_row;
+    alignas(64) T bias_cols[W];  // lane r * CB + c holds bias_i[i0 + r]
+    if (g.bias_i != nullptr) {
+      for (int64_t x = 0; x < W; ++x)
+        bias_cols[x] = g.bias_i[min_i64(i0 + x / CB, g.m - 1)];
+    }
     for (int64_t j0 = 0; j0 < g.n; j0 += CB) {
       const T* bcol[CB];
       for (int64_t c = 0; c < CB; ++c)
@@ -702,37 +721,27 @@ void gemm_dots(const GemmArgs<T>& g) {
         }
       }
       alignas(64) T sums[W];
-      lane_sums<T, A>(acc, sums);
-      const int64_t rows = min_i64(RB, g.m - i0);
-      const int64_t cols = min_i64(CB, g.n - j0);
+      V s = lane_sums<T, A>(acc);
       if (kv < g.k) {  // the k % W tail, in scalar
+        s.store_aligned(sums);
         for (int64_t r = 0; r < RB; ++r) {
           for (int64_t c = 0; c < CB; ++c) {
             for (int64_t p = kv; p < g.k; ++p)
               sums[r * CB + c] += arow[r][p] * bcol[c][p];
           }
         }
+        s = V::load_aligned(sums);
       }
-      if (g.bias_j != nullptr) {
-        for (int64_t r = 0; r < RB; ++r) {
-          for (int64_t c = 0; c < cols; ++c)
-            sums[r * CB + c] += g.bias_j[j0 + c];
-        }
-      }
-      if (g.bias_i != nullptr) {
-        for (int64_t r = 0; r < rows; ++r) {
-          for (int64_t c = 0; c < CB; ++c)
-            sums[r * CB + c] += g.bias_i[i0 + r];
-        }
-      }
+      if (g.bias_j != nullptr) s += V::load_aligned(bias_rows + j0 / CB * W);
+      if (g.bias_i != nullptr) s += V::load_aligned(bias_cols);
+      s.store_aligned(sums);
+      const int64_t rows = min_i64(RB, g.m - i0);
+      const int64_t cols = min_i64(CB, g.n - j0);
       T* out = g.c + i0 * g.c_row + j0 * g.c_col;
-      if (rows == RB && cols == CB) {
+      if (rows == RB && cols == CB && g.c_col == 1) {
 #pragma GCC unroll 16
-        for (int64_t r = 0; r < RB; ++r) {
-#pragma GCC unroll 16
-          for (int64_t c = 0; c < CB; ++c)
-            out[r * g.c_row + c * g.c_col] = sums[r * CB + c];
-        }
+        for (int64_t r = 0; r < RB; ++r)
+          std::memcpy(out + r * g.c_row, sums + r * CB, sizeof(T) * CB);
       } else {
         for (int64_t r = 0; r < rows; ++r) {
           for (int64_t c = 0; c < cols; ++c)
@@ -757,12 +766,27 @@ void gemm_dots(const GemmArgs<T>& g) {
   }
 }
 
+// Float dot products run 256 bits wide on AVX-512 CPUs, compiled in the AVX2 unit: on Zen 4
+// (two 256-bit FMA pipes) linear 256 -> 10 at batch 64 took 3.5 us there against 4.3 us for the
+// same kernel compiled in the AVX-512 unit and 4.5 us at 512 bits, whose 16-lane reductions
+// cost more per output.
+template <class T, class A>
+void dots(const GemmArgs<T>& g) {
+  if constexpr (std::is_same_v<T, float> && Vec<T, A>::size == 16) {
+#if WICK_SIMD_X86
+    gemm_dots_avx2(g);
+#endif
+  } else {
+    gemm_dots<T, A>(g);
+  }
+}
+
 template <class T, class A>
 void gemm(const GemmArgs<T>& g) {
   using S = GemmShape<T, A>;
   if (g.m <= 0 || g.n <= 0) return;
   if (g.n < S::kNR && g.a_col == 1 && g.b_row == 1) {
-    gemm_dots<T, A>(g);
+    dots<T, A>(g);
     return;
   }
   if (g.n < S::kNR && g.m > g.n) {
