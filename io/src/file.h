@@ -58,6 +58,8 @@ class AtomicFile {
   AtomicFile& operator=(const AtomicFile&) = delete;
 
   Sink& sink() noexcept { return *sink_; }
+  /// The temp file's descriptor, open until commit() or destruction.
+  int fd() const noexcept { return fd_; }
   /// fsync (when durable), keep the target's permissions, rename over the target, and fsync
   /// the directory (when durable).
   void commit(bool durable);

@@ -1,5 +1,7 @@
 #include "wick/io/writer.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
@@ -7,8 +9,9 @@
 
 #include "file.h"
 #include "format.h"
-#include "hash_worker.h"
 #include "wick/core/error.h"
+#include "wick/io/checksum.h"
+#include "worker.h"
 
 namespace wick::io {
 
@@ -20,9 +23,17 @@ constexpr std::size_t kBufferSize = std::size_t{1} << 20;
 constexpr std::size_t kDirectThreshold = std::size_t{64} << 10;
 // Hash-then-write granularity: small enough to stay in L2 between the two passes.
 constexpr std::size_t kChunk = std::size_t{256} << 10;
-// Contiguous payloads at least this big are hashed on a second core while they are written to a
-// file (hash_worker.h); below it the hand-off costs more than the hash.
+// Contiguous payloads at least this big are hashed on a second core while the writer's thread
+// copies them into a file: a buffered write runs at the kernel's page-cache copy speed (about
+// 1.5 GB/s here), far below memory bandwidth, so XXH3 (about 28 GB/s) on another core costs the
+// save nothing; inline it was 5-7% of a large save. Below 1 MiB the hand-off costs more than the
+// hash.
 constexpr std::size_t kHashAsideThreshold = std::size_t{1} << 20;
+// Each time a file grows by this much, another thread starts writeback of it
+// (sync_file_range). Otherwise ext4 starts writeback of the whole temp file inside the rename
+// that replaces an existing file (auto_da_alloc): right after another large write, a 256 MiB
+// save spent 55-160 ms in rename(). Started as the file grows, that work overlaps the writes.
+constexpr uint64_t kWritebackWindow = uint64_t{16} << 20;
 
 // Tensor views already seen, so that one written twice (tied weights) is stored once. Keyed
 // by storage address; a weak_ptr tells a live storage from a freed one whose address was reused.
@@ -178,6 +189,22 @@ class Writer::Impl {
   void flush_buffer() {
     if (!buf_.empty()) sink_->write(buf_.data(), buf_.size());
     buf_.clear();
+    start_writeback();
+  }
+
+  // Called after writes to the sink: hands what the file holds past the last window to the
+  // worker once it is a whole window.
+  void start_writeback() {
+    if (file_ == nullptr) return;
+    const uint64_t in_file = pos_ - buf_.size();
+    if (in_file - written_back_ < kWritebackWindow || !Worker::worthwhile()) return;
+#if defined(__linux__)
+    const auto range = [fd = file_->fd(), from = written_back_, n = in_file - written_back_] {
+      // Errors are left to the writes and close() that follow: this only starts I/O early.
+      ::sync_file_range(fd, static_cast<off_t>(from), static_cast<off_t>(n), SYNC_FILE_RANGE_WRITE);
+    };
+    if (writeback_.post(range)) written_back_ = in_file;
+#endif
   }
 
   void put(const void* data, std::size_t n) {
@@ -211,6 +238,7 @@ class Writer::Impl {
       sink_->write(p + done, c);
       done += c;
       pos_ += c;
+      start_writeback();
       payload_done_ += c;
       if (options_.progress) options_.progress(payload_done_, total_);
     }
@@ -272,18 +300,21 @@ class Writer::Impl {
   // would compete for.
   bool hash_aside(const Tensor& t) const {
     return file_ != nullptr && t.is_contiguous() && t.nbytes() >= kHashAsideThreshold &&
-           HashWorker::worthwhile();
+           Worker::worthwhile();
   }
 
   uint64_t emit_hashed_aside(const std::byte* p, std::size_t n) {
-    if (!hash_worker_.start(p, n)) {
+    uint64_t digest = 0;
+    if (!hashing_.post([&digest, p, n] { digest = checksum(p, n); })) {
       hasher_.reset();
       emit_bytes(p, n, &hasher_);
       return hasher_.digest();
     }
-    const HashWait wait_on_error(hash_worker_);
-    emit_bytes(p, n, nullptr);
-    return hash_worker_.wait();
+    {
+      const DrainOnExit done(hashing_);  // also when a write throws: the tensor may go next
+      emit_bytes(p, n, nullptr);
+    }
+    return digest;
   }
 
   // One dict entry `key` -> tensor, the tensor written now.
@@ -399,6 +430,7 @@ class Writer::Impl {
     put(trailer.data(), trailer.size());
     flush_buffer();
     sink_->flush();
+    writeback_.drain();  // its jobs use the descriptor commit() closes
     if (file_) file_->commit(options_.durable);
     finished_ = true;
   }
@@ -414,7 +446,11 @@ class Writer::Impl {
   std::vector<TensorEntry> table_;
   ViewTable seen_;
   Hasher hasher_;
-  HashWorker hash_worker_;
+  // After file_: destroyed first, so their jobs are done before the file is closed. Two
+  // threads, so a hash never waits behind a writeback blocked on the disk.
+  Worker hashing_;
+  Worker writeback_;
+  uint64_t written_back_ = 0;  // bytes of the file handed to writeback_
   ByteWriter entries_;
   uint32_t entry_count_ = 0;
   std::unordered_set<std::string> added_keys_;

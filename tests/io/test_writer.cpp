@@ -5,6 +5,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "io_testing.h"
@@ -249,6 +251,62 @@ TEST(Writer, LargePayloadsHashedAsideMatchTheirChecksums) {
   const Value back = load(dir / "a.wick");
   EXPECT_EQ(back, Value(Dict{{"big", big}, {"strided", strided}, {"below", below}}));
   EXPECT_NO_THROW(io::Reader(dir / "a.wick").verify());
+}
+
+std::string file_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class ThreadCount {
+ public:
+  explicit ThreadCount(int n) : saved_(num_threads()) { set_num_threads(n); }
+  ~ThreadCount() { set_num_threads(saved_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int saved_;
+};
+
+// Past every 16 MiB a second thread starts writeback of the file, and payloads are hashed on
+// another: the bytes must be those of a save on one thread, and a save cut short past a window
+// must still leave the previous file and no temp file.
+TEST(Writer, SavesWithBackgroundThreadsWriteTheSameBytes) {
+  TempDir dir;
+  TensorDict sd;
+  for (int i = 0; i < 5; ++i)
+    sd.insert("w" + std::to_string(i), randn({1024, 2048}));  // 8 MiB each
+  sd.insert("b", randn({1000}));
+  {
+    const ThreadCount one(1);
+    save(sd, dir / "one.wick");
+  }
+  {
+    const ThreadCount two(2);
+    save(sd, dir / "two.wick");  // durable
+    SaveOptions fast;
+    fast.durable = false;
+    save(sd, dir / "fast.wick", fast);
+  }
+  const std::string one = file_bytes(dir / "one.wick");
+  EXPECT_GT(one.size(), std::size_t{40} << 20);
+  EXPECT_EQ(file_bytes(dir / "two.wick"), one);
+  EXPECT_EQ(file_bytes(dir / "fast.wick"), one);
+  EXPECT_EQ(load(dir / "two.wick"), Value(sd));
+
+  const ThreadCount two(2);
+  const Value old = Dict{{"w", arange(10)}};
+  save(old, dir / "ckpt.wick");
+  for (const rlim_t limit : {rlim_t{17} << 20, rlim_t{33} << 20}) {
+    SCOPED_TRACE(limit);
+    {
+      const FileSizeLimit full(limit);
+      WICK_EXPECT_THROW_MSG(save(sd, dir / "ckpt.wick"), IoError, "failed at offset");
+    }
+    EXPECT_EQ(load(dir / "ckpt.wick"), old);
+  }
+  EXPECT_EQ(count_files(dir.path()), 4);
 }
 
 TEST(Writer, UnwritableDirectoryGivesAClearIoError) {

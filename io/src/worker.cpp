@@ -1,0 +1,59 @@
+#include "worker.h"
+
+#include "wick/core/parallel.h"
+
+namespace wick::io::detail {
+
+Worker::~Worker() {
+  if (!thread_.joinable()) return;
+  if (::getpid() != owner_) {
+    thread_.detach();  // a child after fork(): the thread exists only in the parent
+    return;
+  }
+  {
+    const std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();  // run() empties the queue before it looks at stop_
+}
+
+bool Worker::worthwhile() noexcept {
+  return wick::num_threads() >= 2;  // the CPUs this process may use, or WICK_NUM_THREADS
+}
+
+bool Worker::post(std::function<void()> job) noexcept {
+  if (::getpid() != owner_) return false;  // a child after fork(): the thread is not here
+  try {
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    const std::lock_guard lock(mu_);
+    queue_.push_back(std::move(job));
+  } catch (...) {
+    return false;  // no thread (a thread limit) or no memory to be had
+  }
+  cv_.notify_all();
+  return true;
+}
+
+void Worker::drain() noexcept {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+void Worker::run() noexcept {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return !queue_.empty() || stop_; });
+    if (queue_.empty()) return;
+    const std::function<void()> job = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    job();
+    lock.lock();
+    busy_ = false;
+    cv_.notify_all();
+  }
+}
+
+}  // namespace wick::io::detail

@@ -1,0 +1,60 @@
+#pragma once
+// Private: one background thread that runs jobs in the order they were posted. A save uses two
+// (writer.cpp): one hashes large payloads while the writer's thread copies them into the file,
+// one starts the file's writeback as it grows.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <sys/types.h>
+#include <unistd.h>
+
+namespace wick::io::detail {
+
+class Worker {
+ public:
+  Worker() = default;
+  /// Finishes the posted jobs, then stops the thread.
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// True when wick may use a second core (wick::num_threads() >= 2).
+  static bool worthwhile() noexcept;
+
+  /// Queues `job` (which must not throw), starting the thread on first use. False, and nothing
+  /// queued, when no thread or memory could be had, or in a child after fork(): the caller
+  /// then does the work itself or goes without.
+  bool post(std::function<void()> job) noexcept;
+  /// Waits until every posted job is done.
+  void drain() noexcept;
+
+ private:
+  void run() noexcept;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread thread_;
+  std::deque<std::function<void()>> queue_;
+  bool busy_ = false;  // run() is doing a job it took off the queue
+  bool stop_ = false;
+  const pid_t owner_ = ::getpid();
+};
+
+/// Drains a worker when a scope ends, however it ends (an exception from the write), so a job
+/// never outlives the memory or descriptor it uses.
+class DrainOnExit {
+ public:
+  explicit DrainOnExit(Worker& worker) noexcept : worker_(worker) {}
+  ~DrainOnExit() { worker_.drain(); }
+  DrainOnExit(const DrainOnExit&) = delete;
+  DrainOnExit& operator=(const DrainOnExit&) = delete;
+
+ private:
+  Worker& worker_;
+};
+
+}  // namespace wick::io::detail
