@@ -22,20 +22,19 @@ bool Worker::worthwhile() noexcept {
   return wick::num_threads() >= 2;  // the CPUs this process may use, or WICK_NUM_THREADS
 }
 
-bool Worker::post(std::function<void()> job) noexcept {
+bool Worker::push(std::function<void()>&& job) {
   if (::getpid() != owner_) return false;  // a child after fork(): the thread is not here
-  try {
-    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  {
     const std::lock_guard lock(mu_);
     queue_.push_back(std::move(job));
-  } catch (...) {
-    return false;  // no thread (a thread limit) or no memory to be had
   }
   cv_.notify_all();
   return true;
 }
 
 void Worker::drain() noexcept {
+  if (::getpid() != owner_) return;  // a child after fork(): nothing of the parent's runs here
   std::unique_lock lock(mu_);
   cv_.wait(lock, [this] { return queue_.empty() && !busy_; });
 }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include <sys/types.h>
 #include <unistd.h>
@@ -25,14 +26,22 @@ class Worker {
   /// True when wick may use a second core (wick::num_threads() >= 2).
   static bool worthwhile() noexcept;
 
-  /// Queues `job` (which must not throw), starting the thread on first use. False, and nothing
-  /// queued, when no thread or memory could be had, or in a child after fork(): the caller
-  /// then does the work itself or goes without.
-  bool post(std::function<void()> job) noexcept;
+  /// Queues `job` (a callable that must not throw), starting the thread on first use. False,
+  /// and nothing queued, when no thread or memory could be had, or in a child after fork(): the
+  /// caller then does the work itself or goes without.
+  template <class F>
+  bool post(F&& job) noexcept {
+    try {
+      return push(std::function<void()>(std::forward<F>(job)));
+    } catch (...) {
+      return false;  // no thread (a thread limit) or no memory to be had
+    }
+  }
   /// Waits until every posted job is done.
   void drain() noexcept;
 
  private:
+  bool push(std::function<void()>&& job);
   void run() noexcept;
 
   std::mutex mu_;

@@ -203,7 +203,8 @@ class Writer::Impl {
       // Errors are left to the writes and close() that follow: this only starts I/O early.
       ::sync_file_range(fd, static_cast<off_t>(from), static_cast<off_t>(n), SYNC_FILE_RANGE_WRITE);
     };
-    if (writeback_.post(range)) written_back_ = in_file;
+    writeback_.post(range);  // only a hint: when no thread can be had, the kernel does it later
+    written_back_ = in_file;
 #endif
   }
 

@@ -271,7 +271,8 @@ class ThreadCount {
 
 // Past every 16 MiB a second thread starts writeback of the file, and payloads are hashed on
 // another: the bytes must be those of a save on one thread, and a save cut short past a window
-// must still leave the previous file and no temp file.
+// must still leave the previous file and no temp file. Writeback changes no byte, so this guards
+// its paths (and, under the sanitizers, its threads); bench_io measures what it is for.
 TEST(Writer, SavesWithBackgroundThreadsWriteTheSameBytes) {
   TempDir dir;
   TensorDict sd;

@@ -94,7 +94,7 @@ const KernelTable& scalar_kernels() noexcept;
 const KernelTable& sse2_kernels() noexcept;
 const KernelTable& avx2_kernels() noexcept;
 const KernelTable& avx512_kernels() noexcept;
-/// The AVX2 table's float dot-product GEMM, which the AVX-512 table uses too (see gemm() in
+/// The AVX2 table's float dot-product GEMM, which the AVX-512 table uses too (see dots() in
 /// kernels_impl.h).
 void gemm_dots_avx2(const GemmArgs<float>& args);
 #endif

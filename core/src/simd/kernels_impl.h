@@ -651,7 +651,7 @@ void in_register(V& v) {
 
 // Lane i of the result = the sum of the lanes of acc[i], for W vectors, kept in registers.
 // Not for 512-bit floats: xsimd 8.1's AVX-512 haddp for float returns its sums with lanes 2-3
-// and 4-5 of each half swapped (those dot products run in the AVX2 unit, see gemm()).
+// and 4-5 of each half swapped (those dot products run in the AVX2 unit, see dots()).
 template <class T, class A>
 [[gnu::always_inline]] inline Vec<T, A> lane_sums(const Vec<T, A>* acc) {
   static_assert(!(std::is_same_v<T, float> && Vec<T, A>::size == 16),
@@ -775,6 +775,8 @@ void dots(const GemmArgs<T>& g) {
   if constexpr (std::is_same_v<T, float> && Vec<T, A>::size == 16) {
 #if WICK_SIMD_X86
     gemm_dots_avx2(g);
+#else
+    static_assert(sizeof(T) == 0, "16-lane float vectors outside x86");
 #endif
   } else {
     gemm_dots<T, A>(g);
