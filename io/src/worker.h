@@ -57,13 +57,17 @@ class Worker {
 /// never outlives the memory or descriptor it uses.
 class DrainOnExit {
  public:
-  explicit DrainOnExit(Worker& worker) noexcept : worker_(worker) {}
-  ~DrainOnExit() { worker_.drain(); }
+  explicit DrainOnExit(Worker& worker) noexcept : worker_(&worker) {}
+  /// Null: nothing to wait for.
+  explicit DrainOnExit(Worker* worker) noexcept : worker_(worker) {}
+  ~DrainOnExit() {
+    if (worker_ != nullptr) worker_->drain();
+  }
   DrainOnExit(const DrainOnExit&) = delete;
   DrainOnExit& operator=(const DrainOnExit&) = delete;
 
  private:
-  Worker& worker_;
+  Worker* worker_;
 };
 
 }  // namespace wick::io::detail

@@ -52,6 +52,27 @@ TEST(Serialize, EveryDtypeAndShapeRoundTripsBitExactly) {
   }
 }
 
+// Payloads of 4 MiB and more have their pages faulted in by a second thread while read() fills
+// them (parse.cpp): the tensors must be those of a load on one thread, at sizes that end inside
+// a page and inside a huge page, with smaller tensors between them.
+TEST(Serialize, LargeTensorsLoadTheSameOnOneThreadOrTwo) {
+  TempDir dir;
+  const Tensor a = randn({(5 << 18) + 1});          // 5 MiB + 4 bytes
+  const Tensor b = randn({3, 1 << 20}, kFloat64);   // 24 MiB
+  const Tensor c = randn({1 << 20}).to(kBFloat16);  // 2 MiB: below the threshold
+  const Value saved = Dict{{"a", a}, {"small", randn({7})}, {"b", b}, {"c", c}, {"a2", a * 2}};
+  save(saved, dir / "big.wick");
+  const int threads = num_threads();
+  set_num_threads(1);
+  const Value one = load(dir / "big.wick");
+  set_num_threads(2);
+  const Value two = load(dir / "big.wick");
+  set_num_threads(threads);
+  EXPECT_EQ(one, saved);
+  EXPECT_EQ(two, saved);
+  EXPECT_TRUE(bitwise_equal(two["b"].tensor(), b));
+}
+
 TEST(Serialize, SpecialFloatsKeepTheirBits) {
   const Tensor t = from_vector(std::vector<double>{
       -0.0, std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
