@@ -24,17 +24,19 @@ constexpr uint64_t kUnknownSizeStep = uint64_t{64} << 20;
 constexpr uint64_t kPrefaultFrom = uint64_t{4} << 20;
 constexpr uint64_t kPrefaultLead = uint64_t{2} << 20;
 
-// Starts faulting in [p + kPrefaultLead, p + n) on `worker`. MADV_POPULATE_WRITE (Linux 5.14)
-// changes no byte, so read() may fill the same pages at the same time; without it, nothing is
-// done (touching the pages by hand could overwrite bytes read() has just put there).
-void prefault(Worker* worker, std::byte* p, uint64_t n) {
+// Starts faulting in [p + kPrefaultLead, p + n) on `worker`; true when it did. MADV_POPULATE_WRITE
+// (Linux 5.14) changes no byte, so read() may fill the same pages at the same time; without it,
+// nothing is done (touching the pages by hand could overwrite bytes read() has just put there).
+bool prefault(Worker* worker, std::byte* p, uint64_t n) {
 #if defined(MADV_POPULATE_WRITE)
-  if (worker == nullptr || n < kPrefaultFrom || !Worker::worthwhile()) return;
-  worker->post([from = p + kPrefaultLead, len = static_cast<std::size_t>(n - kPrefaultLead)] {
-    ::madvise(from, len, MADV_POPULATE_WRITE);  // a hint: on failure read() faults them in
-  });
+  if (worker == nullptr || n < kPrefaultFrom || !Worker::worthwhile()) return false;
+  return worker->post(
+      [from = p + kPrefaultLead, len = static_cast<std::size_t>(n - kPrefaultLead)] {
+        ::madvise(from, len, MADV_POPULATE_WRITE);  // a hint: on failure read() faults them in
+      });
 #else
   (void)worker, (void)p, (void)n;
+  return false;
 #endif
 }
 
@@ -74,8 +76,9 @@ std::shared_ptr<Storage> take(Source& src, uint64_t n, Hasher* h, const Reporter
   uint64_t capacity = size ? n : std::min(n, kUnknownSizeStep);
   auto storage = Storage::allocate(static_cast<std::size_t>(capacity));
   // Declared after `storage`: the faulting is over before the storage can go, whatever is thrown.
-  const DrainOnExit faulting_done(faulting);
-  if (capacity == n) prefault(faulting, storage->data(), n);
+  // Nothing to wait for (no lock taken) for the many payloads too small to fault in ahead.
+  const DrainOnExit faulting_done(
+      capacity == n && prefault(faulting, storage->data(), n) ? faulting : nullptr);
   uint64_t done = 0;
   while (done < n) {
     if (done == capacity) {

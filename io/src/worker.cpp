@@ -34,6 +34,7 @@ bool Worker::push(std::function<void()>&& job) {
 }
 
 void Worker::drain() noexcept {
+  if (!thread_.joinable()) return;   // nothing was ever posted
   if (::getpid() != owner_) return;  // a child after fork(): nothing of the parent's runs here
   std::unique_lock lock(mu_);
   cv_.wait(lock, [this] { return queue_.empty() && !busy_; });

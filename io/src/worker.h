@@ -1,7 +1,8 @@
 #pragma once
 // Private: one background thread that runs jobs in the order they were posted. A save uses two
 // (writer.cpp): one hashes large payloads while the writer's thread copies them into the file,
-// one starts the file's writeback as it grows.
+// one starts the file's writeback as it grows. A load uses one to fault in the pages of large
+// payloads while they are read (parse.cpp).
 
 #include <condition_variable>
 #include <deque>
