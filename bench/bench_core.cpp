@@ -117,6 +117,17 @@ void bm_relu_kernel(benchmark::State& state, Level level, int64_t bytes) {
   state.SetBytesProcessed(state.iterations() * 2 * bytes);
 }
 
+// A reduction reads its input once: bytes processed are the input's.
+void bm_sum_op(benchmark::State& state, Level level, int64_t bytes) {
+  const LevelScope scope(level);
+  const Tensor x = input({bytes / 4}, 1);
+  for (auto _ : state) {
+    Tensor s = wick::sum(x);
+    benchmark::DoNotOptimize(s.raw_data());
+  }
+  state.SetBytesProcessed(state.iterations() * bytes);
+}
+
 void bm_add_op(benchmark::State& state, Level level, int64_t bytes) {
   const LevelScope scope(level);
   const Tensor a = input({bytes / 4}, 1);
@@ -262,6 +273,8 @@ const int kRegistered = [] {
       add(benchmark::RegisterBenchmark(("add_kernel/" + lv + "/" + sz).c_str(), bm_add_kernel,
                                        level, bytes));
       add(benchmark::RegisterBenchmark(("add_op/" + lv + "/" + sz).c_str(), bm_add_op, level,
+                                       bytes));
+      add(benchmark::RegisterBenchmark(("sum_op/" + lv + "/" + sz).c_str(), bm_sum_op, level,
                                        bytes));
     }
     add(benchmark::RegisterBenchmark(("bias_add_op/" + lv + "/4MiB").c_str(), bm_bias_add_op, level,

@@ -61,7 +61,7 @@ def main():
     print(f"{'comparison':44} {'wick':>14} {'yardstick':>14} {'ratio':>7} {'target':>7}")
     base = run(core, "^(memcpy|clone)/64MiB|/openblas", args.reps)
     for level in args.levels.split(","):
-        t = run(core, f"^(relu|add)_(kernel|op)/{level}/64MiB|^(matmul|linear)/{level}(_2threads)?/",
+        t = run(core, f"^(relu|add|sum)_(kernel|op)/{level}/64MiB|^(matmul|linear)/{level}(_2threads)?/",
                 args.reps, {"WICK_SIMD": level})
         for n in MATMUL:
             row(f"matmul {n}^3 {level} vs OpenBLAS, 1 thread", t.get(f"matmul/{level}/{n}"),
@@ -78,6 +78,9 @@ def main():
                 base.get("memcpy/64MiB") * (1.5 if op == "add" else 1.0), ">=0.9")
             row(f"{op} 64 MiB op (new result) {level} vs clone", t.get(f"{op}_op/{level}/64MiB"),
                 base.get("clone/64MiB") * (1.5 if op == "add" else 1.0))
+        # sum reads one buffer where memcpy moves two: compare bytes per second.
+        row(f"sum 64 MiB {level} vs memcpy", t.get(f"sum_op/{level}/64MiB"),
+            base.get("memcpy/64MiB") * 0.5)
     if os.path.exists(mlp):
         # One process each: libtorch's allocations change how glibc's malloc serves wick's
         # later ones (fresh pages, page faults) when both run in one process. OpenBLAS (behind
