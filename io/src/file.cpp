@@ -11,10 +11,12 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <istream>
 #include <ostream>
 #include <random>
+#include <thread>
 
 #include "wick/core/error.h"
 
@@ -55,18 +57,38 @@ void FdSink::write(const void* data, std::size_t n) {
 namespace {
 constexpr std::size_t kSuffixLength = 12;
 constexpr const char* kTempMarker = ".wick-tmp-";
+// The name an unnamed temp file gets just before its rename: 12 characters from [0-9a-z], so
+// that it is a temp name to the named scheme's cleaners too.
+constexpr const char* kLinkSuffix = "000000000000";
+// How long a save waits for another live save to rename its file away from that name before it
+// takes a random one instead. The wait is normally one rename (microseconds to a few hundred
+// milliseconds when the rename frees a large replaced file); longer means a stopped process.
+constexpr auto kLinkWait = std::chrono::seconds(1);
 
 std::string random_suffix() {
   // Unique across processes and threads; not security-sensitive (O_EXCL guards collisions).
+  // Seeded once: a std::random_device per call cost 15 us, a tenth of a small save. The pid
+  // keeps a forked child, which inherits the seed and the counter, apart from its parent.
+  static const uint64_t seed = [] {
+    std::random_device rd;
+    return uint64_t{rd()} << 32 | rd();
+  }();
   static std::atomic<uint64_t> counter{0};
-  std::random_device rd;
-  const uint64_t v = (uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(::getpid()) << 20 ^
-                     counter.fetch_add(1);
+  uint64_t x = seed ^ static_cast<uint64_t>(::getpid()) << 32;
+  x += (counter.fetch_add(1) + 1) * 0x9e3779b97f4a7c15;  // splitmix64
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111eb;
+  x ^= x >> 31;
   static const char* digits = "0123456789abcdefghijklmnopqrstuvwxyz";
   std::string s;
-  for (uint64_t x = v; s.size() < kSuffixLength; x /= 36)
+  for (; s.size() < kSuffixLength; x /= 36)
     s += digits[x % 36];
   return s;
+}
+
+std::string proc_path(int fd) {
+  std::string path = "/proc/self/fd/";  // appended: GCC 12's -Wrestrict misfires on "..." + s
+  return path.append(std::to_string(fd));
 }
 
 // Temp files and their writers: a writer holds flock(LOCK_EX) on its temp file from creation
@@ -87,6 +109,33 @@ bool same_file(const struct stat& a, const struct stat& b) {
   return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+enum class TempState {
+  kGone,     // nothing is at the name now (it was a dead save's and is removed, or it vanished)
+  kLive,     // a live save holds it
+  kForeign,  // not a temp file wick made (no regular file, or no lock to be had), left alone
+};
+
+// Removes the temp file at `p` when its save is dead.
+TempState remove_if_dead(const std::filesystem::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return errno == ENOENT ? TempState::kGone : TempState::kForeign;
+  struct stat opened {};
+  struct stat named {};
+  TempState state = TempState::kForeign;
+  if (::fstat(fd, &opened) == 0 && S_ISREG(opened.st_mode)) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      state = errno == EWOULDBLOCK ? TempState::kLive : TempState::kForeign;
+    } else if (::lstat(p.c_str(), &named) != 0 || !same_file(opened, named)) {
+      state = TempState::kGone;  // renamed or removed meanwhile: what is there now is not it
+    } else {
+      // Unlink only what is still the file we locked, so a name reused meanwhile is left alone.
+      state = ::unlink(p.c_str()) == 0 || errno == ENOENT ? TempState::kGone : TempState::kForeign;
+    }
+  }
+  ::close(fd);
+  return state;
+}
+
 // Best effort: removes the temp files `prefix`* in `dir` left by saves that died. Any failure
 // (no permission, a file that vanished, a file system without flock) leaves the file alone.
 void remove_stale_temps(const std::filesystem::path& dir, const std::string& prefix) {
@@ -94,18 +143,7 @@ void remove_stale_temps(const std::filesystem::path& dir, const std::string& pre
   if (d == nullptr) return;
   while (const dirent* entry = ::readdir(d)) {
     const std::string name = entry->d_name;
-    if (!is_temp_of(name, prefix)) continue;
-    const std::filesystem::path p = dir / name;
-    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) continue;
-    struct stat opened {};
-    struct stat named {};
-    // Unlink only what is still the file we locked, so a name reused meanwhile is left alone.
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &opened) == 0 &&
-        S_ISREG(opened.st_mode) && ::lstat(p.c_str(), &named) == 0 && same_file(opened, named)) {
-      ::unlink(p.c_str());
-    }
-    ::close(fd);
+    if (is_temp_of(name, prefix)) remove_if_dead(dir / name);
   }
   ::closedir(d);
 }
@@ -136,20 +174,73 @@ void fsync_directory(const std::filesystem::path& dir) {
 }
 }  // namespace
 
-AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)) {
+AtomicFile::AtomicFile(std::filesystem::path target, Temp temp) : target_(std::move(target)) {
   WICK_CHECK(!target_.filename().empty(), ArgumentError, "save: path ", target_,
              " names a directory, not a file");
-  const std::filesystem::path dir = target_.has_parent_path() ? target_.parent_path() : ".";
+  dir_ = target_.has_parent_path() ? target_.parent_path() : ".";
   // Appended piecewise: GCC 12 warns falsely (-Wrestrict, PR 105329) on "." + string.
   std::string prefix = ".";
   prefix.append(target_.filename().string()).append(kTempMarker);
+  prefix_ = std::move(prefix);
+  // Checked now: an unnamed file would otherwise meet the limit only when it is named, after
+  // all its bytes are written.
+  WICK_CHECK(prefix_.size() + kSuffixLength <= NAME_MAX, IoError,
+             "save: cannot create a temporary file in ", dir_, " for ", target_,
+             ": its name would be ", prefix_.size() + kSuffixLength, " bytes, over the limit of ",
+             NAME_MAX);
+  if (temp == Temp::kNamed || !open_unnamed()) open_named();
+  try {
+    sink_ = std::make_unique<FdSink>(
+        fd_,
+        named_ ? temp_.string() : wick::detail::cat("the unnamed temporary file for ", target_));
+  } catch (...) {
+    if (named_) ::unlink(temp_.c_str());
+    ::close(fd_);
+    throw;
+  }
+}
+
+bool AtomicFile::open_unnamed() {
+#if defined(O_TMPFILE)
+  // Fails on file systems without O_TMPFILE (NFS, some FUSE); other errors (no permission,
+  // no space) recur in open_named(), which reports them.
+  const int fd = ::open(dir_.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+  if (fd < 0) return false;
+  // commit() names the file through /proc/self/fd (linkat with AT_EMPTY_PATH needs a
+  // capability); a process without /proc could never name it. Checked once per process.
+  static const bool proc_fd_links = [fd] {
+    struct stat opened {};
+    struct stat via_proc {};
+    return ::fstat(fd, &opened) == 0 && ::stat(proc_path(fd).c_str(), &via_proc) == 0 &&
+           same_file(opened, via_proc);
+  }();
+  if (!proc_fd_links) {
+    ::close(fd);
+    return false;
+  }
+  while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+  }
+  fd_ = fd;
+  try {
+    temp_ = dir_ / (prefix_ + kLinkSuffix);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  return true;
+#else
+  return false;
+#endif
+}
+
+void AtomicFile::open_named() {
   // First, so the space of dead saves' temp files is free before this one needs it.
-  remove_stale_temps(dir, prefix);
+  remove_stale_temps(dir_, prefix_);
   for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
-    temp_ = dir / (prefix + random_suffix());
+    temp_ = dir_ / (prefix_ + random_suffix());
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ < 0 && errno != EEXIST) {
-      throw IoError(wick::detail::cat("save: cannot create a temporary file in ", dir, " for ",
+      throw IoError(wick::detail::cat("save: cannot create a temporary file in ", dir_, " for ",
                                       target_, ": ", os_error()));
     }
     if (fd_ >= 0 && !lock_temp(fd_, temp_)) {
@@ -157,19 +248,54 @@ AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)
       fd_ = -1;
     }
   }
-  WICK_CHECK(fd_ >= 0, IoError, "save: could not pick a unique temporary name in ", dir);
-  sink_ = std::make_unique<FdSink>(fd_, temp_.string());
+  WICK_CHECK(fd_ >= 0, IoError, "save: could not pick a unique temporary name in ", dir_, " for ",
+             target_, ": 100 random names were all taken");
+  named_ = true;
+}
+
+void AtomicFile::link_unnamed() {
+  const std::string from = proc_path(fd_);
+  auto deadline = std::chrono::steady_clock::now() + kLinkWait;
+  auto pause = std::chrono::microseconds(20);
+  for (int random_names = 0;;) {
+    if (::linkat(AT_FDCWD, from.c_str(), AT_FDCWD, temp_.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+      named_ = true;
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EEXIST) {
+      throw IoError(wick::detail::cat("save: cannot link the temporary file for ", target_, " as ",
+                                      temp_, ": ", os_error()));
+    }
+    const TempState state = remove_if_dead(temp_);
+    if (state == TempState::kGone) continue;
+    if (state == TempState::kLive && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(pause);  // another save's rename is under way
+      pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(10));
+      continue;
+    }
+    WICK_CHECK(++random_names <= 100, IoError, "save: could not pick a unique temporary name in ",
+               dir_, " for ", target_, ": 100 random names were all taken");
+    // Random names are rare here, so this save can afford to list the directory: it removes
+    // those of saves that died between their link and their rename, which no other save names.
+    if (random_names == 1) remove_stale_temps(dir_, prefix_);
+    temp_ = dir_ / (prefix_ + random_suffix());
+    deadline = std::chrono::steady_clock::time_point::min();  // random names are not waited for
+  }
 }
 
 AtomicFile::~AtomicFile() {
-  // Unlink while still holding the lock, so no cleaner races for the name.
-  if (!committed_) ::unlink(temp_.c_str());
+  // Unlink while still holding the lock, so no cleaner races for the name. An unnamed file
+  // needs nothing: the kernel frees it with its last descriptor.
+  if (named_ && !committed_) ::unlink(temp_.c_str());
   if (fd_ >= 0) ::close(fd_);
 }
 
 void AtomicFile::commit(bool durable) {
+  const std::string name = named_ ? temp_.string() : "the unnamed temporary file";
   if (durable && ::fsync(fd_) != 0) {
-    throw IoError(wick::detail::cat("save: fsync of ", temp_, " failed: ", os_error()));
+    throw IoError(
+        wick::detail::cat("save: fsync of ", name, " for ", target_, " failed: ", os_error()));
   }
   struct stat st {};
   if (::stat(target_.c_str(), &st) == 0) {
@@ -180,23 +306,29 @@ void AtomicFile::commit(bool durable) {
     }
   }
   // close() reports deferred write errors (NFS) and must come before the rename; a duplicate
-  // descriptor keeps the lock until the file has its final name.
+  // descriptor keeps the lock (and an unnamed file) until the file has its final name.
   const int lock_fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
-  WICK_CHECK(lock_fd >= 0, IoError, "save: cannot duplicate the descriptor of ", temp_, ": ",
-             os_error());
+  WICK_CHECK(lock_fd >= 0, IoError, "save: cannot duplicate the descriptor of ", name, " for ",
+             target_, ": ", os_error());
   const int rc = ::close(fd_);
   fd_ = lock_fd;
   if (rc != 0) {
-    throw IoError(wick::detail::cat("save: closing ", temp_, " failed: ", os_error()));
-  }
-  if (::rename(temp_.c_str(), target_.c_str()) != 0) {
     throw IoError(
-        wick::detail::cat("save: cannot rename ", temp_, " to ", target_, ": ", os_error()));
+        wick::detail::cat("save: closing ", name, " for ", target_, " failed: ", os_error()));
+  }
+  if (!named_) link_unnamed();
+  if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+    const std::string err = os_error();
+    // Now, while the lock is held: a writer kept alive after this error would otherwise keep
+    // the name every other save to the target first tries.
+    ::unlink(temp_.c_str());
+    named_ = false;
+    throw IoError(wick::detail::cat("save: cannot rename ", temp_, " to ", target_, ": ", err));
   }
   committed_ = true;
   ::close(fd_);
   fd_ = -1;
-  if (durable) fsync_directory(target_.has_parent_path() ? target_.parent_path() : ".");
+  if (durable) fsync_directory(dir_);
 }
 
 void Source::read_exact(void* data, std::size_t n, const char* what) {
@@ -270,7 +402,12 @@ constexpr std::size_t kDirectRead = std::size_t{64} << 10;
 }  // namespace
 
 FileSource::FileSource(const File& file)
-    : file_(file), buf_(std::make_unique_for_overwrite<std::byte[]>(kReadAhead)) {}
+    // No bigger than the file: a 256 KiB buffer for a 32 KiB checkpoint cost more in malloc
+    // and free (heap consolidation) than its reads.
+    : file_(file),
+      buf_size_(static_cast<std::size_t>(
+          std::clamp<uint64_t>(file.size(), 1, static_cast<uint64_t>(kReadAhead)))),
+      buf_(std::make_unique_for_overwrite<std::byte[]>(buf_size_)) {}
 
 std::size_t FileSource::pread_some(void* data, std::size_t n) {
   while (true) {
@@ -286,6 +423,14 @@ std::size_t FileSource::pread_some(void* data, std::size_t n) {
   }
 }
 
+std::string_view FileSource::peek(std::size_t n) {
+  if (buf_pos_ == buf_len_) {
+    buf_pos_ = 0;
+    buf_len_ = pread_some(buf_.get(), buf_size_);
+  }
+  return {reinterpret_cast<const char*>(buf_.get() + buf_pos_), std::min(n, buf_len_ - buf_pos_)};
+}
+
 std::size_t FileSource::read_some(void* data, std::size_t n) {
   if (buf_pos_ == buf_len_) {
     if (n >= kDirectRead) {
@@ -294,7 +439,7 @@ std::size_t FileSource::read_some(void* data, std::size_t n) {
       return got;
     }
     buf_pos_ = 0;
-    buf_len_ = pread_some(buf_.get(), kReadAhead);
+    buf_len_ = pread_some(buf_.get(), buf_size_);
   }
   std::size_t got = std::min(n, buf_len_ - buf_pos_);
   std::memcpy(data, buf_.get() + buf_pos_, got);

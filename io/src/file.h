@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "wick/core/storage.h"
 
@@ -50,9 +51,19 @@ class FdSink final : public Sink {
 
 /// A temporary file beside `target` that becomes `target` only on commit(); destroyed without
 /// commit() it is removed, so the previous file at `target` is never touched by a failed save.
+///
+/// Where the file system allows (Linux O_TMPFILE), the file has no name while it is written: a
+/// save that dies leaves nothing behind, and no save has to look for the files of dead ones.
+/// commit() links it as `.<name>.wick-tmp-000000000000` and renames that over the target.
+/// Elsewhere it is `.<name>.wick-tmp-<random>` from the start, and each save first removes the
+/// temp files of dead saves. io/FORMAT.md ("Writers") specifies both.
 class AtomicFile {
  public:
-  explicit AtomicFile(std::filesystem::path target);
+  /// How the temp file is made: `kAuto` takes an unnamed one when it can; `kNamed` always
+  /// names it (the fallback, chosen explicitly only by tests).
+  enum class Temp { kAuto, kNamed };
+
+  explicit AtomicFile(std::filesystem::path target, Temp temp = Temp::kAuto);
   ~AtomicFile();
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
@@ -60,16 +71,26 @@ class AtomicFile {
   Sink& sink() noexcept { return *sink_; }
   /// The temp file's descriptor, open until commit() or destruction.
   int fd() const noexcept { return fd_; }
-  /// fsync (when durable), keep the target's permissions, rename over the target, and fsync
-  /// the directory (when durable).
+  /// fsync (when durable), keep the target's permissions, name the file if it is unnamed,
+  /// rename it over the target, and fsync the directory (when durable).
   void commit(bool durable);
+  /// The temp file's name: the one it has, or the one commit() will first try to give it.
   const std::filesystem::path& temp_path() const noexcept { return temp_; }
+  /// False while the temp file has no name in the directory.
+  bool named() const noexcept { return named_; }
 
  private:
+  bool open_unnamed();
+  void open_named();
+  void link_unnamed();
+
   std::filesystem::path target_;
+  std::filesystem::path dir_;
+  std::string prefix_;  // ".<name>.wick-tmp-"
   std::filesystem::path temp_;
   int fd_ = -1;
   std::unique_ptr<FdSink> sink_;
+  bool named_ = false;
   bool committed_ = false;
 };
 
@@ -131,12 +152,17 @@ class FileSource final : public Source {
  public:
   explicit FileSource(const File& file);
   std::size_t read_some(void* data, std::size_t n) override;
+  /// Up to `n` of the next bytes without consuming them (fewer only at the end of the file),
+  /// read into the buffer when it is empty: a load tells the format from the first bytes and
+  /// parses on from the same read.
+  std::string_view peek(std::size_t n);
   std::optional<uint64_t> size() const override { return file_.size(); }
 
  private:
   std::size_t pread_some(void* data, std::size_t n);  // at file_pos_, retrying EINTR
 
   const File& file_;
+  std::size_t buf_size_;
   std::unique_ptr<std::byte[]> buf_;
   std::size_t buf_pos_ = 0;
   std::size_t buf_len_ = 0;

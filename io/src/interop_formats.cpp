@@ -149,7 +149,10 @@ std::optional<FileFormat> sniff_format(const std::filesystem::path& path) {
 std::optional<FileFormat> sniff_format(const File& file, const std::filesystem::path& path) {
   std::string head(static_cast<std::size_t>(std::min<uint64_t>(file.size(), 16)), '\0');
   file.read_at(head.data(), head.size(), 0, "file header");
-  const std::string_view h = head;
+  return sniff_head(head, path);
+}
+
+std::optional<FileFormat> sniff_head(std::string_view h, const std::filesystem::path& path) {
   if (h.starts_with(kWickMagic)) return FileFormat::Wick;
   if (h.starts_with(kNpyMagic)) return FileFormat::Npy;
   if (h.starts_with(kZipMagic) || h.starts_with(kEmptyZipMagic)) return classify_zip(path);

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string_view>
 
 #include "file.h"
 #include "wick/io/formats.h"
@@ -17,6 +18,8 @@ namespace wick::io::detail {
 std::optional<FileFormat> sniff_format(const std::filesystem::path& path);
 /// sniff_format() of `file`, already open at `path` (one open for a whole load).
 std::optional<FileFormat> sniff_format(const File& file, const std::filesystem::path& path);
+/// sniff_format() from `head`, the first 16 bytes of the file at `path` (fewer in a shorter file).
+std::optional<FileFormat> sniff_head(std::string_view head, const std::filesystem::path& path);
 
 /// Loads a file of a format other than wick.
 Value load_foreign(const std::filesystem::path& path, FileFormat format);

@@ -34,12 +34,20 @@ Value load(const std::filesystem::path& path, const LoadOptions& options) {
   // Formats are told apart by content. Whatever is not recognised is read as wick, whose
   // reader explains what is wrong with it.
   io::detail::File file(path);
-  if (const auto format = io::detail::sniff_format(file, path);
-      format.has_value() && *format != io::FileFormat::Wick) {
+  const auto foreign = [](const std::optional<io::FileFormat>& format) {
+    return format.has_value() && *format != io::FileFormat::Wick;
+  };
+  if (options.mmap) {
+    if (const auto format = io::detail::sniff_format(file, path); foreign(format)) {
+      return io::detail::load_foreign(path, *format);
+    }
+    return io::Reader(path, options).value();
+  }
+  // The first read-ahead serves both the sniff and the parse: one read fewer per small file.
+  io::detail::FileSource src(file);
+  if (const auto format = io::detail::sniff_head(src.peek(16), path); foreign(format)) {
     return io::detail::load_foreign(path, *format);
   }
-  if (options.mmap) return io::Reader(path, options).value();
-  io::detail::FileSource src(file);
   return io::detail::parse_stream(src, {options.verify, true, options.progress, file.name()}).value;
 }
 

@@ -23,8 +23,12 @@ bool Worker::worthwhile() noexcept {
 }
 
 bool Worker::push(std::function<void()>&& job) {
-  if (::getpid() != owner_) return false;  // a child after fork(): the thread is not here
-  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  if (!thread_.joinable()) {
+    owner_ = ::getpid();  // here, not at construction: a Worker never used costs no syscall
+    thread_ = std::thread([this] { run(); });
+  } else if (::getpid() != owner_) {
+    return false;  // a child after fork(): the thread is not here
+  }
   {
     const std::lock_guard lock(mu_);
     queue_.push_back(std::move(job));

@@ -51,7 +51,7 @@ class Worker {
   std::deque<std::function<void()>> queue_;
   bool busy_ = false;  // run() is doing a job it took off the queue
   bool stop_ = false;
-  const pid_t owner_ = ::getpid();
+  pid_t owner_ = 0;  // the process that started thread_ (read only once it is joinable)
 };
 
 /// Drains a worker when a scope ends, however it ends (an exception from the write), so a job

@@ -2,6 +2,7 @@
 // Checkpoints for the crash and concurrency tests: every byte of generation g depends on g, so a
 // load that mixes two saves, or reads part of one, cannot pass check().
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -93,6 +94,20 @@ inline int count_temp_files(const std::filesystem::path& target) {
     if (e.path().filename().string().starts_with(prefix)) ++n;
   }
   return n;
+}
+
+/// Whether saves into `dir` write an unnamed temp file (O_TMPFILE, named through /proc only at
+/// commit), as AtomicFile::Temp::kAuto does where it can.
+inline bool unnamed_temp_files(const std::filesystem::path& dir) {
+#if defined(O_TMPFILE)
+  const int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  const bool proc = ::access(("/proc/self/fd/" + std::to_string(fd)).c_str(), F_OK) == 0;
+  ::close(fd);
+  return proc;
+#else
+  return false;
+#endif
 }
 
 /// A fresh directory on tmpfs (/dev/shm) when there is one, else in the system temp dir, so

@@ -7,10 +7,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <set>
+#include <string>
 #include <thread>
 
+#include "file.h"
 #include "generation_testing.h"
 #include "wick/wick.h"
 
@@ -155,6 +160,74 @@ TEST(Concurrency, ThreadsSavingOneTargetNeverBreakEachOther) {
               saves.load(), kThreads * kSavesEach, loads.load(), failures.load());
   EXPECT_EQ(failures, 0);
   EXPECT_EQ(saves, kThreads * kSavesEach);
+  EXPECT_EQ(count_temp_files(path), 0);
+}
+
+TEST(Concurrency, SavesOfBothTempSchemesShareATargetWhileDeadTempFilesAppear) {
+  // Threads save one target through the unnamed and the named temp-file schemes in turn, while
+  // another keeps creating dead saves' files under the link name. Every save must succeed,
+  // every read see one whole save, and no temp file outlive the last save.
+  using Temp = io::detail::AtomicFile::Temp;
+  ScratchDir dir;
+  const auto path = dir / "ckpt.wick";
+  const auto link_name = dir / ".ckpt.wick.wick-tmp-000000000000";
+  constexpr int kThreads = 3, kSavesEach = 200;
+  constexpr std::size_t kBytes = 64 << 10;
+  auto save_one = [&](char fill, Temp temp) {
+    io::detail::AtomicFile f(path, temp);
+    const std::string bytes(kBytes, fill);
+    f.sink().write(bytes.data(), bytes.size());
+    f.commit(false);
+  };
+  save_one('a', Temp::kAuto);
+  std::atomic<int> failures{0}, saves{0}, reads{0}, dead{0};
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kSavesEach; ++i) {
+        try {
+          save_one(static_cast<char>('a' + (t * kSavesEach + i) % 26),
+                   (t + i) % 2 == 0 ? Temp::kAuto : Temp::kNamed);
+          ++saves;
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "saver %d: %s\n", t, e.what());
+          ++failures;
+        }
+      }
+    });
+  }
+  std::thread dead_saves([&] {
+    while (!done) {
+      // Created only where nothing is: never over a live save's file.
+      const int fd = ::open(link_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        ::close(fd);
+        ++dead;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  });
+  std::thread reader([&] {
+    while (!done) {
+      std::ifstream in(path, std::ios::binary);
+      const std::string got{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+      if (got.size() != kBytes || got.find_first_not_of(got[0]) != std::string::npos) ++failures;
+      ++reads;
+    }
+  });
+  for (int t = 0; t < kThreads; ++t)
+    threads[t].join();
+  done = true;
+  reader.join();
+  dead_saves.join();
+  save_one('z', Temp::kAuto);  // removes a dead file the last ones may have left
+  std::printf(
+      "saves of both schemes: %d of %d succeeded, %d reads, %d dead files made, %d failures\n",
+      saves.load(), kThreads * kSavesEach, reads.load(), dead.load(), failures.load());
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(saves, kThreads * kSavesEach);
+  EXPECT_GT(dead, 0);
   EXPECT_EQ(count_temp_files(path), 0);
 }
 
