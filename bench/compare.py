@@ -2,7 +2,8 @@
 """Runs wick's io benchmark and the same workloads through PyTorch and NumPy, in one run and one
 directory, and prints throughputs and ratios (wick / peer, higher is better for wick).
 
-    python3 bench/compare.py --bench build/bench/wick_bench_io [--reps 5] [--reps-targets 15] [--quick]
+    python3 bench/compare.py --bench build/bench/wick_bench_io [--reps 5] [--reps-targets 15]
+                             [--quick]
 
 Peers are measured only when importable (Debian: python3-torch, python3-numpy; scripts/deps.sh
 --peers installs them). Files go to $WICK_BENCH_DIR or the temp directory, like the C++ bench.
@@ -68,7 +69,10 @@ def median_seconds(fn, reps, min_time=0.2):
 # kernel's writeback of earlier saves, huge-page compaction) and each repetition holds only one
 # to three iterations, so these run more repetitions than the rest (--reps-targets).
 TARGET_WORKLOADS = ["256MiB", "bf16", "1GiB"]
-TARGET_OPS = ["save_file_fast", "save_file_durable", "load_verified", "raw_write", "raw_write_fsync",
+# With them, every benchmark a row divides them by or into, so that each row's two figures come
+# from one process.
+TARGET_OPS = ["save_file_fast", "save_file_durable", "load_verified", "load_unverified",
+              "mmap_verified", "raw_write", "raw_write_fsync", "raw_replace", "raw_replace_fsync",
               "raw_read", "paired_save_fast", "paired_save_durable", "paired_load_verified"]
 
 
@@ -150,9 +154,12 @@ def main():
     ap.add_argument("--bench", default="build/bench/wick_bench_io")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--reps-targets", type=int, default=15,
-                    help="repetitions of the large workloads' benchmarks that have targets")
+                    help="repetitions of the large workloads' benchmarks that have targets "
+                         "(never fewer than --reps)")
     ap.add_argument("--quick", action="store_true", help="skip the 1 GiB workload")
     args = ap.parse_args()
+    if args.reps < 2:
+        ap.error("--reps must be at least 2: the figures are medians of repetitions")
     workloads = [w for w in WORKLOADS if not (args.quick and w == "1GiB")]
     directory = os.environ.get("WICK_BENCH_DIR", tempfile.gettempdir())
 

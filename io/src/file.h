@@ -152,9 +152,9 @@ class FileSource final : public Source {
  public:
   explicit FileSource(const File& file);
   std::size_t read_some(void* data, std::size_t n) override;
-  /// Up to `n` of the next bytes without consuming them (fewer only at the end of the file),
-  /// read into the buffer when it is empty: a load tells the format from the first bytes and
-  /// parses on from the same read.
+  /// Up to `n` of the next bytes without consuming them, read into the buffer when it is empty;
+  /// fewer when the buffer holds fewer (at the end of the file, or after a short read). A load
+  /// tells the format from the first bytes and parses on from the same read.
   std::string_view peek(std::size_t n);
   std::optional<uint64_t> size() const override { return file_.size(); }
 

@@ -28,8 +28,9 @@ class Worker {
   static bool worthwhile() noexcept;
 
   /// Queues `job` (a callable that must not throw), starting the thread on first use. False,
-  /// and nothing queued, when no thread or memory could be had, or in a child after fork(): the
-  /// caller then does the work itself or goes without.
+  /// and nothing queued, when no thread or memory could be had, or in a child after fork() when
+  /// the thread was started before it: the caller then does the work itself or goes without.
+  /// post(), drain() and the destructor must all be called from one thread.
   template <class F>
   bool post(F&& job) noexcept {
     try {
