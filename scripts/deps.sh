@@ -3,7 +3,7 @@
 # missing; as another user it prints the exact apt-get command instead.
 #   scripts/deps.sh            build + test dependencies
 #   scripts/deps.sh --peers    also PyTorch and NumPy (interop tests, peer benchmarks)
-#   scripts/deps.sh --fuzz     also clang, libFuzzer and valgrind (scripts/fuzz.sh, valgrind.sh)
+#   scripts/deps.sh --fuzz     also clang, libFuzzer, zlib and valgrind (scripts/fuzz.sh, valgrind.sh)
 #   scripts/deps.sh --bench    also the benchmark yardsticks: OpenBLAS, libtorch, PyTorch, NumPy
 set -euo pipefail
 
@@ -12,7 +12,8 @@ packages=(cmake make g++ pkg-config libxsimd-dev libgtest-dev libgmock-dev libbe
 for group in "$@"; do
   case "$group" in
     --peers) packages+=(python3 python3-numpy python3-torch) ;;
-    --fuzz) packages+=(clang libclang-rt-14-dev libfuzzer-14-dev valgrind) ;;
+    # zlib: the fuzz seed generator deflates its zip-bomb seeds (libzip-dev pulls it in too).
+    --fuzz) packages+=(clang libclang-rt-14-dev libfuzzer-14-dev valgrind zlib1g-dev) ;;
     --bench) packages+=(python3 python3-numpy python3-torch libopenblas-dev libtorch-dev) ;;
   esac
 done

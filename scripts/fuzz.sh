@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, ASan + UBSan) and fuzzes each decode path, starting from
-# the seed corpus and the kept regressions. Fails on any finding, after minimizing the input and
-# printing it (base64, complete) as a reproducer for tests/fuzz/regressions/.
+# Builds the libFuzzer targets (clang, ASan + UBSan) and fuzzes each decode path and the CLI's
+# commands, starting from the seed corpus and the kept regressions. Fails on any finding (a
+# crash, a broken cross-check, a decode over its memory or time bound: tests/fuzz/README.md),
+# after minimizing the input and printing it (base64, complete) as a reproducer for
+# tests/fuzz/regressions/. Prints, per target, the worst memory per file byte and CPU time per
+# MB any input took (the harness's "wick fuzz bounds:" lines).
 #   scripts/fuzz.sh [seconds-per-target] [build-dir]      (defaults: 60, build-fuzz)
 # Exploring (the default) uses a random seed and keeps the corpus between runs. With
 # WICK_FUZZ_SEED=<n> and WICK_FUZZ_RUNS=<n> each target starts from a fresh corpus and runs a
@@ -11,13 +14,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build=${2:-build-fuzz}
-targets=(fuzz_load_stream fuzz_load_path fuzz_mmap_open fuzz_load_by_name)
+targets=(fuzz_load_stream fuzz_load_path fuzz_mmap_open fuzz_load_by_name fuzz_cli)
+# The largest input: tests/fuzz/make_corpus.cpp's kMaxSeedBytes, so the hostile seeds are read
+# whole, and large enough that an input amplified quadratically crosses the memory bound.
+max_len=65536
 
 bash scripts/deps.sh --fuzz
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DWICK_SANITIZE=address,undefined -DWICK_BUILD_FUZZERS=ON -DWICK_BUILD_TESTS=OFF \
-  -DWICK_BUILD_BENCH=OFF -DWICK_BUILD_EXAMPLES=OFF -DWICK_BUILD_TOOLS=OFF -DWICK_INSTALL=OFF \
-  >/dev/null
+  "${launcher[@]}" -DWICK_SANITIZE=address,undefined -DWICK_BUILD_FUZZERS=ON \
+  -DWICK_BUILD_TESTS=OFF -DWICK_BUILD_BENCH=OFF -DWICK_BUILD_EXAMPLES=OFF -DWICK_BUILD_TOOLS=ON \
+  -DWICK_INSTALL=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" wick_fuzz_corpus
 
 work=$build/fuzz
@@ -29,7 +37,11 @@ mkdir -p "$artifacts"
 for f in tests/data/*.wick; do cp "$f" "$seeds/golden_$(basename "$f")"; done
 regressions=()
 for f in tests/fuzz/regressions/*; do
-  [[ -f "$f" && "$(basename "$f")" != README.md ]] && regressions+=("$f")
+  if [[ -f "$f" && "$(basename "$f")" != README.md ]]; then
+    regressions+=("$f")
+    # Also a seed: every kept crash input is a structure some decoder once got wrong.
+    cp "$f" "$seeds/regression_$(basename "$f")"
+  fi
 done
 
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -57,9 +69,11 @@ for t in "${targets[@]}"; do
     "$bin" "${regressions[@]}" >"$log" 2>&1 || status=$?
   fi
   if [[ $status -eq 0 ]]; then
+    # -timeout and -rss_limit_mb stay as a backstop to the harness's own bounds (a decode that
+    # blocks without using CPU time; memory outside the heap and wick's mappings).
     "$bin" "$corpus" "$seeds" "${bounds[@]}" -dict=tests/fuzz/wick.dict -timeout=10 \
-      -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 -artifact_prefix="$artifacts/$t-" \
-      >"$log" 2>&1 || status=$?
+      -rss_limit_mb=2048 -max_len="$max_len" -print_final_stats=1 \
+      -artifact_prefix="$artifacts/$t-" >"$log" 2>&1 || status=$?
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   added=$(sed -n 's/^stat::new_units_added: *//p' "$log")
@@ -67,6 +81,15 @@ for t in "${targets[@]}"; do
   if [[ $status -eq 0 ]]; then
     printf 'fuzz: %-18s clean: %s runs in %ss, %s new inputs, corpus %s files\n' "$t" \
       "${runs:-?}" "$((SECONDS - t0))" "${added:-?}" "$(find "$corpus" -type f | wc -l)"
+    # The harness prints one line per bound at exit (tests/fuzz/decode_bounds.h); a clean run
+    # without them measured nothing.
+    if ! grep -q '^wick fuzz bounds: ' "$log"; then
+      echo "fuzz: $t printed no bounds summary; its log ends:"
+      tail -n 20 "$log"
+      failed=$((failed + 1))
+      continue
+    fi
+    sed -n "s/^wick fuzz bounds: $t: /fuzz:   bounds: /p" "$log"
     continue
   fi
   failed=$((failed + 1))
@@ -79,7 +102,7 @@ for t in "${targets[@]}"; do
   fi
   minimized=$artifacts/$t-minimized
   "$bin" "$crash" -minimize_crash=1 -max_total_time=60 -timeout=10 -rss_limit_mb=2048 \
-    -exact_artifact_path="$minimized" >"$work/$t.minimize.log" 2>&1 || true
+    -max_len="$max_len" -exact_artifact_path="$minimized" >"$work/$t.minimize.log" 2>&1 || true
   [[ -s "$minimized" ]] || cp "$crash" "$minimized"
   echo "fuzz: reproducer ($(wc -c <"$minimized") bytes): $minimized"
   echo "fuzz: recreate it with:  base64 -d >$t-repro <<'EOF'"

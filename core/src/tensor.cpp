@@ -22,7 +22,15 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int
   WICK_CHECK(strides_.size() == shape_.size(), ShapeError, "Tensor: ", shape_.size(), "-d shape ",
              shape_str(shape_), " needs ", shape_.size(), " strides, got ", strides_.size());
   WICK_CHECK(offset_ >= 0, ShapeError, "Tensor: negative storage offset ", offset_);
-  if (numel_ == 0) return;
+  const auto capacity = static_cast<int64_t>(storage_->nbytes() / dtype_size(dtype_));
+  if (numel_ == 0) {
+    // An empty view places no element, whatever its sizes and strides (PyTorch takes any
+    // offset for one), but raw_data() points at its offset: keep that inside the storage or
+    // just past its end, so the pointer stays valid and offset * element size cannot overflow.
+    WICK_CHECK(offset_ <= capacity, ShapeError, "Tensor: empty view ", shape_str(shape_),
+               " at offset ", offset_, " lies outside its ", capacity, "-element storage");
+    return;
+  }
   // The furthest element must lie inside the storage; computed without overflow.
   int64_t last = offset_;
   for (std::size_t i = 0; i < shape_.size(); ++i) {
@@ -34,10 +42,10 @@ Tensor::Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int
                ShapeError, "Tensor: view ", shape_str(shape_), " with strides ",
                shape_str(strides_), " overflows int64");
   }
-  const auto capacity = static_cast<int64_t>(storage_->nbytes() / dtype_size(dtype_));
+  // last + 1 counted in uint64_t: the last element may be at 2^63-1.
   WICK_CHECK(last < capacity, ShapeError, "Tensor: view ", shape_str(shape_), " with strides ",
-             shape_str(strides_), " at offset ", offset_, " needs ", last + 1,
-             " elements, storage holds ", capacity);
+             shape_str(strides_), " at offset ", offset_, " needs ",
+             static_cast<uint64_t>(last) + 1, " elements, storage holds ", capacity);
 }
 
 namespace {
@@ -108,6 +116,8 @@ void Tensor::check_span(DType requested) const {
 void* Tensor::raw_data() {
   check_defined("Tensor::raw_data");
   if (storage_->data() == nullptr) return nullptr;
+  // Every view's offset lies inside its storage or just past its end (the constructor and the
+  // view ops keep it there), so this neither overflows nor leaves the allocation.
   return storage_->data() + offset_ * static_cast<int64_t>(element_size());
 }
 
@@ -295,9 +305,11 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
   end = std::max(clamp(end), start);
   Tensor out = *this;
   out.shape_[d] = (end - start + step - 1) / step;
-  out.strides_[d] = strides_[d] * step;
-  out.offset_ = offset_ + (out.shape_[d] > 0 ? start * strides_[d] : 0);
   out.numel_ = shape_numel(out.shape_);
+  // Only an empty view's strides can be large enough to overflow here, and they place nothing.
+  if (__builtin_mul_overflow(strides_[d], step, &out.strides_[d])) out.strides_[d] = strides_[d];
+  // An empty result keeps the offset, inside the storage (see select()).
+  if (out.numel_ > 0) out.offset_ = offset_ + start * strides_[d];
   return recorded(*this, std::move(out), "slice",
                   [d, start, end, step, from = shape_](const Tensor& g) {
                     Tensor r = zeros(from, g.dtype());
@@ -315,10 +327,12 @@ Tensor Tensor::select(int64_t d, int64_t index) const {
              " is out of bounds for dimension ", d, " with size ", n);
   if (index < 0) index += n;
   Tensor out = *this;
-  out.offset_ = offset_ + index * strides_[d];
   out.shape_.erase(out.shape_.begin() + d);
   out.strides_.erase(out.strides_.begin() + d);
   out.numel_ = shape_numel(out.shape_);
+  // Like slice(): an empty result keeps the offset, which stays inside the storage; the strides
+  // of an empty tensor may point anywhere (the rows of [5, 0, 2^20] start 2^20 apart).
+  if (out.numel_ > 0) out.offset_ = offset_ + index * strides_[d];
   return recorded(*this, std::move(out), "select", [d, index, from = shape_](const Tensor& g) {
     Tensor r = zeros(from, g.dtype());
     r.select(d, index).copy_(g);

@@ -30,6 +30,7 @@
 #include "wick/io/reader.h"
 #include "wick/io/safetensors.h"
 #include "wick/io/serialize.h"
+#include "wick/io/tree_path.h"
 #include "wick/io/value.h"
 #include "wick/io/writer.h"
 #include "wick/nn/adam.h"

@@ -393,7 +393,7 @@ bool read_scalar(ByteReader& r, Tag tag, FlatNode& node, const char* field) {
     case Tag::String: {
       const std::string_view s = r.view(field);
       node.bits = r.position() - s.size();
-      node.text_size = static_cast<uint32_t>(s.size());
+      node.n = static_cast<uint32_t>(s.size());
       return true;
     }
     default:
@@ -423,20 +423,25 @@ std::string key_error(std::string_view key) {
 }
 
 // A dict's keys, to find duplicates by sorting when the dict closes: 16 bytes a key (a hash
-// and the key's node), against several times that for a hash set. Sorting integers keeps it
+// and where the key is), against several times that for a hash set. Sorting integers keeps it
 // cheap; keys are compared only when their hashes are equal.
 struct KeySeen {
   uint64_t hash;
-  uint32_t node;  // index into Index::tree
+  uint64_t at;  // offset of the key in the payload; its u32 length prefix is just before
   bool operator<(const KeySeen& o) const noexcept {
-    return hash != o.hash ? hash < o.hash : node < o.node;
+    return hash != o.hash ? hash < o.hash : at < o.at;
   }
 };
+
+std::string_view key_at(const Index& index, uint64_t at) {
+  const uint32_t size = load_le<uint32_t>(index.payload.data() + at - 4);
+  return {reinterpret_cast<const char*>(index.payload.data()) + at, size};
+}
 
 void refuse_duplicate_keys(std::vector<KeySeen>& keys, const Index& index,
                            uint64_t payload_offset) {
   std::sort(keys.begin(), keys.end());
-  auto key_of = [&](const KeySeen& k) { return index.key(index.tree[k.node]); };
+  auto key_of = [&](const KeySeen& k) { return key_at(index, k.at); };
   for (auto group = keys.begin(); group != keys.end();) {
     auto end =
         std::find_if(group, keys.end(), [&](const KeySeen& k) { return k.hash != group->hash; });
@@ -444,27 +449,21 @@ void refuse_duplicate_keys(std::vector<KeySeen>& keys, const Index& index,
       // Equal hashes: sort the group by key, so that crafted collisions cost O(n log n), not n^2.
       std::sort(group, end, [&](const KeySeen& a, const KeySeen& b) {
         const auto ka = key_of(a), kb = key_of(b);
-        return ka != kb ? ka < kb : a.node < b.node;
+        return ka != kb ? ka < kb : a.at < b.at;
       });
       const auto dup = std::adjacent_find(
           group, end, [&](const KeySeen& a, const KeySeen& b) { return key_of(a) == key_of(b); });
       if (dup != end) {
         // The later of the two, at its length prefix.
-        const FlatNode& later = index.tree[std::next(dup)->node];
-        format_error(payload_offset + later.key_at - 4, "index",
+        format_error(payload_offset + std::next(dup)->at - 4, "index",
                      wick::detail::cat("duplicate dict key '", key_of(*dup), "'"));
       }
     }
     group = end;
   }
 }
-}  // namespace
 
-Index decode_index(std::vector<std::byte> payload, uint64_t file_offset) {
-  Index index;
-  index.payload = std::move(payload);
-  ByteReader r(index.payload, file_offset, "index");
-  // 1. Metadata.
+void decode_metadata(ByteReader& r, Index& index) {
   const uint32_t n_meta = r.u32();
   r.need(uint64_t{n_meta} * 5, "metadata entries");
   for (uint32_t i = 0; i < n_meta; ++i) {
@@ -485,15 +484,21 @@ Index decode_index(std::vector<std::byte> payload, uint64_t file_offset) {
     }
     index.metadata.insert(std::move(key), scalar_value(index, node));
   }
-  // 2. Value tree, pre-order, with an explicit stack of open containers.
+}
+
+// FORMAT.md "Values": one pass over the value tree, pre-order, with an explicit stack of open
+// containers. The first pass (`out` null) checks every rule and counts the nodes; the second
+// fills exactly that many, so the tree costs 32 bytes per value with no growth slack.
+uint64_t walk_value_tree(ByteReader& r, const Index& index, uint64_t file_offset,
+                         std::vector<FlatNode>* out) {
   struct Open {
     uint32_t left;
     bool is_dict;
     std::vector<KeySeen> keys;
   };
   std::vector<Open> stack;
-  bool root_done = false;
-  while (!root_done) {
+  uint64_t count = 0;
+  while (true) {
     FlatNode node;
     if (!stack.empty() && stack.back().is_dict) {
       const uint64_t at = r.offset();
@@ -501,21 +506,21 @@ Index decode_index(std::vector<std::byte> payload, uint64_t file_offset) {
       if (key.find('\0') != std::string::npos) {
         format_error(at, "index", "dict key contains a NUL byte");
       }
-      stack.back().keys.push_back(
-          KeySeen{std::hash<std::string_view>{}(key), static_cast<uint32_t>(index.tree.size())});
       node.key_at = r.position() - key.size();
       node.key_size = static_cast<uint32_t>(key.size());
+      if (!out)
+        stack.back().keys.push_back(KeySeen{std::hash<std::string_view>{}(key), node.key_at});
     }
     const uint64_t at = r.offset();
     const auto tag = static_cast<Tag>(r.u8());
     if (!read_scalar(r, tag, node, "string value")) {
       node.tag = tag;
       if (tag == Tag::Tensor) {
-        node.tensor = r.u32();
+        node.n = r.u32();
       } else if (tag == Tag::List || tag == Tag::Dict) {
-        node.count = r.u32();
+        node.n = r.u32();
         // Each list item takes at least 1 byte, each dict entry at least 5.
-        r.need(uint64_t{node.count} * (tag == Tag::Dict ? 5 : 1), "container items");
+        r.need(uint64_t{node.n} * (tag == Tag::Dict ? 5 : 1), "container items");
         if (stack.size() >= static_cast<std::size_t>(kMaxDepth)) {
           format_error(at, "index",
                        wick::detail::cat("nesting deeper than ", kMaxDepth, " levels"));
@@ -524,58 +529,69 @@ Index decode_index(std::vector<std::byte> payload, uint64_t file_offset) {
         format_error(at, "index", wick::detail::cat("unknown value tag ", static_cast<int>(tag)));
       }
     }
-    if (index.tree.size() >= UINT32_MAX) {
-      format_error(at, "index", "more than 2^32-1 values in the tree");
-    }
-    index.tree.push_back(node);
-    if ((node.tag == Tag::List || node.tag == Tag::Dict) && node.count > 0) {
-      stack.push_back(Open{node.count, node.tag == Tag::Dict, {}});
+    if (count >= UINT32_MAX) format_error(at, "index", "more than 2^32-1 values in the tree");
+    ++count;
+    if (out) out->push_back(node);
+    if ((node.tag == Tag::List || node.tag == Tag::Dict) && node.n > 0) {
+      stack.push_back(Open{node.n, node.tag == Tag::Dict, {}});
       continue;
     }
     // Close every container this item completes.
     while (true) {
-      if (stack.empty()) {
-        root_done = true;
-        break;
-      }
+      if (stack.empty()) return count;
       if (--stack.back().left > 0) break;
-      refuse_duplicate_keys(stack.back().keys, index, file_offset);
+      if (!out) refuse_duplicate_keys(stack.back().keys, index, file_offset);
       stack.pop_back();
     }
   }
-  // 3. Tensor table.
+}
+
+void decode_value_tree(ByteReader& r, Index& index, uint64_t file_offset) {
+  ByteReader counting = r;
+  const uint64_t count = walk_value_tree(counting, index, file_offset, nullptr);
+  index.tree.reserve(static_cast<std::size_t>(count));
+  walk_value_tree(r, index, file_offset, &index.tree);
+}
+
+TensorEntry decode_table_row(ByteReader& r, uint32_t i) {
+  const uint64_t at = r.offset();
+  TensorEntry e;
+  e.record_offset = r.u64();
+  e.payload_size = r.u64();
+  e.checksum = r.u64();
+  const uint8_t code = r.u8();
+  const uint8_t rank = r.u8();
+  const auto dtype = dtype_from_code(code);
+  if (!dtype)
+    format_error(at + 24, "index",
+                 wick::detail::cat("tensor ", i, ": unknown dtype code ", int{code}));
+  if (rank > kMaxRank)
+    format_error(at + 25, "index", wick::detail::cat("tensor ", i, ": rank ", int{rank}));
+  e.dtype = *dtype;
+  r.need(uint64_t{rank} * 8, "tensor sizes");
+  e.shape.resize(rank);
+  for (auto& d : e.shape) {
+    const uint64_t v = r.u64();
+    if (v > static_cast<uint64_t>(INT64_MAX))
+      format_error(at, "index", "tensor size exceeds 2^63-1");
+    d = static_cast<int64_t>(v);
+  }
+  if (payload_bytes(e.dtype, e.shape, at) != e.payload_size) {
+    format_error(
+        at, "index",
+        wick::detail::cat("tensor ", i, ": payload size ", e.payload_size, " does not match ",
+                          dtype_name(e.dtype), " ", shape_str(e.shape)));
+  }
+  return e;
+}
+
+void decode_tensor_table(ByteReader& r, Index& index) {
   const uint32_t n_tensors = r.u32();
   r.need(uint64_t{n_tensors} * 26, "tensor table");
   index.tensors.reserve(n_tensors);
   for (uint32_t i = 0; i < n_tensors; ++i) {
     const uint64_t at = r.offset();
-    TensorEntry e;
-    e.record_offset = r.u64();
-    e.payload_size = r.u64();
-    e.checksum = r.u64();
-    const uint8_t code = r.u8();
-    const uint8_t rank = r.u8();
-    const auto dtype = dtype_from_code(code);
-    if (!dtype)
-      format_error(at + 24, "index",
-                   wick::detail::cat("tensor ", i, ": unknown dtype code ", int{code}));
-    if (rank > kMaxRank)
-      format_error(at + 25, "index", wick::detail::cat("tensor ", i, ": rank ", int{rank}));
-    e.dtype = *dtype;
-    r.need(uint64_t{rank} * 8, "tensor sizes");
-    e.shape.resize(rank);
-    for (auto& d : e.shape) {
-      const uint64_t v = r.u64();
-      if (v > static_cast<uint64_t>(INT64_MAX))
-        format_error(at, "index", "tensor size exceeds 2^63-1");
-      d = static_cast<int64_t>(v);
-    }
-    if (payload_bytes(e.dtype, e.shape, at) != e.payload_size) {
-      format_error(
-          at, "index",
-          wick::detail::cat("tensor ", i, ": payload size ", e.payload_size, " does not match ",
-                            dtype_name(e.dtype), " ", shape_str(e.shape)));
-    }
+    TensorEntry e = decode_table_row(r, i);
     if (e.record_offset % kAlign != 0 || e.record_offset < kFileHeaderSize ||
         (i > 0 && e.record_offset <= index.tensors.back().record_offset)) {
       format_error(at, "index",
@@ -589,22 +605,39 @@ Index decode_index(std::vector<std::byte> payload, uint64_t file_offset) {
     format_error(r.offset(), "index",
                  wick::detail::cat(r.remaining(), " unexpected bytes after the tensor table"));
   }
-  // Cross-check: every tensor id in range, every tensor referenced.
+}
+
+// Every tensor id in range, every tensor referenced.
+void cross_check_tensor_ids(const Index& index, uint64_t file_offset) {
+  const std::size_t n_tensors = index.tensors.size();
   std::vector<bool> used(n_tensors, false);
   for (const auto& n : index.tree) {
     if (n.tag != Tag::Tensor) continue;
-    if (n.tensor >= n_tensors) {
+    if (n.n >= n_tensors) {
       format_error(file_offset, "index",
-                   wick::detail::cat("value refers to tensor ", n.tensor, " but the file has ",
+                   wick::detail::cat("value refers to tensor ", n.n, " but the file has ",
                                      n_tensors, " tensors"));
     }
-    used[n.tensor] = true;
+    used[n.n] = true;
   }
-  for (uint32_t i = 0; i < n_tensors; ++i) {
+  for (std::size_t i = 0; i < n_tensors; ++i) {
     if (!used[i])
       format_error(file_offset, "index",
                    wick::detail::cat("tensor ", i, " is not referenced by the value tree"));
   }
+}
+}  // namespace
+
+// FORMAT.md "Kind 2: index": metadata, value tree, tensor table, nothing else; then the
+// cross-checks between the tree and the table.
+Index decode_index(std::vector<std::byte> payload, uint64_t file_offset) {
+  Index index;
+  index.payload = std::move(payload);
+  ByteReader r(index.payload, file_offset, "index");
+  decode_metadata(r, index);
+  decode_value_tree(r, index, file_offset);
+  decode_tensor_table(r, index);
+  cross_check_tensor_ids(index, file_offset);
   return index;
 }
 
@@ -619,17 +652,17 @@ Value build_value(const Index& index, const std::vector<Tensor>& tensors) {
   for (const FlatNode& n : index.tree) {
     Value v;
     if (n.tag == Tag::Tensor) {
-      v = tensors[n.tensor];
+      v = tensors[n.n];
     } else if (n.tag == Tag::List) {
       v = List{};
-      v.list().reserve(n.count);
+      v.list().reserve(n.n);
     } else if (n.tag == Tag::Dict) {
       v = Dict{};
     } else {
       v = scalar_value(index, n);
     }
-    if ((n.tag == Tag::List || n.tag == Tag::Dict) && n.count > 0) {
-      stack.push_back(Open{std::move(v), std::string(index.key(n)), n.count});
+    if ((n.tag == Tag::List || n.tag == Tag::Dict) && n.n > 0) {
+      stack.push_back(Open{std::move(v), std::string(index.key(n)), n.n});
       continue;
     }
     // Attach v (and every container it completes) to its parent.
@@ -652,40 +685,6 @@ Value build_value(const Index& index, const std::vector<Tensor>& tensors) {
     }
   }
   return root;
-}
-
-std::vector<std::pair<std::string, uint32_t>> tensor_paths(const Index& index) {
-  // One path buffer; each open container remembers where its own path ends, so memory stays
-  // linear in depth times key length however deep the tree.
-  struct Open {
-    std::size_t path_end;
-    uint32_t left;
-    uint32_t next_index;
-    bool is_dict;
-  };
-  std::vector<Open> stack;
-  std::string path;
-  std::vector<std::pair<std::string, uint32_t>> out;
-  for (const FlatNode& n : index.tree) {
-    if (!stack.empty()) {
-      Open& parent = stack.back();
-      path.resize(parent.path_end);
-      if (!path.empty()) path += '.';
-      if (parent.is_dict) {
-        path += index.key(n);
-      } else {
-        path += std::to_string(parent.next_index++);
-      }
-    }
-    if (n.tag == Tag::Tensor) out.emplace_back(path, n.tensor);
-    if ((n.tag == Tag::List || n.tag == Tag::Dict) && n.count > 0) {
-      stack.push_back(Open{path.size(), n.count, 0, n.tag == Tag::Dict});
-      continue;
-    }
-    while (!stack.empty() && --stack.back().left == 0)
-      stack.pop_back();
-  }
-  return out;
 }
 
 }  // namespace wick::io::detail

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -223,17 +224,17 @@ std::array<std::byte, 64> encode_index_header(uint64_t payload_size, uint64_t ch
 
 /// The value tree of an index, flattened in pre-order so it is built and walked without
 /// recursion. Lists and dicts record their item count; their items follow them. Keys and
-/// string values stay in the index payload (Index::key/text), so a hostile index of many tiny
-/// values costs a few dozen bytes per value, not a few hundred.
+/// string values stay in the index payload (Index::key/text), so a node costs 32 bytes however
+/// long its key: a hostile index of one-byte values costs 32 bytes per byte of file while it is
+/// checked (FORMAT.md "Bounds").
 struct FlatNode {
+  uint64_t key_at = 0;    // offset of the key in Index::payload (dict items only)
+  uint64_t bits = 0;      // int, float (bit pattern), or offset of the string value in the payload
+  uint32_t key_size = 0;  // 0 for list items and the root
+  uint32_t n = 0;         // list/dict: item count; tensor: id; string: byte count
   Tag tag = Tag::None;
-  uint32_t count = 0;     // list/dict items
-  uint32_t tensor = 0;    // tensor id
-  uint32_t key_size = 0;  // key in the parent dict (empty for list items and the root)
-  uint32_t text_size = 0;
-  uint64_t key_at = 0;  // offset of the key in Index::payload
-  uint64_t bits = 0;    // int, float (bit pattern), or offset of the string value in the payload
 };
+static_assert(sizeof(FlatNode) == 32, "FORMAT.md's memory bound counts 32 bytes per value");
 
 /// A decoded index payload; it owns the payload its tree points into.
 struct Index {
@@ -243,7 +244,7 @@ struct Index {
   std::vector<TensorEntry> tensors;
 
   std::string_view key(const FlatNode& n) const noexcept { return view(n.key_at, n.key_size); }
-  std::string_view text(const FlatNode& n) const noexcept { return view(n.bits, n.text_size); }
+  std::string_view text(const FlatNode& n) const noexcept { return view(n.bits, n.n); }
 
  private:
   std::string_view view(uint64_t at, uint32_t size) const noexcept {
@@ -263,7 +264,35 @@ Index decode_index(std::vector<std::byte> payload, uint64_t file_offset);
 /// Rebuilds the Value tree, putting `tensors[id]` at each tensor node.
 Value build_value(const Index& index, const std::vector<Tensor>& tensors);
 
-/// Dotted tree path of every tensor node, in pre-order: (path, tensor id).
-std::vector<std::pair<std::string, uint32_t>> tensor_paths(const Index& index);
+/// How a tree's nodes are named and found by path (FORMAT.md "Tree paths"), built on demand in
+/// one pass over Index::tree. No path is materialised: a node's path is its parent chain, so the
+/// table costs 24 bytes per node however long the keys above it (a full path per node would
+/// cost the square of the file: one long key above many nodes).
+struct PathTable {
+  static constexpr uint32_t kNone = UINT32_MAX;
+  std::shared_ptr<const Index> index;
+  std::vector<uint32_t> parent;   // kNone for the root
+  std::vector<uint32_t> ordinal;  // position among the parent's items
+  std::vector<uint64_t> length;   // bytes of the node's JSON-pointer path
+  std::vector<uint32_t> first;    // containers: where their items start in `children`
+  /// Items of every container grouped by container: lists in order, dicts sorted by key.
+  std::vector<uint32_t> children;
+
+  /// The JSON pointer of `node` ("" for the root).
+  std::string path(uint32_t node) const;
+  /// The item of container `node` named by the unescaped `step`, or kNone.
+  uint32_t child(uint32_t node, std::string_view step) const;
+  /// The node named by `path` (JSON pointer), or kNone; ArgumentError for a malformed path.
+  uint32_t find(std::string_view path) const;
+  /// The tensor nodes whose keys joined by '.' (list items by index) spell `dotted`.
+  std::vector<uint32_t> find_dotted(std::string_view dotted) const;
+};
+
+/// Builds the path table of `index`.
+std::shared_ptr<const PathTable> build_path_table(std::shared_ptr<const Index> index);
+
+/// "'/model/hidden.weight'": the path of the first place tensor `id` appears (or "#id"). Walks
+/// the tree once: only error messages call it, so loads build no names.
+std::string tensor_name(const Index& index, uint32_t id);
 
 }  // namespace wick::io::detail

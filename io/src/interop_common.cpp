@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "wick/core/error.h"
 
 namespace wick::io::detail {
@@ -28,6 +30,28 @@ void fsync_path(const std::filesystem::path& path, int flags, const std::string&
 void sync_file_and_directory(const std::filesystem::path& path, const std::string& op) {
   fsync_path(path, O_RDONLY, op);
   fsync_path(path.has_parent_path() ? path.parent_path() : ".", O_RDONLY | O_DIRECTORY, op);
+}
+
+std::optional<uint64_t> bounded_nbytes(std::span<const int64_t> shape, DType dtype) noexcept {
+  uint64_t extent = dtype_size(dtype);
+  bool empty = false;
+  for (const int64_t d : shape) {
+    if (d < 0 ||
+        __builtin_mul_overflow(extent, static_cast<uint64_t>(std::max<int64_t>(d, 1)), &extent) ||
+        extent > kMaxTensorExtent) {
+      return std::nullopt;
+    }
+    empty = empty || d == 0;
+  }
+  return empty ? 0 : extent;
+}
+
+void check_writable(const Tensor& t, std::size_t max_rank, const std::string& what) {
+  WICK_CHECK(t.shape().size() <= max_rank, ArgumentError, what, ": a tensor of rank ", t.dim(),
+             " exceeds the format's maximum rank ", max_rank);
+  WICK_CHECK(bounded_nbytes(t.shape(), t.dtype()).has_value(), ArgumentError, what, ": shape ",
+             shape_str(t.shape()), " of ", dtype_name(t.dtype()),
+             " overflows 2^62 bytes, counting every zero size as 1: readers refuse such shapes");
 }
 
 void check_bool_bytes(const std::byte* data, std::size_t n, const std::string& what) {

@@ -1,5 +1,6 @@
 #pragma once
-// Private: helpers shared by the PyTorch, safetensors and NumPy readers and writers.
+// Private: helpers shared by the PyTorch, safetensors and NumPy readers and writers (and the
+// native writer, for the shape rule every reader applies).
 
 #include <bit>
 #include <cstddef>
@@ -7,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -22,6 +25,20 @@ static_assert(std::endian::native == std::endian::little, "wick's interop assume
 /// Nesting depth (lists and dicts inside each other) any interop reader or writer accepts: the
 /// same bound as the wick format, so whatever loads can be saved as wick.
 inline constexpr int kMaxInteropDepth = 512;
+
+/// The bound every wick reader, native or foreign, puts on a tensor's sizes (io/FORMAT.md): their
+/// product with every zero counted as 1, times the dtype size, is at most 2^62 bytes. It keeps
+/// the contiguous strides of every accepted shape, empty ones included, inside int64, and makes
+/// whatever one reader loads savable by every writer.
+inline constexpr uint64_t kMaxTensorExtent = uint64_t{1} << 62;
+
+/// The data bytes of a row-major tensor of `shape` and `dtype` (0 when a size is 0), or
+/// std::nullopt when a size is negative or the sizes break kMaxTensorExtent.
+std::optional<uint64_t> bounded_nbytes(std::span<const int64_t> shape, DType dtype) noexcept;
+
+/// ArgumentError starting with `what` unless a reader of a format whose tensors have at most
+/// `max_rank` dimensions would accept `t`'s shape: writers refuse what their readers refuse.
+void check_writable(const Tensor& t, std::size_t max_rank, const std::string& what);
 
 /// Writes a file through `body` into a temporary file renamed over `path` on success.
 void write_atomically(const std::filesystem::path& path, bool durable,

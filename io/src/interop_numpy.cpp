@@ -15,6 +15,9 @@ constexpr std::string_view kMagic = "\x93NUMPY";
 constexpr std::size_t kPrefixSize = 8;          // magic + major + minor
 constexpr std::size_t kMaxHeaderBytes = 10000;  // numpy's own max_header_size
 constexpr std::size_t kMaxRank = 64;
+// So the header the writer makes for any rank the reader takes stays within the reader's limit:
+// the dict's fixed text, then each size in at most 19 digits and ", ".
+static_assert(70 + kMaxRank * 21 + 64 <= kMaxHeaderBytes);
 
 // What an .npy header says.
 struct NpyHeader {
@@ -191,14 +194,10 @@ NpyHeader parse_header(std::string_view header, std::size_t prefix_bytes,
                        const std::string& where) {
   NpyHeader h = HeaderParser(header, where).parse();
   h.data_offset = prefix_bytes + header.size();
-  int64_t numel = 0;
-  try {
-    numel = shape_numel(h.shape);
-  } catch (const ShapeError&) {
-    throw FormatError(wick::detail::cat(where, ": shape ", shape_str(h.shape), " overflows"));
-  }
-  WICK_CHECK(!__builtin_mul_overflow(static_cast<uint64_t>(numel), dtype_size(h.dtype), &h.nbytes),
-             FormatError, where, ": shape ", shape_str(h.shape), " overflows");
+  const auto nbytes = detail::bounded_nbytes(h.shape, h.dtype);
+  WICK_CHECK(nbytes.has_value(), FormatError, where, ": shape ", shape_str(h.shape), " of ",
+             dtype_name(h.dtype), " overflows 2^62 bytes, counting every zero size as 1");
+  h.nbytes = *nbytes;
   return h;
 }
 
@@ -252,6 +251,7 @@ const char* descr_of(DType d, const std::string& op) {
 // The magic, version, length and header dict of `t`, padded like numpy.save pads it.
 std::string npy_header(const Tensor& t, const std::string& op) {
   WICK_CHECK(t.defined(), ArgumentError, op, ": tensor is undefined");
+  detail::check_writable(t, kMaxRank, op);
   std::string dict = std::string("{'descr': '") + descr_of(t.dtype(), op) +
                      "', 'fortran_order': False, 'shape': (";
   for (std::size_t d = 0; d < t.shape().size(); ++d) {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,36 @@ std::string archive_prefix(const detail::ZipReader& zip) {
   return first.substr(0, slash + 1);
 }
 
+// The bytes of each storage of `refs`, from <prefix>data/<key>. Every one is checked (its
+// member, its size, its inflation) before any is read, so that a refusal costs no tensor memory.
+std::vector<std::shared_ptr<Storage>> read_storages(detail::ZipReader& zip,
+                                                    const std::string& prefix,
+                                                    const std::vector<detail::StorageRef>& refs) {
+  std::vector<std::size_t> members;
+  std::vector<uint64_t> sizes;
+  std::vector<std::string> whats;
+  for (const detail::StorageRef& ref : refs) {
+    const std::string name = prefix + "data/" + ref.key;
+    const auto idx = zip.find(name);
+    WICK_CHECK(idx.has_value(), FormatError, zip.op(), ": ", zip.name(), ": storage '", ref.key,
+               "' has no member '", name, "'");
+    uint64_t nbytes = 0;
+    WICK_CHECK(
+        !__builtin_mul_overflow(static_cast<uint64_t>(ref.numel), dtype_size(ref.dtype), &nbytes),
+        FormatError, zip.op(), ": ", zip.name(), ": storage '", ref.key, "' of ", ref.numel,
+        " elements overflows");
+    whats.push_back("storage of " + std::to_string(ref.numel) + " " +
+                    std::string(dtype_name(ref.dtype)) + " elements");
+    zip.check_storage(*idx, nbytes, whats.back().c_str());
+    members.push_back(*idx);
+    sizes.push_back(nbytes);
+  }
+  std::vector<std::shared_ptr<Storage>> out;
+  for (std::size_t i = 0; i < refs.size(); ++i)
+    out.push_back(zip.read_storage(members[i], sizes[i], whats[i].c_str()));
+  return out;
+}
+
 }  // namespace
 
 Value load_pytorch(const std::filesystem::path& path) {
@@ -40,23 +71,17 @@ Value load_pytorch(const std::filesystem::path& path) {
     WICK_CHECK(s == "little", FormatError, "load_pytorch: ", path, ": byteorder is '", s,
                "'; only little-endian checkpoints are supported");
   }
-  const std::string pickle = zip.read_all(*pkl, kMaxPickleBytes);
-  const detail::StorageLoader loader = [&](const detail::StorageRef& ref) {
-    const std::string name = prefix + "data/" + ref.key;
-    const auto idx = zip.find(name);
-    WICK_CHECK(idx.has_value(), FormatError, "load_pytorch: ", path, ": storage '", ref.key,
-               "' has no member '", name, "'");
-    uint64_t nbytes = 0;
-    WICK_CHECK(
-        !__builtin_mul_overflow(static_cast<uint64_t>(ref.numel), dtype_size(ref.dtype), &nbytes),
-        FormatError, "load_pytorch: ", path, ": storage '", ref.key, "' of ", ref.numel,
-        " elements overflows");
-    const std::string what = "storage of " + std::to_string(ref.numel) + " " +
-                             std::string(dtype_name(ref.dtype)) + " elements";
-    return zip.read_storage(*idx, nbytes, what.c_str());
+  // What the pickle may make the reader hold is bounded by its bytes in the file, and so is
+  // the pickle itself: a deflated data.pkl may not inflate past that budget.
+  detail::PickleLimits limits;
+  limits.max_bytes = detail::pickle_budget(zip.entries()[*pkl].comp_size);
+  const std::string pickle =
+      zip.read_all(*pkl, std::min<uint64_t>(kMaxPickleBytes, limits.max_bytes));
+  const detail::StorageLoader loader = [&](const std::vector<detail::StorageRef>& refs) {
+    return read_storages(zip, prefix, refs);
   };
   const std::string where = "load_pytorch: " + path.string() + ": " + prefix + "data.pkl";
-  return detail::unpickle_weights(pickle, loader, where);
+  return detail::unpickle_weights(pickle, loader, where, limits);
 }
 
 void save_pytorch(const Value& value, const std::filesystem::path& path,

@@ -13,9 +13,8 @@
 namespace wick::io::detail {
 namespace {
 
-// Deflate cannot expand by more than 1032:1; allow slack for tiny members.
-constexpr uint64_t kMaxDeflateRatio = 1032;
-constexpr uint64_t kDeflateSlack = 4096;
+// The buffer members are verified through (check_plausible()).
+constexpr std::size_t kVerifyChunk = std::size_t{64} << 10;
 // Bytes of a local file header before the name; the zip64 extra field libzip adds to it for
 // members of 4 GiB or more; the 'FB' extra field torch pads local headers with.
 constexpr uint64_t kLocalHeaderSize = 30;
@@ -63,6 +62,7 @@ ZipReader::ZipReader(const std::filesystem::path& path, std::string op)
 void ZipReader::read_directory() {
   const zip_int64_t n = zip_get_num_entries(archive_, 0);
   entries_.reserve(static_cast<std::size_t>(std::max<zip_int64_t>(n, 0)));
+  uint64_t compressed = 0;  // bytes of members so far
   for (zip_int64_t i = 0; i < n; ++i) {
     zip_stat_t st;
     zip_stat_init(&st);
@@ -74,12 +74,26 @@ void ZipReader::read_directory() {
     if ((st.valid & need) != need) fail(static_cast<std::size_t>(i), "incomplete directory entry");
     entries_.push_back({st.name, st.size, st.comp_size, st.comp_method == ZIP_CM_DEFLATE});
     index_.emplace(entries_.back().name, entries_.size() - 1);
+    // Members that overlap (each one's data running on into the next's, all sharing one
+    // kernel, as the "better zip bomb" does) would multiply what the file inflates to; libzip
+    // only checks that each member ends before the directory. Disjoint members' compressed
+    // sizes add up to less than the file.
+    if (st.comp_size > file_size_ - std::min(compressed, file_size_)) {
+      fail(entries_.size() - 1,
+           wick::detail::cat("the members' compressed sizes add up to more than the ", file_size_,
+                             "-byte archive: members overlap"));
+    }
+    compressed += st.comp_size;
     if (st.comp_method != ZIP_CM_STORE && st.comp_method != ZIP_CM_DEFLATE) {
       fail(entries_.size() - 1, wick::detail::cat("compression method ", st.comp_method,
                                                   " (only stored and deflated are supported)"));
     }
     if (st.valid & ZIP_STAT_ENCRYPTION_METHOD && st.encryption_method != ZIP_EM_NONE) {
       fail(entries_.size() - 1, "the member is encrypted");
+    }
+    if (st.comp_method == ZIP_CM_STORE && st.size != st.comp_size) {
+      fail(entries_.size() - 1, wick::detail::cat("stored member of ", st.size, " bytes occupies ",
+                                                  st.comp_size, " bytes of the archive"));
     }
   }
 }
@@ -104,13 +118,12 @@ std::optional<std::size_t> ZipReader::find(std::string_view name) const {
   return it->second;
 }
 
-void ZipReader::check_plausible(std::size_t index, uint64_t nbytes, const char* what) const {
+void ZipReader::check_plausible(std::size_t index, uint64_t nbytes, const char* what) {
   const ZipEntry& e = entries_.at(index);
   if (e.deflated) {
-    const uint64_t cap =
-        e.comp_size > (std::numeric_limits<uint64_t>::max() - kDeflateSlack) / kMaxDeflateRatio
-            ? std::numeric_limits<uint64_t>::max()
-            : e.comp_size * kMaxDeflateRatio + kDeflateSlack;
+    const uint64_t cap = e.comp_size > std::numeric_limits<uint64_t>::max() / kMaxDeflateRatio
+                             ? std::numeric_limits<uint64_t>::max()
+                             : e.comp_size * kMaxDeflateRatio;
     if (nbytes > cap) {
       fail(index,
            wick::detail::cat(what, " of ", nbytes, " bytes cannot come from ", e.comp_size,
@@ -119,6 +132,34 @@ void ZipReader::check_plausible(std::size_t index, uint64_t nbytes, const char* 
   } else if (nbytes > file_size_) {
     fail(index, wick::detail::cat(what, " of ", nbytes, " stored bytes exceeds the ", file_size_,
                                   "-byte archive"));
+  }
+  if (expands(e) && !expanding_verified_) verify_expanding_members();
+}
+
+// A wrong CRC-32 or a stream shorter than declared is found only at the end of a member; for
+// members that inflate much, finding it after allocating their declared size would make a
+// small file cost gigabytes. So every such member is inflated once through a small buffer,
+// all of them before the first allocation (a valid member followed by a corrupt one costs
+// nothing either). Legit files pay a second inflation of highly compressible data only.
+void ZipReader::verify_expanding_members() {
+  expanding_verified_ = true;
+  std::unique_ptr<char[]> chunk;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    const ZipEntry& e = entries_[i];
+    if (!expands(e)) continue;
+    if (e.size / kMaxDeflateRatio > e.comp_size) {
+      fail(i,
+           wick::detail::cat("member of ", e.size, " bytes cannot come from ", e.comp_size,
+                             " deflated bytes (deflate expands at most ", kMaxDeflateRatio, ":1)"));
+    }
+    if (!chunk) chunk = std::make_unique<char[]>(kVerifyChunk);
+    Stream s(*this, i);
+    for (uint64_t left = e.size; left > 0;) {
+      const auto n = static_cast<std::size_t>(std::min<uint64_t>(left, kVerifyChunk));
+      s.read(chunk.get(), n, "member");
+      left -= n;
+    }
+    s.finish();
   }
 }
 
@@ -135,13 +176,17 @@ std::string ZipReader::read_all(std::size_t index, uint64_t max_size) {
   return out;
 }
 
-std::shared_ptr<Storage> ZipReader::read_storage(std::size_t index, uint64_t nbytes,
-                                                 const char* what) {
+void ZipReader::check_storage(std::size_t index, uint64_t nbytes, const char* what) {
   const ZipEntry& e = entries_.at(index);
   if (e.size != nbytes) {
     fail(index, wick::detail::cat(what, " needs ", nbytes, " bytes, the member holds ", e.size));
   }
   check_plausible(index, nbytes, what);
+}
+
+std::shared_ptr<Storage> ZipReader::read_storage(std::size_t index, uint64_t nbytes,
+                                                 const char* what) {
+  check_storage(index, nbytes, what);
   auto storage = Storage::allocate(static_cast<std::size_t>(nbytes));
   Stream s(*this, index);
   s.read(storage->data(), storage->nbytes(), what);

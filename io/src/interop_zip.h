@@ -1,6 +1,10 @@
 #pragma once
 // Private: zip archives through libzip, for PyTorch checkpoints and .npz files. Every size an
-// archive declares is checked before memory is allocated for it.
+// archive declares is checked before memory is allocated for it, and what members inflate to is
+// bounded by the file: members may not share compressed bytes (their compressed sizes add up to
+// at most the file's), each inflates at most 1032:1 (deflate's limit), and a member that would
+// inflate more than 4:1 is first inflated through a small buffer, its size and CRC-32 checked,
+// before memory is allocated for it.
 
 #include <cstddef>
 #include <cstdint>
@@ -65,9 +69,22 @@ class ZipReader {
 
   /// Reads member `index`, which must hold exactly `nbytes` bytes, into fresh storage.
   std::shared_ptr<Storage> read_storage(std::size_t index, uint64_t nbytes, const char* what);
+  /// FormatError unless member `index` holds exactly `nbytes` bytes and passes
+  /// check_plausible(): what read_storage() checks before it allocates.
+  void check_storage(std::size_t index, uint64_t nbytes, const char* what);
   /// FormatError unless member `index` could plausibly expand to `nbytes` bytes (a zip bomb
-  /// declares sizes its compressed data cannot produce).
-  void check_plausible(std::size_t index, uint64_t nbytes, const char* what) const;
+  /// declares sizes its compressed data cannot produce). Call it before allocating for the
+  /// member: when the member would inflate more than kVerifyRatio:1, every such member of the
+  /// archive is first inflated through a small buffer, once, and refused unless it yields
+  /// exactly its declared size with a matching CRC-32, so that what a refused archive makes
+  /// the reader allocate stays within kVerifyRatio bytes per byte of file.
+  void check_plausible(std::size_t index, uint64_t nbytes, const char* what);
+
+  /// Deflate's largest expansion: each match of at most 258 bytes costs at least one bit of
+  /// length code and one of distance code.
+  static constexpr uint64_t kMaxDeflateRatio = 1032;
+  /// Members that inflate more than this are verified before memory is allocated for them.
+  static constexpr uint64_t kVerifyRatio = 4;
 
   const std::string& op() const noexcept { return op_; }
   const std::string& name() const noexcept { return path_; }
@@ -75,6 +92,10 @@ class ZipReader {
  private:
   [[noreturn]] void fail(std::size_t index, const std::string& msg) const;
   void read_directory();
+  bool expands(const ZipEntry& e) const {
+    return e.deflated && e.size / kVerifyRatio > e.comp_size;
+  }
+  void verify_expanding_members();
 
   zip* archive_ = nullptr;
   std::string op_;
@@ -82,6 +103,7 @@ class ZipReader {
   uint64_t file_size_ = 0;
   std::vector<ZipEntry> entries_;
   std::unordered_map<std::string, std::size_t> index_;  // first member of each name
+  bool expanding_verified_ = false;                     // verify_expanding_members() has run
 };
 
 /// Writes an archive at a path. Members point at caller memory that must stay alive until

@@ -156,17 +156,6 @@ void payload_checksum_error(const std::string& name, uint64_t record_offset, uin
                                  ", the data hashes to ", hex64(actual), " (the file is corrupt)"));
 }
 
-std::vector<std::string> tensor_names(const Index& index) {
-  std::vector<std::string> names(index.tensors.size());
-  for (const auto& [path, id] : tensor_paths(index)) {
-    if (names[id].empty()) names[id] = "'" + path + "'";
-  }
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (names[i].empty()) names[i] = wick::detail::cat("#", i);
-  }
-  return names;
-}
-
 namespace {
 
 Parsed parse_records(Source& src, const ParseOptions& options) {
@@ -285,20 +274,20 @@ Parsed parse_records(Source& src, const ParseOptions& options) {
                  wick::detail::cat("lists ", out.index.tensors.size(),
                                    " tensors but the file holds ", records.size()));
   }
-  const auto names = tensor_names(out.index);
   for (std::size_t i = 0; i < records.size(); ++i) {
     const TensorEntry& row = out.index.tensors[i];
     const TensorEntry& rec = records[i];
     if (row.record_offset != rec.record_offset || row.dtype != rec.dtype ||
         row.shape != rec.shape) {
-      format_error(rec.record_offset, "tensor " + names[i],
+      format_error(rec.record_offset, "tensor " + tensor_name(out.index, static_cast<uint32_t>(i)),
                    wick::detail::cat("index row (offset ", row.record_offset, ", ",
                                      dtype_name(row.dtype), " ", shape_str(row.shape),
                                      ") disagrees with the record (offset ", rec.record_offset,
                                      ", ", dtype_name(rec.dtype), " ", shape_str(rec.shape), ")"));
     }
     if (options.verify && hashes[i] != row.checksum) {
-      payload_checksum_error(names[i], rec.record_offset, row.checksum, hashes[i]);
+      payload_checksum_error(tensor_name(out.index, static_cast<uint32_t>(i)), rec.record_offset,
+                             row.checksum, hashes[i]);
     }
   }
   if (options.keep_payloads) out.value = build_value(out.index, out.tensors);

@@ -39,7 +39,5 @@ void check_bool_payload(const std::byte* p, std::size_t n, uint64_t file_offset,
 [[noreturn]] void payload_checksum_error(const std::string& name, uint64_t record_offset,
                                          uint64_t expected, uint64_t actual);
 
-/// "'model.hidden.weight'" for the first tree path of each tensor id (or "tensor N").
-std::vector<std::string> tensor_names(const Index& index);
 
 }  // namespace wick::io::detail

@@ -26,22 +26,37 @@ struct StorageRef {
   int64_t numel = 0;
 };
 
-/// Returns the bytes of a storage (exactly numel * dtype size of them).
-using StorageLoader = std::function<std::shared_ptr<Storage>(const StorageRef&)>;
+/// Returns the bytes of each storage of `refs` (exactly numel * dtype size of them), in order.
+/// Called once, after the whole pickle has been read and checked, so that a file refused for
+/// its pickle costs no storage memory; it may check every reference before reading any.
+using StorageLoader =
+    std::function<std::vector<std::shared_ptr<Storage>>(const std::vector<StorageRef>&)>;
 
 /// Bounds on what a pickle may make the reader hold.
 struct PickleLimits {
   std::size_t max_objects = std::size_t{1} << 22;  ///< objects created (ints, strings, lists, ...)
   std::size_t max_items = std::size_t{1} << 24;    ///< stack entries plus container items
   std::size_t max_marks = 4096;                    ///< MARKs open at once
-  /// Nodes of the resulting value tree; 0 means 4 per pickle byte plus 1024, which a real
-  /// checkpoint never nears but which stops memo references from multiplying a small pickle
-  /// into a huge tree.
-  std::size_t max_values = 0;
+  /// Bytes the reader may hold: the objects it builds while reading (strings, containers,
+  /// tensors, memo) plus the value tree it returns, where every string, key, container and
+  /// tensor counts in full each time memo references repeat it. 0 means
+  /// pickle_budget(data.size()).
+  std::size_t max_bytes = 0;
 };
 
-/// Reads `data` (a data.pkl). Each storage is loaded once per key and shared by the tensors that
-/// view it. FormatError starting with `where` for anything outside the weights-only subset.
+/// The default PickleLimits::max_bytes per byte of pickle, and on top of them.
+inline constexpr std::size_t kPickleBytesPerByte = 32;
+inline constexpr std::size_t kPickleBaseBytes = std::size_t{8} << 20;
+
+/// Bytes of memory a pickle taking `file_bytes` bytes of its file may make the reader hold:
+/// kPickleBytesPerByte per byte plus kPickleBaseBytes. A state dict's pickle needs about 10 per
+/// byte (objects plus tree); only memo references, or one-byte objects by the million, need
+/// more, and those are how a small file would otherwise take gigabytes.
+std::size_t pickle_budget(uint64_t file_bytes);
+
+/// Reads `data` (a data.pkl). Each storage is loaded once per key, after the whole pickle has
+/// been checked, and shared by the tensors that view it. FormatError starting with `where` for
+/// anything outside the weights-only subset or beyond `limits`.
 Value unpickle_weights(std::string_view data, const StorageLoader& load_storage,
                        const std::string& where, const PickleLimits& limits = {});
 

@@ -1,6 +1,12 @@
 // The restricted unpickler: a stack machine over a closed set of object kinds. Objects live in
 // an arena and are referred to by index, so memo references and self-referencing containers
 // need no reference counting; the conversion to a Value at STOP bounds depth and size.
+//
+// Memory is bounded by the pickle's bytes in its file, whatever it repeats: every object the
+// arena holds and, before the Value tree is built, the whole tree (each string, key, container
+// and tensor counted again wherever memo references repeat it) are charged against one budget
+// (PickleLimits::max_bytes). Storages are read only after all of that has passed, so a file
+// refused for its pickle never costs the memory of its tensors.
 
 #include <algorithm>
 #include <bit>
@@ -268,16 +274,41 @@ struct Obj {
 };
 
 struct LoadedStorage {
-  std::shared_ptr<Storage> storage;
+  std::shared_ptr<Storage> storage;  // a placeholder of the right size until bind_storages()
   DType dtype;
   int64_t numel;
 };
+
+// One step of the path to a node, for messages: item `k` of container `container` (for a dict,
+// `k` indexes the value and k - 1 its key).
+struct Step {
+  uint32_t container;
+  std::size_t k;
+};
+
+// What the Value tree costs per node, by how libstdc++ lays it out: each node is a Value (in its
+// parent's vector, or a dict item beside its key, whose text the dict's index holds a second
+// copy of); strings longer than the inline buffer, and shapes and strides, live on the heap.
+constexpr std::size_t kInlineString = 15;
+constexpr std::size_t kDictItemExtra = sizeof(Dict::Item) - sizeof(Value);
+constexpr std::size_t kDictIndexEntry = sizeof(std::string) + 4 * sizeof(void*);
+constexpr std::size_t kStorageOverhead = 256;  // LoadedStorage, StorageRef, placeholder
+
+std::size_t heap_bytes(std::size_t string_size) {
+  return string_size > kInlineString ? string_size + 1 : 0;
+}
+
+constexpr uint32_t kNoMemo = std::numeric_limits<uint32_t>::max();
 
 class Unpickler {
  public:
   Unpickler(std::string_view data, const StorageLoader& loader, const std::string& where,
             const PickleLimits& limits)
-      : d_(data), loader_(loader), where_(where), limits_(limits) {}
+      : d_(data),
+        loader_(loader),
+        where_(where),
+        limits_(limits),
+        budget_(limits.max_bytes != 0 ? limits.max_bytes : pickle_budget(data.size())) {}
 
   Value run() {
     while (true) {
@@ -295,21 +326,33 @@ class Unpickler {
       fail(wick::detail::cat(d_.size() - pos_, " unexpected bytes after STOP"));
     }
     // Count first: the tree may be far larger than the arena when memo references repeat
-    // containers, and building it would allocate all of that.
-    const std::size_t limit = limits_.max_values != 0 ? limits_.max_values : 4 * d_.size() + 1024;
+    // strings and containers, and building it would allocate all of that.
+    charge(objs_.size() * (sizeof(std::size_t) + sizeof(int)));
     sizes_.assign(objs_.size(), 0);
     heights_.assign(objs_.size(), 0);
-    std::vector<std::string> path;
-    if (tree_size(stack_.back(), 0, limit, path) > limit) {
+    std::vector<Step> path;
+    const std::size_t limit = budget_ - held_;
+    if (tree_bytes(stack_.back(), 0, limit, path) > limit) {
       fail_at(path, wick::detail::cat("the value tree would have more than ", limit,
-                                      " nodes (memo references repeat containers)"));
+                                      " bytes, what is left of the pickle's budget of ", budget_,
+                                      " (memo references repeat strings and containers in full)"));
     }
+    bind_storages();
     return to_value(stack_.back(), path);
   }
 
  private:
   [[noreturn]] void fail(const std::string& msg) const {
     throw FormatError(wick::detail::cat(where_, " byte ", op_pos_, ": ", msg));
+  }
+
+  // Counts `n` more bytes held by the arena against the budget.
+  void charge(std::size_t n) {
+    if (n > budget_ - held_) {
+      fail(wick::detail::cat("the objects the pickle builds would take more than ", budget_,
+                             " bytes, its budget"));
+    }
+    held_ += n;
   }
 
   // --- input -------------------------------------------------------------------------------
@@ -341,6 +384,7 @@ class Unpickler {
     if (objs_.size() >= limits_.max_objects) {
       fail(wick::detail::cat("more than ", limits_.max_objects, " objects"));
     }
+    charge(sizeof(Obj));
     objs_.push_back(o);
     return static_cast<uint32_t>(objs_.size() - 1);
   }
@@ -349,16 +393,19 @@ class Unpickler {
     return make({Kind::Str, 0, static_cast<uint32_t>(strings_.size() - 1)});
   }
   uint32_t make_container(Kind k, std::vector<uint32_t> items) {
+    charge(sizeof(items));
     count_items(items.size());
     containers_.push_back(std::move(items));
     return make({k, 0, static_cast<uint32_t>(containers_.size() - 1)});
   }
   void count_items(std::size_t n) {
+    charge(n * sizeof(uint32_t));
     container_items_ += n;
     if (container_items_ + stack_.size() > limits_.max_items) {
       fail(wick::detail::cat("more than ", limits_.max_items, " stack entries and items"));
     }
   }
+  // The stack is not charged: each entry took at least one byte of pickle to push.
   void push(uint32_t o) {
     if (stack_.size() + container_items_ >= limits_.max_items) {
       fail(wick::detail::cat("more than ", limits_.max_items, " stack entries and items"));
@@ -527,8 +574,8 @@ class Unpickler {
         return put(read_le<uint8_t>("BINPUT"));
       case 'r':
         return put(read_le<uint32_t>("LONG_BINPUT"));
-      case 0x94:
-        return put(static_cast<uint32_t>(memo_.size()));
+      case 0x94:  // MEMOIZE: the next index, as Python numbers them (len(memo))
+        return put(static_cast<uint32_t>(std::min<std::size_t>(memo_count_, kNoMemo - 1)));
       case '0':
         pop("POP");
         return;
@@ -580,25 +627,37 @@ class Unpickler {
 
   void string(uint64_t n, const char* what) {
     const auto len = static_cast<std::size_t>(n);
-    push(make_str(std::string(take(len, what), len)));
+    const char* p = take(len, what);
+    charge(sizeof(std::string) + heap_bytes(len));
+    push(make_str(std::string(p, len)));
   }
 
   void get(uint32_t idx) {
-    const auto it = memo_.find(idx);
-    if (it == memo_.end()) fail(wick::detail::cat("memo entry ", idx, " was never stored"));
-    push(it->second);
+    if (idx >= memo_.size() || memo_[idx] == kNoMemo) {
+      fail(wick::detail::cat("memo entry ", idx, " was never stored"));
+    }
+    push(memo_[idx]);
   }
+  // Picklers number memo entries from 0, one per PUT, so every index is below the pickle's
+  // size and the memo can be a vector that size bounds.
   void put(uint32_t idx) {
     const uint32_t o = top("PUT");
-    if (memo_.size() >= limits_.max_objects && !memo_.contains(idx)) {
-      fail(wick::detail::cat("more than ", limits_.max_objects, " memo entries"));
+    if (idx >= d_.size()) {
+      fail(wick::detail::cat("memo index ", idx, " is beyond what a ", d_.size(),
+                             "-byte pickle can number"));
     }
+    if (idx >= memo_.size()) {
+      charge((idx + 1 - memo_.size()) * sizeof(uint32_t));
+      memo_.resize(idx + 1, kNoMemo);
+    }
+    if (memo_[idx] == kNoMemo) ++memo_count_;
     memo_[idx] = o;
   }
 
   uint32_t global(const std::string& name) {
     for (const GlobalDef& g : kGlobals) {
       if (g.name == name) {
+        charge(sizeof(std::string) + heap_bytes(name.size()));
         strings_.push_back(name);
         return make({Kind::Global, static_cast<uint8_t>(g.fn),
                      static_cast<uint32_t>(strings_.size() - 1), static_cast<int64_t>(g.dtype)});
@@ -677,12 +736,15 @@ class Unpickler {
       fail(wick::detail::cat(name, ": size ", shape_str(shape), " and stride ", shape_str(strides),
                              " differ in length"));
     }
+    charge(sizeof(Tensor) + (shape.size() + strides.size()) * sizeof(int64_t));
     try {
+      // Checked against the placeholder now, rebuilt over the bytes by bind_storages().
       tensors_.emplace_back(st.storage, std::move(shape), std::move(strides), offset, st.dtype);
     } catch (const ShapeError& e) {
       fail(wick::detail::cat(name, ": the view does not fit its ", st.numel, "-element ",
                              dtype_name(st.dtype), " storage: ", e.what()));
     }
+    tensor_storage_.push_back(s.ref);
     return make({Kind::Tensor, 0, static_cast<uint32_t>(tensors_.size() - 1)});
   }
 
@@ -722,60 +784,134 @@ class Unpickler {
       }
       return push(make({Kind::Storage, 0, it->second}));
     }
-    std::shared_ptr<Storage> storage = loader_(ref);
-    if (ref.dtype == kBool) {
-      check_bool_bytes(storage->data(), storage->nbytes(),
-                       wick::detail::cat(where_, ": storage '", ref.key, "'"));
+    uint64_t nbytes = 0;
+    if (__builtin_mul_overflow(static_cast<uint64_t>(ref.numel), dtype_size(ref.dtype), &nbytes) ||
+        nbytes > std::numeric_limits<std::size_t>::max()) {
+      fail(wick::detail::cat("storage '", ref.key, "' of ", ref.numel, " ", dtype_name(ref.dtype),
+                             " elements overflows"));
     }
-    storages_.push_back({std::move(storage), ref.dtype, ref.numel});
+    charge(kStorageOverhead + 2 * (ref.key.size() + ref.location.size()));
+    // No bytes yet: a storage is read only once the whole pickle has passed (bind_storages()).
+    auto placeholder = Storage::borrow(nullptr, static_cast<std::size_t>(nbytes), nullptr);
+    storages_.push_back({std::move(placeholder), ref.dtype, ref.numel});
     const auto idx = static_cast<uint32_t>(storages_.size() - 1);
     storage_by_key_.emplace(ref.key, idx);
+    refs_.push_back(std::move(ref));
     push(make({Kind::Storage, 0, idx}));
   }
 
+  // Reads every storage the pickle declared, and rebuilds each tensor over its bytes.
+  void bind_storages() {
+    if (refs_.empty()) return;
+    std::vector<std::shared_ptr<Storage>> loaded = loader_(refs_);
+    if (loaded.size() != refs_.size()) {
+      throw FormatError(wick::detail::cat(where_, ": ", loaded.size(), " storages read for ",
+                                          refs_.size(), " declared"));
+    }
+    for (std::size_t i = 0; i < refs_.size(); ++i) {
+      const std::string what = wick::detail::cat(where_, ": storage '", refs_[i].key, "'");
+      if (loaded[i] == nullptr || loaded[i]->nbytes() != storages_[i].storage->nbytes()) {
+        throw FormatError(wick::detail::cat(what, ": read ",
+                                            loaded[i] ? loaded[i]->nbytes() : std::size_t{0},
+                                            " bytes, needs ", storages_[i].storage->nbytes()));
+      }
+      if (refs_[i].dtype == kBool) check_bool_bytes(loaded[i]->data(), loaded[i]->nbytes(), what);
+      storages_[i].storage = std::move(loaded[i]);
+    }
+    for (std::size_t t = 0; t < tensors_.size(); ++t) {
+      const Tensor& p = tensors_[t];
+      tensors_[t] = Tensor(storages_[tensor_storage_[t]].storage, p.shape(), p.strides(),
+                           p.offset(), p.dtype());
+    }
+  }
+
   // --- conversion --------------------------------------------------------------------------
-  [[noreturn]] void fail_at(const std::vector<std::string>& path, const std::string& msg) const {
+  // The path of `path`, dotted; long keys and deep paths are elided, since the message must not
+  // cost what the tree would.
+  std::string path_text(const std::vector<Step>& path) const {
+    constexpr std::size_t kMaxKey = 64;
+    constexpr std::size_t kEnds = 8;  // steps shown at each end of a deeper path
     std::string p;
-    for (const auto& s : path)
-      p += (p.empty() ? "" : ".") + s;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      if (path.size() > 2 * kEnds && i == kEnds) {
+        p += wick::detail::cat(".(", path.size() - 2 * kEnds, " more)");
+        i = path.size() - kEnds - 1;
+        continue;
+      }
+      std::string step = child_name(path[i]);
+      if (step.size() > kMaxKey) step = step.substr(0, kMaxKey) + "...";
+      p += (p.empty() ? "" : ".") + step;
+    }
+    return p;
+  }
+
+  [[noreturn]] void fail_at(const std::vector<Step>& path, const std::string& msg) const {
+    const std::string p = path_text(path);
     throw FormatError(wick::detail::cat(
         where_, ": ", p.empty() ? std::string("the root") : "'" + p + "'", ": ", msg));
   }
 
-  // Nodes of the tree under `o`, at most limit + 1. Each container is counted once, with its
-  // height, so that a container reached again deeper down is still held to the depth bound.
-  std::size_t tree_size(uint32_t o, int depth, std::size_t limit, std::vector<std::string>& path) {
+  static bool is_container(Kind k) {
+    return k == Kind::Tuple || k == Kind::List || k == Kind::Dict;
+  }
+
+  // Bytes to_value() allocates for a leaf `o`, its Value included.
+  std::size_t leaf_bytes(uint32_t o) const {
     const Obj& x = obj(o);
-    if (x.kind != Kind::Tuple && x.kind != Kind::List && x.kind != Kind::Dict) return 0;
+    switch (x.kind) {
+      case Kind::Str:
+        return sizeof(Value) + heap_bytes(strings_[x.ref].size());
+      case Kind::Tensor: {
+        const Tensor& t = tensors_[x.ref];
+        return sizeof(Value) + (t.shape().size() + t.strides().size()) * sizeof(int64_t);
+      }
+      case Kind::Storage:
+        return sizeof(Value) + 2 * sizeof(int64_t);
+      default:
+        return sizeof(Value);
+    }
+  }
+
+  // Bytes to_value() allocates for the tree under `o`, at most limit + 1: what a reference
+  // costs each time it is repeated. Each container is counted once, with its height, so that a
+  // container reached again deeper down is still held to the depth bound.
+  std::size_t tree_bytes(uint32_t o, int depth, std::size_t limit, std::vector<Step>& path) {
+    const Obj& x = obj(o);
+    if (!is_container(x.kind)) return leaf_bytes(o);
     if (depth >= kMaxInteropDepth || (sizes_[o] != 0 && depth + heights_[o] > kMaxInteropDepth)) {
       fail_at(path, wick::detail::cat("nesting deeper than ", kMaxInteropDepth,
                                       " (or a container that contains itself)"));
     }
     if (sizes_[o] != 0) return sizes_[o];
     const std::vector<uint32_t>& items = containers_[x.ref];
-    std::size_t total = 1;
+    const bool dict = x.kind == Kind::Dict;
+    std::size_t total = sizeof(Value);
     int height = 1;
-    const std::size_t step = x.kind == Kind::Dict ? 2 : 1;
-    for (std::size_t k = x.kind == Kind::Dict ? 1 : 0; k < items.size() && total <= limit;
-         k += step) {
-      path.push_back(child_name(x.kind, items, k));
-      const std::size_t n = tree_size(items[k], depth + 1, limit, path);
-      total += std::max<std::size_t>(n, 1);
-      if (n > 0) height = std::max(height, 1 + heights_[items[k]]);
+    for (std::size_t k = dict ? 1 : 0; k < items.size() && total <= limit; k += dict ? 2 : 1) {
+      path.push_back({o, k});
+      std::size_t n = tree_bytes(items[k], depth + 1, limit, path);
+      if (dict) n += kDictItemExtra + kDictIndexEntry + 2 * key_heap_bytes(items[k - 1]);
+      total = n > limit ? limit + 1 : std::min(total + n, limit + 1);
+      if (is_container(obj(items[k]).kind)) height = std::max(height, 1 + heights_[items[k]]);
       if (total <= limit) path.pop_back();
     }
-    sizes_[o] = std::min(total, limit + 1);
+    sizes_[o] = total;
     heights_[o] = height;
-    return sizes_[o];
+    return total;
   }
 
-  std::string child_name(Kind k, const std::vector<uint32_t>& items, std::size_t i) const {
-    if (k != Kind::Dict) return std::to_string(i);
-    const Obj& key = obj(items[i - 1]);
+  std::size_t key_heap_bytes(uint32_t key) const {
+    return obj(key).kind == Kind::Str ? heap_bytes(strings_[obj(key).ref].size()) : 0;
+  }
+
+  std::string child_name(const Step& s) const {
+    const Obj& x = obj(s.container);
+    if (x.kind != Kind::Dict) return std::to_string(s.k);
+    const Obj& key = obj(containers_[x.ref][s.k - 1]);
     return key.kind == Kind::Str ? strings_[key.ref] : "?";
   }
 
-  Value to_value(uint32_t o, std::vector<std::string>& path) {
+  Value to_value(uint32_t o, std::vector<Step>& path) {
     const Obj& x = obj(o);
     switch (x.kind) {
       case Kind::None:
@@ -808,7 +944,7 @@ class Unpickler {
       List out;
       out.reserve(items.size());
       for (std::size_t k = 0; k < items.size(); ++k) {
-        path.push_back(std::to_string(k));
+        path.push_back({o, k});
         out.push_back(to_value(items[k], path));
         path.pop_back();
       }
@@ -823,7 +959,7 @@ class Unpickler {
         fail_at(path, wick::detail::cat("dict key of type ", kind_label(key.kind), shown.str(),
                                         ": wick dicts have string keys only"));
       }
-      path.push_back(strings_[key.ref]);
+      path.push_back({o, k + 1});
       // Like Python, a repeated key keeps its first position and its last value.
       out.insert_or_assign(strings_[key.ref], to_value(items[k + 1], path));
       path.pop_back();
@@ -837,22 +973,34 @@ class Unpickler {
   const StorageLoader& loader_;
   const std::string& where_;
   PickleLimits limits_;
+  std::size_t budget_;    // bytes the arena and the tree may take
+  std::size_t held_ = 0;  // bytes the arena holds so far
 
   std::vector<Obj> objs_;
   std::vector<std::string> strings_;
   std::vector<std::vector<uint32_t>> containers_;
   std::vector<Tensor> tensors_;
+  std::vector<uint32_t> tensor_storage_;  // index into storages_ of each tensor
   std::vector<LoadedStorage> storages_;
+  std::vector<StorageRef> refs_;  // what each of storages_ was declared as
   std::unordered_map<std::string, uint32_t> storage_by_key_;
   std::vector<uint32_t> stack_;
   std::vector<std::size_t> marks_;
-  std::unordered_map<uint32_t, uint32_t> memo_;
+  std::vector<uint32_t> memo_;  // object of each memo index, kNoMemo where none
+  std::size_t memo_count_ = 0;  // indices set
   std::size_t container_items_ = 0;
-  std::vector<std::size_t> sizes_;  // tree_size() of each container, 0 until counted
+  std::vector<std::size_t> sizes_;  // tree_bytes() of each container, 0 until counted
   std::vector<int> heights_;        // levels of containers from each counted container down
 };
 
 }  // namespace
+
+std::size_t pickle_budget(uint64_t file_bytes) {
+  const uint64_t max = std::numeric_limits<std::size_t>::max();
+  return file_bytes > (max - kPickleBaseBytes) / kPickleBytesPerByte
+             ? static_cast<std::size_t>(max)
+             : static_cast<std::size_t>(file_bytes) * kPickleBytesPerByte + kPickleBaseBytes;
+}
 
 Value unpickle_weights(std::string_view data, const StorageLoader& load_storage,
                        const std::string& where, const PickleLimits& limits) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <limits>
+#include <string_view>
 #include <unordered_map>
 
 #include "interop_common.h"
@@ -13,6 +14,11 @@
 
 namespace wick::io::detail {
 namespace {
+
+// The most dimensions load_pytorch takes (pickle_reader.cpp), and the most bytes of data.pkl
+// (interop_pytorch.cpp's kMaxPickleBytes).
+constexpr std::size_t kMaxRank = 64;
+constexpr uint64_t kMaxPickleBytes = uint64_t{256} << 20;
 
 const char* storage_class(DType d) {
   switch (d) {
@@ -80,6 +86,7 @@ class Pickler {
       case Value::Kind::Tensor:
         WICK_CHECK(v.tensor().defined(), ArgumentError, op_, ": tensor at ", join(path),
                    " is undefined");
+        check_writable(v.tensor(), kMaxRank, op_ + ": tensor at " + join(path));
         tensors_.push_back(v.tensor());
         return;
       case Value::Kind::List:
@@ -330,11 +337,43 @@ class Pickler {
   std::unordered_map<std::string, uint32_t> tensor_memo_;
 };
 
+// Reads `pickle` back as load_pytorch would, with its limits and the storages borrowed from
+// `storages`, so that save_pytorch never writes a checkpoint its reader refuses: the reader's
+// bounds on objects, items and memory per byte of pickle are the reader's to state, not to be
+// restated here. Linear in the pickle, which is small beside the tensors it describes.
+void check_readable(const std::string& pickle, const std::vector<PickledStorage>& storages,
+                    const std::string& op) {
+  WICK_CHECK(pickle.size() <= kMaxPickleBytes, ArgumentError, op, ": the pickle would take ",
+             pickle.size(), " bytes; load_pytorch refuses more than ", kMaxPickleBytes);
+  std::unordered_map<std::string_view, const Tensor*> by_key;
+  for (const PickledStorage& s : storages)
+    by_key.emplace(s.key, &s.data);
+  const StorageLoader borrow = [&](const std::vector<StorageRef>& refs) {
+    std::vector<std::shared_ptr<Storage>> out;
+    for (const StorageRef& ref : refs) {
+      const Tensor& data = *by_key.at(ref.key);
+      auto* bytes = static_cast<std::byte*>(const_cast<void*>(data.raw_data()));
+      out.push_back(Storage::borrow(bytes, data.nbytes(), data.storage()));
+    }
+    return out;
+  };
+  PickleLimits limits;
+  limits.max_bytes = pickle_budget(pickle.size());  // data.pkl is stored, not deflated
+  try {
+    (void)unpickle_weights(pickle, borrow, op, limits);
+  } catch (const FormatError& e) {
+    throw ArgumentError(
+        wick::detail::cat(op, ": load_pytorch would refuse this checkpoint: ", e.what()));
+  }
+}
+
 }  // namespace
 
 std::string pickle_weights(const Value& value, std::vector<PickledStorage>& storages,
                            const std::string& op) {
-  return Pickler(storages, op).run(value);
+  std::string pickle = Pickler(storages, op).run(value);
+  check_readable(pickle, storages, op);
+  return pickle;
 }
 
 }  // namespace wick::io::detail

@@ -82,60 +82,56 @@ class Reader::Impl {
       fail(name, t.index_offset + 64,
            wick::detail::cat("index checksum mismatch: stored ", stored, ", computed ", actual));
     }
-    index_ = decode_index(std::move(payload), t.index_offset + 64);
-    names_ = tensor_names(index_);
-    // Every record and its payload must lie between the header and the index, in order.
-    uint64_t prev_end = kFileHeaderSize;
-    for (std::size_t i = 0; i < index_.tensors.size(); ++i) {
-      const TensorEntry& e = index_.tensors[i];
-      const uint64_t h = tensor_header_size(e.shape.size());
-      if (e.record_offset < prev_end || e.record_offset > t.index_offset ||
-          e.payload_size > t.index_offset - e.record_offset ||
-          h > t.index_offset - e.record_offset - e.payload_size) {
-        fail(name, e.record_offset,
-             wick::detail::cat("tensor ", names_[i], ": record (", e.payload_size,
-                               " payload bytes) overlaps another record or lies outside the data"));
-      }
-      prev_end = e.record_offset + h + e.payload_size;
-    }
+    index_ = std::make_shared<const Index>(decode_index(std::move(payload), t.index_offset + 64));
+    check_records_tile(t.index_offset);
     info_.major = fh.major;
     info_.minor = fh.minor;
     info_.producer = fh.producer;
     info_.file_size = size;
-    info_.tensor_count = index_.tensors.size();
-    for (const TensorEntry& e : index_.tensors)
+    info_.tensor_count = index_->tensors.size();
+    for (const TensorEntry& e : index_->tensors)
       info_.payload_bytes += e.payload_size;
     if (options_.mmap) mapping_ = std::make_shared<const Mapping>(file_);
   }
 
   const FileInfo& info() const noexcept { return info_; }
-  const Dict& metadata() const noexcept { return index_.metadata; }
+  const Dict& metadata() const noexcept { return index_->metadata; }
 
   std::vector<EntryInfo> entries() const {
+    const std::shared_ptr<const PathTable>& table = paths();
     std::vector<EntryInfo> out;
-    for (const auto& [path, id] : tensor_paths(index_)) {
-      const TensorEntry& e = index_.tensors[id];
-      out.push_back(
-          EntryInfo{path, id, e.dtype, e.shape, e.payload_size, e.record_offset, e.checksum});
+    for (uint32_t node = 0; node < index_->tree.size(); ++node) {
+      const FlatNode& n = index_->tree[node];
+      if (n.tag != Tag::Tensor) continue;
+      const TensorEntry& e = index_->tensors[n.n];
+      out.push_back(EntryInfo{TreePath(table, node), n.n, e.dtype, e.shape, e.payload_size,
+                              e.record_offset, e.checksum});
     }
     return out;
   }
 
   Tensor tensor(std::string_view path) {
-    std::vector<std::string> similar;
-    for (const auto& [p, id] : tensor_paths(index_)) {
-      if (p == path) return load_tensor(id, options_.verify);
-      if (similar.size() < 5 &&
-          (p.find(path) != std::string::npos || path.find(p) != std::string::npos)) {
-        similar.push_back("'" + p + "'");
+    const PathTable& table = *paths();
+    if (path.empty() || path.front() == '/') {
+      const uint32_t node = table.find(path);
+      if (node != PathTable::kNone && index_->tree[node].tag == Tag::Tensor) {
+        return load_tensor(index_->tree[node].n, options_.verify);
       }
+      not_found(path);
     }
-    std::string hint;
-    for (const auto& s : similar)
-      hint += (hint.empty() ? "; similar: " : ", ") + s;
-    throw ArgumentError(wick::detail::cat("Reader::tensor: no tensor at '", path, "' in ",
-                                          file_.name(), " (", index_.tensors.size(), " tensors",
-                                          hint, ")"));
+    // The dotted spelling PyTorch users know ("hidden.weight"), when only one tensor has it.
+    const std::vector<uint32_t> found = table.find_dotted(path);
+    if (found.size() == 1) return load_tensor(index_->tree[found[0]].n, options_.verify);
+    if (found.empty()) not_found(path);
+    throw ArgumentError(wick::detail::cat(
+        "Reader::tensor: '", path, "' names ", found.size(), " tensors in ", file_.name(), " (",
+        table.path(found[0]), ", ", table.path(found[1]), "); name one by its JSON pointer"));
+  }
+
+  Tensor tensor_by_id(uint32_t id) {
+    WICK_CHECK(id < index_->tensors.size(), ArgumentError, "Reader::tensor_by_id: tensor ", id,
+               " of ", file_.name(), ", which has ", index_->tensors.size(), " tensors");
+    return load_tensor(id, options_.verify);
   }
 
   Value value() {
@@ -151,10 +147,10 @@ class Reader::Impl {
     }
     // Unverified mmap: trust the (checksummed) index and touch no payload page.
     std::vector<Tensor> tensors;
-    tensors.reserve(index_.tensors.size());
-    for (uint32_t id = 0; id < index_.tensors.size(); ++id)
+    tensors.reserve(index_->tensors.size());
+    for (uint32_t id = 0; id < index_->tensors.size(); ++id)
       tensors.push_back(load_tensor(id, false));
-    return build_value(index_, tensors);
+    return build_value(*index_, tensors);
   }
 
   void verify() {
@@ -163,6 +159,102 @@ class Reader::Impl {
   }
 
  private:
+  const std::shared_ptr<const PathTable>& paths() const {
+    if (!paths_) paths_ = build_path_table(index_);
+    return paths_;
+  }
+
+  // Names up to five tensors below a key that contains the last step asked for (or whose own
+  // key is part of it): one pass over the tree, paths spelled out only for those five.
+  [[noreturn]] void not_found(std::string_view path) const {
+    const PathTable& table = *paths();
+    const std::size_t cut = path.find_last_of("/.");
+    const std::string_view want = cut == std::string_view::npos ? path : path.substr(cut + 1);
+    std::string hint;
+    int shown = 0;
+    std::vector<bool> below(want.empty() ? 0 : index_->tree.size(), false);
+    for (uint32_t node = 1; node < below.size() && shown < 5; ++node) {
+      const FlatNode& n = index_->tree[node];
+      const uint32_t parent = table.parent[node];
+      const std::string_view key = index_->key(n);
+      const bool keyed = index_->tree[parent].tag == Tag::Dict;
+      below[node] = below[parent] || (keyed && key.find(want) != std::string_view::npos);
+      if (n.tag == Tag::Tensor &&
+          (below[node] || (keyed && want.find(key) != std::string_view::npos)))
+        hint += (shown++ == 0 ? "; similar: '" : ", '") + table.path(node) + "'";
+    }
+    throw ArgumentError(wick::detail::cat("Reader::tensor: no tensor at '", path, "' in ",
+                                          file_.name(), " (", index_->tensors.size(), " tensors",
+                                          hint, ")"));
+  }
+
+  // FORMAT.md "How readers use this": the records a random-access reader uses must tile the
+  // file from the header to the index, so that no bytes between them can hold another file's
+  // records (a complete file followed by a second one would otherwise read as the second).
+  // Gaps between tensor records may hold only optional records, whose headers are checked here.
+  void check_records_tile(uint64_t index_offset) {
+    uint64_t at = kFileHeaderSize;
+    try {
+      for (uint32_t i = 0; i < index_->tensors.size(); ++i) {
+        const TensorEntry& e = index_->tensors[i];
+        const uint64_t h = tensor_header_size(e.shape.size());
+        if (e.record_offset < at || e.record_offset > index_offset ||
+            e.payload_size > index_offset - e.record_offset ||
+            h > index_offset - e.record_offset - e.payload_size ||
+            pad64(e.payload_size) > index_offset - e.record_offset - e.payload_size - h) {
+          fail(file_.name(), e.record_offset,
+               wick::detail::cat("tensor ", tensor_name(*index_, i), ": record (", e.payload_size,
+                                 " payload bytes) overlaps another record or lies outside the "
+                                 "data"));
+        }
+        skip_optional_records(at, e.record_offset, i);
+        at = e.record_offset + h + e.payload_size + pad64(e.payload_size);
+      }
+      skip_optional_records(at, index_offset, static_cast<uint32_t>(index_->tensors.size()));
+    } catch (const FormatError& e) {
+      rethrow_naming_file(e, file_.name());
+    }
+  }
+
+  // Steps over the optional records from `at` to `until`, where tensor record `next` starts.
+  void skip_optional_records(uint64_t at, uint64_t until, uint32_t next) const {
+    while (at < until) {
+      std::array<std::byte, kMaxRecordHeader> hb{};
+      file_.read_at(hb.data(), kPrefixSize, at, "record header");
+      RecordPrefix p;
+      try {
+        p = decode_prefix(hb, at);
+      } catch (const FormatError&) {
+        // Not a record at all: most likely the record before it is not the size the index says.
+        if (next > 0) check_record_header(next - 1);
+        throw;
+      }
+      if (p.kind == kKindTensor || p.kind == kKindIndex) {
+        format_error(at, record_header_name(p.kind),
+                     wick::detail::cat("a ", p.kind == kKindTensor ? "tensor" : "second index",
+                                       " record that the index does not list (only optional "
+                                       "records may lie between the records it lists)"));
+      }
+      if ((p.flags & kFlagOptional) == 0) {
+        format_error(at, "record header",
+                     wick::detail::cat("unknown required record kind ", p.kind,
+                                       " (written by a newer wick?)"));
+      }
+      const uint64_t room = until - at;
+      if (p.header_size > room || p.payload_size > room - p.header_size ||
+          pad64(p.payload_size) > room - p.header_size - p.payload_size) {
+        format_error(at, record_header_name(p.kind),
+                     wick::detail::cat("optional record of ", p.payload_size,
+                                       " payload bytes runs past the next record, at ", until));
+      }
+      file_.read_at(hb.data() + kPrefixSize, p.header_size - kPrefixSize, at + kPrefixSize,
+                    "record header");
+      check_header_checksum(std::span<const std::byte>(hb.data(), p.header_size), at,
+                            record_header_name(p.kind));
+      at += p.header_size + p.payload_size + pad64(p.payload_size);
+    }
+  }
+
   Tensor load_tensor(uint32_t id, bool verify) {
     try {
       return read_tensor(id, verify);
@@ -171,22 +263,33 @@ class Reader::Impl {
     }
   }
 
+  // The record's own header must say what the index row says.
+  void check_record_header(uint32_t id) const {
+    const TensorEntry& e = index_->tensors[id];
+    std::vector<std::byte> header(tensor_header_size(e.shape.size()));
+    file_.read_at(header.data(), header.size(), e.record_offset, "tensor record header");
+    // A record whose header is not as long as the index row's rank says: read all of it, so
+    // the error names what is wrong with the record rather than a checksum in the wrong place.
+    const RecordPrefix p = decode_prefix(header, e.record_offset);
+    if (p.header_size != header.size()) {
+      header.resize(p.header_size);
+      file_.read_at(header.data(), header.size(), e.record_offset, "tensor record header");
+    }
+    TensorEntry rec;
+    const uint32_t rec_id = decode_tensor_header(header, e.record_offset, rec);
+    if (rec_id != id || rec.dtype != e.dtype || rec.shape != e.shape) {
+      fail(file_.name(), e.record_offset,
+           wick::detail::cat("tensor ", tensor_name(*index_, id), ": the record (id ", rec_id, ", ",
+                             dtype_name(rec.dtype), " ", shape_str(rec.shape),
+                             ") disagrees with the index"));
+    }
+  }
+
   Tensor read_tensor(uint32_t id, bool verify) {
-    const TensorEntry& e = index_.tensors[id];
+    const TensorEntry& e = index_->tensors[id];
     const uint64_t h = tensor_header_size(e.shape.size());
     const uint64_t payload_at = e.record_offset + h;
-    if (verify) {
-      std::vector<std::byte> header(static_cast<std::size_t>(h));
-      file_.read_at(header.data(), header.size(), e.record_offset, "tensor record header");
-      TensorEntry rec;
-      const uint32_t rec_id = decode_tensor_header(header, e.record_offset, rec);
-      if (rec_id != id || rec.dtype != e.dtype || rec.shape != e.shape) {
-        fail(file_.name(), e.record_offset,
-             wick::detail::cat("tensor ", names_[id], ": the record (id ", rec_id, ", ",
-                               dtype_name(rec.dtype), " ", shape_str(rec.shape),
-                               ") disagrees with the index"));
-      }
-    }
+    if (verify) check_record_header(id);
     std::shared_ptr<Storage> storage;
     Hasher hasher;
     if (mapping_) {
@@ -203,17 +306,18 @@ class Reader::Impl {
       }
     }
     if (verify && hasher.digest() != e.checksum) {
-      payload_checksum_error(names_[id], e.record_offset, e.checksum, hasher.digest());
+      payload_checksum_error(tensor_name(*index_, id), e.record_offset, e.checksum,
+                             hasher.digest());
     }
     if (e.dtype == kBool)
-      check_bool_payload(storage->data(), storage->nbytes(), payload_at, names_[id]);
+      check_bool_payload(storage->data(), storage->nbytes(), payload_at, tensor_name(*index_, id));
     return Tensor(std::move(storage), e.shape, contiguous_strides(e.shape), 0, e.dtype);
   }
 
   File file_;
   LoadOptions options_;
-  Index index_;
-  std::vector<std::string> names_;
+  std::shared_ptr<const Index> index_;
+  mutable std::shared_ptr<const PathTable> paths_;  // built by the first entries() or tensor()
   FileInfo info_;
   std::shared_ptr<const Mapping> mapping_;
 };
@@ -232,6 +336,9 @@ std::vector<EntryInfo> Reader::entries() const {
 }
 Tensor Reader::tensor(std::string_view path) {
   return impl_->tensor(path);
+}
+Tensor Reader::tensor_by_id(uint32_t id) {
+  return impl_->tensor_by_id(id);
 }
 Value Reader::value() {
   return impl_->value();

@@ -9,6 +9,7 @@
 
 #include "file.h"
 #include "format.h"
+#include "interop_common.h"
 #include "wick/core/error.h"
 #include "wick/io/checksum.h"
 #include "worker.h"
@@ -275,8 +276,6 @@ class Writer::Impl {
     e.payload_size = t.nbytes();
     e.dtype = t.dtype();
     e.shape = t.shape();
-    WICK_CHECK(t.dim() <= kMaxRank, ArgumentError, "save: tensor of rank ", t.dim(),
-               " exceeds the format's maximum rank ", kMaxRank);
     std::array<std::byte, kMaxRecordHeader> header;
     put(header.data(), encode_tensor_header(id, e.dtype, e.shape, e.payload_size, header));
     if (hash_aside(t)) {
@@ -318,13 +317,21 @@ class Writer::Impl {
     return digest;
   }
 
+  // A tensor the readers would refuse is refused before its record is written (and, through
+  // add(), before anything is): the writer never writes what its readers refuse.
+  static void check_tensor(const Tensor& t, const std::string& path) {
+    WICK_CHECK(t.defined(), ArgumentError, "save: the tensor at '", path, "' is undefined");
+    check_writable(t, static_cast<std::size_t>(kMaxRank),
+                   wick::detail::cat("save: the tensor at '", path, "'"));
+  }
+
   // One dict entry `key` -> tensor, the tensor written now.
   static void check_tensor_entry(const std::string& key, const Tensor& t) {
     if (const std::size_t nul = key.find('\0'); nul != std::string::npos) {
       throw ArgumentError(wick::detail::cat("save: dict key '", key.substr(0, nul),
                                             "\\0...' contains a NUL byte (at byte ", nul, ")"));
     }
-    WICK_CHECK(t.defined(), ArgumentError, "save: the tensor at '", key, "' is undefined");
+    check_tensor(t, key);
   }
 
   void encode_tensor_entry(ByteWriter& w, const std::string& key, const Tensor& t) {
@@ -372,8 +379,7 @@ class Writer::Impl {
     auto emit = [&](const Value& v) {
       if (encode_scalar(w, v)) return;
       if (v.is_tensor()) {
-        WICK_CHECK(v.tensor().defined(), ArgumentError, "save: the tensor at '", path,
-                   "' is undefined");
+        check_tensor(v.tensor(), path);
         w.u8(static_cast<uint8_t>(Tag::Tensor));
         w.u32(write_tensor(v.tensor()));
         return;

@@ -2,9 +2,10 @@
 // The decode paths the fuzzers drive, shared with tests/io/test_fuzz_regressions.cpp so that a
 // kept crash input replays through exactly the code that found it.
 //
-// The contract under test: any bytes either load or throw wick::FormatError. Every other
-// exception escapes (libFuzzer reports it as a crash), and a broken cross-check (a verified load
-// that an unverified one refuses, two paths that disagree on a value) aborts via finding().
+// The contract under test: any bytes either load or throw wick::FormatError, in memory and time
+// bounded by the file (decode_bounds.h). Every other exception escapes (libFuzzer reports it as
+// a crash), and a broken cross-check (a verified load that an unverified one refuses, two paths
+// that disagree on a value) or a decode over its bound aborts via finding().
 
 #include <unistd.h>
 
@@ -18,8 +19,11 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "decode_bounds.h"
 #include "wick/wick.h"
 
 namespace wick::fuzz {
@@ -45,6 +49,71 @@ inline void for_each_tensor(const Value& v, const std::function<void(const Tenso
     for (const auto& [key, item] : v.dict())
       for_each_tensor(item, fn);
   }
+}
+
+/// Measures one decode (the lifetime of this object) of a file of `file_size` bytes against
+/// `bound`, records the figures for the exit summary (decode_bounds.h), and reports a finding
+/// when the decode took more memory or CPU time than the bound allows. The check runs when the
+/// decode returns and when it throws: refusing a file is bounded as well as loading it.
+class BoundedDecode {
+ public:
+  BoundedDecode(std::string what, uint64_t file_size, const bounds::DecodeBound& bound)
+      : what_(std::move(what)), file_size_(file_size), bound_(bound) {
+#ifdef WICK_DECODE_BOUNDS_HEAP_HOOKS
+    if (!meter_.memory_available()) finding("cannot install the heap hooks that measure memory");
+#endif
+  }
+  BoundedDecode(const BoundedDecode&) = delete;
+  BoundedDecode& operator=(const BoundedDecode&) = delete;
+  ~BoundedDecode() {
+    const double seconds = meter_.cpu_seconds();
+    const uint64_t growth = meter_.memory_growth();
+    const bool measured = meter_.memory_available();
+    bounds::BoundsLog::get().record(bound_, what_, file_size_, measured, growth, seconds);
+    const bounds::Limits limits = bounds::limits_for(bound_, file_size_);
+    const std::string file = "a " + std::to_string(file_size_) + "-byte file";
+    if (measured && static_cast<double>(growth) > limits.memory) {
+      finding("bound '" + std::string(bound_.name) + "' exceeded: " + what_ + " of " + file +
+              " raised memory by " + std::to_string(growth) + " bytes; the bound allows " +
+              std::to_string(static_cast<uint64_t>(limits.memory)) + " (" +
+              std::to_string(bound_.mem_base >> 20) + " MiB + " +
+              std::to_string(static_cast<int>(bound_.mem_per_byte)) + " per byte)");
+    }
+    if (seconds > limits.seconds) {
+      finding("bound '" + std::string(bound_.name) + "' exceeded: " + what_ + " of " + file +
+              " took " + std::to_string(seconds) + " CPU seconds; the bound allows " +
+              std::to_string(limits.seconds));
+    }
+  }
+
+ private:
+  std::string what_;
+  uint64_t file_size_;
+  const bounds::DecodeBound& bound_;
+  bounds::DecodeMeter meter_;
+};
+
+/// Runs `decode` as one BoundedDecode; returns what it returns, lets through what it throws.
+template <class F>
+decltype(auto) bounded(std::string what, uint64_t file_size, const bounds::DecodeBound& bound,
+                       F&& decode) {
+  const BoundedDecode measure(std::move(what), file_size, bound);
+  return std::forward<F>(decode)();
+}
+
+/// The size of the file at `path` and the bound for its format (by its first bytes).
+struct FileFacts {
+  uint64_t size = 0;
+  const bounds::DecodeBound* bound = &bounds::kNativeBound;
+};
+inline FileFacts file_facts(const std::filesystem::path& path) {
+  FileFacts f;
+  f.size = std::filesystem::file_size(path);
+  std::ifstream in(path, std::ios::binary);
+  char head[8] = {};
+  in.read(head, sizeof head);
+  f.bound = &bounds::bound_for(std::string_view(head, static_cast<std::size_t>(in.gcount())));
+  return f;
 }
 
 // Where touch() leaves its sum, so the reads cannot be optimized away.
@@ -117,18 +186,22 @@ inline LoadOptions options(bool verify, bool mmap = false) {
   return o;
 }
 
+/// load(std::istream), which reads wick files only: the native bound, whatever the bytes are.
 inline std::optional<Value> try_load(const std::string& bytes, bool verify) {
   try {
     std::istringstream in(bytes);
-    return load(in, options(verify));
+    return bounded(verify ? "load(stream, verified)" : "load(stream)", bytes.size(),
+                   bounds::kNativeBound, [&] { return load(in, options(verify)); });
   } catch (const FormatError&) {
     return std::nullopt;
   }
 }
 
 inline std::optional<Value> try_load(const std::filesystem::path& path, bool verify) {
+  const FileFacts f = file_facts(path);
   try {
-    return load(path, options(verify));
+    return bounded(verify ? "load(path, verified)" : "load(path)", f.size, *f.bound,
+                   [&] { return load(path, options(verify)); });
   } catch (const FormatError&) {
     return std::nullopt;
   }
@@ -179,20 +252,30 @@ inline Outcome path_load(const std::filesystem::path& path) {
   return Outcome::kLoaded;
 }
 
-/// mmap open: Reader with mmap, verified and not: info, metadata, entries, value, verify.
+/// mmap open: Reader with mmap, verified and not: info, metadata, entries, value, verify. Each
+/// step is one bounded decode.
 inline Outcome mmap_open(const std::filesystem::path& path) {
+  const FileFacts f = file_facts(path);
   std::optional<Value> results[2];
   for (const bool verify : {true, false}) {
+    const std::string how = verify ? ", verified" : "";
     try {
-      io::Reader reader(path, options(verify, true));
-      const io::FileInfo& info = reader.info();
-      const std::vector<io::EntryInfo> entries = reader.entries();
+      std::optional<io::Reader> reader;
+      std::vector<io::EntryInfo> entries;
+      Dict metadata;
+      bounded("Reader(mmap" + how + ") open, entries, metadata", f.size, *f.bound, [&] {
+        reader.emplace(path, options(verify, true));
+        entries = reader->entries();
+        metadata = reader->metadata();
+      });
+      const io::FileInfo& info = reader->info();
       std::ostringstream meta;
-      meta << Value(reader.metadata());
+      meta << Value(metadata);
       for (const io::EntryInfo& e : entries) {
         if (e.id >= info.tensor_count) finding("mmap: an entry's id is past the tensor count");
       }
-      Value v = reader.value();
+      Value v = bounded("Reader(mmap" + how + ")::value()", f.size, *f.bound,
+                        [&] { return reader->value(); });
       use(v);
       std::size_t n = 0;
       for_each_tensor(v, [&](const Tensor& t) {
@@ -204,7 +287,7 @@ inline Outcome mmap_open(const std::filesystem::path& path) {
       if (n != entries.size()) finding("mmap: value() has fewer tensors than entries()");
       if (verify) {
         try {
-          reader.verify();
+          bounded("Reader(mmap, verified)::verify()", f.size, *f.bound, [&] { reader->verify(); });
         } catch (const FormatError& e) {
           finding(std::string("mmap: value() verified the file but verify() refuses: ") + e.what());
         }
@@ -223,9 +306,12 @@ inline Outcome mmap_open(const std::filesystem::path& path) {
 
 inline constexpr std::size_t kMaxLookups = 64;
 
-/// Load by name: Reader::tensor() for every entry, with every verify/mmap combination. When the
-/// whole file loads, each tensor must equal the first tensor at its path in the loaded value.
+/// Load by name: Reader::tensor() for every entry, with every verify/mmap combination, each
+/// cross-checked against Reader::tensor_by_id(). When the whole file loads, each tensor must
+/// equal the first tensor at its path in the loaded value. Opening the file and each lookup are
+/// bounded decodes.
 inline Outcome load_by_name(const std::filesystem::path& path) {
+  const FileFacts f = file_facts(path);
   const std::optional<Value> whole =
       has_wick_magic(read_file(path)) ? try_load(path, true) : std::nullopt;
   std::vector<Tensor> in_order;
@@ -233,35 +319,68 @@ inline Outcome load_by_name(const std::filesystem::path& path) {
   bool all_loaded = true;
   for (const bool verify : {true, false}) {
     for (const bool mmap : {false, true}) {
+      const std::string how = std::string(mmap ? "mmap" : "read") + (verify ? ", verified" : "");
       try {
-        io::Reader reader(path, options(verify, mmap));
-        const std::vector<io::EntryInfo> entries = reader.entries();
+        std::optional<io::Reader> reader;
+        std::vector<io::EntryInfo> entries;
+        bounded("Reader(" + how + ") open, entries", f.size, *f.bound, [&] {
+          reader.emplace(path, options(verify, mmap));
+          entries = reader->entries();
+        });
         if (whole && entries.size() != in_order.size()) finding("by name: entries() miscounts");
-        // Each lookup walks every path, so a file of thousands of tied entries would make the
-        // fuzzer time out on a loop of this harness's own; the first ones exercise every branch.
+        // A file of thousands of tied entries would make the fuzzer time out on a loop of this
+        // harness's own (each lookup below compares its path with every earlier one, and a
+        // path may be as long as the file); the first ones exercise every branch.
         const std::size_t lookups = std::min<std::size_t>(entries.size(), kMaxLookups);
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < lookups; ++i)
+          names.push_back(entries[i].path.str());
         for (std::size_t i = 0; i < lookups; ++i) {
-          std::size_t first = 0;
-          while (entries[first].path != entries[i].path)
-            ++first;
+          const std::size_t first = static_cast<std::size_t>(
+              std::find(names.begin(), names.end(), names[i]) - names.begin());
+          const std::string& name = names[i];
+          std::optional<Tensor> by_name;
           try {
-            const Tensor t = reader.tensor(entries[i].path);
-            touch(t);
-            if (t.dtype() != entries[first].dtype || t.shape() != entries[first].shape) {
-              finding("by name: tensor() disagrees with entries()");
-            }
-            if (whole && !bitwise_equal(t, in_order[first])) {
-              finding("by name: tensor() differs from the whole load");
-            }
+            by_name = bounded("Reader(" + how + ")::tensor(path)", f.size, *f.bound,
+                              [&] { return reader->tensor(name); });
           } catch (const FormatError&) {
             if (whole) finding("by name: refuses a tensor of a file that loads");
             all_loaded = false;
           }
+          std::optional<Tensor> by_id;
+          try {
+            by_id = bounded("Reader(" + how + ")::tensor_by_id()", f.size, *f.bound,
+                            [&] { return reader->tensor_by_id(entries[first].id); });
+          } catch (const FormatError&) {
+            if (by_name) finding("by name: tensor(path) loads but tensor_by_id() refuses");
+          }
+          if (!by_name) {
+            if (by_id) finding("by name: tensor_by_id() loads but tensor(path) refuses");
+            continue;
+          }
+          touch(*by_name);
+          if (by_name->dtype() != entries[first].dtype ||
+              by_name->shape() != entries[first].shape) {
+            finding("by name: tensor() disagrees with entries()");
+          }
+          if (!by_id || !bitwise_equal(*by_name, *by_id)) {
+            finding("by name: tensor(path) and tensor_by_id() differ");
+          }
+          if (whole && !bitwise_equal(*by_name, in_order[first])) {
+            finding("by name: tensor() differs from the whole load");
+          }
         }
         try {
-          (void)reader.tensor(std::string_view("\x01 no such tensor"));
+          (void)reader->tensor(std::string_view("\x01 no such tensor"));
           finding("by name: a missing path loaded");
         } catch (const ArgumentError&) {
+        }
+        if (const uint64_t count = reader->info().tensor_count; count <= UINT32_MAX) {
+          try {
+            (void)reader->tensor_by_id(static_cast<uint32_t>(count));
+            finding("by name: a tensor id past the tensor count loaded");
+          } catch (const ArgumentError&) {
+          }
         }
       } catch (const FormatError&) {
         if (whole) finding("by name: Reader refuses a file that loads");

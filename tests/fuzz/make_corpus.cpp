@@ -1,14 +1,22 @@
 // Writes the fuzzers' seed corpus: small valid wick files that between them reach every record
-// kind, value tag, dtype, header size and option the decoder knows, plus one file of each other
-// format load(path) reads (the golden files in tests/data/ are added by scripts/fuzz.sh).
+// kind, value tag, dtype, header size and option the decoder knows, one file of each other
+// format load(path) reads, and the hostile seeds of issue 16: for each format, small files that
+// make a careless reader hold or do far more than their size (amplification by repetition, by
+// nesting, by references, by compression, by many keys), each at most kMaxSeedBytes so that
+// libFuzzer reads it whole (scripts/fuzz.sh adds the golden files and the kept regressions).
 // Usage: wick_fuzz_corpus OUTPUT_DIR
+#include <zlib.h>
+
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "wick/io/formats.h"
 #include "wick/wick.h"
@@ -57,6 +65,288 @@ std::string with_optional_record(const std::string& file) {
   put_le<uint64_t>(out, t + 8, out.size());
   put_le<uint64_t>(out, t + 48, wick::io::checksum(out.data() + t, 48));
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile seeds. Each fits in kMaxSeedBytes (scripts/fuzz.sh's -max_len: libFuzzer truncates
+// longer inputs, and a wick file cut short loses its index).
+
+constexpr std::size_t kMaxSeedBytes = 65536;
+
+void append_le(std::string& b, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i)
+    b += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+uint32_t crc_of(const std::string& data) {
+  return static_cast<uint32_t>(
+      ::crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+}
+
+// Raw deflate (no zlib header), as zip members hold it, at the best ratio zlib gets.
+std::string raw_deflate(const std::string& data) {
+  z_stream z{};
+  if (deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+    throw std::runtime_error("deflateInit2 failed");
+  }
+  std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw std::runtime_error("deflate did not finish");
+  return out;
+}
+
+struct ZipMember {
+  std::string name;
+  std::string data;  // uncompressed
+  bool deflate = false;
+  bool wrong_crc = false;  // a bomb's CRC-32 that only a full inflation finds wrong
+  int64_t declared = -1;   // uncompressed size to claim (-1: the true size)
+};
+
+// A zip archive of `members`, local headers, central directory and end record as zip writers
+// lay them out (no data descriptors, no zip64).
+std::string make_zip(const std::vector<ZipMember>& members) {
+  std::string out;
+  std::string central;
+  for (const ZipMember& m : members) {
+    const std::string body = m.deflate ? raw_deflate(m.data) : m.data;
+    const uint32_t crc = crc_of(m.data) ^ (m.wrong_crc ? 1u : 0u);
+    const uint64_t size = m.declared >= 0 ? static_cast<uint64_t>(m.declared) : m.data.size();
+    std::string fields;  // from "version needed" to "extra length", shared by both headers
+    append_le(fields, 20, 2);
+    append_le(fields, 0, 2);
+    append_le(fields, m.deflate ? 8 : 0, 2);
+    append_le(fields, 0, 2);
+    append_le(fields, 0x21, 2);  // 1980-01-01
+    append_le(fields, crc, 4);
+    append_le(fields, body.size(), 4);
+    append_le(fields, size, 4);
+    append_le(fields, m.name.size(), 2);
+    append_le(fields, 0, 2);
+    append_le(central, 0x02014b50, 4);
+    append_le(central, 20, 2);
+    central += fields;
+    append_le(central, 0, 2);  // comment length
+    append_le(central, 0, 2);  // disk
+    append_le(central, 0, 2);  // internal attributes
+    append_le(central, 0, 4);  // external attributes
+    append_le(central, out.size(), 4);
+    central += m.name;
+    append_le(out, 0x04034b50, 4);
+    out += fields + m.name + body;
+  }
+  const uint64_t cd_offset = out.size();
+  out += central;
+  append_le(out, 0x06054b50, 4);
+  append_le(out, 0, 4);
+  append_le(out, members.size(), 2);
+  append_le(out, members.size(), 2);
+  append_le(out, central.size(), 4);
+  append_le(out, cd_offset, 4);
+  append_le(out, 0, 2);
+  return out;
+}
+
+// Pickle protocol 2, as torch.save writes it.
+std::string pickle(const std::string& body) {
+  return "\x80\x02" + body + ".";
+}
+std::string unicode(const std::string& s) {  // BINUNICODE
+  std::string out = "X";
+  append_le(out, s.size(), 4);
+  return out + s;
+}
+std::string binput(uint8_t i) {
+  return std::string("q") + static_cast<char>(i);
+}
+std::string binget(uint8_t i) {
+  return std::string("h") + static_cast<char>(i);
+}
+std::string global(const std::string& module, const std::string& name) {
+  return "c" + module + "\n" + name + "\n";
+}
+std::string small_int(int v) {  // BININT1
+  return std::string("K") + static_cast<char>(v);
+}
+std::string long8(uint64_t v) {  // LONG1 of 8 bytes
+  std::string out = "\x8a\x08";
+  append_le(out, v, 8);
+  return out;
+}
+// _rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict()), `offset` pickled by
+// `offset_op`, over storage `key` of `numel` float32 elements.
+std::string tensor_pickle(const std::string& key, int numel, const std::string& offset_op,
+                          int size) {
+  return global("torch._utils", "_rebuild_tensor_v2") + "((" + unicode("storage") +
+         global("torch", "FloatStorage") + unicode(key) + unicode("cpu") + small_int(numel) + "tQ" +
+         offset_op + "(" + small_int(size) + "t(" + small_int(1) + "t\x89" +
+         global("collections", "OrderedDict") + ")Rt" + "R";
+}
+// A list holding memo entry 0 `n` times, in APPENDS batches of 1000 as Python writes them.
+std::string list_of_refs(std::size_t n) {
+  std::string out = "]";
+  for (std::size_t at = 0; at < n; at += 1000) {
+    out += "(";
+    for (std::size_t k = at; k < std::min(n, at + 1000); ++k)
+      out += binget(0);
+    out += "e";
+  }
+  return out;
+}
+// A .pt: archive/data.pkl (stored unless `deflate_pickle`), the storages, archive/version.
+std::string make_pt(const std::string& pkl, std::vector<ZipMember> storages = {},
+                    bool deflate_pickle = false) {
+  std::vector<ZipMember> m{{"archive/data.pkl", pkl, deflate_pickle}};
+  for (ZipMember& s : storages) {
+    s.name = "archive/data/" + s.name;
+    m.push_back(std::move(s));
+  }
+  m.push_back({"archive/version", "3\n"});
+  return make_zip(m);
+}
+
+// An .npy: magic, version 1.0, the header dict padded to a multiple of 64, then `data`.
+std::string make_npy(const std::string& dict, const std::string& data = "") {
+  std::string header = dict;
+  while ((10 + header.size() + 1) % 64 != 0)
+    header += ' ';
+  header += '\n';
+  std::string out = "\x93NUMPY\x01\x00";
+  append_le(out, header.size(), 2);
+  return out + header + data;
+}
+
+// A safetensors file: the header's length, the JSON header, the data.
+std::string make_safetensors(const std::string& header, const std::string& data = "") {
+  std::string out;
+  append_le(out, header.size(), 8);
+  return out + header + data;
+}
+
+// Writes the hostile seeds through `put(name, bytes)`.
+template <class Put>
+void hostile_seeds(Put&& put) {
+  using namespace wick;
+  const Tensor t = arange(0, 4, 1, kFloat32);
+
+  // Native, by references: one long key above many references to one tensor. Every entry's
+  // path runs through the key, so paths spelled out in full cost key length x references.
+  List refs(4000, t);
+  put("hostile_long_key_over_refs.wick", to_bytes(Dict{{std::string(8000, 'k'), refs}}));
+  // Native, by nesting: 300 dicts deep, a 40-byte key at each level, above 1000 references.
+  Value deep = List(1000, t);
+  for (int i = 0; i < 300; ++i)
+    deep = Dict{{std::string(40, static_cast<char>('a' + i % 26)), deep}};
+  put("hostile_deep_keys_over_refs.wick", to_bytes(deep));
+  // Native, by repetition: one byte of file per `none`.
+  put("hostile_nones.wick", to_bytes(List(30000, Value())));
+  // Native, by many keys: in the tree and in the metadata (`wick info --json` builds a JSON
+  // object of them).
+  Dict many;
+  for (int i = 0; i < 3000; ++i)
+    many.insert("k" + std::to_string(i), Value());
+  put("hostile_many_keys.wick", to_bytes(many));
+  SaveOptions meta;
+  meta.metadata = many;
+  put("hostile_many_metadata_keys.wick", to_bytes(t, meta));
+  // Native, many tensors, the last one corrupt: `wick verify` then loads each tensor again to
+  // name the bad ones.
+  Dict tensors;
+  for (int i = 0; i < 200; ++i)
+    tensors.insert("t" + std::to_string(i), full({1}, static_cast<int64_t>(i), kInt32));
+  tensors.insert("last", full({1}, int64_t{0x5a5a5a5a}, kInt32));
+  std::string corrupt = to_bytes(tensors);
+  const std::size_t marker = corrupt.rfind("\x5a\x5a\x5a\x5a");
+  if (marker == std::string::npos) throw std::runtime_error("no marker in the corrupt seed");
+  corrupt[marker] ^= 0x01;
+  put("hostile_many_tensors_one_corrupt.wick", corrupt);
+
+  // PyTorch, by references: a memoized 8 KiB string referenced 4096 times; a memoized 4 KiB
+  // dict key under 1024 dicts; a memoized tensor referenced 4096 times; and lists of lists
+  // sharing one memo entry twice per level, 2^40 leaves from 200 bytes.
+  put("hostile_memo_string.pt",
+      make_pt(pickle(unicode(std::string(8192, 's')) + binput(0) + "0" + list_of_refs(4096))));
+  std::string keys = unicode(std::string(4096, 'k')) + binput(0) + "0]";
+  for (int i = 0; i < 1024; ++i)
+    keys += "}" + binget(0) + "Nsa";
+  put("hostile_memo_dict_key.pt", make_pt(pickle(keys)));
+  const std::string f32(16, '\0');
+  put("hostile_memo_tensor.pt",
+      make_pt(pickle(tensor_pickle("0", 4, small_int(0), 4) + binput(0) + "0" + list_of_refs(4096)),
+              {{"0", f32}}));
+  std::string nested = "](" + unicode("leaf") + "e" + binput(0) + "0";
+  for (int k = 1; k <= 40; ++k) {
+    nested += "](" + binget(static_cast<uint8_t>(k - 1)) + binget(static_cast<uint8_t>(k - 1)) +
+              "e" + binput(static_cast<uint8_t>(k));
+    if (k < 40) nested += "0";
+  }
+  put("hostile_memo_nested_lists.pt", make_pt(pickle(nested)));
+  // PyTorch, by repetition: DUP copies a 4 KiB string for one byte each.
+  put("hostile_dup_string.pt",
+      make_pt(pickle("](" + unicode(std::string(4096, 'd')) + std::string(8000, '2') + "e")));
+  // PyTorch, by compression: a deflated data.pkl of a million Nones; a valid deflated 4 MiB
+  // storage (big enough for wick to map rather than allocate it); the same with a wrong CRC-32,
+  // and claiming to be small.
+  put("hostile_deflated_pickle.pt",
+      make_pt(pickle("](" + std::string(1 << 20, 'N') + "e"), {}, true));
+  constexpr int kZerosNumel = 1 << 20;
+  const std::string zeros(4 * kZerosNumel, '\0');
+  const std::string big = global("torch._utils", "_rebuild_tensor_v2") + "((" + unicode("storage") +
+                          global("torch", "FloatStorage") + unicode("0") + unicode("cpu") + "J" +
+                          std::string("\x00\x00\x10\x00", 4) + "tQ" + small_int(0) + "(J" +
+                          std::string("\x00\x00\x10\x00", 4) + "t(" + small_int(1) + "t\x89" +
+                          global("collections", "OrderedDict") + ")Rt" + "R";
+  put("hostile_deflated_storage.pt", make_pt(pickle(big), {{"0", zeros, true}}));
+  put("hostile_deflated_storage_bad_crc.pt",
+      make_pt(pickle(big), {{"0", zeros, true, /*wrong_crc=*/true}}));
+  put("hostile_deflated_storage_lies.pt",
+      make_pt(pickle(big), {{"0", zeros, true, false, /*declared=*/1024}}));
+  // PyTorch views at the edge of int64: offset 2^63-1 over a one-element storage, and an empty
+  // view at 2^63-2.
+  put("hostile_view_offset_max.pt",
+      make_pt(pickle(tensor_pickle("0", 1, long8(INT64_MAX), 1)), {{"0", f32.substr(0, 4)}}));
+  put("hostile_empty_view_offset.pt",
+      make_pt(pickle(tensor_pickle("0", 1, long8(INT64_MAX - 1), 0)), {{"0", f32.substr(0, 4)}}));
+
+  // npz, by compression: a valid deflated member of 1 MiB of zeros, and one with a wrong CRC.
+  const std::string npy_zeros =
+      make_npy("{'descr': '|u1', 'fortran_order': False, 'shape': (1048576,), }",
+               std::string(1 << 20, '\0'));
+  put("hostile_deflated_member.npz", make_zip({{"z.npy", npy_zeros, true}}));
+  put("hostile_deflated_member_bad_crc.npz", make_zip({{"z.npy", npy_zeros, true, true}}));
+  // npy: an empty array whose other dimensions overflow int64 strides, and a huge array
+  // claimed by a file without data.
+  put("hostile_huge_empty_shape.npy",
+      make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4611686018427387904, "
+               "4611686018427387904), }"));
+  put("hostile_huge_shape_no_data.npy",
+      make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }"));
+
+  // safetensors, by many keys: 800 empty tensors, and 2000 metadata keys.
+  std::string entries = "{";
+  for (int i = 0; i < 800; ++i) {
+    entries += (i == 0 ? "\"" : ",\"") + std::string("t") + std::to_string(i) +
+               "\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}";
+  }
+  put("hostile_many_keys.safetensors", make_safetensors(entries + "}"));
+  std::string metadata = "{\"__metadata__\":{";
+  for (int i = 0; i < 2000; ++i)
+    metadata += (i == 0 ? "\"" : ",\"") + std::string("m") + std::to_string(i) + "\":\"v\"";
+  put("hostile_many_metadata_keys.safetensors", make_safetensors(metadata + "}}"));
+  // safetensors, by nesting: 20,000 brackets, as an entry and in the metadata.
+  put("hostile_deep_json.safetensors",
+      make_safetensors("{\"w\":" + std::string(20000, '[') + std::string(20000, ']') + "}"));
+  std::string objects = "{\"__metadata__\":{\"k\":";
+  for (int i = 0; i < 6000; ++i)
+    objects += "{\"a\":";
+  put("hostile_deep_json_objects.safetensors",
+      make_safetensors(objects + "0" + std::string(6000, '}') + "}}"));
 }
 
 }  // namespace
@@ -129,6 +419,18 @@ int main(int argc, char** argv) {
   }
   io::save_as(arange(0, 6, 1, kFloat32).view({2, 3}), dir / "foreign.npy", io::FileFormat::Npy);
   ++written;
+
+  bool too_big = false;
+  hostile_seeds([&](const std::string& name, const std::string& bytes) {
+    if (bytes.size() > kMaxSeedBytes) {
+      std::cerr << "wick_fuzz_corpus: " << name << " is " << bytes.size()
+                << " bytes, over the fuzzers' -max_len of " << kMaxSeedBytes << '\n';
+      too_big = true;
+    }
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+    ++written;
+  });
+  if (too_big) return 1;
 
   std::cout << "wick_fuzz_corpus: " << written << " seed files in " << dir << '\n';
   return 0;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <iterator>
 #include <optional>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bounds_testing.h"
 #include "io_testing.h"
 #include "testing.h"
 #include "wick/wick.h"
@@ -481,12 +483,16 @@ TEST(Hostile, AFileThatGoesOnAfterACompleteFileIsRefused) {
                           std::to_string(first_end) + ", the file is " +
                           std::to_string(bytes.size()) + " bytes)";
   WICK_EXPECT_THROW_MSG(l.file(), FormatError, msg);
-  WICK_EXPECT_THROW_MSG(l.mmap(), FormatError, msg);
-  WICK_EXPECT_THROW_MSG(l.reader_value(), FormatError, msg);
-  WICK_EXPECT_THROW_MSG(l.reader_verify(), FormatError, msg);
+  // Random access starts from the last trailer and finds the first file's index between the
+  // records the last index lists and that index.
+  const std::string second_index =
+      "index record header at offset 192: a second index record that the index does not list";
+  WICK_EXPECT_THROW_MSG(l.mmap(), FormatError, second_index);
+  WICK_EXPECT_THROW_MSG(l.reader_value(), FormatError, second_index);
+  WICK_EXPECT_THROW_MSG(l.reader_verify(), FormatError, second_index);
   // Errors from a file name it.
   WICK_EXPECT_THROW_MSG(l.file(), FormatError, "wick file " + l.path().string() + ": trailer at");
-  WICK_EXPECT_THROW_MSG(l.mmap(), FormatError, "wick file " + l.path().string() + ": trailer at");
+  WICK_EXPECT_THROW_MSG(l.mmap(), FormatError, "wick file " + l.path().string() + ": index");
   // A stream may carry more data after a file: it reads the first file and stops there.
   std::istringstream in(bytes);
   EXPECT_EQ(load(in), Value(Dict{{"w", f32({1, 2})}}));
@@ -590,7 +596,7 @@ TEST(Hostile, ATerabyteTensorInATinyFileFailsFastWithoutAllocatingIt) {
   t0 = std::chrono::steady_clock::now();
   expect_refused(whole, "truncated", "overlaps another record or lies outside the data");
   WICK_EXPECT_THROW_MSG(io::Reader(Loaders(whole).path()).entries(), FormatError,
-                        "tensor 'w': record (1099511627776 payload bytes)");
+                        "tensor '/w': record (1099511627776 payload bytes)");
   EXPECT_LT(seconds_since(t0), 10.0);
 }
 
@@ -650,14 +656,16 @@ TEST(Hostile, ARankAbove32IsRefused) {
 }
 
 TEST(Hostile, RecordHeadersThatContradictThemselvesAreRefused) {
-  // Each file: the header, one bad record, then an empty index and a trailer, so that the
-  // Reader's constructor passes and its full reads meet the record.
+  // Each file: the header, one bad record, then an empty index and a trailer.
   auto file = [](auto&& record) {
     FileBuilder f;
     record(f.bytes());
     f.index(no_metadata(), none(), {});
     return f.finish();
   };
+  // Random access refuses a well-formed record at once: the index lists none, so none may be
+  // there.
+  const std::string unlisted = "at offset 64: a tensor record that the index does not list";
   // Header size that does not fit the rank: rank 5 needs 128 bytes.
   expect_refused(file([](Bytes& b) {
                    b.u32(1).u16(0).u16(64).u64(4).u32(0).u8(kCodeFloat32).u8(5).u16(0);
@@ -665,13 +673,14 @@ TEST(Hostile, RecordHeadersThatContradictThemselvesAreRefused) {
                      b.u64(1);
                    b.seal(64).raw(f32_payload({1})).pad64();
                  }),
-                 "tensor record header at offset 70: header size 64 for rank 5, expected 128");
+                 "tensor record header at offset 70: header size 64 for rank 5, expected 128",
+                 unlisted);
   // A payload size that is not what the shape needs.
   {
     FileBuilder f;
     f.tensor({kCodeFloat32, {2}, f32_payload({1, 2, 3})});
     f.index(no_metadata(), none(), {});
-    expect_refused(f.finish(), "payload size 12 but float32 [2] needs 8");
+    expect_refused(f.finish(), "payload size 12 but float32 [2] needs 8", unlisted);
   }
   // Header sizes outside 64..512 or not a multiple of 64 (checksum-valid).
   for (const uint16_t h : {uint16_t{0}, uint16_t{32}, uint16_t{100}, uint16_t{576}}) {
@@ -686,7 +695,7 @@ TEST(Hostile, RecordHeadersThatContradictThemselvesAreRefused) {
                    b.u32(1).u16(1).u16(64).u64(0).u32(0).u8(kCodeFloat32).u8(1).u16(0).u64(0);
                    b.zeros(24).seal(64);
                  }),
-                 "tensor records cannot be optional");
+                 "tensor records cannot be optional", unlisted);
   // A payload size beyond any file.
   expect_refused(
       file([](Bytes& b) { b.u32(1).u16(0).u16(64).u64(~uint64_t{0}).zeros(40).seal(64); }),
@@ -715,8 +724,8 @@ TEST(Hostile, TableRowsThatOverlapOrPointIntoTheIndexAreRefused) {
   };
   // Row 1 inside record 0's payload.
   expect_refused(file([](std::vector<Row>& r, uint64_t) { r[1].offset = 128; }),
-                 "tensor 'b' at offset 192: index row (offset 128",
-                 "tensor 'b': record (8 payload bytes) overlaps another record");
+                 "tensor '/b' at offset 192: index row (offset 128",
+                 "tensor '/b': record (8 payload bytes) overlaps another record");
   // Both rows at the same record.
   expect_refused(file([](std::vector<Row>& r, uint64_t) { r[1].offset = 64; }),
                  "tensor 1: record offset 64 is misaligned, inside the header, or not after the "
@@ -741,7 +750,7 @@ TEST(Hostile, TableRowsThatOverlapOrPointIntoTheIndexAreRefused) {
                  }),
                  "index row (offset 64, float32 [40]) disagrees with the record (offset 64, "
                  "float32 [2])",
-                 "tensor 'b': record (8 payload bytes) overlaps another record");
+                 "tensor '/b': record (8 payload bytes) overlaps another record");
 }
 
 TEST(Hostile, TableRowsThatDisagreeWithTheirRecordsAreRefused) {
@@ -766,7 +775,8 @@ TEST(Hostile, TableRowsThatDisagreeWithTheirRecordsAreRefused) {
   const Row a = g.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
   const Row b = g.tensor({kCodeFloat32, {2}, f32_payload({3, 4})});
   g.index(no_metadata(), dict_of("w", 0), {a});
-  expect_refused(g.finish(), "lists 1 tensors but the file holds 2");
+  expect_refused(g.finish(), "lists 1 tensors but the file holds 2",
+                 "at offset 192: a tensor record that the index does not list");
   (void)b;
 }
 
@@ -779,7 +789,7 @@ TEST(Hostile, ABoolPayloadByteOf2IsRefused) {
   expect_refused(bytes, "bool tensor #0 " + msg);
   const Loaders l(bytes);
   WICK_EXPECT_THROW_MSG(io::Reader(l.path()).tensor("flags"), FormatError,
-                        "bool tensor 'flags' " + msg);
+                        "bool tensor '/flags' " + msg);
   // Without verification too: a bool byte of 2 would be undefined behaviour downstream.
   LoadOptions trusting;
   trusting.verify = false;
@@ -869,9 +879,9 @@ TEST(Hostile, NestingOf512LevelsLoadsAnd513IsRefused) {
   EXPECT_EQ(depth, 512);
   EXPECT_TRUE(at->is_tensor());
   EXPECT_EQ(io::Reader(ok.path()).entries().at(0).path, [] {
-    std::string p = "0";
-    for (int i = 1; i < 512; ++i)
-      p += ".0";
+    std::string p;
+    for (int i = 0; i < 512; ++i)
+      p += "/0";
     return p;
   }());
   expect_refused(one_tensor_file(no_metadata(), nested_lists(513)),
@@ -1039,6 +1049,168 @@ TEST(Hostile, AnUnknownRequiredRecordKindIsRefused) {
   g.record(0, 0, "");
   g.index(no_metadata(), none(), {});
   expect_refused(g.finish(), "unknown required record kind 0");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Amplification: what a file makes a reader build must stay in proportion to the file
+// (io/FORMAT.md "Bounds"), however the file repeats itself.
+
+// FORMAT.md "Bounds", native format: a load builds a Value of 112 bytes per value and an index
+// node of 32, and a value can be one byte of file; anything else (refusing, listing, verifying,
+// one tensor by name) costs at most the index nodes, the path table's 24 bytes per node and the
+// index payload.
+// Time: 2 s plus 2 s per MB (a million tiny values load in about 1.3 s here, most of it the
+// kernel faulting in the pages of the tree).
+constexpr testing::DecodeBound kNativeLoadBound{"native load", uint64_t{64} << 20, 160.0, 2.0, 2.0};
+constexpr testing::DecodeBound kNativeRefusalBound{"native refuse/list/verify", uint64_t{16} << 20,
+                                                   64.0, 2.0, 2.0};
+
+// Runs every decode path on `bytes` within `bound` each; returns how many refused it.
+int decode_everywhere(const std::string& what, const std::string& bytes,
+                      const testing::DecodeBound& bound) {
+  const Loaders l(bytes);
+  int refused = 0;
+  auto run = [&](const std::string& path_name, const std::function<void()>& fn) {
+    try {
+      testing::expect_bounded(what + " / " + path_name, bytes.size(), bound, fn);
+    } catch (const FormatError&) {
+      ++refused;
+    }
+  };
+  run("load(stream)", [&] { (void)l.stream(); });
+  run("load(path)", [&] { (void)l.file(); });
+  run("load(mmap)", [&] { (void)l.mmap(); });
+  run("Reader::verify", [&] { l.reader_verify(); });
+  run("Reader::entries", [&] {
+    const auto entries = io::Reader(l.path()).entries();
+    uint64_t total = 0;
+    for (const auto& e : entries)
+      total += e.path.size();
+    EXPECT_GT(total + 1, 0u);
+  });
+  run("Reader::tensor by path", [&] {
+    io::Reader r(l.path());
+    const auto entries = r.entries();
+    if (!entries.empty()) (void)r.tensor(entries.back().path.str());
+  });
+  return refused;
+}
+
+// {long key: [t, t, ..., t]}: every reference's path repeats the key.
+std::string long_key_above_many_references(std::size_t key_bytes, uint32_t references) {
+  Bytes tree = dict(1).str(std::string(key_bytes, 'k')).raw(list(references));
+  for (uint32_t i = 0; i < references; ++i)
+    tree.raw(tensor_ref(0));
+  return one_tensor_file(no_metadata(), tree);
+}
+
+TEST(HostileNative, OneLongKeyAboveManyTensorReferencesCostsTheFileNotItsPaths) {
+  // 64 KiB x 16,384 = 1 GiB of paths in a 150 KB file: building them all once ran out of memory.
+  const std::string bytes = long_key_above_many_references(64 << 10, 16384);
+  ASSERT_LT(bytes.size(), 160'000u);
+  EXPECT_EQ(decode_everywhere("long key above 16384 references", bytes, kNativeLoadBound), 0);
+  const Loaders l(bytes);
+  io::Reader r(l.path());
+  const auto entries = r.entries();
+  ASSERT_EQ(entries.size(), 16384u);
+  EXPECT_EQ(entries.back().path.size(), 1 + (64u << 10) + 1 + 5);
+  EXPECT_EQ(entries.back().path, "/" + std::string(64 << 10, 'k') + "/16383");
+  // The tensor is found by name without spelling out every path.
+  testing::expect_bounded("tensor by name, long key", bytes.size(), kNativeRefusalBound, [&] {
+    EXPECT_TRUE(
+        bitwise_equal(r.tensor("/" + std::string(64 << 10, 'k') + "/16383"), f32({1.5f, -2.0f})));
+  });
+  // And a corrupt payload is still named, by its first path only.
+  std::string bad = bytes;
+  bad[64 + 64] ^= 1;
+  const Loaders lb(bad);
+  WICK_EXPECT_THROW_MSG(io::Reader(lb.path()).tensor_by_id(0), FormatError,
+                        "tensor '/" + std::string(64 << 10, 'k') + "/0' at offset 64");
+}
+
+TEST(HostileNative, MillionsOfTinyValuesCostAFixedAmountPerByte) {
+  // 4 MB of `none` values, then a tensor id out of range: refused after the whole tree is read.
+  constexpr uint32_t kValues = 4'000'000;
+  Bytes tree = list(kValues + 1).raw(tensor_ref(0));
+  tree.str().append(kValues, '\0');
+  Bytes refused = list(kValues + 1).raw(tensor_ref(7));
+  refused.str().append(kValues, '\0');
+  const std::string bad = one_tensor_file(no_metadata(), refused);
+  EXPECT_EQ(decode_everywhere("4M none values, bad tensor id", bad, kNativeRefusalBound), 6);
+  // 1 MB of them loads: the Value tree is the price of asking for it.
+  Bytes small = list(1'000'001).raw(tensor_ref(0));
+  small.str().append(1'000'000, '\0');
+  const std::string ok = one_tensor_file(no_metadata(), small);
+  EXPECT_EQ(decode_everywhere("1M none values", ok, kNativeLoadBound), 0);
+}
+
+TEST(HostileNative, ManyTensorsLoadByNameInLinearTime) {
+  // 40,000 tensors loaded one by one by name: each lookup must not walk every path.
+  constexpr uint32_t kTensors = 40'000;
+  FileBuilder f;
+  std::vector<Row> rows;
+  Bytes tree = dict(kTensors);
+  for (uint32_t i = 0; i < kTensors; ++i) {
+    rows.push_back(f.tensor({kCodeUInt8, {1}, std::string(1, static_cast<char>(i))}));
+    tree.str("layer." + std::to_string(i) + ".weight").raw(tensor_ref(i));
+  }
+  f.index(no_metadata(), tree, rows);
+  const std::string bytes = f.finish();
+  const Loaders l(bytes);
+  testing::expect_bounded("40000 tensors by name", bytes.size(), kNativeRefusalBound, [&] {
+    io::Reader r(l.path());
+    for (uint32_t i = 0; i < kTensors; i += 1) {
+      const Tensor t = r.tensor("layer." + std::to_string(i) + ".weight");
+      ASSERT_EQ(t.item<uint8_t>(), static_cast<uint8_t>(i));
+    }
+  });
+}
+
+TEST(HostileNative, ACompleteFileFollowedByAnotherFilesRecordsIsRefusedByEveryReader) {
+  // File A: {"w": [1, 2]}. Then file B's record, index and trailer: B's index lists only its own
+  // record, after A's trailer. A random-access reader used to read B ([3, 4]) while the stream
+  // reader read A: the records a reader uses must tile the file from the header to the index.
+  FileBuilder f;
+  const Row a = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  f.index(no_metadata(), dict_of("w", 0), {a});
+  (void)f.finish();
+  const Row b = f.tensor(TensorRecord(kCodeFloat32, {2}, f32_payload({3, 4})).with_id(0));
+  f.index(no_metadata(), dict_of("w", 0), {b});
+  const std::string bytes = f.finish();
+  const Loaders l(bytes);
+  const std::string msg =
+      "tensor record header at offset 64: a tensor record that the index does not list";
+  WICK_EXPECT_THROW_MSG(io::Reader(l.path()).tensor("/w"), FormatError, msg);
+  LoadOptions unverified;
+  unverified.verify = false;
+  unverified.mmap = true;
+  WICK_EXPECT_THROW_MSG(io::Reader(l.path(), unverified), FormatError, msg);
+  WICK_EXPECT_THROW_MSG(l.file(), FormatError, "unexpected bytes after the trailer");
+  WICK_EXPECT_THROW_MSG(l.mmap(), FormatError, msg);
+  // The same with A's index and trailer between the two: B reuses A's record.
+  FileBuilder g;
+  const Row c = g.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  g.index(no_metadata(), dict_of("w", 0), {c});
+  (void)g.finish();
+  g.index(no_metadata(), dict_of("v", 0), {c});
+  const Loaders l2(g.finish());
+  WICK_EXPECT_THROW_MSG(io::Reader(l2.path()).tensor("/v"), FormatError,
+                        "index record header at offset 192: a second index record that the index "
+                        "does not list");
+}
+
+TEST(HostileNative, OptionalRecordsBetweenTensorsStillLoadByName) {
+  FileBuilder f(1, 1);
+  const Row a = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  f.record(99, 1, std::string(100, 'x'));
+  f.record(98, 1, "");
+  const Row b = f.tensor({kCodeFloat32, {2}, f32_payload({3, 4})});
+  f.record(97, 1, "tail");
+  f.index(no_metadata(), dict(2).str("a").raw(tensor_ref(0)).str("b").raw(tensor_ref(1)), {a, b});
+  const Loaders l(f.finish());
+  io::Reader r(l.path());
+  EXPECT_TRUE(bitwise_equal(r.tensor("/b"), f32({3, 4})));
+  EXPECT_TRUE(bitwise_equal(r.tensor("a"), f32({1, 2})));
 }
 
 }  // namespace

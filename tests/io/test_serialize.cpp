@@ -275,22 +275,56 @@ TEST(Serialize, LoadByNameAndListEntriesWithoutPayloads) {
   io::Reader r(dir / "c.wick");
   const auto entries = r.entries();
   ASSERT_EQ(entries.size(), 4u);
-  EXPECT_EQ(entries[0].path, "model.hidden.weight");
-  EXPECT_EQ(entries[1].path, "model.tied");
+  EXPECT_EQ(entries[0].path, "/model/hidden/weight");
+  EXPECT_EQ(entries[1].path, "/model/tied");
   EXPECT_EQ(entries[1].id, entries[0].id);
-  EXPECT_EQ(entries[2].path, "layers.0");
-  EXPECT_EQ(entries[3].path, "layers.1");
+  EXPECT_EQ(entries[2].path, "/layers/0");
+  EXPECT_EQ(entries[3].path, "/layers/1");
+  EXPECT_EQ(entries[3].path.size(), 9u);
   EXPECT_EQ(entries[3].dtype, kBFloat16);
   EXPECT_EQ(entries[3].shape, (Shape{2}));
   EXPECT_EQ(entries[0].nbytes, 8u * 4u * 4u);
   EXPECT_EQ(entries[0].offset % 64, 0u);
   EXPECT_EQ(r.info().tensor_count, 3u);
+  EXPECT_TRUE(bitwise_equal(r.tensor("/model/tied"), w1));
+  EXPECT_TRUE(bitwise_equal(r.tensor("/layers/0"), arange(3)));
+  EXPECT_TRUE(bitwise_equal(r.tensor_by_id(entries[3].id), ones({2}, kBFloat16)));
+  // The dotted spelling of state_dict keys, when it names one tensor.
   EXPECT_TRUE(bitwise_equal(r.tensor("model.tied"), w1));
   EXPECT_TRUE(bitwise_equal(r.tensor("layers.0"), arange(3)));
   WICK_EXPECT_THROW_MSG(r.tensor("model.hidden"), ArgumentError, "no tensor at 'model.hidden' in");
-  WICK_EXPECT_THROW_MSG(r.tensor("model.hidden"), ArgumentError, "similar: 'model.hidden.weight'");
+  WICK_EXPECT_THROW_MSG(r.tensor("model.hidden"), ArgumentError, "similar: '/model/hidden/weight'");
+  WICK_EXPECT_THROW_MSG(r.tensor("/model/hidden"), ArgumentError, "no tensor at '/model/hidden'");
+  WICK_EXPECT_THROW_MSG(r.tensor("/layers/00"), ArgumentError, "no tensor at '/layers/00'");
+  WICK_EXPECT_THROW_MSG(r.tensor("/layers/2"), ArgumentError, "no tensor at '/layers/2'");
+  WICK_EXPECT_THROW_MSG(r.tensor("/model/~2"), ArgumentError, "must be followed by 0");
+  WICK_EXPECT_THROW_MSG(r.tensor_by_id(3), ArgumentError, "which has 3 tensors");
   EXPECT_NO_THROW(r.verify());
   EXPECT_EQ(r.value(), v);
+}
+
+// FORMAT.md "Tree paths": keys with dots, slashes and tildes, and keys that look like list
+// indices, each have one path and are found by it.
+TEST(Serialize, TreePathsAreJsonPointersThatNoKeyCanFool) {
+  TempDir dir;
+  const Tensor a = arange(1), b = arange(2), c = arange(3), d = arange(4), e = arange(5);
+  const Value v = Dict{{"a.b", a}, {"a", Dict{{"b", b}}}, {"x/y~z", c}, {"0", List{d}}, {"", e}};
+  save(v, dir / "p.wick");
+  io::Reader r(dir / "p.wick");
+  std::vector<std::string> paths;
+  for (const auto& entry : r.entries())
+    paths.push_back(entry.path.str());
+  EXPECT_EQ(paths, (std::vector<std::string>{"/a.b", "/a/b", "/x~1y~0z", "/0/0", "/"}));
+  EXPECT_TRUE(bitwise_equal(r.tensor("/a.b"), a));
+  EXPECT_TRUE(bitwise_equal(r.tensor("/a/b"), b));
+  EXPECT_TRUE(bitwise_equal(r.tensor("/x~1y~0z"), c));
+  EXPECT_TRUE(bitwise_equal(r.tensor("/0/0"), d));
+  EXPECT_TRUE(bitwise_equal(r.tensor("/"), e));
+  EXPECT_TRUE(bitwise_equal(r.tensor("0.0"), d));
+  WICK_EXPECT_THROW_MSG(r.tensor("a.b"), ArgumentError,
+                        "'a.b' names 2 tensors in " + (dir / "p.wick").string() +
+                            " (/a.b, /a/b); name one by its JSON pointer");
+  WICK_EXPECT_THROW_MSG(r.tensor("a.c"), ArgumentError, "no tensor at 'a.c'");
 }
 
 TEST(Serialize, ProgressIsReportedAndReachesTheTotal) {

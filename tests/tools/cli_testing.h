@@ -2,11 +2,15 @@
 // Runs the built `wick` binary (WICK_CLI_PATH) as a child process and captures what it prints.
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <streambuf>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "io/io_testing.h"
@@ -20,10 +24,33 @@ struct CliRun {
   int code = -1;  ///< exit status, or -1 when the child did not exit normally
   std::string out;
   std::string err;
+  bool timed_out = false;  ///< killed after the timeout (a hang)
 };
 
-/// `wick ARGS...` with stdin from /dev/null and stdout/stderr captured through files.
-inline CliRun run_wick(const std::vector<std::string>& args) {
+/// How long run_wick() waits before it kills the child and fails the test: a hang must fail
+/// the test, not stall the suite.
+inline constexpr std::chrono::seconds kCliTimeout{60};
+
+// Waits for `pid`, killing it (SIGKILL) once `timeout` has passed. The exit status, or -1.
+inline int wait_or_kill(pid_t pid, std::chrono::milliseconds timeout, bool& timed_out) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/// `wick ARGS...` with stdin from /dev/null and stdout/stderr captured through files; killed
+/// (timed_out, code -1, a test failure) after `timeout`.
+inline CliRun run_wick(const std::vector<std::string>& args,
+                       std::chrono::milliseconds timeout = kCliTimeout) {
   const TempDir dir;
   const std::string out_path = (dir / "stdout").string();
   const std::string err_path = (dir / "stderr").string();
@@ -46,9 +73,8 @@ inline CliRun run_wick(const std::vector<std::string>& args) {
   posix_spawn_file_actions_destroy(&actions);
   EXPECT_EQ(rc, 0) << "posix_spawn " << WICK_CLI_PATH;
   if (rc != 0) return run;
-  int status = 0;
-  waitpid(pid, &status, 0);
-  run.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.code = wait_or_kill(pid, timeout, run.timed_out);
+  EXPECT_FALSE(run.timed_out) << "wick did not finish within " << timeout.count() << " ms";
   const auto out = read_bytes(out_path);
   const auto err = read_bytes(err_path);
   run.out.assign(out.begin(), out.end());
@@ -78,7 +104,7 @@ inline void save_sample(const std::filesystem::path& file) {
   save(sample_value(), file, options);
 }
 
-/// The file offset of the first payload byte of the tensor at `path`.
+/// The file offset of the first payload byte of the tensor at `path` (a JSON pointer).
 inline uint64_t payload_offset(const std::filesystem::path& file, const std::string& path) {
   for (const io::EntryInfo& e : io::Reader(file).entries()) {
     if (e.path == path) return e.offset + 64;  // rank <= 4: a 64-byte record header
@@ -86,5 +112,27 @@ inline uint64_t payload_offset(const std::filesystem::path& file, const std::str
   ADD_FAILURE() << "no tensor " << path;
   return 0;
 }
+
+/// An ostream that counts what is written to it and keeps none of it, so a command's own cost can
+/// be measured without the cost of holding its output.
+class CountingStream : public std::ostream {
+ public:
+  CountingStream() : std::ostream(&buf_) {}
+  uint64_t bytes() const { return buf_.bytes; }
+
+ private:
+  struct Buf : std::streambuf {
+    uint64_t bytes = 0;
+    int_type overflow(int_type c) override {
+      if (!traits_type::eq_int_type(c, traits_type::eof())) ++bytes;
+      return traits_type::not_eof(c);
+    }
+    std::streamsize xsputn(const char*, std::streamsize n) override {
+      bytes += static_cast<uint64_t>(n);
+      return n;
+    }
+  };
+  Buf buf_;
+};
 
 }  // namespace wick::testing

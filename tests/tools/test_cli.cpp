@@ -27,6 +27,20 @@ TEST(Cli, EverySubcommandHasHelp) {
   }
 }
 
+TEST(Cli, HelpExplainsPathsEscapingAndTheDiffLimit) {
+  for (const char* sub : {"info", "cat", "diff", "verify"}) {
+    const auto r = run_wick({sub, "--help"});
+    for (const char* s :
+         {"JSON pointers (RFC 6901)", "/a~1b", "escaped", "...[N bytes]...", "U+FFFD"}) {
+      EXPECT_NE(r.out.find(s), std::string::npos) << sub << ": " << s << "\n" << r.out;
+    }
+  }
+  const auto cat = run_wick({"cat", "--help"});
+  EXPECT_NE(cat.out.find("dotted spelling"), std::string::npos) << cat.out;
+  const auto diff = run_wick({"diff", "--help"});
+  EXPECT_NE(diff.out.find("--limit"), std::string::npos) << diff.out;
+}
+
 TEST(Cli, VersionNamesTheLibraryVersion) {
   const auto r = run_wick({"--version"});
   EXPECT_EQ(r.code, 0);
@@ -43,6 +57,8 @@ TEST(Cli, UsageErrorsExitWithTwo) {
       {"verify", "--progress", "sometimes", "a.wick"},
       {"cat", "--precision", "-1", "a.wick"},
       {"info", "--no-such-option", "a.wick"},
+      {"diff", "--limit", "-1", "a.wick", "b.wick"},
+      {"diff", "--limit", "many", "a.wick", "b.wick"},
   };
   for (const auto& args : bad) {
     const auto r = run_wick(args);

@@ -58,15 +58,15 @@ TEST(Diff, ReportsEveryKindOfDifference) {
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_EQ(r.out.rfind("A: " + f.a + "\nB: " + f.b + "\npath ", 0), 0u) << r.out;
   for (const char* row :
-       {"w         float32 [3]     float32 [3]                2  values differ\n",
-        "b         float32 [1]     float32 [1]                0  same\n",
-        "cast      float32 [2]     float64 [2]                0  dtype differs\n",
-        "both      float32 [2]     float64 [2]                1  dtype and values differ\n",
-        "reshaped  float32 [2, 3]  float32 [3, 2]             -  shape differs\n",
-        "same      int64 [4]       int64 [4]                  0  same\n",
-        "epoch     3               4                          -  value differs\n",
-        "gone      float32 [2]     -                          -  only in A\n",
-        "new       -               float32 [1]                -  only in B\n",
+       {"/w         float32 [3]     float32 [3]                2  values differ\n",
+        "/b         float32 [1]     float32 [1]                0  same\n",
+        "/cast      float32 [2]     float64 [2]                0  dtype differs\n",
+        "/both      float32 [2]     float64 [2]                1  dtype and values differ\n",
+        "/reshaped  float32 [2, 3]  float32 [3, 2]             -  shape differs\n",
+        "/same      int64 [4]       int64 [4]                  0  same\n",
+        "/epoch     3               4                          -  value differs\n",
+        "/gone      float32 [2]     -                          -  only in A\n",
+        "/new       -               float32 [1]                -  only in B\n",
         "metadata:\n  key   A   B\n  step  10  11\n",
         "differ: 1 only in A, 1 only in B, 5 changed, 1 metadata key changed\n"}) {
     EXPECT_NE(r.out.find(row), std::string::npos) << row << "\n" << r.out;
@@ -80,23 +80,23 @@ TEST(Diff, JsonHasEveryDifference) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["equal"], false);
   EXPECT_EQ(j["a"], f.a);
-  EXPECT_EQ(j["only_in_a"], nlohmann::json::parse(R"([{"path": "gone", "a": "float32 [2]"}])"));
-  EXPECT_EQ(j["only_in_b"], nlohmann::json::parse(R"([{"path": "new", "b": "float32 [1]"}])"));
+  EXPECT_EQ(j["only_in_a"], nlohmann::json::parse(R"([{"path": "/gone", "a": "float32 [2]"}])"));
+  EXPECT_EQ(j["only_in_b"], nlohmann::json::parse(R"([{"path": "/new", "b": "float32 [1]"}])"));
   EXPECT_EQ(j["metadata"], nlohmann::json::parse(R"([{"key": "step", "a": 10, "b": 11}])"));
   std::map<std::string, nlohmann::json> common;
   for (const auto& c : j["common"])
     common[c["path"]] = c;
   ASSERT_EQ(common.size(), 7u);
-  EXPECT_EQ(common["w"]["max_abs_diff"], 2.0);
-  EXPECT_EQ(common["w"]["changes"], nlohmann::json({"values"}));
-  EXPECT_EQ(common["b"]["changes"], nlohmann::json::array());
-  EXPECT_EQ(common["cast"]["changes"], nlohmann::json({"dtype"}));
-  EXPECT_EQ(common["cast"]["b"], "float64 [2]");
-  EXPECT_EQ(common["both"]["changes"], nlohmann::json({"dtype", "values"}));
-  EXPECT_EQ(common["both"]["max_abs_diff"], 1.0);
-  EXPECT_EQ(common["reshaped"]["changes"], nlohmann::json({"shape"}));
-  EXPECT_TRUE(common["reshaped"]["max_abs_diff"].is_null());
-  EXPECT_EQ(common["epoch"]["changes"], nlohmann::json({"value"}));
+  EXPECT_EQ(common["/w"]["max_abs_diff"], 2.0);
+  EXPECT_EQ(common["/w"]["changes"], nlohmann::json({"values"}));
+  EXPECT_EQ(common["/b"]["changes"], nlohmann::json::array());
+  EXPECT_EQ(common["/cast"]["changes"], nlohmann::json({"dtype"}));
+  EXPECT_EQ(common["/cast"]["b"], "float64 [2]");
+  EXPECT_EQ(common["/both"]["changes"], nlohmann::json({"dtype", "values"}));
+  EXPECT_EQ(common["/both"]["max_abs_diff"], 1.0);
+  EXPECT_EQ(common["/reshaped"]["changes"], nlohmann::json({"shape"}));
+  EXPECT_TRUE(common["/reshaped"]["max_abs_diff"].is_null());
+  EXPECT_EQ(common["/epoch"]["changes"], nlohmann::json({"value"}));
 }
 
 TEST(Diff, BitsDecideEqualityEvenAtZeroDifference) {
@@ -144,7 +144,7 @@ TEST(Diff, FileProblemsUseTheirOwnExitCodes) {
   EXPECT_EQ(r2.code, 4);
   EXPECT_EQ(r2.err, "wick: " + text + " is not a wick file (it does not start with " +
                         "\\x89WICK\\r\\n\\x1a)\n");
-  testing::flip_byte(f.b, testing::payload_offset(f.b, "w"));
+  testing::flip_byte(f.b, testing::payload_offset(f.b, "/w"));
   const auto r3 = run_wick({"diff", f.a, f.b});
   EXPECT_EQ(r3.code, 5);
   EXPECT_EQ(r3.err.rfind("wick: " + f.b + " is corrupt: ", 0), 0u) << r3.err;

@@ -32,15 +32,15 @@ TEST(Info, PrintsVersionProducerMetadataEntriesAndTotals) {
                                     "metadata:\n"
                                     "  note: 'test'\n"
                                     "entries:\n"
-                                    "  path                 dtype    shape   bytes  checksum\n";
+                                    "  path                  dtype    shape   bytes  checksum\n";
   EXPECT_EQ(r.out.substr(0, expected_head.size()), expected_head) << r.out;
   const auto entries = reader.entries();
   ASSERT_EQ(entries.size(), 2u);
-  EXPECT_NE(r.out.find("  model.hidden.weight  float32  [2, 3]     24  " +
+  EXPECT_NE(r.out.find("  /model/hidden/weight  float32  [2, 3]     24  " +
                        cli::hex64(entries[0].checksum) + "\n"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("  model.hidden.bias    float32  [2]         8  " +
+  EXPECT_NE(r.out.find("  /model/hidden/bias    float32  [2]         8  " +
                        cli::hex64(entries[1].checksum) + "\n"),
             std::string::npos)
       << r.out;
@@ -57,7 +57,7 @@ TEST(Info, MarksTiedTensorsAndEmptyMetadata) {
   const auto r = run_wick({"info", file});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("metadata:  (none)\n"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("same tensor as encoder"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("same tensor as /encoder"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("2 entries, 1 tensor, 16 payload bytes"), std::string::npos) << r.out;
 }
 
@@ -109,7 +109,7 @@ TEST(Info, ReadsOnlyTheIndexSoPayloadDamageIsLeftToVerify) {
   const testing::TempDir dir;
   const auto file = (dir / "model.wick").string();
   testing::save_sample(file);
-  testing::flip_byte(file, testing::payload_offset(file, "model.hidden.bias"));
+  testing::flip_byte(file, testing::payload_offset(file, "/model/hidden/bias"));
   EXPECT_EQ(run_wick({"info", file}).code, 0);
   EXPECT_EQ(run_wick({"verify", file}).code, 5);
 }

@@ -21,8 +21,8 @@ struct VerifyFiles {
   VerifyFiles() {
     testing::save_sample(good);
     testing::save_sample(bad);
-    weight_record = testing::payload_offset(bad, "model.hidden.weight") - 64;
-    bias_record = testing::payload_offset(bad, "model.hidden.bias") - 64;
+    weight_record = testing::payload_offset(bad, "/model/hidden/weight") - 64;
+    bias_record = testing::payload_offset(bad, "/model/hidden/bias") - 64;
     testing::flip_byte(bad, weight_record + 64 + 5);
     testing::flip_byte(bad, bias_record + 64);
   }
@@ -41,11 +41,11 @@ TEST(Verify, NamesEveryBadEntryAndItsOffset) {
   const auto r = run_wick({"verify", f.bad});
   EXPECT_EQ(r.code, 5) << r.out << r.err;
   EXPECT_EQ(r.out.rfind(f.bad + ": corrupt (2 problems)\n", 0), 0u) << r.out;
-  EXPECT_NE(r.out.find("tensor 'model.hidden.weight' at offset " + std::to_string(f.weight_record) +
-                       ": payload checksum mismatch"),
+  EXPECT_NE(r.out.find("tensor '/model/hidden/weight' at offset " +
+                       std::to_string(f.weight_record) + ": payload checksum mismatch"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("tensor 'model.hidden.bias' at offset " + std::to_string(f.bias_record) +
+  EXPECT_NE(r.out.find("tensor '/model/hidden/bias' at offset " + std::to_string(f.bias_record) +
                        ": payload checksum mismatch"),
             std::string::npos)
       << r.out;
@@ -67,9 +67,9 @@ TEST(Verify, JsonListsProblemsWithEntryAndOffset) {
   EXPECT_EQ(bad["status"], "corrupt");
   EXPECT_EQ(bad["exit_code"], 5);
   ASSERT_EQ(bad["problems"].size(), 2u);
-  EXPECT_EQ(bad["problems"][0]["entry"], "model.hidden.weight");
+  EXPECT_EQ(bad["problems"][0]["entry"], "/model/hidden/weight");
   EXPECT_EQ(bad["problems"][0]["offset"], f.weight_record);
-  EXPECT_EQ(bad["problems"][1]["entry"], "model.hidden.bias");
+  EXPECT_EQ(bad["problems"][1]["entry"], "/model/hidden/bias");
   EXPECT_EQ(bad["problems"][1]["offset"], f.bias_record);
   EXPECT_NE(bad["problems"][1]["message"].get<std::string>().find("checksum mismatch"),
             std::string::npos);

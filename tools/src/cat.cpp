@@ -1,10 +1,9 @@
-#include <algorithm>
 #include <ostream>
-#include <utility>
 #include <vector>
 
 #include "commands.h"
 #include "errors.h"
+#include "text.h"
 #include "tree.h"
 #include "wick/io/reader.h"
 
@@ -25,39 +24,34 @@ class ScopedPrintOptions {
   PrintOptions saved_;
 };
 
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
+// Names the closest paths (typos, or the nodes on the way that exist).
+Failure no_such_path(const std::string& file, const std::string& path, const Value& root) {
+  std::string similar;
+  for (const std::string& p : similar_paths(root, path))
+    similar += (similar.empty() ? "; similar: '" : ", '") + shown(p) + "'";
+  return {kUsage, "no entry '" + shown(path) + "' in " + file + similar};
 }
 
-// Names the closest paths (typos, or a prefix or extension of the path asked for).
-Failure no_such_path(const std::string& file, const std::string& path, const Value& root) {
-  std::vector<std::pair<std::size_t, std::string>> close;
-  for_each_node(root, [&](const std::string& p, const Value&) {
-    if (p.empty()) return;
-    const std::size_t d = edit_distance(p, path);
-    if (d <= std::max<std::size_t>(2, path.size() / 4) || p.find(path) != std::string::npos ||
-        path.find(p) != std::string::npos) {
-      close.emplace_back(d, p);
-    }
-  });
-  std::stable_sort(close.begin(), close.end(),
-                   [](const auto& x, const auto& y) { return x.first < y.first; });
-  std::string similar;
-  for (std::size_t i = 0; i < std::min<std::size_t>(close.size(), 5); ++i)
-    similar += (i == 0 ? "; similar: '" : ", '") + close[i].second + "'";
-  return {kUsage, "no entry '" + path + "' in " + file + similar};
+Failure ambiguous(const std::string& file, const std::string& path,
+                  const std::vector<Found>& found) {
+  return {kUsage, "'" + shown(path) + "' names more than one entry in " + file + " ('" +
+                      shown(found[0].pointer) + "', '" + shown(found[1].pointer) +
+                      "'); name one by its JSON pointer"};
+}
+
+// The JSON pointer of the node `path` names, found in the tree built from the index alone
+// (tensors are unverified views of a mapping that nothing here reads), and whether it is a
+// tensor: a tensor then loads alone, verified, while other nodes need the whole tree.
+Found resolve(const std::string& file, const std::string& path, bool& is_tensor) {
+  LoadOptions options;
+  options.mmap = true;
+  options.verify = false;
+  const Value skeleton = io::Reader(file, options).value();
+  std::vector<Found> found = find_nodes(skeleton, path);
+  if (found.empty()) throw no_such_path(file, path, skeleton);
+  if (found.size() > 1) throw ambiguous(file, path, found);
+  is_tensor = found[0].node->is_tensor();
+  return Found{nullptr, std::move(found[0].pointer)};
 }
 }  // namespace
 
@@ -67,20 +61,20 @@ int run_cat(const std::string& file, const std::optional<std::string>& path,
   return on_file(file, [&] {
     LoadOptions options;
     options.mmap = true;
+    EscapingStream safe(out);
+    if (!path) {
+      safe << io::Reader(file, options).value() << '\n';
+      return kOk;
+    }
+    bool is_tensor = false;
+    const std::string pointer = resolve(file, *path, is_tensor).pointer;
     io::Reader reader(file, options);
-    if (path) {
-      // A tensor loads alone; any other node needs the whole tree.
-      for (const io::EntryInfo& e : reader.entries()) {
-        if (e.path == *path) {
-          out << to_string(reader.tensor(*path), print) << '\n';
-          return kOk;
-        }
-      }
+    if (is_tensor) {
+      safe << to_string(reader.tensor(pointer), print) << '\n';
+      return kOk;
     }
     const Value root = reader.value();
-    const Value* node = path ? find_node(root, *path) : &root;
-    if (node == nullptr) throw no_such_path(file, *path, root);
-    out << *node << '\n';
+    safe << *find_nodes(root, pointer).at(0).node << '\n';
     return kOk;
   });
 }

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "errors.h"
+#include "text.h"
 #include "wick/core/version.h"
 
 namespace wick::cli {
@@ -21,9 +22,22 @@ struct Args {
   std::string to;  // convert's --to
   bool json = false;
   std::string progress = "auto";
+  std::size_t limit = kDefaultDiffLimit;
   int precision = 4;
   bool full = false;
 };
+
+// How every command names a node of a file's tree, and how it shows what a file says.
+const char* const kPathHelp =
+    "Paths are JSON pointers (RFC 6901): \"\" is the root, each step is \"/\" and a dict key\n"
+    "or a list index, with '~' in keys written ~0 and '/' written ~1:\n"
+    "  {\"model\": {\"hidden.weight\": t}} names t /model/hidden.weight; [t, u] names u /1;\n"
+    "  {\"a/b\": t} names t /a~1b.\n"
+    "Text from a file (keys, strings, names) is escaped before it is printed: control\n"
+    "characters and bytes that are not UTF-8 as \\xNN (\\n, \\t, \\r), '\\' as \\\\ in\n"
+    "paths, C1 controls and bidirectional or invisible format characters as \\uNNNN. Paths\n"
+    "longer than 1024 bytes print as their first and last 480 bytes around \"...[N bytes]...\".\n"
+    "--json output is exact: JSON's own escapes, bytes that are not UTF-8 as U+FFFD.\n";
 
 void add_json(CLI::App* cmd, Args& args) {
   cmd->add_flag("--json", args.json, "Print the report as JSON on stdout");
@@ -49,17 +63,28 @@ void add_commands(CLI::App& app, Args& args) {
   CLI::App* cat = app.add_subcommand(
       "cat", "Print the whole tree, or the entry at PATH (tensors as PyTorch prints them)");
   cat->add_option("FILE", args.file, "A wick file")->required();
-  cat->add_option("PATH", args.path, "Dotted tree path, e.g. model.hidden.weight or 0");
+  cat->add_option("PATH", args.path,
+                  "Tree path: a JSON pointer (/model/hidden.weight, /layers/0, \"\" for the "
+                  "root), or the dotted spelling model.hidden.weight when it names one node only");
   cat->add_option("--precision", args.precision, "Digits after the decimal point")
       ->check(CLI::Range(0, 30))
       ->default_str("4");
   cat->add_flag("--full", args.full, "Print every element instead of summarising with ...");
 
   CLI::App* diff = app.add_subcommand(
-      "diff", "Compare two files: entries, dtypes, shapes, max abs difference per tensor");
+      "diff",
+      "Compare two files: entries, dtypes, shapes, max abs difference per tensor, matched by "
+      "the trees' structure (dict keys, list indices); lists the first " +
+          std::to_string(kDefaultDiffLimit) +
+          " entries, differences first, and counts the rest (see --limit)");
   diff->add_option("A", args.file, "First wick file")->required();
   diff->add_option("B", args.b, "Second wick file")->required();
   add_json(diff, args);
+  diff->add_option("--limit", args.limit,
+                   "List at most this many entries, differences first (the summary counts all; "
+                   "0 lists every entry); also caps the metadata keys listed")
+      ->check(CLI::NonNegativeNumber)
+      ->default_str(std::to_string(kDefaultDiffLimit));
 
   CLI::App* convert = app.add_subcommand(
       "convert",
@@ -72,6 +97,11 @@ void add_commands(CLI::App& app, Args& args) {
                       "OUT's extension: .wick, .pt/.pth, .safetensors, .npy, .npz)");
 }
 
+// Messages quote keys and paths from files: escaped, and cut when very long.
+std::string message(std::string_view what) {
+  return shown(what, kMaxMessageBytes, Escape::kLine);
+}
+
 int dispatch(const CLI::App& app, const Args& args, std::ostream& out, std::ostream& err) {
   if (app.got_subcommand("info")) return run_info(args.file, args.json, out);
   if (app.got_subcommand("verify")) {
@@ -80,7 +110,7 @@ int dispatch(const CLI::App& app, const Args& args, std::ostream& out, std::ostr
                                                          : ProgressMode::kAuto;
     return run_verify(args.files, args.json, mode, out, err);
   }
-  if (app.got_subcommand("diff")) return run_diff(args.file, args.b, args.json, out);
+  if (app.got_subcommand("diff")) return run_diff(args.file, args.b, args.json, args.limit, out);
   if (app.got_subcommand("convert")) return run_convert(args.file, args.b, args.to, out);
   PrintOptions print = print_options();
   print.precision = args.precision;
@@ -91,13 +121,13 @@ int dispatch(const CLI::App& app, const Args& args, std::ostream& out, std::ostr
 
 int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   CLI::App app("wick: inspect, verify, print and compare wick files", "wick");
-  app.footer(kExitCodeHelp);
   app.set_version_flag("--version", "wick " + std::string(version()));
   app.require_subcommand(1);
   Args args;
   add_commands(app, args);
+  app.footer(std::string(kPathHelp) + "\n" + kExitCodeHelp);
   for (const char* name : {"info", "verify", "cat", "diff", "convert"})
-    app.get_subcommand(name)->footer(kExitCodeHelp);
+    app.get_subcommand(name)->footer(std::string(kPathHelp) + "\n" + kExitCodeHelp);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -106,13 +136,13 @@ int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   try {
     return dispatch(app, args, out, err);
   } catch (const Failure& f) {
-    err << "wick: " << f.what() << '\n';
+    err << "wick: " << message(f.what()) << '\n';
     return f.code();
   } catch (const ArgumentError& e) {
-    err << "wick: " << e.what() << '\n';
+    err << "wick: " << message(e.what()) << '\n';
     return kUsage;
   } catch (const std::exception& e) {
-    err << "wick: error: " << e.what() << '\n';
+    err << "wick: error: " << message(e.what()) << '\n';
     return kOther;
   }
 }

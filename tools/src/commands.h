@@ -2,6 +2,7 @@
 // The subcommands. Each writes its report to `out` and returns an ExitCode; file problems are
 // thrown as Failure (see errors.h) unless the command reports them itself (verify).
 
+#include <cstddef>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -23,8 +24,13 @@ int run_verify(const std::vector<std::string>& files, bool json, ProgressMode pr
 int run_cat(const std::string& file, const std::optional<std::string>& path,
             const PrintOptions& print, std::ostream& out);
 
-/// `wick diff A B`: entries only in one file, dtype and shape changes, max abs differences.
-int run_diff(const std::string& a, const std::string& b, bool json, std::ostream& out);
+/// Differences `wick diff` lists by default; the rest are counted.
+inline constexpr std::size_t kDefaultDiffLimit = 1000;
+
+/// `wick diff A B`: entries only in one file, dtype and shape changes, max abs differences,
+/// matched by the trees' structure. Lists at most `limit` entries (0: all), differences first.
+int run_diff(const std::string& a, const std::string& b, bool json, std::size_t limit,
+             std::ostream& out);
 
 /// `wick convert IN OUT [--to FORMAT]`: any supported format (detected by content) to another,
 /// chosen by --to or by OUT's extension.

@@ -1,7 +1,10 @@
 #include "errors.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <array>
-#include <fstream>
 #include <string>
 #include <string_view>
 
@@ -17,12 +20,35 @@ const char* const kExitCodeHelp =
     "  5  a wick file is corrupt (checksum or structural error)\n"
     "  6  any other error (out of memory, internal error)\n";
 
+namespace {
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a file wick reads";
+}
+}  // namespace
+
 bool has_wick_magic(const std::filesystem::path& file) {
   static constexpr std::array<char, 8> kMagic = {'\x89', 'W', 'I', 'C', 'K', '\r', '\n', '\x1a'};
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return false;
   std::array<char, 8> head{};
-  std::ifstream in(file, std::ios::binary);
-  in.read(head.data(), head.size());
-  return in.gcount() == static_cast<std::streamsize>(head.size()) && head == kMagic;
+  struct stat st {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  const ssize_t got = regular ? ::pread(fd, head.data(), head.size(), 0) : -1;
+  ::close(fd);
+  return got == static_cast<ssize_t>(head.size()) && head == kMagic;
+}
+
+void check_regular_file(const std::filesystem::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return;
+  throw Failure(kUnreadable, "cannot read " + file.string() + ": not a regular file (" +
+                                 file_kind(st.st_mode) + ")");
 }
 
 std::string without_file_name(std::string_view message, const std::filesystem::path& file) {

@@ -35,9 +35,15 @@ class Failure : public std::runtime_error {
   int code_;
 };
 
-/// True when `file` starts with the 8-byte wick magic (io/FORMAT.md), so a FormatError means
-/// "corrupt" rather than "not a wick file".
+/// True when `file` is a regular file starting with the 8-byte wick magic (io/FORMAT.md), so a
+/// FormatError means "corrupt" rather than "not a wick file". Never blocks (a FIFO is false).
 bool has_wick_magic(const std::filesystem::path& file);
+
+/// Failure(kUnreadable) when `file` exists but is not a regular file (a FIFO, a device, a
+/// directory, a socket): every command calls it before opening a file, because opening a FIFO
+/// blocks until a writer appears and a device may never end. Missing files pass, so the
+/// library's own "cannot open" error names them.
+void check_regular_file(const std::filesystem::path& file);
 
 /// `message` without its leading "wick file <file>" (wick's errors name the file; callers that
 /// print the file name themselves drop it).
@@ -48,9 +54,11 @@ Failure file_failure(const std::filesystem::path& file, const IoError& e);
 /// The Failure for a FormatError while reading `file`: corrupt, or not a wick file at all.
 Failure file_failure(const std::filesystem::path& file, const FormatError& e);
 
-/// Runs `fn`, turning wick's file errors into a Failure that names `file`.
+/// Runs `fn` on `file` once it is known to be a regular file (check_regular_file), turning
+/// wick's file errors into a Failure that names `file`.
 template <class F>
 auto on_file(const std::filesystem::path& file, F&& fn) -> decltype(fn()) {
+  check_regular_file(file);
   try {
     return std::forward<F>(fn)();
   } catch (const IoError& e) {

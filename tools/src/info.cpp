@@ -1,80 +1,141 @@
-#include <map>
+#include <functional>
 #include <ostream>
+#include <stdexcept>
 
 #include "commands.h"
 #include "errors.h"
+#include "json_writer.h"
 #include "table.h"
+#include "text.h"
 #include "tree.h"
 #include "wick/io/reader.h"
 
 namespace wick::cli {
 
 namespace {
-// A file holding a single tensor names it by the empty path.
-std::string shown(const std::string& path) {
-  return path.empty() ? "(root)" : path;
+using EntryFn = std::function<void(const std::string& path, const io::EntryInfo& entry)>;
+
+// What info reports: the index's facts, and the tree built from the index alone (tensors are
+// unverified views of a mapping that nothing here reads), whose walk spells the paths one at a
+// time instead of every entry holding its own.
+struct Indexed {
+  const io::FileInfo& info;
+  const Dict& metadata;
+  std::vector<io::EntryInfo> entries;
+  Value tree;
+};
+
+LoadOptions index_only() {
+  LoadOptions options;
+  options.mmap = true;
+  options.verify = false;  // the header, trailer and index are verified all the same
+  return options;
 }
 
-Json info_json(const std::string& file, const io::FileInfo& fi, const Dict& metadata,
-               const std::vector<io::EntryInfo>& entries) {
-  Json j;
-  j["file"] = file;
-  j["format_version"] = std::to_string(fi.major) + "." + std::to_string(fi.minor);
-  j["producer"] = fi.producer;
-  j["file_size"] = fi.file_size;
-  j["metadata"] = Json::object();
-  for (const auto& [key, value] : metadata)
-    j["metadata"][key] = to_json(value);
-  j["entries"] = Json::array();
-  for (const auto& e : entries) {
-    j["entries"].push_back({{"path", e.path},
-                            {"tensor_id", e.id},
-                            {"dtype", std::string(dtype_name(e.dtype))},
-                            {"shape", e.shape},
-                            {"bytes", e.nbytes},
-                            {"offset", e.offset},
-                            {"checksum", hex64(e.checksum)}});
-  }
-  j["totals"] = {{"entries", entries.size()},
-                 {"tensors", fi.tensor_count},
-                 {"payload_bytes", fi.payload_bytes}};
-  return j;
+// Calls `fn` for every tensor reference in tree order: Reader::entries() lists them in the
+// order a walk of the tree meets them.
+void for_each_entry(const Indexed& ix, const EntryFn& fn) {
+  std::size_t k = 0;
+  for_each_node(ix.tree, [&](const std::string& path, const Value& v) {
+    if (!v.is_tensor()) return;
+    if (k == ix.entries.size() || ix.entries[k].shape != v.tensor().shape()) {
+      throw std::logic_error("info: the tree and the index list different tensors");
+    }
+    fn(path, ix.entries[k++]);
+  });
+  if (k != ix.entries.size()) throw std::logic_error("info: the index lists more tensors");
+}
+
+void write_json(const std::string& file, const Indexed& ix, std::ostream& out) {
+  JsonWriter w(out);
+  w.begin_object()
+      .field("file", file)
+      .field("format_version", std::to_string(ix.info.major) + "." + std::to_string(ix.info.minor))
+      .field("producer", ix.info.producer)
+      .field("file_size", ix.info.file_size);
+  w.key("metadata").begin_object();
+  for (const auto& [key, value] : ix.metadata)
+    w.field(key, value);
+  w.end_object();
+  // Paths are exact, so this part is as long as the paths together; it is written as it is made.
+  w.key("entries").begin_array();
+  for_each_entry(ix, [&](const std::string& path, const io::EntryInfo& e) {
+    w.begin_object()
+        .field("path", path)
+        .field("tensor_id", e.id)
+        .field("dtype", dtype_name(e.dtype))
+        .field("shape", e.shape)
+        .field("bytes", e.nbytes)
+        .field("offset", e.offset)
+        .field("checksum", hex64(e.checksum))
+        .end_object();
+  });
+  w.end_array();
+  w.key("totals")
+      .begin_object()
+      .field("entries", ix.entries.size())
+      .field("tensors", ix.info.tensor_count)
+      .field("payload_bytes", ix.info.payload_bytes)
+      .end_object();
+  w.end_object().finish();
+}
+
+// A file holding a single tensor names it by the empty path.
+std::string shown_path(const std::string& path) {
+  return path.empty() ? "(root)" : shown(path);
+}
+
+void print_entries(const Indexed& ix, std::ostream& out) {
+  // Tied weights: one tensor under several paths, stored once; later paths name the first.
+  std::vector<uint32_t> refs(ix.info.tensor_count, 0);
+  for (const io::EntryInfo& e : ix.entries)
+    ++refs.at(e.id);
+  std::vector<std::string> first_path(ix.info.tensor_count);
+  std::vector<bool> seen(ix.info.tensor_count, false);
+  print_table(out, {"path", "dtype", "shape", "bytes", "checksum", ""},
+              {false, false, false, true, false, false}, "  ", [&](const RowSink& sink) {
+                seen.assign(seen.size(), false);
+                for_each_entry(ix, [&](const std::string& path, const io::EntryInfo& e) {
+                  std::string note;
+                  if (seen[e.id]) {
+                    note = "same tensor as " + first_path[e.id];
+                  } else if (refs[e.id] > 1) {
+                    first_path[e.id] = shown_path(path);
+                  }
+                  seen[e.id] = true;
+                  sink({shown_path(path), std::string(dtype_name(e.dtype)), shape_str(e.shape),
+                        std::to_string(e.nbytes), hex64(e.checksum), note});
+                });
+              });
+}
+
+void print_text(const std::string& file, const Indexed& ix, std::ostream& out) {
+  const io::FileInfo& fi = ix.info;
+  out << "file:      " << shown(file, kMaxMessageBytes, Escape::kLine) << '\n'
+      << "format:    " << fi.major << '.' << fi.minor << '\n'
+      << "producer:  " << shown(fi.producer, kMaxMessageBytes, Escape::kLine) << '\n'
+      << "size:      " << fi.file_size << " bytes (" << human_bytes(fi.file_size) << ")\n"
+      << "metadata:" << (ix.metadata.empty() ? "  (none)" : "") << '\n';
+  for (const auto& [key, value] : ix.metadata)
+    out << "  " << shown(key) << ": " << shown(repr(value), kMaxMessageBytes, Escape::kLine)
+        << '\n';
+  out << "entries:" << (ix.entries.empty() ? "   (none)" : "") << '\n';
+  if (!ix.entries.empty()) print_entries(ix, out);
+  out << "total:     " << ix.entries.size() << (ix.entries.size() == 1 ? " entry, " : " entries, ")
+      << fi.tensor_count << (fi.tensor_count == 1 ? " tensor, " : " tensors, ") << fi.payload_bytes
+      << " payload bytes (" << human_bytes(fi.payload_bytes) << ")\n";
 }
 }  // namespace
 
 int run_info(const std::string& file, bool json, std::ostream& out) {
   return on_file(file, [&] {
-    const io::Reader reader(file);
-    const io::FileInfo& fi = reader.info();
-    const std::vector<io::EntryInfo> entries = reader.entries();
+    io::Reader reader(file, index_only());
+    const Indexed ix{reader.info(), reader.metadata(), reader.entries(), reader.value()};
     if (json) {
-      out << dump(info_json(file, fi, reader.metadata(), entries)) << '\n';
-      return kOk;
+      write_json(file, ix, out);
+    } else {
+      print_text(file, ix, out);
     }
-    out << "file:      " << file << '\n'
-        << "format:    " << fi.major << '.' << fi.minor << '\n'
-        << "producer:  " << fi.producer << '\n'
-        << "size:      " << fi.file_size << " bytes (" << human_bytes(fi.file_size) << ")\n"
-        << "metadata:" << (reader.metadata().empty() ? "  (none)" : "") << '\n';
-    for (const auto& [key, value] : reader.metadata())
-      out << "  " << key << ": " << repr(value) << '\n';
-    out << "entries:" << (entries.empty() ? "   (none)" : "") << '\n';
-    if (!entries.empty()) {
-      // Tied weights: one tensor under several paths, stored once.
-      std::map<uint32_t, std::string> first_path;
-      Table table({"path", "dtype", "shape", "bytes", "checksum", ""},
-                  {false, false, false, true, false, false});
-      for (const auto& e : entries) {
-        auto [it, first] = first_path.emplace(e.id, e.path);
-        table.add({shown(e.path), std::string(dtype_name(e.dtype)), shape_str(e.shape),
-                   std::to_string(e.nbytes), hex64(e.checksum),
-                   first ? "" : "same tensor as " + shown(it->second)});
-      }
-      table.print(out, "  ");
-    }
-    out << "total:     " << entries.size() << (entries.size() == 1 ? " entry, " : " entries, ")
-        << fi.tensor_count << (fi.tensor_count == 1 ? " tensor, " : " tensors, ")
-        << fi.payload_bytes << " payload bytes (" << human_bytes(fi.payload_bytes) << ")\n";
     return kOk;
   });
 }

@@ -7,47 +7,188 @@
 
 #include "table.h"
 #include "wick/core/error.h"
+#include "wick/io/tree_path.h"
 
 namespace wick::cli {
 
 namespace {
-std::string join(const std::string& parent, const std::string& part) {
-  return parent.empty() ? part : parent + "." + part;
+// Recursion is bounded: the format caps nesting at 512.
+void walk(std::string& path, const Value& v, const NodeFn& fn) {
+  fn(path, v);
+  const std::size_t n = path.size();
+  if (v.is_dict()) {
+    for (const auto& [key, child] : v.dict()) {
+      io::append_path_key(path, key);
+      walk(path, child, fn);
+      path.resize(n);
+    }
+  } else if (v.is_list()) {
+    for (std::size_t i = 0; i < v.list().size(); ++i) {
+      io::append_path_index(path, i);
+      walk(path, v.list()[i], fn);
+      path.resize(n);
+    }
+  }
 }
 
-void walk(const std::string& path, const Value& v,
-          const std::function<void(const std::string&, const Value&)>& fn) {
-  fn(path, v);
-  if (v.is_dict()) {
-    for (const auto& [key, child] : v.dict())
-      walk(join(path, key), child, fn);
-  } else if (v.is_list()) {
-    for (std::size_t i = 0; i < v.list().size(); ++i)
-      walk(join(path, std::to_string(i)), v.list()[i], fn);
+// The item of container `node` named by the unescaped `step`, or nullptr.
+const Value* child(const Value& node, std::string_view step) {
+  if (node.is_dict()) return node.dict().find(step);
+  std::size_t i = 0;
+  if (node.is_list() && io::is_index_step(step, i) && i < node.list().size()) {
+    return &node.list()[i];
+  }
+  return nullptr;
+}
+
+std::vector<Found> find_pointer(const Value& root, std::string_view path) {
+  const Value* node = &root;
+  for (const std::string& step : io::split_path(path)) {
+    node = child(*node, step);
+    if (node == nullptr) return {};
+  }
+  return {Found{node, std::string(path)}};
+}
+
+// Each node is reached from one parent at one position of `dotted`, so the search visits every
+// node at most once however the keys' dots make the spelling ambiguous.
+std::vector<Found> find_dotted(const Value& root, std::string_view dotted, std::size_t max) {
+  static constexpr std::size_t kDone = std::string_view::npos;
+  struct Todo {
+    const Value* node;
+    std::size_t at;  // where the next step starts, or kDone
+    std::string pointer;
+  };
+  std::vector<Found> found;
+  std::vector<Todo> todo{{&root, 0, ""}};
+  while (!todo.empty() && found.size() < max) {
+    Todo t = std::move(todo.back());
+    todo.pop_back();
+    if (t.at == kDone) {
+      found.push_back(Found{t.node, std::move(t.pointer)});
+      continue;
+    }
+    const std::string_view rest = dotted.substr(t.at);
+    // Every prefix of `rest` that ends at a '.' or at the end may be the next key.
+    for (std::size_t end = rest.find('.');; end = rest.find('.', end + 1)) {
+      const std::string_view step = rest.substr(0, end);
+      if (const Value* c = child(*t.node, step)) {
+        std::string pointer = t.pointer;
+        io::append_path_key(pointer, step);
+        todo.push_back(Todo{c, end == kDone ? kDone : t.at + end + 1, std::move(pointer)});
+      }
+      if (end == kDone) break;
+    }
+  }
+  return found;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::vector<std::string> steps_of(std::string_view path) {
+  if (path.empty() || path.front() == '/') return io::split_path(path);
+  std::vector<std::string> steps;
+  for (std::size_t start = 0;;) {
+    const std::size_t end = path.find('.', start);
+    steps.emplace_back(path.substr(start, end == std::string_view::npos ? end : end - start));
+    if (end == std::string_view::npos) return steps;
+    start = end + 1;
+  }
+}
+
+// A node reached by following a path's steps, some of them with typos.
+struct Candidate {
+  const Value* node;
+  std::string pointer;
+  std::size_t cost;   // edits summed over the steps
+  std::size_t depth;  // steps followed
+};
+
+// The items of `c` within a few edits of `step`. A key far longer or shorter than the step
+// cannot be close, so only keys of about the step's length pay for an edit distance.
+void close_children(const Candidate& c, std::string_view step, std::vector<Candidate>& out) {
+  const std::size_t limit = std::max<std::size_t>(2, step.size() / 4);
+  if (c.node->is_list()) {
+    if (const Value* item = child(*c.node, step)) {
+      std::string pointer = c.pointer;
+      io::append_path_key(pointer, step);
+      out.push_back(Candidate{item, std::move(pointer), c.cost, c.depth + 1});
+    }
+    return;
+  }
+  if (!c.node->is_dict()) return;
+  for (const auto& [key, value] : c.node->dict()) {
+    const std::size_t gap =
+        key.size() > step.size() ? key.size() - step.size() : step.size() - key.size();
+    if (gap > limit) continue;
+    const std::size_t d = key == step ? 0 : edit_distance(key, step);
+    if (d > limit) continue;
+    std::string pointer = c.pointer;
+    io::append_path_key(pointer, key);
+    out.push_back(Candidate{&value, std::move(pointer), c.cost + d, c.depth + 1});
   }
 }
 }  // namespace
 
-// Recursion is bounded: the format caps nesting at 512.
-void for_each_node(const Value& root,
-                   const std::function<void(const std::string&, const Value&)>& fn) {
-  walk("", root, fn);
+bool is_leaf(const Value& v) {
+  return (!v.is_dict() && !v.is_list()) || v.size() == 0;
 }
 
-std::vector<Leaf> leaves(const Value& root) {
-  std::vector<Leaf> out;
+void for_each_node(const Value& root, const NodeFn& fn) {
+  std::string path;
+  walk(path, root, fn);
+}
+
+void for_each_leaf(const Value& root, const NodeFn& fn) {
   for_each_node(root, [&](const std::string& path, const Value& v) {
-    if ((!v.is_dict() && !v.is_list()) || v.size() == 0) out.push_back({path, &v});
+    if (is_leaf(v)) fn(path, v);
   });
-  return out;
 }
 
-const Value* find_node(const Value& root, std::string_view path) {
-  const Value* found = nullptr;
-  for_each_node(root, [&](const std::string& p, const Value& v) {
-    if (found == nullptr && p == path) found = &v;
+std::vector<Found> find_nodes(const Value& root, std::string_view path, std::size_t max) {
+  if (path.empty() || path.front() == '/') return find_pointer(root, path);
+  return find_dotted(root, path, max);
+}
+
+std::vector<std::string> similar_paths(const Value& root, std::string_view path, std::size_t n) {
+  constexpr std::size_t kBeam = 5;  // candidates followed from one step to the next
+  const auto by_cost = [](const Candidate& x, const Candidate& y) { return x.cost < y.cost; };
+  std::vector<Candidate> beam{Candidate{&root, "", 0, 0}};
+  std::vector<Candidate> seen;
+  for (const std::string& step : steps_of(path)) {
+    std::vector<Candidate> next;
+    for (const Candidate& c : beam)
+      close_children(c, step, next);
+    if (next.empty()) break;
+    std::stable_sort(next.begin(), next.end(), by_cost);
+    if (next.size() > kBeam) next.resize(kBeam);
+    seen.insert(seen.end(), next.begin(), next.end());
+    beam = std::move(next);
+  }
+  // Deepest first (closest to what was asked for), then fewest edits.
+  std::stable_sort(seen.begin(), seen.end(), [](const Candidate& x, const Candidate& y) {
+    return x.depth != y.depth ? x.depth > y.depth : x.cost < y.cost;
   });
-  return found;
+  std::vector<std::string> out;
+  for (const Candidate& c : seen) {
+    if (out.size() == n) break;
+    if (std::find(out.begin(), out.end(), c.pointer) == out.end()) out.push_back(c.pointer);
+  }
+  return out;
 }
 
 std::string repr(const Value& v) {
@@ -57,7 +198,12 @@ std::string repr(const Value& v) {
 }
 
 std::string describe(const Value& v) {
-  return v.is_tensor() ? describe(v.tensor().dtype(), v.tensor().shape()) : repr(v);
+  if (v.is_tensor()) return describe(v.tensor().dtype(), v.tensor().shape());
+  if (v.is_list())
+    return "list (" + std::to_string(v.size()) + (v.size() == 1 ? " item)" : " items)");
+  if (v.is_dict())
+    return "dict (" + std::to_string(v.size()) + (v.size() == 1 ? " key)" : " keys)");
+  return repr(v);
 }
 
 double max_abs_diff(const Tensor& a, const Tensor& b) {
@@ -83,27 +229,6 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
     }
   }
   return worst;
-}
-
-Json to_json(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::None:
-      return nullptr;
-    case Value::Kind::Bool:
-      return v.as_bool();
-    case Value::Kind::Int:
-      return v.as_int();
-    case Value::Kind::Float:
-      return v.as_float();
-    case Value::Kind::String:
-      return v.as_string();
-    default:
-      return repr(v);
-  }
-}
-
-std::string dump(const Json& j) {
-  return j.dump(2, ' ', false, Json::error_handler_t::replace);
 }
 
 }  // namespace wick::cli

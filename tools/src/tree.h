@@ -1,51 +1,61 @@
 #pragma once
-// Walking a value tree by dotted path (as io/FORMAT.md names tensors: "model.hidden.weight",
-// list items by index), and comparing tensors.
+// Walking a value tree and naming its nodes by JSON pointer (io/FORMAT.md "Tree paths":
+// "/model/hidden.weight", list items by index, '~' and '/' in keys written "~0" and "~1"), and
+// comparing tensors.
+//
+// A walk keeps one path buffer that grows by a step on the way down and shrinks on the way back,
+// so it costs the file's size and its deepest path, never the sum of every node's path (which a
+// long key above many nodes makes the square of the file).
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "wick/io/value.h"
 
 namespace wick::cli {
 
-/// JSON that keeps keys in insertion order, so reports read top-down.
-using Json = nlohmann::ordered_json;
+/// Called with a node's path (a buffer valid only during the call) and the node.
+using NodeFn = std::function<void(const std::string& path, const Value& node)>;
 
-/// Calls `fn(path, node)` for every node, parents before children; the root's path is "".
-void for_each_node(const Value& root,
-                   const std::function<void(const std::string&, const Value&)>& fn);
+/// True for a tensor, a scalar, or an empty list or dict: what diff compares and info lists.
+bool is_leaf(const Value& v);
 
-/// One leaf of a tree: a tensor, a scalar, or an empty list or dict.
-struct Leaf {
-  std::string path;
-  const Value* value;
+/// Calls `fn` for every node, parents before children, in file order; the root's path is "".
+void for_each_node(const Value& root, const NodeFn& fn);
+
+/// Calls `fn` for every leaf in tree order.
+void for_each_leaf(const Value& root, const NodeFn& fn);
+
+/// A node and its JSON pointer.
+struct Found {
+  const Value* node = nullptr;
+  std::string pointer;
 };
 
-/// The leaves of `root` in tree order.
-std::vector<Leaf> leaves(const Value& root);
+/// The nodes `path` names: a JSON pointer ("" or starting with '/'): at most one; otherwise
+/// the dotted spelling of PyTorch's state_dict keys ("model.hidden.weight", list items by
+/// index), which keys holding dots can make name several nodes: up to `max` of them, so two
+/// tell the caller it is ambiguous. ArgumentError for a malformed pointer.
+std::vector<Found> find_nodes(const Value& root, std::string_view path, std::size_t max = 2);
 
-/// The node at `path`, or nullptr.
-const Value* find_node(const Value& root, std::string_view path);
+/// Up to `n` pointers of nodes spelled like `path` (a pointer or a dotted path that names
+/// nothing): nodes reached by following its steps with small typos (a few edits per step,
+/// closest first), then the deepest nodes on its way that exist. Costs the tree's size times
+/// the path's, never more.
+std::vector<std::string> similar_paths(const Value& root, std::string_view path, std::size_t n = 5);
 
 /// Python-style repr of a value ("3", "'text'", "tensor([1., 2.])").
 std::string repr(const Value& v);
 
-/// "float32 [2, 3]" for a tensor, repr for anything else.
+/// "float32 [2, 3]" for a tensor, "list (2 items)" or "dict (1 key)" for a container, repr for
+/// anything else.
 std::string describe(const Value& v);
 
 /// Largest |a - b| over all elements, computed in float64. Elements equal as numbers count 0,
 /// and so do NaNs facing NaNs; a NaN facing a number makes the result NaN. The shapes must match.
 double max_abs_diff(const Tensor& a, const Tensor& b);
-
-/// A scalar as JSON (none -> null); other values as their repr string.
-Json to_json(const Value& v);
-
-/// `j` indented by 2, invalid UTF-8 (keys may hold any bytes) replaced rather than thrown on.
-std::string dump(const Json& j);
 
 }  // namespace wick::cli

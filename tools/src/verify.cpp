@@ -1,30 +1,52 @@
 #include <charconv>
 #include <optional>
 #include <ostream>
-#include <set>
 #include <string_view>
 
 #include "commands.h"
 #include "errors.h"
+#include "json_writer.h"
 #include "table.h"
-#include "tree.h"
+#include "text.h"
 #include "wick/io/reader.h"
 
 namespace wick::cli {
 
 namespace {
+/// Problems listed per file; the rest are counted. A corrupt file can have one per tensor, and
+/// each message names its tensor, so the listing is capped to keep the report (held until
+/// every file is checked) bounded.
+constexpr std::size_t kMaxProblems = 1000;
+
 struct Problem {
-  std::optional<std::string> entry;  // tree path of the bad tensor, when one is to blame
+  std::optional<io::TreePath> entry;  // the bad tensor's (first) path, when one is to blame
   std::optional<uint64_t> offset;
-  std::string message;
+  std::string message;  // exact for --json; without the file name, escaped and cut otherwise
 };
 
 struct Report {
   std::string file;
   int code = kOk;
   std::vector<Problem> problems;
+  uint64_t not_listed = 0;  // problems beyond kMaxProblems
   uint64_t tensors = 0;
   uint64_t bytes = 0;
+  bool exact = false;  // messages kept whole for --json
+
+  void add(Problem p, bool front = false) {
+    p.message = exact ? p.message
+                      : shown(without_file_name(p.message, file), kMaxMessageBytes, Escape::kLine);
+    if (front) {
+      problems.insert(problems.begin(), std::move(p));
+    } else {
+      problems.push_back(std::move(p));
+    }
+    if (problems.size() > kMaxProblems) {
+      problems.pop_back();
+      ++not_listed;
+    }
+  }
+  uint64_t count() const { return problems.size() + not_listed; }
 };
 
 // wick's FormatError messages say "... at offset N: ..."; keep N for the JSON report.
@@ -39,31 +61,47 @@ std::optional<uint64_t> offset_in(const std::string& message) {
   return offset;
 }
 
-// The sequential pass stops at the first problem; load every tensor on its own to name each
-// bad one (only for files already known to be corrupt, so intact files are read once).
-std::vector<Problem> bad_tensors(io::Reader& reader) {
-  std::vector<Problem> out;
-  std::set<uint32_t> seen;
-  for (const io::EntryInfo& e : reader.entries()) {
-    if (!seen.insert(e.id).second) continue;
+// The sequential pass stops at the first problem (`first`); load every tensor on its own, by id
+// (no path is looked up or spelled out), to name each bad one. Only for files already known to
+// be corrupt, so intact files are read once. Returns whether one of them is `first`.
+bool add_bad_tensors(io::Reader& reader, const std::string& first, Report& r) {
+  static constexpr uint32_t kNone = UINT32_MAX;
+  const std::vector<io::EntryInfo> entries = reader.entries();
+  std::vector<uint32_t> first_ref(reader.info().tensor_count, kNone);
+  for (uint32_t k = 0; k < entries.size(); ++k) {
+    if (first_ref.at(entries[k].id) == kNone) first_ref[entries[k].id] = k;
+  }
+  bool first_seen = false;
+  for (uint32_t id = 0; id < first_ref.size(); ++id) {
     try {
-      reader.tensor(e.path);
+      reader.tensor_by_id(id);
     } catch (const FormatError& err) {
-      out.push_back({e.path, e.offset, err.what()});
+      const std::string message = err.what();
+      first_seen = first_seen || message == first;
+      if (first_ref[id] == kNone) {
+        r.add(Problem{std::nullopt, offset_in(message), message});
+      } else {
+        const io::EntryInfo& e = entries[first_ref[id]];
+        r.add(Problem{e.path, e.offset, message});
+      }
     }
   }
-  return out;
+  return first_seen;
 }
 
-Report verify_file(const std::string& file, ProgressMode mode, std::ostream& err) {
+Report verify_file(const std::string& file, bool json, ProgressMode mode, std::ostream& err) {
   Report r;
   r.file = file;
+  r.exact = json;
   try {
+    check_regular_file(file);
     std::error_code ec;
     const uint64_t size = std::filesystem::file_size(file, ec);
     std::optional<ProgressBar> bar;  // outlives the reader that calls it
     LoadOptions options;
-    if (!ec && want_progress(mode, size)) options.progress = bar.emplace(err, file).callback();
+    if (!ec && want_progress(mode, size)) {
+      options.progress = bar.emplace(err, shown(file, kMaxShownBytes, Escape::kLine)).callback();
+    }
     io::Reader reader(file, options);
     r.tensors = reader.info().tensor_count;
     r.bytes = reader.info().file_size;
@@ -73,19 +111,20 @@ Report verify_file(const std::string& file, ProgressMode mode, std::ostream& err
       return r;
     } catch (const FormatError& e) {
       r.code = kCorrupt;
-      r.problems = bad_tensors(reader);
       const std::string first = e.what();
-      for (const Problem& p : r.problems) {
-        if (p.message == first) return r;
+      if (!add_bad_tensors(reader, first, r)) {
+        r.add(Problem{std::nullopt, offset_in(first), first}, true);
       }
-      r.problems.insert(r.problems.begin(), Problem{std::nullopt, offset_in(first), first});
     }
+  } catch (const Failure& f) {
+    r.code = f.code();
+    r.add(Problem{std::nullopt, std::nullopt, f.what()});
   } catch (const IoError& e) {
     r.code = kUnreadable;
-    r.problems = {Problem{std::nullopt, std::nullopt, e.what()}};
+    r.add(Problem{std::nullopt, std::nullopt, e.what()});
   } catch (const FormatError& e) {
     r.code = has_wick_magic(file) ? kCorrupt : kNotWick;
-    r.problems = {Problem{std::nullopt, offset_in(e.what()), e.what()}};
+    r.add(Problem{std::nullopt, offset_in(e.what()), e.what()});
   }
   return r;
 }
@@ -103,22 +142,43 @@ const char* status_name(int code) {
   }
 }
 
-Json report_json(const std::vector<Report>& reports, int code) {
-  Json files = Json::array();
+void write_json(const std::vector<Report>& reports, int code, std::ostream& out) {
+  JsonWriter w(out);
+  w.begin_object().field("ok", code == kOk).field("exit_code", code);
+  w.key("files").begin_array();
   for (const Report& r : reports) {
-    Json problems = Json::array();
+    w.begin_object()
+        .field("file", r.file)
+        .field("ok", r.code == kOk)
+        .field("status", status_name(r.code))
+        .field("exit_code", r.code);
+    w.key("problems").begin_array();
     for (const Problem& p : r.problems) {
-      problems.push_back({{"entry", p.entry ? Json(*p.entry) : nullptr},
-                          {"offset", p.offset ? Json(*p.offset) : nullptr},
-                          {"message", p.message}});
+      w.begin_object().key("entry");
+      p.entry ? w.value(p.entry->str()) : w.null();
+      w.key("offset");
+      p.offset ? w.value(*p.offset) : w.null();
+      w.field("message", p.message).end_object();
     }
-    files.push_back({{"file", r.file},
-                     {"ok", r.code == kOk},
-                     {"status", status_name(r.code)},
-                     {"exit_code", r.code},
-                     {"problems", problems}});
+    w.end_array().field("problems_not_listed", r.not_listed).end_object();
   }
-  return {{"ok", code == kOk}, {"exit_code", code}, {"files", files}};
+  w.end_array().end_object().finish();
+}
+
+void print(const Report& r, std::ostream& out) {
+  const std::string file = shown(r.file, kMaxMessageBytes, Escape::kLine);
+  if (r.code == kOk) {
+    out << file << ": OK (" << r.tensors << (r.tensors == 1 ? " tensor, " : " tensors, ")
+        << human_bytes(r.bytes) << ", every checksum matches)\n";
+    return;
+  }
+  out << file << ": " << status_name(r.code);
+  if (r.code == kCorrupt) out << " (" << r.count() << (r.count() == 1 ? " problem)" : " problems)");
+  out << '\n';
+  // wick's messages already name the entry and its offset; the line above names the file.
+  for (const Problem& p : r.problems)
+    out << "  " << p.message << '\n';
+  if (r.not_listed > 0) out << "  ... and " << r.not_listed << " more not listed\n";
 }
 }  // namespace
 
@@ -127,25 +187,15 @@ int run_verify(const std::vector<std::string>& files, bool json, ProgressMode pr
   std::vector<Report> reports;
   int code = kOk;
   for (const std::string& file : files) {
-    reports.push_back(verify_file(file, progress, err));
-    const Report& r = reports.back();
+    Report r = verify_file(file, json, progress, err);
     if (code == kOk) code = r.code;
-    if (json) continue;
-    if (r.code == kOk) {
-      out << file << ": OK (" << r.tensors << (r.tensors == 1 ? " tensor, " : " tensors, ")
-          << human_bytes(r.bytes) << ", every checksum matches)\n";
-      continue;
+    if (json) {
+      reports.push_back(std::move(r));
+    } else {
+      print(r, out);  // as each file is done: nothing of it is kept
     }
-    out << file << ": " << status_name(r.code);
-    if (r.code == kCorrupt) {
-      out << " (" << r.problems.size() << (r.problems.size() == 1 ? " problem)" : " problems)");
-    }
-    out << '\n';
-    // wick's messages already name the entry and its offset; the line above names the file.
-    for (const Problem& p : r.problems)
-      out << "  " << without_file_name(p.message, file) << '\n';
   }
-  if (json) out << dump(report_json(reports, code)) << '\n';
+  if (json) write_json(reports, code, out);
   return code;
 }
 

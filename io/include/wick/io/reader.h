@@ -12,13 +12,14 @@
 
 #include "wick/core/tensor.h"
 #include "wick/io/options.h"
+#include "wick/io/tree_path.h"
 #include "wick/io/value.h"
 
 namespace wick::io {
 
 /// One tensor of a file, as its index describes it.
 struct EntryInfo {
-  std::string path;  ///< dotted tree path: "model.hidden.weight", list items by index
+  TreePath path;     ///< JSON pointer: "/model/hidden.weight", list items by index ("/layers/0")
   uint32_t id = 0;   ///< tensor id; tied tensors share one id under several paths
   DType dtype = kFloat32;
   Shape shape;
@@ -49,11 +50,18 @@ class Reader {
   const FileInfo& info() const noexcept;
   /// File-level metadata.
   const Dict& metadata() const noexcept;
-  /// Every tensor path in tree order (a tied tensor appears under each of its paths).
+  /// Every tensor path in tree order (a tied tensor appears under each of its paths). Costs
+  /// memory in proportion to the file: paths are spelled out only by EntryInfo::path.str().
   std::vector<EntryInfo> entries() const;
-  /// Loads the tensor at `path` (verified unless the options say otherwise). ArgumentError
-  /// naming the path and listing close matches when there is no such tensor.
+  /// Loads the tensor at `path` (verified unless the options say otherwise): a JSON pointer
+  /// ("/model/hidden.weight", "" for a file of one tensor), or the dotted spelling of
+  /// PyTorch's state_dict keys ("model.hidden.weight") when exactly one tensor has it.
+  /// ArgumentError naming the path and listing close matches when there is no such tensor, or
+  /// naming two matches when the dotted spelling is ambiguous ({"a.b": t, "a": {"b": u}}).
   Tensor tensor(std::string_view path);
+  /// Loads tensor `id` of the index (EntryInfo::id): no path lookup. ArgumentError when out of
+  /// range.
+  Tensor tensor_by_id(uint32_t id);
   /// Loads the whole value (read into owned memory, or mmapped per the options).
   Value value();
   /// Reads and verifies every byte of the file; FormatError on the first problem.

@@ -1,0 +1,221 @@
+// FORMAT.md "Tree paths": naming and finding nodes of an index's value tree without ever
+// holding every path at once.
+
+#include <algorithm>
+#include <ostream>
+
+#include "format.h"
+#include "wick/core/error.h"
+#include "wick/io/tree_path.h"
+
+namespace wick::io::detail {
+
+namespace {
+bool is_container(const FlatNode& n) {
+  return (n.tag == Tag::List || n.tag == Tag::Dict) && n.n > 0;
+}
+
+uint64_t escaped_size(std::string_view key) {
+  return key.size() + static_cast<uint64_t>(std::count(key.begin(), key.end(), '~')) +
+         static_cast<uint64_t>(std::count(key.begin(), key.end(), '/'));
+}
+
+uint64_t decimal_size(uint32_t v) {
+  uint64_t n = 1;
+  while (v >= 10) {
+    v /= 10;
+    ++n;
+  }
+  return n;
+}
+
+// Parent, ordinal and path length of every node, with one stack of open containers.
+void link_nodes(PathTable& t) {
+  const Index& index = *t.index;
+  const std::size_t n = index.tree.size();
+  t.parent.assign(n, PathTable::kNone);
+  t.ordinal.assign(n, 0);
+  t.length.assign(n, 0);
+  struct Open {
+    uint32_t node;
+    uint32_t next;
+    uint32_t left;
+  };
+  std::vector<Open> stack;
+  for (uint32_t i = 0; i < n; ++i) {
+    const FlatNode& node = index.tree[i];
+    if (!stack.empty()) {
+      Open& p = stack.back();
+      t.parent[i] = p.node;
+      t.ordinal[i] = p.next++;
+      const bool in_dict = index.tree[p.node].tag == Tag::Dict;
+      t.length[i] = t.length[p.node] + 1 +
+                    (in_dict ? escaped_size(index.key(node)) : decimal_size(t.ordinal[i]));
+    }
+    if (is_container(node)) {
+      stack.push_back(Open{i, 0, node.n});
+      continue;
+    }
+    while (!stack.empty() && --stack.back().left == 0)
+      stack.pop_back();
+  }
+}
+
+// Items grouped by container (a counting sort on the parent keeps file order within a group),
+// then each dict's group sorted by key for binary search.
+void group_children(PathTable& t) {
+  const Index& index = *t.index;
+  const std::size_t n = index.tree.size();
+  t.first.assign(n + 1, 0);
+  for (uint32_t i = 0; i < n; ++i)
+    if (t.parent[i] != PathTable::kNone) ++t.first[t.parent[i] + 1];
+  for (std::size_t i = 0; i < n; ++i)
+    t.first[i + 1] += t.first[i];
+  t.children.assign(n == 0 ? 0 : n - 1, 0);
+  std::vector<uint32_t> fill(t.first.begin(), t.first.end() - 1);
+  for (uint32_t i = 0; i < n; ++i)
+    if (t.parent[i] != PathTable::kNone) t.children[fill[t.parent[i]]++] = i;
+  for (uint32_t i = 0; i < n; ++i) {
+    if (index.tree[i].tag != Tag::Dict) continue;
+    std::sort(t.children.begin() + t.first[i], t.children.begin() + t.first[i + 1],
+              [&](uint32_t a, uint32_t b) {
+                return index.key(index.tree[a]) < index.key(index.tree[b]);
+              });
+  }
+}
+
+void append_step(const PathTable& t, uint32_t node, std::string& out) {
+  const uint32_t parent = t.parent[node];
+  if (t.index->tree[parent].tag == Tag::Dict) {
+    append_path_key(out, t.index->key(t.index->tree[node]));
+  } else {
+    append_path_index(out, t.ordinal[node]);
+  }
+}
+}  // namespace
+
+std::shared_ptr<const PathTable> build_path_table(std::shared_ptr<const Index> index) {
+  auto t = std::make_shared<PathTable>();
+  t->index = std::move(index);
+  link_nodes(*t);
+  group_children(*t);
+  return t;
+}
+
+std::string PathTable::path(uint32_t node) const {
+  std::vector<uint32_t> chain;  // at most the nesting limit deep
+  for (uint32_t at = node; parent[at] != kNone; at = parent[at])
+    chain.push_back(at);
+  std::string out;
+  out.reserve(static_cast<std::size_t>(length[node]));
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+    append_step(*this, *it, out);
+  return out;
+}
+
+uint32_t PathTable::child(uint32_t node, std::string_view step) const {
+  const FlatNode& n = index->tree[node];
+  if (!is_container(n)) return kNone;
+  const auto begin = children.begin() + first[node];
+  const auto end = children.begin() + first[node + 1];
+  if (n.tag == Tag::List) {
+    std::size_t i = 0;
+    return is_index_step(step, i) && i < n.n ? *(begin + static_cast<std::ptrdiff_t>(i)) : kNone;
+  }
+  const auto it = std::lower_bound(begin, end, step, [&](uint32_t c, std::string_view k) {
+    return index->key(index->tree[c]) < k;
+  });
+  return it != end && index->key(index->tree[*it]) == step ? *it : kNone;
+}
+
+uint32_t PathTable::find(std::string_view path_text) const {
+  if (index->tree.empty()) return kNone;
+  uint32_t node = 0;
+  for (const std::string& step : split_path(path_text)) {
+    node = child(node, step);
+    if (node == kNone) return kNone;
+  }
+  return node;
+}
+
+std::vector<uint32_t> PathTable::find_dotted(std::string_view dotted) const {
+  // Each node is reached through one parent at one position of `dotted`, so the search visits
+  // every node at most once however the keys' dots make the spelling ambiguous.
+  std::vector<uint32_t> found;
+  if (index->tree.empty()) return found;
+  std::vector<std::pair<uint32_t, std::size_t>> todo{{0, 0}};
+  while (!todo.empty()) {
+    const auto [node, at] = todo.back();
+    todo.pop_back();
+    const FlatNode& n = index->tree[node];
+    if (at == dotted.size() || (node == 0 && dotted.empty())) {
+      if (n.tag == Tag::Tensor) found.push_back(node);
+      continue;
+    }
+    if (!is_container(n)) continue;
+    const std::string_view rest = dotted.substr(at);
+    // Every prefix of `rest` that ends at a '.' or at the end may be the next key.
+    for (std::size_t end = rest.find('.');; end = rest.find('.', end + 1)) {
+      const std::string_view step = rest.substr(0, end);
+      if (const uint32_t c = child(node, step); c != kNone) {
+        todo.emplace_back(c, end == std::string_view::npos ? dotted.size() : at + end + 1);
+      }
+      if (end == std::string_view::npos) break;
+    }
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+std::string tensor_name(const Index& index, uint32_t id) {
+  // The first reference in pre-order; its path is rebuilt with a stack of open containers.
+  struct Open {
+    uint32_t node;
+    uint32_t next;
+    uint32_t left;
+  };
+  std::vector<Open> stack;
+  for (uint32_t i = 0; i < index.tree.size(); ++i) {
+    const FlatNode& node = index.tree[i];
+    if (!stack.empty()) ++stack.back().next;
+    if (node.tag == Tag::Tensor && node.n == id) {
+      // stack[k] holds the step at depth k: its current item is stack[k + 1], or this node.
+      std::string path;
+      for (std::size_t k = 0; k < stack.size(); ++k) {
+        const Open& o = stack[k];
+        const uint32_t item = k + 1 < stack.size() ? stack[k + 1].node : i;
+        if (index.tree[o.node].tag == Tag::Dict) {
+          append_path_key(path, index.key(index.tree[item]));
+        } else {
+          append_path_index(path, o.next - 1);
+        }
+      }
+      return "'" + path + "'";
+    }
+    if (is_container(node)) {
+      stack.push_back(Open{i, 0, node.n});
+      continue;
+    }
+    while (!stack.empty() && --stack.back().left == 0)
+      stack.pop_back();
+  }
+  return wick::detail::cat("#", id);
+}
+
+}  // namespace wick::io::detail
+
+namespace wick::io {
+
+std::string TreePath::str() const {
+  return table_ ? table_->path(node_) : std::string();
+}
+
+std::size_t TreePath::size() const noexcept {
+  return table_ ? static_cast<std::size_t>(table_->length[node_]) : 0;
+}
+
+std::ostream& operator<<(std::ostream& out, const TreePath& p) {
+  return out << p.str();
+}
+
+}  // namespace wick::io

@@ -1,0 +1,201 @@
+#pragma once
+// The decode bounds of io/FORMAT.md "Bounds", measured: every decode path, native or foreign,
+// must finish (load or refuse) in memory a + b * file_size and time c * file_size, whatever the
+// file claims or repeats. expect_bounded() runs one decode, measures it, fails the test when a
+// bound is exceeded, and remembers the worst ratios over the whole run for the summary that
+// CI's reliability-counts step prints.
+//
+// Memory is measured two ways:
+//  - under ASan: the allocator's own count of live heap bytes, tracked at every malloc and free
+//    through the sanitizer hooks, so the figure is exact and free of quarantine effects;
+//  - otherwise: the rise of the resident-set high-water mark (VmHWM, reset through
+//    /proc/self/clear_refs), which also sees mmap'd and page-cache-backed memory.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "testing.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WICK_BOUNDS_HEAP_HOOKS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WICK_BOUNDS_HEAP_HOOKS 1
+#endif
+#endif
+#ifdef WICK_BOUNDS_HEAP_HOOKS
+// The sanitizer runtime's allocator interface, declared here because GCC ships no
+// <sanitizer/allocator_interface.h> (clang's header declares the same functions).
+extern "C" {
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*,
+                                                                  std::size_t),
+                                              void (*free_hook)(const volatile void*));
+std::size_t __sanitizer_get_allocated_size(const volatile void* p);
+}
+#endif
+
+namespace wick::testing {
+
+/// One stated bound of io/FORMAT.md "Bounds": memory <= mem_base + mem_per_byte * file_size,
+/// time <= sec_base + sec_per_mb * file_size / 2^20 (Release; sanitizer builds get
+/// kSanitizerSlowdown times the time).
+struct DecodeBound {
+  const char* name;
+  uint64_t mem_base;
+  double mem_per_byte;
+  double sec_base;
+  double sec_per_mb;
+};
+
+/// ASan + UBSan run the same code several times slower; the time bound stretches by this much.
+inline constexpr double kSanitizerSlowdown = 20.0;
+
+#ifdef WICK_BOUNDS_HEAP_HOOKS
+namespace bounds_detail {
+inline std::atomic<int64_t> g_live{0};
+inline std::atomic<int64_t> g_peak{0};
+inline void on_malloc(const volatile void*, std::size_t size) {
+  const int64_t now = g_live.fetch_add(static_cast<int64_t>(size)) + static_cast<int64_t>(size);
+  int64_t peak = g_peak.load();
+  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
+  }
+}
+inline void on_free(const volatile void* p) {
+  if (p == nullptr) return;
+  g_live.fetch_sub(static_cast<int64_t>(__sanitizer_get_allocated_size(p)));
+}
+inline bool install() {
+  static const bool installed = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
+  return installed;
+}
+}  // namespace bounds_detail
+#endif
+
+/// Peak memory growth and elapsed time from construction on.
+class DecodeMeter {
+ public:
+  DecodeMeter() {
+#ifdef WICK_BOUNDS_HEAP_HOOKS
+    heap_ = bounds_detail::install();
+    if (heap_) {
+      base_ = bounds_detail::g_live.load();
+      bounds_detail::g_peak.store(base_);
+    }
+#endif
+    start_ = std::chrono::steady_clock::now();
+  }
+  /// False when neither way of measuring memory works here (no /proc).
+  bool memory_available() const {
+    return heap_ || rss_.available();
+  }
+  uint64_t memory_growth() const {
+#ifdef WICK_BOUNDS_HEAP_HOOKS
+    if (heap_) {
+      const int64_t peak = bounds_detail::g_peak.load();
+      return peak > base_ ? static_cast<uint64_t>(peak - base_) : 0;
+    }
+#endif
+    return rss_.growth();
+  }
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  PeakRss rss_;
+  bool heap_ = false;
+  int64_t base_ = 0;
+  std::chrono::steady_clock::time_point start_;
+};
+
+/// Worst memory per file byte and worst time per MB over every bounded decode of the run.
+struct BoundsSummary {
+  int decodes = 0;
+  double worst_bytes_per_byte = 0;  // (memory growth - mem_base) / file_size, clamped at 0
+  std::string worst_memory_case;
+  uint64_t worst_memory_growth = 0;
+  double worst_sec_per_mb = 0;  // seconds / max(file MB, 1 MiB): small files count as 1 MiB
+  std::string worst_time_case;
+  std::map<std::string, int> per_bound;
+};
+inline BoundsSummary& bounds_summary() {
+  static BoundsSummary s;
+  return s;
+}
+
+class BoundsSummaryPrinter : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    const BoundsSummary& s = bounds_summary();
+    if (s.decodes == 0) return;
+    std::printf(
+        "decode bounds: %d bounded decodes; worst memory %.2f bytes per file byte above the base "
+        "(%s, %.1f MiB peak growth); worst time %.4f s per MB (%s)%s\n",
+        s.decodes, s.worst_bytes_per_byte, s.worst_memory_case.c_str(),
+        static_cast<double>(s.worst_memory_growth) / (1 << 20), s.worst_sec_per_mb,
+        s.worst_time_case.c_str(),
+        kSanitized ? " [sanitizer build: heap bytes counted by the allocator]" : "");
+    for (const auto& [name, n] : s.per_bound)
+      std::printf("decode bounds:   %-28s %d decodes\n", name.c_str(), n);
+  }
+};
+[[maybe_unused]] inline ::testing::Environment* const kBoundsSummaryPrinter =
+    ::testing::AddGlobalTestEnvironment(new BoundsSummaryPrinter);
+
+/// Runs `decode` (which may throw: a refusal is a fine outcome, the caller checks which), and
+/// fails the test when it took more memory or time than `bound` allows for `file_size` bytes.
+/// `what` names the case in failures and in the summary. Rethrows what `decode` threw.
+inline void expect_bounded(const std::string& what, uint64_t file_size, const DecodeBound& bound,
+                           const std::function<void()>& decode) {
+  DecodeMeter meter;
+  std::exception_ptr thrown;
+  try {
+    decode();
+  } catch (...) {
+    thrown = std::current_exception();
+  }
+  const double secs = meter.seconds();
+  const double mb = static_cast<double>(file_size) / (1 << 20);
+  const double time_limit =
+      (bound.sec_base + bound.sec_per_mb * mb) * (kSanitized ? kSanitizerSlowdown : 1.0);
+  EXPECT_LE(secs, time_limit) << what << ": " << file_size << "-byte file took " << secs
+                              << " s; the bound '" << bound.name << "' allows " << time_limit;
+  BoundsSummary& s = bounds_summary();
+  ++s.decodes;
+  ++s.per_bound[bound.name];
+  const double per_mb = secs / std::max(mb, 1.0);
+  if (per_mb > s.worst_sec_per_mb) {
+    s.worst_sec_per_mb = per_mb;
+    s.worst_time_case = what;
+  }
+  if (meter.memory_available()) {
+    const uint64_t growth = meter.memory_growth();
+    const double limit =
+        static_cast<double>(bound.mem_base) + bound.mem_per_byte * static_cast<double>(file_size);
+    EXPECT_LE(static_cast<double>(growth), limit)
+        << what << ": " << file_size << "-byte file raised memory by " << growth
+        << " bytes; the bound '" << bound.name << "' allows " << limit;
+    const double above = growth > bound.mem_base
+                             ? static_cast<double>(growth - bound.mem_base) /
+                                   static_cast<double>(std::max<uint64_t>(file_size, 1))
+                             : 0.0;
+    if (above > s.worst_bytes_per_byte || s.worst_memory_case.empty()) {
+      s.worst_bytes_per_byte = above;
+      s.worst_memory_case = what;
+      s.worst_memory_growth = growth;
+    }
+  }
+  if (thrown) std::rethrow_exception(thrown);
+}
+
+}  // namespace wick::testing
