@@ -360,11 +360,18 @@ std::size_t IstreamSource::read_some(void* data, std::size_t n) {
 }
 
 File::File(const std::filesystem::path& path) : name_(path.string()) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer before fstat() refuses it. It changes
+  // nothing for regular files, whose reads never block in that sense.
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   WICK_CHECK(fd_ >= 0, IoError, "load: cannot open ", path, ": ", os_error());
   struct stat st {};
-  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-    const std::string err = S_ISDIR(st.st_mode) ? "is a directory" : os_error();
+  const bool stat_ok = ::fstat(fd_, &st) == 0;
+  if (!stat_ok || !S_ISREG(st.st_mode)) {
+    const std::string err = !stat_ok               ? os_error()
+                            : S_ISDIR(st.st_mode)  ? "is a directory"
+                            : S_ISFIFO(st.st_mode) ? "a FIFO"
+                            : S_ISSOCK(st.st_mode) ? "a socket"
+                                                   : "a device";
     ::close(fd_);
     fd_ = -1;
     throw IoError(wick::detail::cat("load: ", path, " is not a regular file (", err, ")"));

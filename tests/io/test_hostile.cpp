@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -1211,6 +1213,15 @@ TEST(HostileNative, OptionalRecordsBetweenTensorsStillLoadByName) {
   io::Reader r(l.path());
   EXPECT_TRUE(bitwise_equal(r.tensor("/b"), f32({3, 4})));
   EXPECT_TRUE(bitwise_equal(r.tensor("a"), f32({1, 2})));
+}
+
+TEST(HostileNative, AFifoIsRefusedWithoutWaitingForAWriter) {
+  TempDir dir;
+  const auto fifo = dir / "f.wick";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Opening a FIFO for reading used to block until some writer opened it: forever.
+  WICK_EXPECT_THROW_MSG(load(fifo), IoError, "is not a regular file (a FIFO)");
+  WICK_EXPECT_THROW_MSG(io::Reader{fifo}, IoError, "is not a regular file (a FIFO)");
 }
 
 }  // namespace
