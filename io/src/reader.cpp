@@ -164,6 +164,22 @@ class Reader::Impl {
     return paths_;
   }
 
+  // "'/model/w'": the first path of tensor `id`, for error messages. The first reference of
+  // every tensor is found once, so naming every tensor of a corrupt file stays linear.
+  std::string name_of(uint32_t id) const {
+    if (first_ref_.empty()) {
+      first_ref_.assign(index_->tensors.size(), PathTable::kNone);
+      for (uint32_t node = static_cast<uint32_t>(index_->tree.size()); node-- > 0;) {
+        const FlatNode& n = index_->tree[node];
+        if (n.tag == Tag::Tensor && n.n < first_ref_.size()) first_ref_[n.n] = node;
+      }
+    }
+    if (id >= first_ref_.size() || first_ref_[id] == PathTable::kNone) {
+      return wick::detail::cat("#", id);
+    }
+    return wick::detail::cat("'", paths()->path(first_ref_[id]), "'");
+  }
+
   // Names up to five tensors below a key that contains the last step asked for (or whose own
   // key is part of it): one pass over the tree, paths spelled out only for those five.
   [[noreturn]] void not_found(std::string_view path) const {
@@ -203,7 +219,7 @@ class Reader::Impl {
             h > index_offset - e.record_offset - e.payload_size ||
             pad64(e.payload_size) > index_offset - e.record_offset - e.payload_size - h) {
           fail(file_.name(), e.record_offset,
-               wick::detail::cat("tensor ", tensor_name(*index_, i), ": record (", e.payload_size,
+               wick::detail::cat("tensor ", name_of(i), ": record (", e.payload_size,
                                  " payload bytes) overlaps another record or lies outside the "
                                  "data"));
         }
@@ -279,7 +295,7 @@ class Reader::Impl {
     const uint32_t rec_id = decode_tensor_header(header, e.record_offset, rec);
     if (rec_id != id || rec.dtype != e.dtype || rec.shape != e.shape) {
       fail(file_.name(), e.record_offset,
-           wick::detail::cat("tensor ", tensor_name(*index_, id), ": the record (id ", rec_id, ", ",
+           wick::detail::cat("tensor ", name_of(id), ": the record (id ", rec_id, ", ",
                              dtype_name(rec.dtype), " ", shape_str(rec.shape),
                              ") disagrees with the index"));
     }
@@ -306,11 +322,13 @@ class Reader::Impl {
       }
     }
     if (verify && hasher.digest() != e.checksum) {
-      payload_checksum_error(tensor_name(*index_, id), e.record_offset, e.checksum,
-                             hasher.digest());
+      payload_checksum_error(name_of(id), e.record_offset, e.checksum, hasher.digest());
     }
     if (e.dtype == kBool)
-      check_bool_payload(storage->data(), storage->nbytes(), payload_at, tensor_name(*index_, id));
+      if (std::any_of(storage->data(), storage->data() + storage->nbytes(),
+                      [](std::byte b) { return static_cast<uint8_t>(b) > 1; })) {
+        check_bool_payload(storage->data(), storage->nbytes(), payload_at, name_of(id));
+      }
     return Tensor(std::move(storage), e.shape, contiguous_strides(e.shape), 0, e.dtype);
   }
 
@@ -318,6 +336,7 @@ class Reader::Impl {
   LoadOptions options_;
   std::shared_ptr<const Index> index_;
   mutable std::shared_ptr<const PathTable> paths_;  // built by the first entries() or tensor()
+  mutable std::vector<uint32_t> first_ref_;         // built by the first name_of()
   FileInfo info_;
   std::shared_ptr<const Mapping> mapping_;
 };
