@@ -736,10 +736,19 @@ class Unpickler {
       fail(wick::detail::cat(name, ": size ", shape_str(shape), " and stride ", shape_str(strides),
                              " differ in length"));
     }
+    if (!detail::bounded_nbytes(shape, st.dtype)) {
+      fail(wick::detail::cat(name, ": shape ", shape_str(shape), " of ", dtype_name(st.dtype),
+                             " overflows 2^62 bytes, counting every zero size as 1"));
+    }
+    // PyTorch keeps any offset on an empty view (torch.empty(5, 0)[3] sits at 3 in a storage of
+    // none); wick's views lie inside their storage or just past it, and an empty view has no
+    // element to place, so it moves to the end.
+    const bool empty = std::find(shape.begin(), shape.end(), 0) != shape.end();
+    const int64_t at = empty && offset > 0 ? std::min<int64_t>(offset, st.numel) : offset;
     charge(sizeof(Tensor) + (shape.size() + strides.size()) * sizeof(int64_t));
     try {
       // Checked against the placeholder now, rebuilt over the bytes by bind_storages().
-      tensors_.emplace_back(st.storage, std::move(shape), std::move(strides), offset, st.dtype);
+      tensors_.emplace_back(st.storage, std::move(shape), std::move(strides), at, st.dtype);
     } catch (const ShapeError& e) {
       fail(wick::detail::cat(name, ": the view does not fit its ", st.numel, "-element ",
                              dtype_name(st.dtype), " storage: ", e.what()));

@@ -453,6 +453,35 @@ TEST(HostilePickle, AMemoizedTensorRepeatedIsCountedInFull) {
                     "the value tree would have more than");
 }
 
+// _rebuild_tensor_v2 over an empty float storage "0" at `offset`, with the given size and
+// stride tuples.
+std::string empty_storage_view(const std::string& size, const std::string& stride, int offset) {
+  return global("torch._utils", "_rebuild_tensor_v2") + "((" + unicode("storage") +
+         global("torch", "FloatStorage") + unicode("0") + unicode("cpu") + small_int(0) + "tQ" +
+         small_int(offset) + size + stride + "\x89" + global("collections", "OrderedDict") + ")Rt" +
+         "R";
+}
+
+TEST(HostilePickle, EmptyViewsPastTheirStorageLoadAndHugeEmptyShapesAreRefused) {
+  // torch.empty(5, 0)[3]: PyTorch keeps offset 3 on a storage of no element; it loads, empty.
+  const RawMember none_stored{"0", "", false, crc32_of(""), 0};
+  const HostileFile ok(
+      pt_archive(pickle(empty_storage_view(int_tuple({0}), int_tuple({1}), 3)), {none_stored}),
+      "ok.pt");
+  const Value v = load(ok.path());
+  EXPECT_EQ(v.tensor().numel(), 0);
+  EXPECT_EQ(v.tensor().shape(), (Shape{0}));
+  // [0, 2^62, 2^62] is empty, but the native reader refuses such a shape: so does this one.
+  std::string huge = "\x8a\x08";  // LONG1 of 8 bytes: 2^62
+  huge.append(7, '\0');
+  huge += '\x40';
+  const std::string size = "(" + small_int(0) + huge + huge + "t";
+  const HostileFile bad(
+      pt_archive(pickle(empty_storage_view(size, int_tuple({1, 1, 1}), 0)), {none_stored}),
+      "bad.pt");
+  WICK_EXPECT_THROW_MSG(load(bad.path()), FormatError, "overflows 2^62 bytes");
+}
+
 TEST(HostilePickle, ARefusedPickleReadsNoStorage) {
   // A valid 32 MiB storage (deflated from 32 KiB) that the pickle refers to before failing: no
   // storage is read until the whole pickle has passed.
