@@ -26,23 +26,7 @@
 
 #include "testing.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define WICK_BOUNDS_HEAP_HOOKS 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WICK_BOUNDS_HEAP_HOOKS 1
-#endif
-#endif
-#ifdef WICK_BOUNDS_HEAP_HOOKS
-// The sanitizer runtime's allocator interface, declared here because GCC ships no
-// <sanitizer/allocator_interface.h> (clang's header declares the same functions).
-extern "C" {
-int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*,
-                                                                  std::size_t),
-                                              void (*free_hook)(const volatile void*));
-std::size_t __sanitizer_get_allocated_size(const volatile void* p);
-}
-#endif
+#include "fuzz/decode_bounds.h"  // the heap hooks, shared with the fuzz harness
 
 namespace wick::testing {
 
@@ -60,51 +44,23 @@ struct DecodeBound {
 /// ASan + UBSan run the same code several times slower; the time bound stretches by this much.
 inline constexpr double kSanitizerSlowdown = 20.0;
 
-#ifdef WICK_BOUNDS_HEAP_HOOKS
-namespace bounds_detail {
-inline std::atomic<int64_t> g_live{0};
-inline std::atomic<int64_t> g_peak{0};
-inline void on_malloc(const volatile void*, std::size_t size) {
-  const int64_t now = g_live.fetch_add(static_cast<int64_t>(size)) + static_cast<int64_t>(size);
-  int64_t peak = g_peak.load();
-  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
-  }
-}
-inline void on_free(const volatile void* p) {
-  if (p == nullptr) return;
-  g_live.fetch_sub(static_cast<int64_t>(__sanitizer_get_allocated_size(p)));
-}
-inline bool install() {
-  static const bool installed = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
-  return installed;
-}
-}  // namespace bounds_detail
-#endif
-
 /// Peak memory growth and elapsed time from construction on.
 class DecodeMeter {
  public:
-  DecodeMeter() {
-#ifdef WICK_BOUNDS_HEAP_HOOKS
-    heap_ = bounds_detail::install();
+  DecodeMeter() : heap_(bounds::detail::heap_hooks()) {
     if (heap_) {
-      base_ = bounds_detail::g_live.load();
-      bounds_detail::g_peak.store(base_);
+      base_ = bounds::detail::g_live.load();
+      bounds::detail::g_peak.store(base_);
     }
-#endif
     start_ = std::chrono::steady_clock::now();
   }
   /// False when neither way of measuring memory works here (no /proc).
-  bool memory_available() const {
-    return heap_ || rss_.available();
-  }
+  bool memory_available() const { return heap_ || rss_.available(); }
   uint64_t memory_growth() const {
-#ifdef WICK_BOUNDS_HEAP_HOOKS
     if (heap_) {
-      const int64_t peak = bounds_detail::g_peak.load();
+      const int64_t peak = bounds::detail::g_peak.load();
       return peak > base_ ? static_cast<uint64_t>(peak - base_) : 0;
     }
-#endif
     return rss_.growth();
   }
   double seconds() const {
