@@ -1,11 +1,11 @@
 #include "wick/io/serialize.h"
 
-#include "file.h"
-#include "interop_formats.h"
-#include "parse.h"
+#include "common/file.h"
+#include "formats.h"
+#include "native/parse.h"
 #include "wick/core/error.h"
-#include "wick/io/reader.h"
-#include "wick/io/writer.h"
+#include "wick/io/native/reader.h"
+#include "wick/io/native/writer.h"
 
 namespace wick {
 

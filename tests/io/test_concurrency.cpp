@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-#include "file.h"
+#include "common/file.h"
 #include "generation_testing.h"
 #include "wick/wick.h"
 

@@ -16,7 +16,7 @@
 #include <random>
 #include <thread>
 
-#include "file.h"
+#include "common/file.h"
 #include "generation_testing.h"
 #include "testing.h"
 #include "wick/wick.h"

@@ -19,8 +19,8 @@
 #include "interop_testing.h"
 #include "io_testing.h"
 #include "testing.h"
-#include "wick/io/numpy.h"
-#include "wick/io/pytorch.h"
+#include "wick/io/interop/numpy.h"
+#include "wick/io/interop/pytorch.h"
 #include "wick/wick.h"
 
 namespace wick {

@@ -9,7 +9,7 @@
 #include "interop_testing.h"
 #include "io_testing.h"
 #include "testing.h"
-#include "wick/io/numpy.h"
+#include "wick/io/interop/numpy.h"
 #include "wick/wick.h"
 
 namespace wick {

@@ -13,7 +13,7 @@
 #include "interop_testing.h"
 #include "io_testing.h"
 #include "testing.h"
-#include "wick/io/pytorch.h"
+#include "wick/io/interop/pytorch.h"
 #include "wick/wick.h"
 
 namespace wick {

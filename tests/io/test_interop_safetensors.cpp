@@ -11,7 +11,7 @@
 #include "interop_testing.h"
 #include "io_testing.h"
 #include "testing.h"
-#include "wick/io/safetensors.h"
+#include "wick/io/interop/safetensors.h"
 #include "wick/wick.h"
 
 namespace wick {

@@ -5,7 +5,7 @@
 #include "errors.h"
 #include "text.h"
 #include "tree.h"
-#include "wick/io/reader.h"
+#include "wick/io/native/reader.h"
 
 namespace wick::cli {
 

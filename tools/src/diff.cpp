@@ -9,8 +9,8 @@
 #include "text.h"
 #include "tree.h"
 #include "wick/core/ops.h"
-#include "wick/io/reader.h"
-#include "wick/io/tree_path.h"
+#include "wick/io/native/reader.h"
+#include "wick/io/native/tree_path.h"
 
 namespace wick::cli {
 

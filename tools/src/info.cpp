@@ -8,7 +8,7 @@
 #include "table.h"
 #include "text.h"
 #include "tree.h"
-#include "wick/io/reader.h"
+#include "wick/io/native/reader.h"
 
 namespace wick::cli {
 

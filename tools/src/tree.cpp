@@ -7,7 +7,7 @@
 
 #include "table.h"
 #include "wick/core/error.h"
-#include "wick/io/tree_path.h"
+#include "wick/io/native/tree_path.h"
 
 namespace wick::cli {
 

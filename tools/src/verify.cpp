@@ -8,7 +8,7 @@
 #include "json_writer.h"
 #include "table.h"
 #include "text.h"
-#include "wick/io/reader.h"
+#include "wick/io/native/reader.h"
 
 namespace wick::cli {
 

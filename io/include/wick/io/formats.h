@@ -16,10 +16,10 @@ namespace wick::io {
 /// A file format wick reads and writes.
 enum class FileFormat : uint8_t {
   Wick,         ///< wick's own format (io/FORMAT.md)
-  PyTorch,      ///< torch.save's zip archive (wick/io/pytorch.h)
-  Safetensors,  ///< Hugging Face safetensors (wick/io/safetensors.h)
-  Npy,          ///< one NumPy array (wick/io/numpy.h)
-  Npz,          ///< a zip archive of NumPy arrays (wick/io/numpy.h)
+  PyTorch,      ///< torch.save's zip archive (wick/io/interop/pytorch.h)
+  Safetensors,  ///< Hugging Face safetensors (wick/io/interop/safetensors.h)
+  Npy,          ///< one NumPy array (wick/io/interop/numpy.h)
+  Npz,          ///< a zip archive of NumPy arrays (wick/io/interop/numpy.h)
 };
 
 /// "wick", "pytorch", "safetensors", "npy", "npz".

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <ostream>
 
-#include "format.h"
+#include "native/format.h"
 #include "wick/core/error.h"
-#include "wick/io/tree_path.h"
+#include "wick/io/native/tree_path.h"
 
 namespace wick::io::detail {
 

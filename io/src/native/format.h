@@ -13,14 +13,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/bytes.h"
 #include "wick/core/dtype.h"
 #include "wick/core/shape.h"
 #include "wick/io/value.h"
 
 namespace wick::io::detail {
-
-static_assert(std::endian::native == std::endian::little,
-              "wick's file I/O assumes a little-endian host (the format is little-endian)");
 
 inline constexpr std::array<uint8_t, 8> kMagic = {0x89, 'W', 'I', 'C', 'K', '\r', '\n', 0x1a};
 inline constexpr std::array<uint8_t, 8> kEndMagic = {'W', 'I', 'C', 'K', 'E', 'N', 'D', '\n'};
@@ -36,7 +34,6 @@ inline constexpr uint32_t kKindTensor = 1;
 inline constexpr uint32_t kKindIndex = 2;
 inline constexpr uint16_t kFlagOptional = 1;
 inline constexpr int kMaxRank = 32;
-inline constexpr int kMaxDepth = 512;
 
 /// Value tags in the index (FORMAT.md "Values").
 enum class Tag : uint8_t {
@@ -81,17 +78,6 @@ class Hasher {
  private:
   void* state_;  // XXH3_state_t, kept out of this header
 };
-
-template <class T>
-void store_le(std::byte* p, T v) noexcept {
-  std::memcpy(p, &v, sizeof(T));
-}
-template <class T>
-T load_le(const std::byte* p) noexcept {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
 
 /// Appends little-endian fields to a growing buffer.
 class ByteWriter {

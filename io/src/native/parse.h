@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "file.h"
-#include "format.h"
+#include "common/file.h"
+#include "native/format.h"
 #include "wick/io/options.h"
 #include "wick/io/value.h"
 
@@ -38,6 +38,5 @@ void check_bool_payload(const std::byte* p, std::size_t n, uint64_t file_offset,
 /// The error for a payload whose hash differs from the index.
 [[noreturn]] void payload_checksum_error(const std::string& name, uint64_t record_offset,
                                          uint64_t expected, uint64_t actual);
-
 
 }  // namespace wick::io::detail

@@ -1,4 +1,4 @@
-#include "file.h"
+#include "common/file.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-#include "file.h"
+#include "common/file.h"
 #include "wick/io/formats.h"
 #include "wick/io/value.h"
 

@@ -1,4 +1,4 @@
-#include "wick/io/tree_path.h"
+#include "wick/io/native/tree_path.h"
 
 #include <charconv>
 

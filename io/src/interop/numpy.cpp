@@ -3,10 +3,10 @@
 #include <string>
 #include <string_view>
 
-#include "interop_common.h"
-#include "interop_zip.h"
+#include "common/tensor_bytes.h"
+#include "interop/zip.h"
 #include "wick/core/error.h"
-#include "wick/io/numpy.h"
+#include "wick/io/interop/numpy.h"
 
 namespace wick::io {
 namespace {

@@ -11,16 +11,16 @@
 #include <vector>
 
 #include "wick/core/tensor.h"
+#include "wick/io/native/tree_path.h"
 #include "wick/io/options.h"
-#include "wick/io/tree_path.h"
 #include "wick/io/value.h"
 
 namespace wick::io {
 
 /// One tensor of a file, as its index describes it.
 struct EntryInfo {
-  TreePath path;     ///< JSON pointer: "/model/hidden.weight", list items by index ("/layers/0")
-  uint32_t id = 0;   ///< tensor id; tied tensors share one id under several paths
+  TreePath path;    ///< JSON pointer: "/model/hidden.weight", list items by index ("/layers/0")
+  uint32_t id = 0;  ///< tensor id; tied tensors share one id under several paths
   DType dtype = kFloat32;
   Shape shape;
   uint64_t nbytes = 0;    ///< payload bytes

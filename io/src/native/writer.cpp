@@ -1,4 +1,4 @@
-#include "wick/io/writer.h"
+#include "wick/io/native/writer.h"
 
 #include <fcntl.h>
 
@@ -7,12 +7,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "file.h"
-#include "format.h"
-#include "interop_common.h"
+#include "common/file.h"
+#include "common/tensor_bytes.h"
+#include "native/format.h"
+#include "native/worker.h"
 #include "wick/core/error.h"
-#include "wick/io/checksum.h"
-#include "worker.h"
+#include "wick/io/native/checksum.h"
 
 namespace wick::io {
 

@@ -1,4 +1,4 @@
-#include "interop_zip.h"
+#include "interop/zip.h"
 
 #include <zip.h>
 
@@ -7,7 +7,7 @@
 #include <limits>
 #include <system_error>
 
-#include "interop_common.h"
+#include "common/tensor_bytes.h"
 #include "wick/core/error.h"
 
 namespace wick::io::detail {

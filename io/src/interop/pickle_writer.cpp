@@ -8,17 +8,12 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "interop_common.h"
-#include "pickle.h"
+#include "common/tensor_bytes.h"
+#include "interop/pickle.h"
 #include "wick/core/error.h"
 
 namespace wick::io::detail {
 namespace {
-
-// The most dimensions load_pytorch takes (pickle_reader.cpp), and the most bytes of data.pkl
-// (interop_pytorch.cpp's kMaxPickleBytes).
-constexpr std::size_t kMaxRank = 64;
-constexpr uint64_t kMaxPickleBytes = uint64_t{256} << 20;
 
 const char* storage_class(DType d) {
   switch (d) {
@@ -86,7 +81,7 @@ class Pickler {
       case Value::Kind::Tensor:
         WICK_CHECK(v.tensor().defined(), ArgumentError, op_, ": tensor at ", join(path),
                    " is undefined");
-        check_writable(v.tensor(), kMaxRank, op_ + ": tensor at " + join(path));
+        check_writable(v.tensor(), kMaxPickleRank, op_ + ": tensor at " + join(path));
         tensors_.push_back(v.tensor());
         return;
       case Value::Kind::List:
@@ -95,8 +90,8 @@ class Pickler {
       default:
         return;
     }
-    WICK_CHECK(depth < kMaxInteropDepth, ArgumentError, op_, ": nesting deeper than ",
-               kMaxInteropDepth, " at ", join(path));
+    WICK_CHECK(depth < kMaxDepth, ArgumentError, op_, ": nesting deeper than ", kMaxDepth, " at ",
+               join(path));
     if (v.is_list()) {
       for (std::size_t i = 0; i < v.list().size(); ++i) {
         path.push_back(std::to_string(i));

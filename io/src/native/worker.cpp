@@ -1,4 +1,4 @@
-#include "worker.h"
+#include "native/worker.h"
 
 #include "wick/core/parallel.h"
 

@@ -1,4 +1,4 @@
-#include "interop_common.h"
+#include "common/tensor_bytes.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -55,11 +55,9 @@ void check_writable(const Tensor& t, std::size_t max_rank, const std::string& wh
 }
 
 void check_bool_bytes(const std::byte* data, std::size_t n, const std::string& what) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto b = static_cast<unsigned>(data[i]);
-    WICK_CHECK(b <= 1, FormatError, what, ": bool element ", i, " is byte ", b,
-               "; a bool is stored as 0 or 1");
-  }
+  const std::size_t i = first_non_bool(data, n);
+  WICK_CHECK(i == n, FormatError, what, ": bool element ", i, " is byte ",
+             i < n ? static_cast<unsigned>(data[i]) : 0U, "; a bool is stored as 0 or 1");
 }
 
 bool is_valid_utf8(std::string_view s) noexcept {

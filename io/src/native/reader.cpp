@@ -1,10 +1,10 @@
-#include "wick/io/reader.h"
+#include "wick/io/native/reader.h"
 
 #include <algorithm>
 
-#include "file.h"
-#include "format.h"
-#include "parse.h"
+#include "common/file.h"
+#include "native/format.h"
+#include "native/parse.h"
 #include "wick/core/error.h"
 
 namespace wick::io {

@@ -17,6 +17,12 @@
 
 namespace wick::io::detail {
 
+/// The most bytes of data.pkl load_pytorch reads and save_pytorch writes. A state dict's pickle
+/// takes ~100 bytes per tensor; anything near this is hostile.
+inline constexpr uint64_t kMaxPickleBytes = uint64_t{256} << 20;
+/// The most dimensions a tensor in a pickle may have, read or written.
+inline constexpr std::size_t kMaxPickleRank = 64;
+
 /// A storage a pickle refers to by persistent id: ("storage", torch.<T>Storage, key, location,
 /// numel).
 struct StorageRef {

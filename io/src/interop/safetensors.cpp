@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "interop_common.h"
+#include "common/tensor_bytes.h"
 #include "wick/core/error.h"
-#include "wick/io/safetensors.h"
+#include "wick/io/interop/safetensors.h"
 
 namespace wick::io {
 namespace {

@@ -15,8 +15,8 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "interop_common.h"
-#include "pickle.h"
+#include "common/tensor_bytes.h"
+#include "interop/pickle.h"
 #include "wick/core/error.h"
 
 namespace wick::io::detail {
@@ -449,14 +449,13 @@ class Unpickler {
     return strings_[expect(o, Kind::Str, what).ref];
   }
   Shape ints_arg(uint32_t o, const std::string& what) {
-    constexpr std::size_t kMaxRank = 64;
     const Obj& t = obj(o);
     if (t.kind != Kind::Tuple && t.kind != Kind::List) {
       fail(wick::detail::cat(what, ": expected a tuple of ints, got a ", kind_label(t.kind)));
     }
     const auto& items = containers_[t.ref];
-    if (items.size() > kMaxRank) {
-      fail(wick::detail::cat(what, ": ", items.size(), " dimensions; at most ", kMaxRank));
+    if (items.size() > kMaxPickleRank) {
+      fail(wick::detail::cat(what, ": ", items.size(), " dimensions; at most ", kMaxPickleRank));
     }
     Shape out;
     for (uint32_t item : items)
@@ -887,8 +886,8 @@ class Unpickler {
   std::size_t tree_bytes(uint32_t o, int depth, std::size_t limit, std::vector<Step>& path) {
     const Obj& x = obj(o);
     if (!is_container(x.kind)) return leaf_bytes(o);
-    if (depth >= kMaxInteropDepth || (sizes_[o] != 0 && depth + heights_[o] > kMaxInteropDepth)) {
-      fail_at(path, wick::detail::cat("nesting deeper than ", kMaxInteropDepth,
+    if (depth >= kMaxDepth || (sizes_[o] != 0 && depth + heights_[o] > kMaxDepth)) {
+      fail_at(path, wick::detail::cat("nesting deeper than ", kMaxDepth,
                                       " (or a container that contains itself)"));
     }
     if (sizes_[o] != 0) return sizes_[o];

@@ -1,18 +1,18 @@
-#include "interop_formats.h"
+#include "formats.h"
 
 #include <algorithm>
 #include <sstream>
 #include <string>
 #include <string_view>
 
-#include "file.h"
-#include "interop_common.h"
-#include "interop_zip.h"
+#include "common/file.h"
+#include "common/tensor_bytes.h"
+#include "interop/zip.h"
 #include "wick/core/error.h"
-#include "wick/io/numpy.h"
-#include "wick/io/pytorch.h"
-#include "wick/io/reader.h"
-#include "wick/io/safetensors.h"
+#include "wick/io/interop/numpy.h"
+#include "wick/io/interop/pytorch.h"
+#include "wick/io/interop/safetensors.h"
+#include "wick/io/native/reader.h"
 #include "wick/io/serialize.h"
 
 namespace wick::io {
@@ -77,8 +77,8 @@ void flatten_into(Dict& out, const Value& v, const std::string& prefix, int dept
   }
   WICK_CHECK(v.is_dict() || v.is_list(), ArgumentError, op, ": '", prefix, "' is a ",
              kind_name(v.kind()), "; the format holds only tensors");
-  WICK_CHECK(depth < detail::kMaxInteropDepth, ArgumentError, op, ": nesting deeper than ",
-             detail::kMaxInteropDepth);
+  WICK_CHECK(depth < detail::kMaxDepth, ArgumentError, op, ": nesting deeper than ",
+             detail::kMaxDepth);
   const auto child = [&](const std::string& key) {
     return prefix.empty() ? key : prefix + "." + key;
   };

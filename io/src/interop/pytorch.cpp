@@ -2,17 +2,15 @@
 #include <string>
 #include <vector>
 
-#include "interop_common.h"
-#include "interop_zip.h"
-#include "pickle.h"
+#include "common/tensor_bytes.h"
+#include "interop/pickle.h"
+#include "interop/zip.h"
 #include "wick/core/error.h"
-#include "wick/io/pytorch.h"
+#include "wick/io/interop/pytorch.h"
 
 namespace wick::io {
 namespace {
 
-// A state dict's pickle takes ~100 bytes per tensor; anything near this is hostile.
-constexpr uint64_t kMaxPickleBytes = uint64_t{256} << 20;
 // Every member of torch.save's archive sits in one directory, named after the file.
 constexpr const char* kArchiveDir = "archive/";
 
@@ -76,7 +74,7 @@ Value load_pytorch(const std::filesystem::path& path) {
   detail::PickleLimits limits;
   limits.max_bytes = detail::pickle_budget(zip.entries()[*pkl].comp_size);
   const std::string pickle =
-      zip.read_all(*pkl, std::min<uint64_t>(kMaxPickleBytes, limits.max_bytes));
+      zip.read_all(*pkl, std::min<uint64_t>(detail::kMaxPickleBytes, limits.max_bytes));
   const detail::StorageLoader loader = [&](const std::vector<detail::StorageRef>& refs) {
     return read_storages(zip, prefix, refs);
   };

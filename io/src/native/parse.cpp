@@ -1,4 +1,4 @@
-#include "parse.h"
+#include "native/parse.h"
 
 #include <algorithm>
 #include <cinttypes>
@@ -7,8 +7,8 @@
 
 #include <sys/mman.h>
 
+#include "native/worker.h"
 #include "wick/core/error.h"
-#include "worker.h"
 
 namespace wick::io::detail {
 
@@ -140,12 +140,10 @@ void read_padding(Source& src, uint64_t payload_size, bool verify, const char* w
 
 void check_bool_payload(const std::byte* p, std::size_t n, uint64_t file_offset,
                         const std::string& name, uint64_t first_element) {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (static_cast<uint8_t>(p[i]) > 1) {
-      format_error(file_offset + i, "bool tensor " + name,
-                   wick::detail::cat("element ", first_element + i, " is byte ",
-                                     static_cast<int>(p[i]), ", expected 0 or 1"));
-    }
+  if (const std::size_t i = first_non_bool(p, n); i < n) {
+    format_error(file_offset + i, "bool tensor " + name,
+                 wick::detail::cat("element ", first_element + i, " is byte ",
+                                   static_cast<int>(p[i]), ", expected 0 or 1"));
   }
 }
 

@@ -13,24 +13,12 @@
 #include <string>
 #include <string_view>
 
-#include "file.h"
+#include "common/bytes.h"
+#include "common/file.h"
 #include "wick/core/tensor.h"
 #include "wick/io/value.h"
 
 namespace wick::io::detail {
-
-// Tensor bytes are copied to and from files as they lie in memory.
-static_assert(std::endian::native == std::endian::little, "wick's interop assumes little endian");
-
-/// Nesting depth (lists and dicts inside each other) any interop reader or writer accepts: the
-/// same bound as the wick format, so whatever loads can be saved as wick.
-inline constexpr int kMaxInteropDepth = 512;
-
-/// The bound every wick reader, native or foreign, puts on a tensor's sizes (io/FORMAT.md): their
-/// product with every zero counted as 1, times the dtype size, is at most 2^62 bytes. It keeps
-/// the contiguous strides of every accepted shape, empty ones included, inside int64, and makes
-/// whatever one reader loads savable by every writer.
-inline constexpr uint64_t kMaxTensorExtent = uint64_t{1} << 62;
 
 /// The data bytes of a row-major tensor of `shape` and `dtype` (0 when a size is 0), or
 /// std::nullopt when a size is negative or the sizes break kMaxTensorExtent.
@@ -56,21 +44,5 @@ bool is_valid_utf8(std::string_view s) noexcept;
 
 /// `t`'s elements in row-major order (t itself when already contiguous).
 Tensor contiguous_data(const Tensor& t);
-
-/// Reads a little-endian unsigned integer of sizeof(T) bytes.
-template <class T>
-T load_le(const void* p) noexcept {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-/// Appends the little-endian bytes of `v`.
-template <class T>
-void append_le(std::string& out, T v) {
-  char b[sizeof v];
-  std::memcpy(b, &v, sizeof v);
-  out.append(b, sizeof v);
-}
 
 }  // namespace wick::io::detail

@@ -1,4 +1,4 @@
-#include "format.h"
+#include "native/format.h"
 
 #include <xxh_x86dispatch.h>
 #include <xxhash.h>
@@ -10,9 +10,10 @@
 #include <unordered_set>
 #include <utility>
 
+#include "common/tensor_bytes.h"
 #include "wick/core/error.h"
 #include "wick/core/version.h"
-#include "wick/io/checksum.h"
+#include "wick/io/native/checksum.h"
 
 namespace wick::io::detail {
 
@@ -232,22 +233,15 @@ void check_header_checksum(std::span<const std::byte> header, uint64_t file_offs
 }
 
 uint64_t payload_bytes(DType dtype, const Shape& shape, uint64_t file_offset) {
-  // Zero sizes count as 1 here, so the strides of every accepted shape fit in int64 too:
-  // [0, 2^40, 2^40] is empty but its strides would overflow, and the verdict must not depend on
-  // where the zero is.
-  uint64_t extent = dtype_size(dtype);
-  bool empty = false;
-  for (const int64_t d : shape) {
-    if (d < 0 ||
-        __builtin_mul_overflow(extent, static_cast<uint64_t>(std::max<int64_t>(d, 1)), &extent) ||
-        extent > (uint64_t{1} << 62)) {
-      format_error(
-          file_offset, "tensor record",
-          wick::detail::cat("shape ", shape_str(shape), " of ", dtype, " overflows 2^62 bytes"));
-    }
-    empty = empty || d == 0;
+  // The shared shape rule (zero sizes count as 1), so the verdict never depends on where a zero
+  // is and every accepted shape's strides fit in int64.
+  const std::optional<uint64_t> n = bounded_nbytes(shape, dtype);
+  if (!n) {
+    format_error(
+        file_offset, "tensor record",
+        wick::detail::cat("shape ", shape_str(shape), " of ", dtype, " overflows 2^62 bytes"));
   }
-  return empty ? 0 : extent;
+  return *n;
 }
 
 std::size_t encode_tensor_header(uint32_t id, DType dtype, const Shape& shape,
