@@ -1,5 +1,6 @@
 #include "wick/nn/optimizer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <utility>
@@ -123,158 +124,220 @@ void Optimizer::check_range(const char* what, double v, double low, bool low_inc
                                  high_inclusive ? "]" : ")", ")"));
 }
 
-void Optimizer::load_state_dict(const TensorDict& state) {
-  const std::string group(kGroup);
-  const std::size_t n = params_.size();
-  std::vector<std::string> problems, missing, unexpected;
-  bool shape_problem = false;
+// load_state_dict() split along the parts of the layout in optimizer.h. Each part records what
+// it finds wrong and goes on, so that one error lists every problem; nothing reaches the
+// optimizer until every part has passed.
+class Optimizer::StateLoader {
+ public:
+  StateLoader(const Optimizer& opt, const TensorDict& state)
+      : opt_(opt),
+        state_(state),
+        n_(opt.params_.size()),
+        group_(kGroup),
+        params_key_(group_ + "params"),
+        specs_(opt.hyper_specs()) {}
 
-  const std::string other = checkpoint_type(state);
-
-  // Hyperparameters; a missing or bad one keeps the current value so the checks below still
-  // see a consistent set.
-  const std::vector<HyperSpec> specs = hyper_specs();
-  HyperValues values = hyper_values();
-  std::size_t k = 0;
-  for (const auto& spec : specs) {
-    const std::string key = group + spec.name;
-    const std::size_t width = spec.kind == HyperKind::Pair ? 2 : 1;
-    const Shape expected_shape = spec.kind == HyperKind::Pair ? Shape{2} : Shape{};
-    const bool flag = spec.kind == HyperKind::Flag;
-    const Tensor* t = state.find(key);
-    if (t == nullptr) {
-      missing.push_back(key);
-    } else if (!t->defined()) {
-      problems.push_back("value for " + key + " is an undefined tensor");
-    } else if (t->shape() != expected_shape) {
-      shape_problem = true;
-      problems.push_back(detail::cat("size mismatch for ", key, ": checkpoint has ",
-                                     shape_str(t->shape()), ", expected ",
-                                     shape_str(expected_shape)));
-    } else if (flag ? t->dtype() != kBool : !is_floating(t->dtype())) {
-      problems.push_back(detail::cat("dtype mismatch for ", key, ": checkpoint has ",
-                                     dtype_name(t->dtype()), ", expected ",
-                                     flag ? "bool" : "float64"));
-    } else {
-      const Tensor d = t->to(kFloat64).contiguous();
-      for (std::size_t j = 0; j < width; ++j)
-        values[k + j] = d.data<double>()[j];
+  // Part param_groups.0.<hyperparameter>, then the combination of the values. A missing or bad
+  // one keeps the current value, so that check_hyper() and buffer_names() still see a
+  // consistent set.
+  HyperValues read_hyper() {
+    HyperValues values = opt_.hyper_values();
+    std::size_t k = 0;
+    for (const HyperSpec& spec : specs_) {
+      read_hyper_entry(spec, values.data() + k);
+      k += spec.kind == HyperKind::Pair ? 2 : 1;
     }
-    k += width;
-  }
-  check_hyper(values, problems);
-
-  const std::string params_key = group + "params";
-  if (const Tensor* t = state.find(params_key); t == nullptr) {
-    missing.push_back(params_key);
-  } else if (!t->defined()) {
-    problems.push_back("value for " + params_key + " is an undefined tensor");
-  } else if (t->shape() != Shape{static_cast<int64_t>(n)}) {
-    shape_problem = true;
-    problems.push_back(detail::cat("size mismatch for ", params_key, ": checkpoint has ",
-                                   shape_str(t->shape()), ", optimizer has [", n,
-                                   "] (the number of parameters)"));
-  } else if (t->dtype() != kInt64 || !equal(*t, arange(static_cast<int64_t>(n)))) {
-    problems.push_back(detail::cat("bad value for ", params_key,
-                                   ": expected the int64 indices 0 to ", n - 1, ", got ",
-                                   dtype_name(t->dtype()), " ", shape_str(t->shape())));
+    opt_.check_hyper(values, problems_);
+    return values;
   }
 
-  // Per-parameter state: slots are the buffers, then "step".
-  std::vector<std::string> slots = buffer_names(values);
-  const std::size_t num_buffers = slots.size();
-  if (has_step()) slots.emplace_back("step");
-  std::vector<std::vector<const Tensor*>> found(n, std::vector<const Tensor*>(slots.size()));
-  for (const auto& [key, t] : state) {
-    if (key.starts_with(group)) {
-      bool known = key == params_key;
-      for (const auto& spec : specs)
-        known = known || key == group + spec.name;
-      if (!known) unexpected.push_back(key);
-      continue;
+  // Part param_groups.0.params: the indices 0 to n-1, so that state.<i> names the same
+  // parameter in the checkpoint and in this optimizer.
+  void check_param_indices() {
+    const Tensor* t = shaped(params_key_, state_.find(params_key_), Shape{static_cast<int64_t>(n_)},
+                             detail::cat("optimizer has [", n_, "] (the number of parameters)"));
+    if (t != nullptr && (t->dtype() != kInt64 || !equal(*t, arange(static_cast<int64_t>(n_))))) {
+      problems_.push_back(detail::cat("bad value for ", params_key_,
+                                      ": expected the int64 indices 0 to ", n_ - 1, ", got ",
+                                      dtype_name(t->dtype()), " ", shape_str(t->shape())));
     }
-    std::size_t index = 0;
-    std::string name;
-    bool known = parse_state_key(key, n, index, name);
-    std::size_t slot = 0;
-    while (known && slot < slots.size() && slots[slot] != name)
-      ++slot;
-    if (!known || slot == slots.size()) {
-      unexpected.push_back(key);
-      continue;
-    }
-    found[index][slot] = &t;
   }
 
-  std::vector<LoadedParamState> loaded(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    bool any = false;
-    for (const Tensor* t : found[i])
-      any = any || t != nullptr;
-    if (!any) continue;
-    loaded[i].present = true;
-    for (std::size_t s = 0; s < slots.size(); ++s) {
-      const std::string key = detail::cat(kState, i, ".", slots[s]);
-      const Tensor* t = found[i][s];
-      const bool is_step = s == num_buffers;
-      const Shape expected = is_step ? Shape{} : params_[i].shape();
-      if (t == nullptr) {
-        missing.push_back(key);
-      } else if (!t->defined()) {
-        problems.push_back("value for " + key + " is an undefined tensor");
-      } else if (t->shape() != expected) {
-        shape_problem = true;
-        problems.push_back(
-            detail::cat("size mismatch for ", key, ": checkpoint has ", shape_str(t->shape()), ", ",
-                        is_step ? std::string("expected []")
-                                : detail::cat("parameter ", i, " has ", shape_str(expected))));
-      } else if (!is_floating(t->dtype())) {
-        problems.push_back(detail::cat("dtype mismatch for ", key, ": checkpoint has ",
-                                       dtype_name(t->dtype()), ", expected ",
-                                       is_step ? "float32" : "a floating dtype"));
-      } else if (is_step) {
-        const double v = t->item<double>();
-        // float32 counts exactly up to 2^24, where PyTorch's step tensor stops growing too.
-        if (!(v >= 0.0 && v <= 16777216.0 && v == std::floor(v))) {
-          problems.push_back(detail::cat("bad value for ", key, ": ", v,
-                                         " (expected a whole number in [0, 2^24])"));
-        } else {
-          loaded[i].step = static_cast<float>(v);
-        }
+  // Every key: a hyperparameter, params, or state.<i>.<slot> for a parameter i and a slot the
+  // loaded hyperparameters use (the buffers, then "step"); anything else is unexpected.
+  void sort_keys(const HyperValues& values) {
+    slots_ = opt_.buffer_names(values);
+    num_buffers_ = slots_.size();
+    if (opt_.has_step()) slots_.emplace_back("step");
+    found_.assign(n_, std::vector<const Tensor*>(slots_.size()));
+    for (const auto& [key, t] : state_) {
+      const bool known = key.starts_with(group_) ? is_group_key(key) : place_state_key(key, t);
+      if (!known) unexpected_.push_back(key);
+    }
+  }
+
+  // Part state.<i>.*: per parameter, no entries (never stepped) or all of its slots.
+  std::vector<LoadedParamState> read_param_states() {
+    std::vector<LoadedParamState> loaded(n_);
+    for (std::size_t i = 0; i < n_; ++i) {
+      const auto& slots = found_[i];
+      if (std::any_of(slots.begin(), slots.end(), [](const Tensor* t) { return t != nullptr; }))
+        loaded[i] = read_param_state(i);
+    }
+    return loaded;
+  }
+
+  // The cross-checks and the one error: a checkpoint of another optimizer type first (it
+  // explains the rest), then missing and unexpected keys, then every part's problems.
+  void throw_if_problems() const {
+    std::vector<std::string> lines;
+    const std::string other = checkpoint_type(state_);
+    if (!other.empty() && other != opt_.type_name_) {
+      lines.push_back("optimizer type mismatch: checkpoint is for " + other +
+                      ", this optimizer is " + opt_.type_name_);
+    }
+    if (!missing_.empty())
+      lines.push_back("Missing key(s) in state_dict: " + join_quoted(missing_) + ".");
+    if (!unexpected_.empty())
+      lines.push_back("Unexpected key(s) in state_dict: " + join_quoted(unexpected_) + ".");
+    lines.insert(lines.end(), problems_.begin(), problems_.end());
+    if (lines.empty()) return;
+    std::string msg =
+        "load_state_dict: Error(s) in loading state_dict for " + opt_.type_name_ + ":";
+    for (const auto& p : lines)
+      msg += "\n\t" + p;
+    if (shape_problem_) throw ShapeError(msg);
+    throw ArgumentError(msg);
+  }
+
+  // Copies the checked buffers into fresh tensors of the parameters' dtypes, so that the
+  // optimizer never aliases `state`.
+  void copy_buffers(std::vector<LoadedParamState>& loaded) const {
+    for (std::size_t i = 0; i < n_; ++i) {
+      if (!loaded[i].present) continue;
+      const Tensor& p = opt_.params_[i];
+      for (std::size_t s = 0; s < num_buffers_; ++s) {
+        Tensor b = empty(p.shape(), p.dtype());
+        b.copy_(*found_[i][s]);
+        loaded[i].buffers.push_back(std::move(b));
       }
     }
   }
 
-  if (!unexpected.empty()) {
-    problems.insert(problems.begin(),
-                    "Unexpected key(s) in state_dict: " + join_quoted(unexpected) + ".");
-  }
-  if (!missing.empty()) {
-    problems.insert(problems.begin(),
-                    "Missing key(s) in state_dict: " + join_quoted(missing) + ".");
-  }
-  if (!other.empty() && other != type_name_) {
-    problems.insert(problems.begin(), "optimizer type mismatch: checkpoint is for " + other +
-                                          ", this optimizer is " + type_name_);
-  }
-  if (!problems.empty()) {
-    std::string msg = "load_state_dict: Error(s) in loading state_dict for " + type_name_ + ":";
-    for (const auto& p : problems)
-      msg += "\n\t" + p;
-    if (shape_problem) throw ShapeError(msg);
-    throw ArgumentError(msg);
+ private:
+  // `t`, the entry under `key` (null when absent), when it is defined and shaped `expected`;
+  // otherwise records why not and returns null. `expected_text` ends a size mismatch message.
+  const Tensor* shaped(const std::string& key, const Tensor* t, const Shape& expected,
+                       const std::string& expected_text) {
+    if (t == nullptr) {
+      missing_.push_back(key);
+    } else if (!t->defined()) {
+      problems_.push_back("value for " + key + " is an undefined tensor");
+    } else if (t->shape() != expected) {
+      shape_problem_ = true;
+      problems_.push_back(detail::cat("size mismatch for ", key, ": checkpoint has ",
+                                      shape_str(t->shape()), ", ", expected_text));
+    } else {
+      return t;
+    }
+    return nullptr;
   }
 
-  // Everything checked: copy into fresh tensors so the optimizer never aliases `state`.
-  NoGradGuard no_grad;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!loaded[i].present) continue;
-    for (std::size_t s = 0; s < num_buffers; ++s) {
-      Tensor b = empty(params_[i].shape(), params_[i].dtype());
-      b.copy_(*found[i][s]);
-      loaded[i].buffers.push_back(std::move(b));
+  // One hyperparameter: a 0-d float (Number), a 0-d bool (Flag) or a float [2] (Pair); `out`
+  // takes its value(s) only when it is all of that.
+  void read_hyper_entry(const HyperSpec& spec, double* out) {
+    const std::string key = group_ + spec.name;
+    const Shape expected = spec.kind == HyperKind::Pair ? Shape{2} : Shape{};
+    const bool flag = spec.kind == HyperKind::Flag;
+    const Tensor* t = shaped(key, state_.find(key), expected, "expected " + shape_str(expected));
+    if (t == nullptr) return;
+    if (flag ? t->dtype() != kBool : !is_floating(t->dtype())) {
+      problems_.push_back(detail::cat("dtype mismatch for ", key, ": checkpoint has ",
+                                      dtype_name(t->dtype()), ", expected ",
+                                      flag ? "bool" : "float64"));
+      return;
     }
+    const Tensor d = t->to(kFloat64).contiguous();
+    for (int64_t j = 0; j < d.numel(); ++j)
+      out[j] = d.data<double>()[j];
   }
+
+  // Whether a param_groups.0.* key is one this optimizer saves.
+  bool is_group_key(const std::string& key) const {
+    if (key == params_key_) return true;
+    return std::any_of(specs_.begin(), specs_.end(),
+                       [&](const HyperSpec& spec) { return key == group_ + spec.name; });
+  }
+
+  // Files state.<i>.<slot> under its parameter and slot; false when it names neither.
+  bool place_state_key(const std::string& key, const Tensor& t) {
+    std::size_t index = 0;
+    std::string name;
+    if (!parse_state_key(key, n_, index, name)) return false;
+    const auto slot = std::find(slots_.begin(), slots_.end(), name);
+    if (slot == slots_.end()) return false;
+    found_[index][static_cast<std::size_t>(slot - slots_.begin())] = &t;
+    return true;
+  }
+
+  // Part state.<i>.* of one parameter that has entries: every buffer shaped like the parameter
+  // in a floating dtype, and the step a whole number.
+  LoadedParamState read_param_state(std::size_t i) {
+    LoadedParamState out;
+    out.present = true;
+    const Shape& shape = opt_.params_[i].shape();
+    for (std::size_t s = 0; s < slots_.size(); ++s) {
+      const std::string key = detail::cat(kState, i, ".", slots_[s]);
+      const bool is_step = s == num_buffers_;
+      const Tensor* t = shaped(key, found_[i][s], is_step ? Shape{} : shape,
+                               is_step ? std::string("expected []")
+                                       : detail::cat("parameter ", i, " has ", shape_str(shape)));
+      if (t == nullptr) continue;
+      if (!is_floating(t->dtype())) {
+        problems_.push_back(detail::cat("dtype mismatch for ", key, ": checkpoint has ",
+                                        dtype_name(t->dtype()), ", expected ",
+                                        is_step ? "float32" : "a floating dtype"));
+      } else if (is_step) {
+        read_step(key, *t, out.step);
+      }
+    }
+    return out;
+  }
+
+  // float32 counts exactly up to 2^24, where PyTorch's step tensor stops growing too.
+  void read_step(const std::string& key, const Tensor& t, float& step) {
+    const double v = t.item<double>();
+    if (!(v >= 0.0 && v <= 16777216.0 && v == std::floor(v))) {
+      problems_.push_back(
+          detail::cat("bad value for ", key, ": ", v, " (expected a whole number in [0, 2^24])"));
+      return;
+    }
+    step = static_cast<float>(v);
+  }
+
+  const Optimizer& opt_;
+  const TensorDict& state_;
+  const std::size_t n_;
+  const std::string group_;
+  const std::string params_key_;
+  const std::vector<HyperSpec> specs_;
+  std::vector<std::string> problems_, missing_, unexpected_;
+  bool shape_problem_ = false;
+  std::vector<std::string> slots_;  // state.<i>.<slot> names: the buffers, then "step"
+  std::size_t num_buffers_ = 0;
+  std::vector<std::vector<const Tensor*>> found_;  // [parameter][slot], null when absent
+};
+
+void Optimizer::load_state_dict(const TensorDict& state) {
+  StateLoader loader(*this, state);
+  const HyperValues values = loader.read_hyper();
+  loader.check_param_indices();
+  loader.sort_keys(values);
+  std::vector<LoadedParamState> loaded = loader.read_param_states();
+  loader.throw_if_problems();
+  // Everything checked: the copies must not join the autograd graph of `state`'s tensors.
+  NoGradGuard no_grad;
+  loader.copy_buffers(loaded);
   apply_loaded(values, std::move(loaded));
 }
 

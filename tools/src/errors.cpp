@@ -51,14 +51,8 @@ void check_regular_file(const std::filesystem::path& file) {
                                  file_kind(st.st_mode) + ")");
 }
 
-std::string without_file_name(std::string_view message, const std::filesystem::path& file) {
-  const std::string named = "wick file " + file.string();
-  if (message.starts_with(named)) {
-    message.remove_prefix(named.size());
-    if (message.starts_with(":")) message.remove_prefix(1);
-    if (message.starts_with(" ")) message.remove_prefix(1);
-  }
-  return std::string(message);
+std::string without_file_name(const Error& e) {
+  return render(e.info(), false);
 }
 
 Failure file_failure(const std::filesystem::path& file, const IoError& e) {
@@ -70,7 +64,7 @@ Failure file_failure(const std::filesystem::path& file, const FormatError& e) {
     return {kNotWick,
             file.string() + " is not a wick file (it does not start with \\x89WICK\\r\\n\\x1a)"};
   }
-  return {kCorrupt, file.string() + " is corrupt: " + without_file_name(e.what(), file)};
+  return {kCorrupt, file.string() + " is corrupt: " + without_file_name(e)};
 }
 
 }  // namespace wick::cli

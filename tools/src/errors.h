@@ -45,9 +45,9 @@ bool has_wick_magic(const std::filesystem::path& file);
 /// library's own "cannot open" error names them.
 void check_regular_file(const std::filesystem::path& file);
 
-/// `message` without its leading "wick file <file>" (wick's errors name the file; callers that
-/// print the file name themselves drop it).
-std::string without_file_name(std::string_view message, const std::filesystem::path& file);
+/// `e`'s message without the file it names (wick::render without subject and file), for
+/// reports that print the file name themselves.
+std::string without_file_name(const Error& e);
 
 /// The Failure for an IoError while reading `file`: unreadable.
 Failure file_failure(const std::filesystem::path& file, const IoError& e);

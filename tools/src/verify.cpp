@@ -33,9 +33,19 @@ struct Report {
   uint64_t bytes = 0;
   bool exact = false;  // messages kept whole for --json
 
+  // A problem from wick's error `e`; its offset comes from the error's fields.
+  void add(const Error& e, std::optional<io::TreePath> entry = std::nullopt, bool front = false) {
+    add({std::move(entry), e.info().offset,
+         exact ? std::string(e.what())
+               : shown(without_file_name(e), kMaxMessageBytes, Escape::kLine)},
+        front);
+  }
+  // A problem the CLI found itself (the file is not a regular file, ...).
+  void add(const Failure& f) {
+    add({std::nullopt, std::nullopt,
+         exact ? std::string(f.what()) : shown(f.what(), kMaxMessageBytes, Escape::kLine)});
+  }
   void add(Problem p, bool front = false) {
-    p.message = exact ? p.message
-                      : shown(without_file_name(p.message, file), kMaxMessageBytes, Escape::kLine);
     if (front) {
       problems.insert(problems.begin(), std::move(p));
     } else {
@@ -48,18 +58,6 @@ struct Report {
   }
   uint64_t count() const { return problems.size() + not_listed; }
 };
-
-// wick's FormatError messages say "... at offset N: ..."; keep N for the JSON report.
-std::optional<uint64_t> offset_in(const std::string& message) {
-  static constexpr std::string_view kAt = "at offset ";
-  const std::size_t at = message.find(kAt);
-  if (at == std::string::npos) return std::nullopt;
-  uint64_t offset = 0;
-  const char* first = message.data() + at + kAt.size();
-  const auto [end, ec] = std::from_chars(first, message.data() + message.size(), offset);
-  if (ec != std::errc() || end == first) return std::nullopt;
-  return offset;
-}
 
 // The sequential pass stops at the first problem (`first`); load every tensor on its own, by id
 // (no path is looked up or spelled out), to name each bad one. Only for files already known to
@@ -76,13 +74,14 @@ bool add_bad_tensors(io::Reader& reader, const std::string& first, Report& r) {
     try {
       reader.tensor_by_id(id);
     } catch (const FormatError& err) {
-      const std::string message = err.what();
-      first_seen = first_seen || message == first;
+      first_seen = first_seen || err.what() == first;
       if (first_ref[id] == kNone) {
-        r.add(Problem{std::nullopt, offset_in(message), message});
+        r.add(err);
       } else {
         const io::EntryInfo& e = entries[first_ref[id]];
-        r.add(Problem{e.path, e.offset, message});
+        r.add({e.path, e.offset,
+               r.exact ? std::string(err.what())
+                       : shown(without_file_name(err), kMaxMessageBytes, Escape::kLine)});
       }
     }
   }
@@ -111,20 +110,17 @@ Report verify_file(const std::string& file, bool json, ProgressMode mode, std::o
       return r;
     } catch (const FormatError& e) {
       r.code = kCorrupt;
-      const std::string first = e.what();
-      if (!add_bad_tensors(reader, first, r)) {
-        r.add(Problem{std::nullopt, offset_in(first), first}, true);
-      }
+      if (!add_bad_tensors(reader, e.what(), r)) r.add(e, std::nullopt, true);
     }
   } catch (const Failure& f) {
     r.code = f.code();
-    r.add(Problem{std::nullopt, std::nullopt, f.what()});
+    r.add(f);
   } catch (const IoError& e) {
     r.code = kUnreadable;
-    r.add(Problem{std::nullopt, std::nullopt, e.what()});
+    r.add(e);
   } catch (const FormatError& e) {
     r.code = has_wick_magic(file) ? kCorrupt : kNotWick;
-    r.add(Problem{std::nullopt, offset_in(e.what()), e.what()});
+    r.add(e);
   }
   return r;
 }

@@ -26,6 +26,16 @@ std::string os_error() {
   return std::strerror(errno);
 }
 
+void truncated(const char* what, uint64_t offset, uint64_t needed, uint64_t available,
+               std::string detail) {
+  throw FormatError(ErrorInfo{.subject = "wick file",
+                              .offset = offset,
+                              .structure = what,
+                              .expected = wick::detail::cat(needed, " bytes"),
+                              .found = wick::detail::cat(available, " bytes"),
+                              .detail = std::move(detail)});
+}
+
 void OstreamSink::write(const void* data, std::size_t n) {
   out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
   WICK_CHECK(out_.good(), IoError, "save: writing ", n,
@@ -337,9 +347,8 @@ void Source::read_exact(void* data, std::size_t n, const char* what) {
   while (got < n) {
     const std::size_t r = read_some(p + got, n - got);
     if (r == 0) {
-      throw FormatError(wick::detail::cat("wick file: ", what, " at offset ", pos_ - got,
-                                          ": truncated: needs ", n, " bytes, the data ends after ",
-                                          got));
+      truncated(what, pos_ - got, n, got,
+                wick::detail::cat("truncated: needs ", n, " bytes, the data ends after ", got));
     }
     got += r;
   }
@@ -390,13 +399,18 @@ void File::read_at(void* data, std::size_t n, uint64_t offset, const char* what)
     const ssize_t r = ::pread(fd_, p + got, n - got, static_cast<off_t>(offset + got));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
-      throw IoError(wick::detail::cat("load: read of ", name_, " failed at offset ", offset + got,
-                                      ": ", os_error()));
+      const std::string err = os_error();
+      throw IoError(
+          ErrorInfo{.file = name_,
+                    .offset = offset + got,
+                    .structure = "read",
+                    .found = err,
+                    .detail = wick::detail::cat("load: read of ", name_, " failed at offset ",
+                                                offset + got, ": ", err)});
     }
     if (r == 0) {
-      throw FormatError(wick::detail::cat("wick file: ", what, " at offset ", offset,
-                                          ": truncated: needs ", n, " bytes, ", name_,
-                                          " ends after ", got));
+      truncated(what, offset, n, got,
+                wick::detail::cat("truncated: needs ", n, " bytes, ", name_, " ends after ", got));
     }
     got += static_cast<std::size_t>(r);
   }
@@ -485,9 +499,8 @@ std::optional<uint64_t> MappedSource::size() const {
 std::shared_ptr<Storage> MappedSource::borrow(std::size_t n, const char* what) {
   const uint64_t left = mapping_->size() - pos_;
   if (n > left) {
-    throw FormatError(wick::detail::cat("wick file: ", what, " at offset ", pos_,
-                                        ": truncated: needs ", n, " bytes, the file has ", left,
-                                        " left"));
+    truncated(what, pos_, n, left,
+              wick::detail::cat("truncated: needs ", n, " bytes, the file has ", left, " left"));
   }
   auto s = Storage::borrow(mapping_->data() + pos_, n, mapping_);
   pos_ += n;

@@ -201,4 +201,9 @@ class MappedSource final : public Source {
 /// "strerror(errno)" of the current errno.
 std::string os_error();
 
+/// Throws the FormatError of a read of `needed` bytes of `what` at `offset` that found only
+/// `available` (subject "wick file": only wick files are read through Source and File).
+[[noreturn]] void truncated(const char* what, uint64_t offset, uint64_t needed, uint64_t available,
+                            std::string detail);
+
 }  // namespace wick::io::detail

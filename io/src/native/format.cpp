@@ -25,16 +25,21 @@ std::string hex64(uint64_t v) {
   return buf;
 }
 
-void format_error(uint64_t offset, const std::string& what, const std::string& msg) {
-  throw FormatError(wick::detail::cat("wick file: ", what, " at offset ", offset, ": ", msg));
+void format_error(uint64_t offset, const std::string& what, const std::string& msg,
+                  std::string expected, std::string found) {
+  throw FormatError(ErrorInfo{.subject = "wick file",
+                              .offset = offset,
+                              .structure = what,
+                              .expected = std::move(expected),
+                              .found = std::move(found),
+                              .detail = msg});
 }
 
 void rethrow_naming_file(const FormatError& e, const std::string& file) {
-  std::string_view msg = e.what();
-  constexpr std::string_view kUnnamed = "wick file: ";
-  if (!msg.starts_with(kUnnamed)) throw e;
-  msg.remove_prefix(kUnnamed.size());
-  throw FormatError(wick::detail::cat("wick file ", file, ": ", msg));
+  if (e.info().subject != "wick file" || !e.info().file.empty()) throw e;
+  ErrorInfo named = e.info();
+  named.file = file;
+  throw FormatError(std::move(named));
 }
 
 uint64_t xxh3(const void* data, std::size_t n) noexcept {
@@ -74,7 +79,8 @@ void ByteReader::need(uint64_t n, const char* field) const {
   if (n > remaining()) {
     format_error(offset(), what_,
                  wick::detail::cat("truncated: ", field, " needs ", n, " bytes, only ", remaining(),
-                                   " remain"));
+                                   " remain"),
+                 wick::detail::cat(n, " bytes"), wick::detail::cat(remaining(), " bytes"));
   }
 }
 
@@ -91,7 +97,8 @@ void check_zero(std::span<const std::byte> bytes, uint64_t file_offset, const ch
     if (bytes[i] != std::byte{0}) {
       format_error(file_offset + i, what,
                    wick::detail::cat("padding/reserved byte is ", static_cast<int>(bytes[i]),
-                                     ", expected 0 (the file is corrupt)"));
+                                     ", expected 0 (the file is corrupt)"),
+                   "0", std::to_string(static_cast<int>(bytes[i])));
     }
   }
 }
@@ -116,7 +123,12 @@ std::array<std::byte, kFileHeaderSize> encode_file_header() {
 FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> h) {
   const std::string what = "file header";
   if (std::memcmp(h.data(), kMagic.data(), kMagic.size()) != 0) {
-    format_error(0, what, "not a wick file (bad magic; expected \\x89WICK\\r\\n\\x1a)");
+    std::string found;
+    for (std::size_t i = 0; i < kMagic.size(); ++i) {
+      found += wick::detail::cat(i == 0 ? "" : " ", hex64(static_cast<uint8_t>(h[i])).substr(16));
+    }
+    format_error(0, what, "not a wick file (bad magic; expected \\x89WICK\\r\\n\\x1a)",
+                 "89 57 49 43 4b 0d 0a 1a", found);
   }
   // Before the checksum and version: a big-endian writer would have stored those big-endian
   // too, and the mark is what tells the user why the file cannot be read.
@@ -124,7 +136,8 @@ FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> h) {
   if (bom != kByteOrderMark) {
     format_error(12, what,
                  wick::detail::cat("byte order mark ", hex64(bom), ", expected ",
-                                   hex64(kByteOrderMark), " (only little-endian files exist)"));
+                                   hex64(kByteOrderMark), " (only little-endian files exist)"),
+                 hex64(kByteOrderMark), hex64(bom));
   }
   FileHeader out;
   out.major = load_le<uint16_t>(h.data() + 8);
@@ -134,19 +147,23 @@ FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> h) {
   if (stored != actual) {
     format_error(0, what,
                  wick::detail::cat("checksum mismatch: stored ", hex64(stored), ", computed ",
-                                   hex64(actual)));
+                                   hex64(actual)),
+                 hex64(stored), hex64(actual));
   }
   if (out.major > kMajor) {
     format_error(8, what,
                  wick::detail::cat("format version ", out.major, ".", out.minor,
                                    " is newer than this reader's ", kMajor, ".", kMinor,
-                                   "; upgrade wick to read it"));
+                                   "; upgrade wick to read it"),
+                 wick::detail::cat("major version at most ", kMajor),
+                 wick::detail::cat(out.major, ".", out.minor));
   }
   if (out.major < 1)
     format_error(8, what, wick::detail::cat("invalid format major version ", out.major));
   const uint32_t size = load_le<uint32_t>(h.data() + 16);
   if (size != kFileHeaderSize) {
-    format_error(16, what, wick::detail::cat("header size ", size, ", expected ", kFileHeaderSize));
+    format_error(16, what, wick::detail::cat("header size ", size, ", expected ", kFileHeaderSize),
+                 std::to_string(kFileHeaderSize), std::to_string(size));
   }
   check_zero(h.subspan(20, 4), 20, "file header flags");
   const char* p = reinterpret_cast<const char*>(h.data() + 24);
@@ -179,7 +196,8 @@ Trailer decode_trailer(std::span<const std::byte, kTrailerSize> b, uint64_t file
   if (stored != actual) {
     format_error(file_offset, what,
                  wick::detail::cat("checksum mismatch: stored ", hex64(stored), ", computed ",
-                                   hex64(actual)));
+                                   hex64(actual)),
+                 hex64(stored), hex64(actual));
   }
   check_zero(b.subspan(28, 20), file_offset + 28, "trailer reserved bytes");
   Trailer t;
@@ -228,7 +246,8 @@ void check_header_checksum(std::span<const std::byte> header, uint64_t file_offs
   if (stored != actual) {
     format_error(file_offset, what,
                  wick::detail::cat("header checksum mismatch: stored ", hex64(stored),
-                                   ", computed ", hex64(actual)));
+                                   ", computed ", hex64(actual)),
+                 hex64(stored), hex64(actual));
   }
 }
 

@@ -22,6 +22,11 @@ namespace wick::io::detail {
 
 inline constexpr std::array<uint8_t, 8> kMagic = {0x89, 'W', 'I', 'C', 'K', '\r', '\n', 0x1a};
 inline constexpr std::array<uint8_t, 8> kEndMagic = {'W', 'I', 'C', 'K', 'E', 'N', 'D', '\n'};
+// Note [format version]: the version this writer writes and the newest this reader knows.
+// Bump it only when the bytes change, and log why here and in FORMAT.md "Version history"
+// (which also says what readers do with other versions); FORMAT.md "Changing the format" lists
+// everything that changes with it.
+//   1.0  the first version (wick 0.1.0).
 inline constexpr uint16_t kMajor = 1;
 inline constexpr uint16_t kMinor = 0;
 inline constexpr uint32_t kByteOrderMark = 0x01020304;
@@ -55,10 +60,14 @@ constexpr uint64_t pad64(uint64_t n) noexcept {
 
 /// "0x0123456789abcdef": how checksums appear in error messages.
 std::string hex64(uint64_t v);
-/// Throws FormatError "wick file: <what> at offset <offset>: <msg>".
-[[noreturn]] void format_error(uint64_t offset, const std::string& what, const std::string& msg);
-/// Rethrows a format_error() from a decoder that did not know the file as "wick file <file>:
-/// <what> at offset ...". Decoders know offsets; the caller knows which file they read.
+/// Throws the native decoder's FormatError: subject "wick file", `what` as its structure, the
+/// offset, and what the format expects against what the file holds when the caller knows them.
+/// Renders as "wick file: <what> at offset <offset>: <msg>".
+[[noreturn]] void format_error(uint64_t offset, const std::string& what, const std::string& msg,
+                               std::string expected = {}, std::string found = {});
+/// Rethrows a format_error() from a decoder that did not know the file with the file's name
+/// filled in ("wick file <file>: <what> at offset ..."). Decoders know offsets; the caller knows
+/// which file they read. Other errors are rethrown as they are.
 [[noreturn]] void rethrow_naming_file(const FormatError& e, const std::string& file);
 
 /// XXH3-64, seed 0, on xxHash's runtime-dispatched vector path.

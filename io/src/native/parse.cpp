@@ -143,7 +143,8 @@ void check_bool_payload(const std::byte* p, std::size_t n, uint64_t file_offset,
   if (const std::size_t i = first_non_bool(p, n); i < n) {
     format_error(file_offset + i, "bool tensor " + name,
                  wick::detail::cat("element ", first_element + i, " is byte ",
-                                   static_cast<int>(p[i]), ", expected 0 or 1"));
+                                   static_cast<int>(p[i]), ", expected 0 or 1"),
+                 "0 or 1", std::to_string(static_cast<int>(p[i])));
   }
 }
 
@@ -151,7 +152,8 @@ void payload_checksum_error(const std::string& name, uint64_t record_offset, uin
                             uint64_t actual) {
   format_error(record_offset, "tensor " + name,
                wick::detail::cat("payload checksum mismatch: index says ", hex64(expected),
-                                 ", the data hashes to ", hex64(actual), " (the file is corrupt)"));
+                                 ", the data hashes to ", hex64(actual), " (the file is corrupt)"),
+               hex64(expected), hex64(actual));
 }
 
 namespace {

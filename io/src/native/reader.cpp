@@ -16,7 +16,8 @@ constexpr std::size_t kReadChunk = std::size_t{256} << 10;
 constexpr uint64_t kMinFileSize = kFileHeaderSize + 64 + kTrailerSize;
 
 [[noreturn]] void fail(const std::string& file, uint64_t offset, const std::string& msg) {
-  throw FormatError(wick::detail::cat("wick file ", file, " at offset ", offset, ": ", msg));
+  throw FormatError(
+      ErrorInfo{.subject = "wick file", .file = file, .offset = offset, .detail = msg});
 }
 }  // namespace
 
@@ -24,6 +25,17 @@ class Reader::Impl {
  public:
   Impl(const std::filesystem::path& path, LoadOptions options)
       : file_(path), options_(std::move(options)) {
+    try {
+      open();
+    } catch (const FormatError& e) {
+      rethrow_naming_file(e, file_.name());
+    }
+    if (options_.mmap) mapping_ = std::make_shared<const Mapping>(file_);
+  }
+
+  // Reads and checks header, trailer and index (FORMAT.md "How readers use this"), and checks
+  // that the records the index lists tile the file.
+  void open() {
     const uint64_t size = file_.size();
     const std::string& name = file_.name();
     std::array<std::byte, kFileHeaderSize> header{};
@@ -79,8 +91,13 @@ class Reader::Impl {
     file_.read_at(payload.data(), payload.size(), t.index_offset + 64, "index");
     const uint64_t actual = xxh3(payload.data(), payload.size());
     if (actual != stored) {
-      fail(name, t.index_offset + 64,
-           wick::detail::cat("index checksum mismatch: stored ", stored, ", computed ", actual));
+      throw FormatError(ErrorInfo{.subject = "wick file",
+                                  .file = name,
+                                  .offset = t.index_offset + 64,
+                                  .expected = std::to_string(stored),
+                                  .found = std::to_string(actual),
+                                  .detail = wick::detail::cat("index checksum mismatch: stored ",
+                                                              stored, ", computed ", actual)});
     }
     index_ = std::make_shared<const Index>(decode_index(std::move(payload), t.index_offset + 64));
     check_records_tile(t.index_offset);
@@ -91,7 +108,6 @@ class Reader::Impl {
     info_.tensor_count = index_->tensors.size();
     for (const TensorEntry& e : index_->tensors)
       info_.payload_bytes += e.payload_size;
-    if (options_.mmap) mapping_ = std::make_shared<const Mapping>(file_);
   }
 
   const FileInfo& info() const noexcept { return info_; }

@@ -104,6 +104,9 @@ class Optimizer {
   Tensor grad_of(std::size_t i) const;
 
  private:
+  // load_state_dict() in parts, one per part of the layout above (optimizer.cpp).
+  class StateLoader;
+
   std::vector<Tensor> params_;
   std::string type_name_;
 };
