@@ -1,9 +1,12 @@
 #include "formats.h"
 
 #include <algorithm>
+#include <array>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/file.h"
 #include "common/tensor_bytes.h"
@@ -35,6 +38,10 @@ std::string hex_bytes(std::string_view s) {
     out += kDigits[b & 15];
   }
   return out;
+}
+
+bool is_zip(std::string_view head) {
+  return head.starts_with(kZipMagic) || head.starts_with(kEmptyZipMagic);
 }
 
 FileFormat classify_zip(const std::filesystem::path& path) {
@@ -104,43 +111,233 @@ Dict flatten(const Value& v, const std::string& op) {
   return out;
 }
 
+// "a, b and c": `items` separated by `sep`, the last two by `last`.
+std::string join(const std::vector<std::string_view>& items, std::string_view sep,
+                 std::string_view last) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += i + 1 == items.size() ? last : sep;
+    out += items[i];
+  }
+  return out;
+}
+
+// A copy of `options` without metadata, for formats that have no room for it.
+SaveOptions without_metadata(const SaveOptions& options) {
+  SaveOptions plain = options;
+  plain.metadata = Dict{};
+  return plain;
+}
+
+// The rows' functions, one group per format. Each adapts the format's own reader and writer
+// (wick/io/interop/) to the table's signatures.
+
+detail::Match sniff_wick(const detail::Probe& probe) {
+  return probe.head().starts_with(kWickMagic) ? detail::Match::kSure : detail::Match::kNo;
+}
+
+Value load_wick_file(const std::filesystem::path& path, Dict* metadata) {
+  if (metadata) *metadata = Reader(path).metadata();
+  return wick::load(path);
+}
+
+void save_wick_file(const Value& value, const std::filesystem::path& path,
+                    const SaveOptions& options, const std::string& /*op*/) {
+  wick::save(value, path, options);
+}
+
+detail::Match sniff_pytorch(const detail::Probe& probe) {
+  if (is_zip(probe.head())) {
+    return probe.zip_kind() == FileFormat::PyTorch ? detail::Match::kSure : detail::Match::kNo;
+  }
+  WICK_CHECK(!probe.head().starts_with(kLegacyTorchMagic), FormatError, "load: ", probe.path(),
+             " is a legacy PyTorch file (torch.save before 1.6, or "
+             "_use_new_zipfile_serialization=False), which is not supported: save it again "
+             "with a current torch.save");
+  return detail::Match::kNo;
+}
+
+Value load_pytorch_file(const std::filesystem::path& path, Dict* /*metadata*/) {
+  return load_pytorch(path);
+}
+
+void save_pytorch_file(const Value& value, const std::filesystem::path& path,
+                       const SaveOptions& options, const std::string& /*op*/) {
+  save_pytorch(value, path, without_metadata(options));
+}
+
+// Only a guess: any file can have '{' at byte 8, so it is taken only when no row's magic
+// matches (detail::sniff_head).
+detail::Match sniff_safetensors(const detail::Probe& probe) {
+  const std::string_view h = probe.head();
+  return h.size() > 8 && h[8] == '{' ? detail::Match::kGuess : detail::Match::kNo;
+}
+
+Value load_safetensors_file(const std::filesystem::path& path, Dict* metadata) {
+  return load_safetensors(path, metadata);
+}
+
+void save_safetensors_file(const Value& value, const std::filesystem::path& path,
+                           const SaveOptions& options, const std::string& op) {
+  // safetensors metadata is strings only: other values are written as their repr.
+  SaveOptions o = without_metadata(options);
+  for (const auto& [key, v] : options.metadata) {
+    if (v.is_string()) {
+      o.metadata.insert(key, v);
+    } else {
+      std::ostringstream repr;
+      repr << v;
+      o.metadata.insert(key, repr.str());
+    }
+  }
+  save_safetensors(flatten(value, op), path, o);
+}
+
+detail::Match sniff_npy(const detail::Probe& probe) {
+  return probe.head().starts_with(kNpyMagic) ? detail::Match::kSure : detail::Match::kNo;
+}
+
+Value load_npy_file(const std::filesystem::path& path, Dict* /*metadata*/) {
+  return load_npy(path);
+}
+
+void save_npy_file(const Value& value, const std::filesystem::path& path,
+                   const SaveOptions& options, const std::string& op) {
+  WICK_CHECK(value.is_tensor(), ArgumentError, op, ": an .npy file holds one tensor, got a ",
+             kind_name(value.kind()));
+  save_npy(value.tensor(), path, without_metadata(options));
+}
+
+detail::Match sniff_npz(const detail::Probe& probe) {
+  return is_zip(probe.head()) && probe.zip_kind() == FileFormat::Npz ? detail::Match::kSure
+                                                                     : detail::Match::kNo;
+}
+
+Value load_npz_file(const std::filesystem::path& path, Dict* /*metadata*/) {
+  return load_npz(path);
+}
+
+void save_npz_file(const Value& value, const std::filesystem::path& path,
+                   const SaveOptions& options, const std::string& op) {
+  save_npz(flatten(value, op), path, NpzCompression::Stored, without_metadata(options));
+}
+
+constexpr std::string_view kWickExtensions[] = {".wick"};
+constexpr std::string_view kPytorchExtensions[] = {".pt", ".pth"};
+constexpr std::string_view kSafetensorsExtensions[] = {".safetensors"};
+constexpr std::string_view kNpyExtensions[] = {".npy"};
+constexpr std::string_view kNpzExtensions[] = {".npz"};
+
+// The format table. Row order is FileFormat order, and the order messages and help texts list
+// the formats in; sniffs are asked in this order too (see detail::sniff_head).
+constexpr detail::FormatRow kFormats[] = {
+    {{FileFormat::Wick, "wick", "wick", kWickExtensions},
+     "wick",
+     sniff_wick,
+     load_wick_file,
+     save_wick_file},
+    {{FileFormat::PyTorch, "pytorch", "PyTorch .pt", kPytorchExtensions},
+     "PyTorch (torch.save zip)",
+     sniff_pytorch,
+     load_pytorch_file,
+     save_pytorch_file},
+    {{FileFormat::Safetensors, "safetensors", "safetensors", kSafetensorsExtensions},
+     "safetensors",
+     sniff_safetensors,
+     load_safetensors_file,
+     save_safetensors_file},
+    {{FileFormat::Npy, "npy", ".npy", kNpyExtensions},
+     ".npy",
+     sniff_npy,
+     load_npy_file,
+     save_npy_file},
+    {{FileFormat::Npz, "npz", ".npz", kNpzExtensions},
+     ".npz",
+     sniff_npz,
+     load_npz_file,
+     save_npz_file},
+};
+static_assert(std::size(kFormats) == kFormatCount, "one row per FileFormat");
+static_assert(
+    [] {
+      for (std::size_t i = 0; i < std::size(kFormats); ++i) {
+        if (kFormats[i].info.id != static_cast<FileFormat>(i)) return false;
+      }
+      return true;
+    }(),
+    "row i describes FileFormat(i): format_row() indexes the table by format");
+
+// The public part of each row, for formats().
+constexpr std::array<FormatInfo, kFormatCount> kInfos = [] {
+  std::array<FormatInfo, kFormatCount> out{};
+  for (std::size_t i = 0; i < kFormatCount; ++i)
+    out[i] = kFormats[i].info;
+  return out;
+}();
+
+// "wick, pytorch, safetensors, npy, npz (or use the extension .wick, .pt, .pth, ...)".
+std::string names_and_extensions() {
+  std::vector<std::string_view> names;
+  std::vector<std::string_view> extensions;
+  for (const detail::FormatRow& row : kFormats) {
+    names.push_back(row.info.name);
+    extensions.insert(extensions.end(), row.info.extensions.begin(), row.info.extensions.end());
+  }
+  return join(names, ", ", ", ") + " (or use the extension " + join(extensions, ", ", " or ") + ")";
+}
+
+// "wick, PyTorch (torch.save zip), safetensors, .npy and .npz".
+std::string contents() {
+  std::vector<std::string_view> items;
+  for (const detail::FormatRow& row : kFormats)
+    items.push_back(row.content);
+  return join(items, ", ", " and ");
+}
+
 }  // namespace
 
+std::span<const FormatInfo> formats() noexcept {
+  return kInfos;
+}
+
 std::string_view format_name(FileFormat format) noexcept {
-  switch (format) {
-    case FileFormat::Wick:
-      return "wick";
-    case FileFormat::PyTorch:
-      return "pytorch";
-    case FileFormat::Safetensors:
-      return "safetensors";
-    case FileFormat::Npy:
-      return "npy";
-    case FileFormat::Npz:
-      return "npz";
-  }
-  return "?";
+  const auto i = static_cast<std::size_t>(format);
+  return i < std::size(kFormats) ? kFormats[i].info.name : "?";
 }
 
 std::optional<FileFormat> format_from_name(std::string_view name) noexcept {
-  for (FileFormat f : {FileFormat::Wick, FileFormat::PyTorch, FileFormat::Safetensors,
-                       FileFormat::Npy, FileFormat::Npz}) {
-    if (format_name(f) == name) return f;
+  for (const detail::FormatRow& row : kFormats) {
+    if (row.info.name == name) return row.info.id;
   }
   return std::nullopt;
 }
 
 std::optional<FileFormat> format_from_extension(const std::filesystem::path& path) {
   const std::string ext = path.extension().string();
-  if (ext == ".wick") return FileFormat::Wick;
-  if (ext == ".pt" || ext == ".pth") return FileFormat::PyTorch;
-  if (ext == ".safetensors") return FileFormat::Safetensors;
-  if (ext == ".npy") return FileFormat::Npy;
-  if (ext == ".npz") return FileFormat::Npz;
+  for (const detail::FormatRow& row : kFormats) {
+    for (std::string_view e : row.info.extensions) {
+      if (e == ext) return row.info.id;
+    }
+  }
   return std::nullopt;
 }
 
 namespace detail {
+
+FileFormat Probe::zip_kind() const {
+  if (!zip_kind_) zip_kind_ = classify_zip(path_);
+  return *zip_kind_;
+}
+
+std::span<const FormatRow> format_rows() noexcept {
+  return kFormats;
+}
+
+const FormatRow& format_row(FileFormat format) {
+  const auto i = static_cast<std::size_t>(format);
+  WICK_CHECK(i < std::size(kFormats), ArgumentError, "no file format numbered ", i);
+  return kFormats[i];
+}
 
 std::optional<FileFormat> sniff_format(const std::filesystem::path& path) {
   return sniff_format(File(path), path);
@@ -152,32 +349,19 @@ std::optional<FileFormat> sniff_format(const File& file, const std::filesystem::
   return sniff_head(head, path);
 }
 
-std::optional<FileFormat> sniff_head(std::string_view h, const std::filesystem::path& path) {
-  if (h.starts_with(kWickMagic)) return FileFormat::Wick;
-  if (h.starts_with(kNpyMagic)) return FileFormat::Npy;
-  if (h.starts_with(kZipMagic) || h.starts_with(kEmptyZipMagic)) return classify_zip(path);
-  WICK_CHECK(!h.starts_with(kLegacyTorchMagic), FormatError, "load: ", path,
-             " is a legacy PyTorch file (torch.save before 1.6, or "
-             "_use_new_zipfile_serialization=False), which is not supported: save it again "
-             "with a current torch.save");
-  if (h.size() > 8 && h[8] == '{') return FileFormat::Safetensors;
-  return std::nullopt;
+std::optional<FileFormat> sniff_head(std::string_view head, const std::filesystem::path& path) {
+  const Probe probe(head, path);
+  std::optional<FileFormat> guess;
+  for (const FormatRow& row : kFormats) {
+    const Match m = row.sniff(probe);
+    if (m == Match::kSure) return row.info.id;
+    if (m == Match::kGuess && !guess) guess = row.info.id;
+  }
+  return guess;
 }
 
 Value load_foreign(const std::filesystem::path& path, FileFormat format) {
-  switch (format) {
-    case FileFormat::PyTorch:
-      return load_pytorch(path);
-    case FileFormat::Safetensors:
-      return load_safetensors(path);
-    case FileFormat::Npy:
-      return load_npy(path);
-    case FileFormat::Npz:
-      return load_npz(path);
-    case FileFormat::Wick:
-      break;
-  }
-  return wick::load(path);
+  return format_row(format).load(path, nullptr);
 }
 
 }  // namespace detail
@@ -190,61 +374,27 @@ FileFormat detect_format(const std::filesystem::path& path) {
     head.resize(static_cast<std::size_t>(std::min<uint64_t>(file.size(), 8)));
     file.read_at(head.data(), head.size(), 0, "file header");
   }
-  throw FormatError(wick::detail::cat(
-      "detect_format: ", path, ": unrecognised content (first bytes: ",
-      head.empty() ? std::string("none, the file is empty") : hex_bytes(head),
-      "); wick reads wick, PyTorch (torch.save zip), safetensors, .npy and .npz files"));
+  throw FormatError(
+      wick::detail::cat("detect_format: ", path, ": unrecognised content (first bytes: ",
+                        head.empty() ? std::string("none, the file is empty") : hex_bytes(head),
+                        "); wick reads ", contents(), " files"));
 }
 
 void save_as(const Value& value, const std::filesystem::path& path, FileFormat format,
              const SaveOptions& options) {
   const std::string op = "save_as(" + std::string(format_name(format)) + ")";
-  SaveOptions plain = options;
-  plain.metadata = Dict{};
-  switch (format) {
-    case FileFormat::Wick:
-      return wick::save(value, path, options);
-    case FileFormat::PyTorch:
-      return save_pytorch(value, path, plain);
-    case FileFormat::Safetensors: {
-      SaveOptions o = plain;
-      for (const auto& [key, v] : options.metadata) {
-        if (v.is_string()) {
-          o.metadata.insert(key, v);
-        } else {
-          std::ostringstream repr;
-          repr << v;
-          o.metadata.insert(key, repr.str());
-        }
-      }
-      return save_safetensors(flatten(value, op), path, o);
-    }
-    case FileFormat::Npy:
-      WICK_CHECK(value.is_tensor(), ArgumentError, op, ": an .npy file holds one tensor, got a ",
-                 kind_name(value.kind()));
-      return save_npy(value.tensor(), path, plain);
-    case FileFormat::Npz:
-      return save_npz(flatten(value, op), path, NpzCompression::Stored, plain);
-  }
+  detail::format_row(format).save(value, path, options, op);
 }
 
 void convert(const std::filesystem::path& in, const std::filesystem::path& out,
              std::optional<FileFormat> format, const SaveOptions& options) {
   if (!format) format = format_from_extension(out);
   WICK_CHECK(format.has_value(), ArgumentError, "convert: cannot tell the output format from ", out,
-             "; name one of wick, pytorch, safetensors, npy, npz (or use the extension .wick, "
-             ".pt, .pth, .safetensors, .npy or .npz)");
+             "; name one of ", names_and_extensions());
   const FileFormat from = detect_format(in);
+  // File metadata is carried over where both formats have room for it (wick, safetensors).
   Dict metadata;
-  Value value;
-  if (from == FileFormat::Wick) {
-    metadata = Reader(in).metadata();
-    value = wick::load(in);
-  } else if (from == FileFormat::Safetensors) {
-    value = load_safetensors(in, &metadata);
-  } else {
-    value = detail::load_foreign(in, from);
-  }
+  Value value = detail::format_row(from).load(in, &metadata);
   SaveOptions o = options;
   o.metadata = std::move(metadata);
   for (const auto& [key, v] : options.metadata)

@@ -1,15 +1,18 @@
 #include <CLI/CLI.hpp>
 
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "commands.h"
 #include "errors.h"
 #include "text.h"
 #include "wick/core/version.h"
+#include "wick/io/formats.h"
 
 namespace wick::cli {
 
@@ -38,6 +41,19 @@ const char* const kPathHelp =
     "paths, C1 controls and bidirectional or invisible format characters as \\uNNNN. Paths\n"
     "longer than 1024 bytes print as their first and last 480 bytes around \"...[N bytes]...\".\n"
     "--json output is exact: JSON's own escapes, bytes that are not UTF-8 as U+FFFD.\n";
+
+// "a, b and c": the strings of `items` separated by `sep`, the last two by `last`.
+template <typename Range>
+std::string join(const Range& items, std::string_view sep, std::string_view last) {
+  std::string out;
+  std::size_t i = 0;
+  for (const auto& item : items) {
+    if (i > 0) out += i + 1 == std::size(items) ? last : sep;
+    out += item;
+    ++i;
+  }
+  return out;
+}
 
 void add_json(CLI::App* cmd, Args& args) {
   cmd->add_flag("--json", args.json, "Print the report as JSON on stdout");
@@ -86,15 +102,23 @@ void add_commands(CLI::App& app, Args& args) {
       ->check(CLI::NonNegativeNumber)
       ->default_str(std::to_string(kDefaultDiffLimit));
 
-  CLI::App* convert = app.add_subcommand(
-      "convert",
-      "Convert between wick, PyTorch .pt, safetensors, .npy and .npz (input format "
-      "detected by content)");
+  // The formats are listed from the library's table, so a new format shows up here by itself.
+  std::vector<std::string_view> descriptions;
+  std::vector<std::string_view> names;
+  std::vector<std::string> extensions;  // ".pt/.pth": one item per format
+  for (const io::FormatInfo& f : io::formats()) {
+    descriptions.push_back(f.description);
+    names.push_back(f.name);
+    extensions.push_back(join(f.extensions, "/", "/"));
+  }
+  CLI::App* convert =
+      app.add_subcommand("convert", "Convert between " + join(descriptions, ", ", " and ") +
+                                        " (input format detected by content)");
   convert->add_option("IN", args.file, "Input file (any supported format)")->required();
   convert->add_option("OUT", args.b, "Output file")->required();
   convert->add_option("--to", args.to,
-                      "Output format: wick, pytorch, safetensors, npy or npz (default: from "
-                      "OUT's extension: .wick, .pt/.pth, .safetensors, .npy, .npz)");
+                      "Output format: " + join(names, ", ", " or ") +
+                          " (default: from OUT's extension: " + join(extensions, ", ", ", ") + ")");
 }
 
 // Messages quote keys and paths from files: escaped, and cut when very long.

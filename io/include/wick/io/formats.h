@@ -3,9 +3,11 @@
 /// The file formats wick reads and writes, told apart by content, and conversion between them.
 /// wick::load(path) uses detect_format(), so it opens any of them.
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "wick/io/options.h"
@@ -22,7 +24,26 @@ enum class FileFormat : uint8_t {
   Npz,          ///< a zip archive of NumPy arrays (wick/io/interop/numpy.h)
 };
 
-/// "wick", "pytorch", "safetensors", "npy", "npz".
+/// How many formats FileFormat names. A new format is one more enumerator, this count, and one
+/// row of the format table (io/src/formats.cpp), whose static_assert checks the count.
+inline constexpr std::size_t kFormatCount = 5;
+
+/// What wick says about a format, for help texts and messages.
+struct FormatInfo {
+  FileFormat id;
+  /// format_name(id): the name format_from_name() and `wick convert --to` take ("pytorch").
+  std::string_view name;
+  /// How texts for people name it ("PyTorch .pt").
+  std::string_view description;
+  /// The extensions format_from_extension() maps to it, dot included, the usual one first
+  /// (".pt", ".pth").
+  std::span<const std::string_view> extensions;
+};
+
+/// Every format, in FileFormat order (formats()[i].id == FileFormat(i)).
+std::span<const FormatInfo> formats() noexcept;
+
+/// "wick", "pytorch", "safetensors", "npy", "npz"; "?" for a value FileFormat does not name.
 std::string_view format_name(FileFormat format) noexcept;
 
 /// Parses a format_name(); nullopt for anything else.
