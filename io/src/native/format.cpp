@@ -17,8 +17,6 @@
 
 namespace wick::io::detail {
 
-namespace {}  // namespace
-
 std::string hex64(uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%016" PRIx64, v);
@@ -107,43 +105,51 @@ std::string producer_string() {
   return wick::detail::cat("wick ", wick::version());
 }
 
+// FORMAT.md "File header (64 bytes)".
 std::array<std::byte, kFileHeaderSize> encode_file_header() {
+  namespace f = file_header;
   std::array<std::byte, kFileHeaderSize> h{};
-  std::memcpy(h.data(), kMagic.data(), kMagic.size());
-  store_le<uint16_t>(h.data() + 8, kMajor);
-  store_le<uint16_t>(h.data() + 10, kMinor);
-  store_le<uint32_t>(h.data() + 12, kByteOrderMark);
-  store_le<uint32_t>(h.data() + 16, static_cast<uint32_t>(kFileHeaderSize));
+  std::memcpy(h.data() + f::kMagic.offset, kMagic.data(), kMagic.size());
+  store_field<uint16_t, f::kMajor>(h, kMajor);
+  store_field<uint16_t, f::kMinor>(h, kMinor);
+  store_field<uint32_t, f::kByteOrderMark>(h, kByteOrderMark);
+  store_field<uint32_t, f::kHeaderSize>(h, static_cast<uint32_t>(kFileHeaderSize));
+  // At most one byte short of the field, so the producer always ends in a NUL.
   const std::string producer = producer_string();
-  std::memcpy(h.data() + 24, producer.data(), std::min<std::size_t>(producer.size(), 31));
-  store_le<uint64_t>(h.data() + 56, xxh3(h.data(), 56));
+  std::memcpy(h.data() + f::kProducer.offset, producer.data(),
+              std::min<std::size_t>(producer.size(), f::kProducer.size - 1));
+  store_field<uint64_t, f::kChecksum>(h, xxh3(h.data(), f::kChecksum.offset));
   return h;
 }
 
+// FORMAT.md "File header (64 bytes)"; "Version history" says what a reader does with a version.
 FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> h) {
+  namespace f = file_header;
   const std::string what = "file header";
-  if (std::memcmp(h.data(), kMagic.data(), kMagic.size()) != 0) {
+  if (std::memcmp(h.data() + f::kMagic.offset, kMagic.data(), kMagic.size()) != 0) {
     std::string found;
     for (std::size_t i = 0; i < kMagic.size(); ++i) {
-      found += wick::detail::cat(i == 0 ? "" : " ", hex64(static_cast<uint8_t>(h[i])).substr(16));
+      found += wick::detail::cat(i == 0 ? "" : " ",
+                                 hex64(static_cast<uint8_t>(h[f::kMagic.offset + i])).substr(16));
     }
-    format_error(0, what, "not a wick file (bad magic; expected \\x89WICK\\r\\n\\x1a)",
+    format_error(f::kMagic.offset, what,
+                 "not a wick file (bad magic; expected \\x89WICK\\r\\n\\x1a)",
                  "89 57 49 43 4b 0d 0a 1a", found);
   }
   // Before the checksum and version: a big-endian writer would have stored those big-endian
   // too, and the mark is what tells the user why the file cannot be read.
-  const uint32_t bom = load_le<uint32_t>(h.data() + 12);
+  const auto bom = load_field<uint32_t, f::kByteOrderMark>(h);
   if (bom != kByteOrderMark) {
-    format_error(12, what,
+    format_error(f::kByteOrderMark.offset, what,
                  wick::detail::cat("byte order mark ", hex64(bom), ", expected ",
                                    hex64(kByteOrderMark), " (only little-endian files exist)"),
                  hex64(kByteOrderMark), hex64(bom));
   }
   FileHeader out;
-  out.major = load_le<uint16_t>(h.data() + 8);
-  out.minor = load_le<uint16_t>(h.data() + 10);
-  const uint64_t stored = load_le<uint64_t>(h.data() + 56);
-  const uint64_t actual = xxh3(h.data(), 56);
+  out.major = load_field<uint16_t, f::kMajor>(h);
+  out.minor = load_field<uint16_t, f::kMinor>(h);
+  const auto stored = load_field<uint64_t, f::kChecksum>(h);
+  const uint64_t actual = xxh3(h.data(), f::kChecksum.offset);
   if (stored != actual) {
     format_error(0, what,
                  wick::detail::cat("checksum mismatch: stored ", hex64(stored), ", computed ",
@@ -151,7 +157,7 @@ FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> h) {
                  hex64(stored), hex64(actual));
   }
   if (out.major > kMajor) {
-    format_error(8, what,
+    format_error(f::kMajor.offset, what,
                  wick::detail::cat("format version ", out.major, ".", out.minor,
                                    " is newer than this reader's ", kMajor, ".", kMinor,
                                    "; upgrade wick to read it"),
@@ -159,88 +165,102 @@ FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> h) {
                  wick::detail::cat(out.major, ".", out.minor));
   }
   if (out.major < 1)
-    format_error(8, what, wick::detail::cat("invalid format major version ", out.major));
-  const uint32_t size = load_le<uint32_t>(h.data() + 16);
+    format_error(f::kMajor.offset, what,
+                 wick::detail::cat("invalid format major version ", out.major));
+  const auto size = load_field<uint32_t, f::kHeaderSize>(h);
   if (size != kFileHeaderSize) {
-    format_error(16, what, wick::detail::cat("header size ", size, ", expected ", kFileHeaderSize),
+    format_error(f::kHeaderSize.offset, what,
+                 wick::detail::cat("header size ", size, ", expected ", kFileHeaderSize),
                  std::to_string(kFileHeaderSize), std::to_string(size));
   }
-  check_zero(h.subspan(20, 4), 20, "file header flags");
-  const char* p = reinterpret_cast<const char*>(h.data() + 24);
-  out.producer.assign(p, strnlen(p, 32));
-  check_zero(h.subspan(24 + out.producer.size(), 32 - out.producer.size()),
-             24 + out.producer.size(), "file header producer padding");
+  check_zero(h.subspan(f::kFlags.offset, f::kFlags.size), f::kFlags.offset, "file header flags");
+  const char* p = reinterpret_cast<const char*>(h.data() + f::kProducer.offset);
+  out.producer.assign(p, strnlen(p, f::kProducer.size));
+  const std::size_t padding_at = f::kProducer.offset + out.producer.size();
+  check_zero(h.subspan(padding_at, f::kProducer.end() - padding_at), padding_at,
+             "file header producer padding");
   return out;
 }
 
+// FORMAT.md "Trailer (64 bytes)".
 std::array<std::byte, kTrailerSize> encode_trailer(const Trailer& t) {
+  namespace f = trailer;
   std::array<std::byte, kTrailerSize> b{};
-  store_le<uint64_t>(b.data() + 0, t.index_offset);
-  store_le<uint64_t>(b.data() + 8, t.file_size);
-  store_le<uint64_t>(b.data() + 16, t.index_checksum);
-  store_le<uint16_t>(b.data() + 24, t.major);
-  store_le<uint16_t>(b.data() + 26, t.minor);
-  store_le<uint64_t>(b.data() + 48, xxh3(b.data(), 48));
-  std::memcpy(b.data() + 56, kEndMagic.data(), kEndMagic.size());
+  store_field<uint64_t, f::kIndexOffset>(b, t.index_offset);
+  store_field<uint64_t, f::kFileSize>(b, t.file_size);
+  store_field<uint64_t, f::kIndexChecksum>(b, t.index_checksum);
+  store_field<uint16_t, f::kMajor>(b, t.major);
+  store_field<uint16_t, f::kMinor>(b, t.minor);
+  store_field<uint64_t, f::kChecksum>(b, xxh3(b.data(), f::kChecksum.offset));
+  std::memcpy(b.data() + f::kEndMagic.offset, kEndMagic.data(), kEndMagic.size());
   return b;
 }
 
+// FORMAT.md "Trailer (64 bytes)".
 Trailer decode_trailer(std::span<const std::byte, kTrailerSize> b, uint64_t file_offset) {
+  namespace f = trailer;
   const std::string what = "trailer";
-  if (std::memcmp(b.data() + 56, kEndMagic.data(), kEndMagic.size()) != 0) {
-    format_error(file_offset + 56, what,
+  if (std::memcmp(b.data() + f::kEndMagic.offset, kEndMagic.data(), kEndMagic.size()) != 0) {
+    format_error(file_offset + f::kEndMagic.offset, what,
                  "end magic WICKEND missing: the file is truncated, or was not completely written");
   }
-  const uint64_t stored = load_le<uint64_t>(b.data() + 48);
-  const uint64_t actual = xxh3(b.data(), 48);
+  const auto stored = load_field<uint64_t, f::kChecksum>(b);
+  const uint64_t actual = xxh3(b.data(), f::kChecksum.offset);
   if (stored != actual) {
     format_error(file_offset, what,
                  wick::detail::cat("checksum mismatch: stored ", hex64(stored), ", computed ",
                                    hex64(actual)),
                  hex64(stored), hex64(actual));
   }
-  check_zero(b.subspan(28, 20), file_offset + 28, "trailer reserved bytes");
+  check_zero(b.subspan(f::kReserved.offset, f::kReserved.size), file_offset + f::kReserved.offset,
+             "trailer reserved bytes");
   Trailer t;
-  t.index_offset = load_le<uint64_t>(b.data() + 0);
-  t.file_size = load_le<uint64_t>(b.data() + 8);
-  t.index_checksum = load_le<uint64_t>(b.data() + 16);
-  t.major = load_le<uint16_t>(b.data() + 24);
-  t.minor = load_le<uint16_t>(b.data() + 26);
+  t.index_offset = load_field<uint64_t, f::kIndexOffset>(b);
+  t.file_size = load_field<uint64_t, f::kFileSize>(b);
+  t.index_checksum = load_field<uint64_t, f::kIndexChecksum>(b);
+  t.major = load_field<uint16_t, f::kMajor>(b);
+  t.minor = load_field<uint16_t, f::kMinor>(b);
   return t;
 }
 
+// FORMAT.md "Records".
 std::string record_header_name(uint32_t kind) {
   if (kind == kKindTensor) return "tensor record header";
   if (kind == kKindIndex) return "index record header";
   return wick::detail::cat("record header (kind ", kind, ")");
 }
 
+// FORMAT.md "Records": the prefix.
 RecordPrefix decode_prefix(std::span<const std::byte> b, uint64_t file_offset) {
+  namespace f = record;
   RecordPrefix p;
-  p.kind = load_le<uint32_t>(b.data());
-  p.flags = load_le<uint16_t>(b.data() + 4);
-  p.header_size = load_le<uint16_t>(b.data() + 6);
-  p.payload_size = load_le<uint64_t>(b.data() + 8);
+  p.kind = load_field<uint32_t, f::kKind>(b);
+  p.flags = load_field<uint16_t, f::kFlags>(b);
+  p.header_size = load_field<uint16_t, f::kHeaderSize>(b);
+  p.payload_size = load_field<uint64_t, f::kPayloadSize>(b);
   // Named only on failure: this runs for every record of every load.
   const auto what = [&] { return record_header_name(p.kind); };
-  if (p.header_size < 64 || p.header_size % kAlign != 0 || p.header_size > kMaxRecordHeader) {
-    format_error(file_offset + 6, what(),
-                 wick::detail::cat("header size ", p.header_size,
-                                   " is not a multiple of 64 between 64 and ", kMaxRecordHeader));
+  if (p.header_size < kMinRecordHeader || p.header_size % kAlign != 0 ||
+      p.header_size > kMaxRecordHeader) {
+    format_error(file_offset + f::kHeaderSize.offset, what(),
+                 wick::detail::cat("header size ", p.header_size, " is not a multiple of ", kAlign,
+                                   " between ", kMinRecordHeader, " and ", kMaxRecordHeader));
   }
   if ((p.flags & ~kFlagOptional) != 0) {
-    format_error(file_offset + 4, what(), wick::detail::cat("unknown flag bits ", hex64(p.flags)));
+    format_error(file_offset + f::kFlags.offset, what(),
+                 wick::detail::cat("unknown flag bits ", hex64(p.flags)));
   }
   if (p.payload_size > (uint64_t{1} << 62)) {
-    format_error(file_offset + 8, what(),
+    format_error(file_offset + f::kPayloadSize.offset, what(),
                  wick::detail::cat("payload size ", p.payload_size, " is beyond any real file"));
   }
   return p;
 }
 
+// FORMAT.md "Records": the header checksum, at H-8.
 void check_header_checksum(std::span<const std::byte> header, uint64_t file_offset,
                            const std::string& what) {
-  const std::size_t n = header.size() - 8;
+  const std::size_t n = record::header_checksum_at(header.size());
   const uint64_t stored = load_le<uint64_t>(header.data() + n);
   const uint64_t actual = xxh3(header.data(), n);
   if (stored != actual) {
@@ -251,6 +271,7 @@ void check_header_checksum(std::span<const std::byte> header, uint64_t file_offs
   }
 }
 
+// FORMAT.md "Kind 1: tensor": P = product(sizes) * dtype size, within the 2^62 rule.
 uint64_t payload_bytes(DType dtype, const Shape& shape, uint64_t file_offset) {
   // The shared shape rule (zero sizes count as 1), so the verdict never depends on where a zero
   // is and every accepted shape's strides fit in int64.
@@ -263,27 +284,31 @@ uint64_t payload_bytes(DType dtype, const Shape& shape, uint64_t file_offset) {
   return *n;
 }
 
+// FORMAT.md "Kind 1: tensor": prefix (flags 0), id, dtype, rank, sizes, zero padding, checksum.
 std::size_t encode_tensor_header(uint32_t id, DType dtype, const Shape& shape,
                                  uint64_t payload_size,
                                  std::span<std::byte, kMaxRecordHeader> out) {
+  namespace f = tensor_header;
   const std::size_t h = tensor_header_size(shape.size());
-  std::byte* b = out.data();
-  std::memset(b, 0, h);
-  store_le<uint32_t>(b, kKindTensor);
-  store_le<uint16_t>(b + 6, static_cast<uint16_t>(h));
-  store_le<uint64_t>(b + 8, payload_size);
-  store_le<uint32_t>(b + 16, id);
-  b[20] = static_cast<std::byte>(dtype);
-  b[21] = static_cast<std::byte>(shape.size());
+  std::memset(out.data(), 0, h);
+  store_field<uint32_t, record::kKind>(out, kKindTensor);
+  store_field<uint16_t, record::kHeaderSize>(out, static_cast<uint16_t>(h));
+  store_field<uint64_t, record::kPayloadSize>(out, payload_size);
+  store_field<uint32_t, f::kId>(out, id);
+  store_field<uint8_t, f::kDtype>(out, static_cast<uint8_t>(dtype));
+  store_field<uint8_t, f::kRank>(out, static_cast<uint8_t>(shape.size()));
   for (std::size_t i = 0; i < shape.size(); ++i) {
-    store_le<uint64_t>(b + 24 + 8 * i, static_cast<uint64_t>(shape[i]));
+    store_le<uint64_t>(out.data() + f::size_at(i), static_cast<uint64_t>(shape[i]));
   }
-  store_le<uint64_t>(b + h - 8, xxh3(b, h - 8));
+  const std::size_t checksum_at = record::header_checksum_at(h);
+  store_le<uint64_t>(out.data() + checksum_at, xxh3(out.data(), checksum_at));
   return h;
 }
 
+// FORMAT.md "Kind 1: tensor".
 uint32_t decode_tensor_header(std::span<const std::byte> b, uint64_t file_offset,
                               TensorEntry& out) {
+  namespace f = tensor_header;
   const std::string what = "tensor record header";
   check_header_checksum(b, file_offset, what);
   const RecordPrefix p = decode_prefix(b, file_offset);
@@ -291,38 +316,43 @@ uint32_t decode_tensor_header(std::span<const std::byte> b, uint64_t file_offset
     format_error(file_offset, what,
                  wick::detail::cat("record kind ", p.kind, ", expected ", kKindTensor));
   }
-  if (p.flags != 0) format_error(file_offset + 4, what, "tensor records cannot be optional");
-  const uint32_t id = load_le<uint32_t>(b.data() + 16);
-  const auto code = static_cast<uint8_t>(b[20]);
-  const auto rank = static_cast<uint8_t>(b[21]);
+  if (p.flags != 0) {
+    format_error(file_offset + record::kFlags.offset, what, "tensor records cannot be optional");
+  }
+  const auto id = load_field<uint32_t, f::kId>(b);
+  const auto code = load_field<uint8_t, f::kDtype>(b);
+  const auto rank = load_field<uint8_t, f::kRank>(b);
   const auto dtype = dtype_from_code(code);
-  if (!dtype)
-    format_error(file_offset + 20, what, wick::detail::cat("unknown dtype code ", int{code}));
+  if (!dtype) {
+    format_error(file_offset + f::kDtype.offset, what,
+                 wick::detail::cat("unknown dtype code ", int{code}));
+  }
   if (rank > kMaxRank) {
-    format_error(file_offset + 21, what,
+    format_error(file_offset + f::kRank.offset, what,
                  wick::detail::cat("rank ", int{rank}, " exceeds ", kMaxRank));
   }
   if (p.header_size != tensor_header_size(rank)) {
-    format_error(file_offset + 6, what,
+    format_error(file_offset + record::kHeaderSize.offset, what,
                  wick::detail::cat("header size ", p.header_size, " for rank ", int{rank},
                                    ", expected ", tensor_header_size(rank)));
   }
-  check_zero(b.subspan(22, 2), file_offset + 22, "tensor record reserved bytes");
+  check_zero(b.subspan(f::kReserved.offset, f::kReserved.size), file_offset + f::kReserved.offset,
+             "tensor record reserved bytes");
   Shape shape(rank);
   for (std::size_t i = 0; i < rank; ++i) {
-    const uint64_t d = load_le<uint64_t>(b.data() + 24 + 8 * i);
+    const uint64_t d = load_le<uint64_t>(b.data() + f::size_at(i));
     if (d > static_cast<uint64_t>(INT64_MAX)) {
-      format_error(file_offset + 24 + 8 * i, what,
+      format_error(file_offset + f::size_at(i), what,
                    wick::detail::cat("size ", d, " exceeds 2^63-1"));
     }
     shape[i] = static_cast<int64_t>(d);
   }
-  const std::size_t dims_end = 24 + 8 * std::size_t{rank};
-  check_zero(b.subspan(dims_end, p.header_size - 8 - dims_end), file_offset + dims_end,
-             "tensor record padding");
+  const std::size_t dims_end = f::size_at(rank);
+  check_zero(b.subspan(dims_end, record::header_checksum_at(p.header_size) - dims_end),
+             file_offset + dims_end, "tensor record padding");
   const uint64_t expected = payload_bytes(*dtype, shape, file_offset);
   if (expected != p.payload_size) {
-    format_error(file_offset + 8, what,
+    format_error(file_offset + record::kPayloadSize.offset, what,
                  wick::detail::cat("payload size ", p.payload_size, " but ", dtype_name(*dtype),
                                    " ", shape_str(shape), " needs ", expected));
   }
@@ -333,16 +363,20 @@ uint32_t decode_tensor_header(std::span<const std::byte> b, uint64_t file_offset
   return id;
 }
 
-std::array<std::byte, 64> encode_index_header(uint64_t payload_size, uint64_t checksum) {
-  std::array<std::byte, 64> b{};
-  store_le<uint32_t>(b.data(), kKindIndex);
-  store_le<uint16_t>(b.data() + 6, 64);
-  store_le<uint64_t>(b.data() + 8, payload_size);
-  store_le<uint64_t>(b.data() + 16, checksum);
-  store_le<uint64_t>(b.data() + 56, xxh3(b.data(), 56));
+// FORMAT.md "Kind 2: index": the record header (flags 0, H = 64, reserved bytes 0).
+std::array<std::byte, kIndexHeaderSize> encode_index_header(uint64_t payload_size,
+                                                            uint64_t checksum) {
+  namespace f = index_header;
+  std::array<std::byte, kIndexHeaderSize> b{};
+  store_field<uint32_t, record::kKind>(b, kKindIndex);
+  store_field<uint16_t, record::kHeaderSize>(b, static_cast<uint16_t>(kIndexHeaderSize));
+  store_field<uint64_t, record::kPayloadSize>(b, payload_size);
+  store_field<uint64_t, f::kPayloadChecksum>(b, checksum);
+  store_field<uint64_t, f::kChecksum>(b, xxh3(b.data(), f::kChecksum.offset));
   return b;
 }
 
+// FORMAT.md "Values": tags 0 to 5 and their contents.
 bool encode_scalar(ByteWriter& w, const Value& v) {
   switch (v.kind()) {
     case Value::Kind::None:
@@ -368,6 +402,7 @@ bool encode_scalar(ByteWriter& w, const Value& v) {
   }
 }
 
+// FORMAT.md "Kind 2: index", part 1 (metadata): u32 count, then key + scalar per entry.
 void encode_metadata(ByteWriter& w, const Dict& metadata) {
   w.u32(static_cast<uint32_t>(metadata.size()));
   for (const auto& [key, v] : metadata) {
@@ -379,6 +414,7 @@ void encode_metadata(ByteWriter& w, const Dict& metadata) {
   }
 }
 
+// FORMAT.md "Kind 2: index", part 3 (tensor table): one row, its fields in table_row's order.
 void encode_table_row(ByteWriter& w, const TensorEntry& e) {
   w.u64(e.record_offset);
   w.u64(e.payload_size);
@@ -390,8 +426,8 @@ void encode_table_row(ByteWriter& w, const TensorEntry& e) {
 }
 
 namespace {
-// Reads one scalar value's contents after its tag (tags 0-5). A string value stays in the
-// payload: `node` records where.
+// FORMAT.md "Values": one scalar value's contents after its tag (tags 0-5). A string value
+// stays in the payload: `node` records where.
 bool read_scalar(ByteReader& r, Tag tag, FlatNode& node, const char* field) {
   node.tag = tag;
   switch (tag) {
@@ -435,6 +471,35 @@ std::string key_error(std::string_view key) {
   return key.find('\0') != std::string::npos ? "contains a NUL byte" : "is empty";
 }
 
+// ---- Part 1: metadata ----------------------------------------------------------------------
+
+// FORMAT.md "Kind 2: index", part 1: keys unique, non-empty, no NUL; values scalars. Metadata
+// is small and returned as a Dict, so it is built in one pass (no FlatNode tree).
+void decode_metadata(ByteReader& r, Index& index) {
+  const uint32_t n_meta = r.u32();
+  r.need(uint64_t{n_meta} * values::kMinEntry, "metadata entries");
+  for (uint32_t i = 0; i < n_meta; ++i) {
+    const uint64_t at = r.offset();
+    std::string key(r.view("metadata key"));
+    if (key.empty() || key.find('\0') != std::string::npos) {
+      format_error(at, "index", wick::detail::cat("metadata key ", key_error(key)));
+    }
+    if (index.metadata.contains(key)) {
+      format_error(at, "index", wick::detail::cat("duplicate metadata key '", key, "'"));
+    }
+    FlatNode node;
+    const auto tag = static_cast<Tag>(r.u8());
+    if (!read_scalar(r, tag, node, "metadata string")) {
+      format_error(r.offset() - values::kTagSize, "index",
+                   wick::detail::cat("metadata '", key, "' has tag ", static_cast<int>(tag),
+                                     "; metadata values are tags 0-5"));
+    }
+    index.metadata.insert(std::move(key), scalar_value(index, node));
+  }
+}
+
+// ---- Part 2: value tree --------------------------------------------------------------------
+
 // A dict's keys, to find duplicates by sorting when the dict closes: 16 bytes a key (a hash
 // and where the key is), against several times that for a hash set. Sorting integers keeps it
 // cheap; keys are compared only when their hashes are equal.
@@ -447,10 +512,11 @@ struct KeySeen {
 };
 
 std::string_view key_at(const Index& index, uint64_t at) {
-  const uint32_t size = load_le<uint32_t>(index.payload.data() + at - 4);
+  const auto size = load_le<uint32_t>(index.payload.data() + at - values::kLengthSize);
   return {reinterpret_cast<const char*>(index.payload.data()) + at, size};
 }
 
+// FORMAT.md "Values": dict keys are unique.
 void refuse_duplicate_keys(std::vector<KeySeen>& keys, const Index& index,
                            uint64_t payload_offset) {
   std::sort(keys.begin(), keys.end());
@@ -468,7 +534,7 @@ void refuse_duplicate_keys(std::vector<KeySeen>& keys, const Index& index,
           group, end, [&](const KeySeen& a, const KeySeen& b) { return key_of(a) == key_of(b); });
       if (dup != end) {
         // The later of the two, at its length prefix.
-        format_error(payload_offset + std::next(dup)->at - 4, "index",
+        format_error(payload_offset + std::next(dup)->at - values::kLengthSize, "index",
                      wick::detail::cat("duplicate dict key '", key_of(*dup), "'"));
       }
     }
@@ -476,89 +542,94 @@ void refuse_duplicate_keys(std::vector<KeySeen>& keys, const Index& index,
   }
 }
 
-void decode_metadata(ByteReader& r, Index& index) {
-  const uint32_t n_meta = r.u32();
-  r.need(uint64_t{n_meta} * 5, "metadata entries");
-  for (uint32_t i = 0; i < n_meta; ++i) {
-    const uint64_t at = r.offset();
-    std::string key(r.view("metadata key"));
-    if (key.empty() || key.find('\0') != std::string::npos) {
-      format_error(at, "index", wick::detail::cat("metadata key ", key_error(key)));
-    }
-    if (index.metadata.contains(key)) {
-      format_error(at, "index", wick::detail::cat("duplicate metadata key '", key, "'"));
-    }
-    FlatNode node;
-    const auto tag = static_cast<Tag>(r.u8());
-    if (!read_scalar(r, tag, node, "metadata string")) {
-      format_error(r.offset() - 1, "index",
-                   wick::detail::cat("metadata '", key, "' has tag ", static_cast<int>(tag),
-                                     "; metadata values are tags 0-5"));
-    }
-    index.metadata.insert(std::move(key), scalar_value(index, node));
+// FORMAT.md "Values": a dict item's key, which may be empty but holds no NUL. The node keeps
+// where it is, not a copy (FlatNode's 32 bytes).
+std::string_view read_dict_key(ByteReader& r, FlatNode& node) {
+  const uint64_t at = r.offset();
+  const std::string_view key = r.view("dict key");
+  if (key.find('\0') != std::string::npos)
+    format_error(at, "index", "dict key contains a NUL byte");
+  node.key_at = r.position() - key.size();
+  node.key_size = static_cast<uint32_t>(key.size());
+  return key;
+}
+
+// FORMAT.md "Values": one value's tag and contents; a list's or dict's items follow it.
+// `depth` is the number of containers open around it. A container's count is checked against
+// the bytes left before the caller opens it, so no count can make it allocate ahead of the file.
+void read_value(ByteReader& r, FlatNode& node, std::size_t depth) {
+  const uint64_t at = r.offset();
+  const auto tag = static_cast<Tag>(r.u8());
+  if (read_scalar(r, tag, node, "string value")) return;
+  node.tag = tag;
+  if (tag == Tag::Tensor) {
+    node.n = r.u32();  // checked against the table in cross_check_tensor_ids()
+    return;
+  }
+  if (tag != Tag::List && tag != Tag::Dict) {
+    format_error(at, "index", wick::detail::cat("unknown value tag ", static_cast<int>(tag)));
+  }
+  node.n = r.u32();
+  r.need(uint64_t{node.n} * (tag == Tag::Dict ? values::kMinEntry : values::kMinItem),
+         "container items");
+  if (depth >= static_cast<std::size_t>(kMaxDepth)) {
+    format_error(at, "index", wick::detail::cat("nesting deeper than ", kMaxDepth, " levels"));
   }
 }
 
-// FORMAT.md "Values": one pass over the value tree, pre-order, with an explicit stack of open
-// containers. The first pass (`out` null) checks every rule and counts the nodes; the second
-// fills exactly that many, so the tree costs 32 bytes per value with no growth slack.
+bool is_open_container(const FlatNode& n) {
+  return (n.tag == Tag::List || n.tag == Tag::Dict) && n.n > 0;
+}
+
+// A list or dict whose items are being read; the explicit stack replaces recursion, so a
+// deeply nested file cannot exhaust the native stack.
+struct OpenContainer {
+  uint32_t left;  // items still to read
+  bool is_dict;
+  std::vector<KeySeen> keys;  // first pass only: its keys so far, checked when it closes
+};
+
+// Closes every container the item just read completes, checking each dict's keys on the first
+// pass (`checking`). True when the root is complete: the tree ends there.
+bool close_completed(std::vector<OpenContainer>& stack, const Index& index, uint64_t file_offset,
+                     bool checking) {
+  while (true) {
+    if (stack.empty()) return true;
+    if (--stack.back().left > 0) return false;
+    if (checking) refuse_duplicate_keys(stack.back().keys, index, file_offset);
+    stack.pop_back();
+  }
+}
+
+// FORMAT.md "Values": one pass over the value tree, pre-order. The first pass (`out` null)
+// checks every rule and counts the nodes; the second fills exactly that many, so the tree costs
+// 32 bytes per value with no growth slack (FORMAT.md "Bounds", FlatNode).
 uint64_t walk_value_tree(ByteReader& r, const Index& index, uint64_t file_offset,
                          std::vector<FlatNode>* out) {
-  struct Open {
-    uint32_t left;
-    bool is_dict;
-    std::vector<KeySeen> keys;
-  };
-  std::vector<Open> stack;
+  std::vector<OpenContainer> stack;
   uint64_t count = 0;
   while (true) {
     FlatNode node;
     if (!stack.empty() && stack.back().is_dict) {
-      const uint64_t at = r.offset();
-      const std::string_view key = r.view("dict key");
-      if (key.find('\0') != std::string::npos) {
-        format_error(at, "index", "dict key contains a NUL byte");
-      }
-      node.key_at = r.position() - key.size();
-      node.key_size = static_cast<uint32_t>(key.size());
+      const std::string_view key = read_dict_key(r, node);
       if (!out)
         stack.back().keys.push_back(KeySeen{std::hash<std::string_view>{}(key), node.key_at});
     }
     const uint64_t at = r.offset();
-    const auto tag = static_cast<Tag>(r.u8());
-    if (!read_scalar(r, tag, node, "string value")) {
-      node.tag = tag;
-      if (tag == Tag::Tensor) {
-        node.n = r.u32();
-      } else if (tag == Tag::List || tag == Tag::Dict) {
-        node.n = r.u32();
-        // Each list item takes at least 1 byte, each dict entry at least 5.
-        r.need(uint64_t{node.n} * (tag == Tag::Dict ? 5 : 1), "container items");
-        if (stack.size() >= static_cast<std::size_t>(kMaxDepth)) {
-          format_error(at, "index",
-                       wick::detail::cat("nesting deeper than ", kMaxDepth, " levels"));
-        }
-      } else {
-        format_error(at, "index", wick::detail::cat("unknown value tag ", static_cast<int>(tag)));
-      }
-    }
+    read_value(r, node, stack.size());
     if (count >= UINT32_MAX) format_error(at, "index", "more than 2^32-1 values in the tree");
     ++count;
     if (out) out->push_back(node);
-    if ((node.tag == Tag::List || node.tag == Tag::Dict) && node.n > 0) {
-      stack.push_back(Open{node.n, node.tag == Tag::Dict, {}});
+    if (is_open_container(node)) {
+      stack.push_back(OpenContainer{node.n, node.tag == Tag::Dict, {}});
       continue;
     }
-    // Close every container this item completes.
-    while (true) {
-      if (stack.empty()) return count;
-      if (--stack.back().left > 0) break;
-      if (!out) refuse_duplicate_keys(stack.back().keys, index, file_offset);
-      stack.pop_back();
-    }
+    if (close_completed(stack, index, file_offset, out == nullptr)) return count;
   }
 }
 
+// FORMAT.md "Kind 2: index", part 2: the root value. Two passes over the same bytes (count,
+// then fill), so Index::tree is allocated once at its exact size.
 void decode_value_tree(ByteReader& r, Index& index, uint64_t file_offset) {
   ByteReader counting = r;
   const uint64_t count = walk_value_tree(counting, index, file_offset, nullptr);
@@ -566,6 +637,10 @@ void decode_value_tree(ByteReader& r, Index& index, uint64_t file_offset) {
   walk_value_tree(r, index, file_offset, &index.tree);
 }
 
+// ---- Part 3: tensor table ------------------------------------------------------------------
+
+// FORMAT.md "Kind 2: index", part 3: one row, read in table_row's order; errors point at the
+// row's field.
 TensorEntry decode_table_row(ByteReader& r, uint32_t i) {
   const uint64_t at = r.offset();
   TensorEntry e;
@@ -576,12 +651,13 @@ TensorEntry decode_table_row(ByteReader& r, uint32_t i) {
   const uint8_t rank = r.u8();
   const auto dtype = dtype_from_code(code);
   if (!dtype)
-    format_error(at + 24, "index",
+    format_error(at + table_row::kDtype.offset, "index",
                  wick::detail::cat("tensor ", i, ": unknown dtype code ", int{code}));
   if (rank > kMaxRank)
-    format_error(at + 25, "index", wick::detail::cat("tensor ", i, ": rank ", int{rank}));
+    format_error(at + table_row::kRank.offset, "index",
+                 wick::detail::cat("tensor ", i, ": rank ", int{rank}));
   e.dtype = *dtype;
-  r.need(uint64_t{rank} * 8, "tensor sizes");
+  r.need(uint64_t{rank} * table_row::kSizes.size, "tensor sizes");
   e.shape.resize(rank);
   for (auto& d : e.shape) {
     const uint64_t v = r.u64();
@@ -598,9 +674,11 @@ TensorEntry decode_table_row(ByteReader& r, uint32_t i) {
   return e;
 }
 
+// FORMAT.md "Kind 2: index", parts 3 and 4: the table, in id order with records at increasing
+// aligned offsets after the file header, and nothing after it.
 void decode_tensor_table(ByteReader& r, Index& index) {
   const uint32_t n_tensors = r.u32();
-  r.need(uint64_t{n_tensors} * 26, "tensor table");
+  r.need(uint64_t{n_tensors} * table_row::kFixedSize, "tensor table");
   index.tensors.reserve(n_tensors);
   for (uint32_t i = 0; i < n_tensors; ++i) {
     const uint64_t at = r.offset();
@@ -620,7 +698,10 @@ void decode_tensor_table(ByteReader& r, Index& index) {
   }
 }
 
-// Every tensor id in range, every tensor referenced.
+// ---- Cross-checks --------------------------------------------------------------------------
+
+// FORMAT.md "Values": every tensor id in the tree is below the table's count, and every
+// tensor is referenced. Only possible once both the tree and the table are read.
 void cross_check_tensor_ids(const Index& index, uint64_t file_offset) {
   const std::size_t n_tensors = index.tensors.size();
   std::vector<bool> used(n_tensors, false);
@@ -654,6 +735,7 @@ Index decode_index(std::vector<std::byte> payload, uint64_t file_offset) {
   return index;
 }
 
+// FORMAT.md "Values": the Value tree of a decoded index, rebuilt from its pre-order nodes.
 Value build_value(const Index& index, const std::vector<Tensor>& tensors) {
   struct Open {
     Value value;

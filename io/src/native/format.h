@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <string>
@@ -34,11 +35,146 @@ inline constexpr std::size_t kFileHeaderSize = 64;
 inline constexpr std::size_t kTrailerSize = 64;
 inline constexpr std::size_t kAlign = 64;
 inline constexpr std::size_t kPrefixSize = 16;  // kind, flags, header size, payload size
+inline constexpr std::size_t kMinRecordHeader = 64;
 inline constexpr std::size_t kMaxRecordHeader = 512;
+inline constexpr std::size_t kIndexHeaderSize = 64;  // FORMAT.md "Kind 2: index": H = 64
 inline constexpr uint32_t kKindTensor = 1;
 inline constexpr uint32_t kKindIndex = 2;
 inline constexpr uint16_t kFlagOptional = 1;
 inline constexpr int kMaxRank = 32;
+
+// Field layout: one constant per row of FORMAT.md's tables, shared by every encoder and decoder,
+// so that no offset is written twice. The static_asserts check each table against its
+// structure's size: the fields follow each other with no gap and end where the structure does.
+
+/// A fixed-size field of a FORMAT.md table: its "offset" and "size" columns, in bytes from the
+/// start of its structure.
+struct Field {
+  std::size_t offset;
+  std::size_t size;
+  constexpr std::size_t end() const noexcept { return offset + size; }
+};
+
+/// True when `fields` lie one after the other with no gap from `begin` to `end`.
+constexpr bool tiles(std::initializer_list<Field> fields, std::size_t begin, std::size_t end) {
+  for (const Field& f : fields) {
+    if (f.offset != begin) return false;
+    begin = f.end();
+  }
+  return begin == end;
+}
+
+/// Reads field `F` of a structure; `T` must be as wide as FORMAT.md's table says.
+template <class T, Field F>
+T load_field(std::span<const std::byte> bytes) noexcept {
+  static_assert(sizeof(T) == F.size, "the type does not have the field's size in FORMAT.md");
+  return load_le<T>(bytes.data() + F.offset);
+}
+
+/// Writes field `F` of a structure; `T` must be as wide as FORMAT.md's table says.
+template <class T, Field F>
+void store_field(std::span<std::byte> bytes, T v) noexcept {
+  static_assert(sizeof(T) == F.size, "the type does not have the field's size in FORMAT.md");
+  store_le<T>(bytes.data() + F.offset, v);
+}
+
+// FORMAT.md "File header (64 bytes)".
+namespace file_header {
+inline constexpr Field kMagic{0, 8};
+inline constexpr Field kMajor{8, 2};
+inline constexpr Field kMinor{10, 2};
+inline constexpr Field kByteOrderMark{12, 4};
+inline constexpr Field kHeaderSize{16, 4};
+inline constexpr Field kFlags{20, 4};      // reserved (0)
+inline constexpr Field kProducer{24, 32};  // NUL-padded ASCII
+inline constexpr Field kChecksum{56, 8};   // xxh3 of every byte before it
+static_assert(tiles({kMagic, kMajor, kMinor, kByteOrderMark, kHeaderSize, kFlags, kProducer,
+                     kChecksum},
+                    0, kFileHeaderSize));
+static_assert(kMagic.size == detail::kMagic.size());
+}  // namespace file_header
+
+// FORMAT.md "Records": the prefix every record header starts with, the header checksum every
+// one ends with, and the payload checksum of every kind but tensor.
+namespace record {
+inline constexpr Field kKind{0, 4};
+inline constexpr Field kFlags{4, 2};
+inline constexpr Field kHeaderSize{6, 2};
+inline constexpr Field kPayloadSize{8, 8};
+inline constexpr Field kPayloadChecksum{16, 8};  // every kind but tensor
+/// The header checksum: the last 8 bytes of a header of `header_size` bytes, over those before.
+inline constexpr std::size_t kHeaderChecksumSize = 8;
+constexpr std::size_t header_checksum_at(std::size_t header_size) noexcept {
+  return header_size - kHeaderChecksumSize;
+}
+static_assert(tiles({kKind, kFlags, kHeaderSize, kPayloadSize}, 0, kPrefixSize));
+static_assert(kPayloadChecksum.offset == kPrefixSize);
+}  // namespace record
+
+// FORMAT.md "Kind 1: tensor": the fields after the prefix; the sizes (8 bytes each, outermost
+// first) run from kSizes.offset to zero padding up to the header checksum.
+namespace tensor_header {
+inline constexpr Field kId{16, 4};
+inline constexpr Field kDtype{20, 1};
+inline constexpr Field kRank{21, 1};
+inline constexpr Field kReserved{22, 2};
+inline constexpr Field kSizes{24, 8};  // one dimension's size; dimension i at size_at(i)
+constexpr std::size_t size_at(std::size_t i) noexcept {
+  return kSizes.offset + kSizes.size * i;
+}
+static_assert(tiles({kId, kDtype, kRank, kReserved}, kPrefixSize, kSizes.offset));
+}  // namespace tensor_header
+
+// FORMAT.md "Kind 2: index": the index record header (H = kIndexHeaderSize).
+namespace index_header {
+inline constexpr Field kPayloadChecksum = record::kPayloadChecksum;
+inline constexpr Field kReserved{24, 32};
+inline constexpr Field kChecksum{56, 8};
+static_assert(tiles({kPayloadChecksum, kReserved, kChecksum}, kPrefixSize, kIndexHeaderSize));
+static_assert(kChecksum.offset == record::header_checksum_at(kIndexHeaderSize));
+}  // namespace index_header
+
+// FORMAT.md "Kind 2: index", part 3, tensor table: one row, from the row's start. The sizes
+// (8 bytes each) follow the fixed part.
+namespace table_row {
+inline constexpr Field kRecordOffset{0, 8};
+inline constexpr Field kPayloadSize{8, 8};
+inline constexpr Field kChecksum{16, 8};
+inline constexpr Field kDtype{24, 1};
+inline constexpr Field kRank{25, 1};
+inline constexpr Field kSizes{26, 8};  // one dimension's size
+/// Bytes of a row of rank 0: every row takes at least this many.
+inline constexpr std::size_t kFixedSize = kRank.end();
+static_assert(tiles({kRecordOffset, kPayloadSize, kChecksum, kDtype, kRank}, 0, kFixedSize));
+static_assert(kSizes.offset == kFixedSize);
+}  // namespace table_row
+
+// FORMAT.md "Values" (and "Conventions" for strings): the smallest encodings, which bound every
+// count before anything is allocated.
+namespace values {
+inline constexpr std::size_t kTagSize = 1;
+inline constexpr std::size_t kLengthSize = 4;  // a string's u32 length, just before its bytes
+/// A list item: at least its tag.
+inline constexpr std::size_t kMinItem = kTagSize;
+/// A dict entry or metadata entry: at least an empty key's length and a tag.
+inline constexpr std::size_t kMinEntry = kLengthSize + kTagSize;
+}  // namespace values
+
+// FORMAT.md "Trailer (64 bytes)".
+namespace trailer {
+inline constexpr Field kIndexOffset{0, 8};
+inline constexpr Field kFileSize{8, 8};
+inline constexpr Field kIndexChecksum{16, 8};
+inline constexpr Field kMajor{24, 2};
+inline constexpr Field kMinor{26, 2};
+inline constexpr Field kReserved{28, 20};
+inline constexpr Field kChecksum{48, 8};  // xxh3 of every byte before it
+inline constexpr Field kEndMagic{56, 8};
+static_assert(tiles({kIndexOffset, kFileSize, kIndexChecksum, kMajor, kMinor, kReserved, kChecksum,
+                     kEndMagic},
+                    0, kTrailerSize));
+static_assert(kEndMagic.size == detail::kEndMagic.size());
+}  // namespace trailer
 
 /// Value tags in the index (FORMAT.md "Values").
 enum class Tag : uint8_t {
@@ -97,7 +233,7 @@ class ByteWriter {
   void u64(uint64_t v) { put(v); }
   void i64(int64_t v) { put(v); }
   void f64(double v) { put(std::bit_cast<uint64_t>(v)); }
-  void string(std::string_view s);
+  void string(std::string_view s);  // FORMAT.md "Conventions": u32 length, then the bytes
   void bytes(const void* p, std::size_t n);
   void zeros(std::size_t n) { buf_.resize(buf_.size() + n, std::byte{0}); }
   const std::vector<std::byte>& buffer() const noexcept { return buf_; }
@@ -125,7 +261,7 @@ class ByteReader {
   uint64_t u64() { return get<uint64_t>("u64"); }
   int64_t i64() { return get<int64_t>("i64"); }
   double f64() { return std::bit_cast<double>(get<uint64_t>("f64")); }
-  /// A u32-length-prefixed string, as a view into the bytes read.
+  /// FORMAT.md "Conventions": a u32-length-prefixed string, as a view into the bytes read.
   std::string_view view(const char* field);
   /// Throws unless `n` more bytes remain.
   void need(uint64_t n, const char* field) const;
@@ -150,6 +286,7 @@ class ByteReader {
 };
 
 /// Throws FormatError unless every byte of `bytes` is zero (padding and reserved space).
+/// FORMAT.md "Conventions": padding and reserved fields are zero.
 void check_zero(std::span<const std::byte> bytes, uint64_t file_offset, const char* what);
 
 /// Producer string written into headers: "wick <version>".
@@ -160,7 +297,9 @@ struct FileHeader {
   uint16_t minor = kMinor;
   std::string producer;
 };
+/// FORMAT.md "File header (64 bytes)".
 std::array<std::byte, kFileHeaderSize> encode_file_header();
+/// FORMAT.md "File header (64 bytes)" (and "Version history" for what a version means).
 /// Validates magic, byte order, sizes and checksum; refuses a newer major naming both versions.
 FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> bytes);
 
@@ -171,7 +310,9 @@ struct Trailer {
   uint16_t major = kMajor;
   uint16_t minor = kMinor;
 };
+/// FORMAT.md "Trailer (64 bytes)".
 std::array<std::byte, kTrailerSize> encode_trailer(const Trailer& t);
+/// FORMAT.md "Trailer (64 bytes)".
 /// Validates end magic, checksum and reserved bytes; `file_offset` is where the trailer starts.
 Trailer decode_trailer(std::span<const std::byte, kTrailerSize> bytes, uint64_t file_offset);
 
@@ -184,9 +325,10 @@ struct RecordPrefix {
 };
 /// "tensor record header", "index record header" or "record header (kind N)", for messages.
 std::string record_header_name(uint32_t kind);
-/// Decodes and sanity-checks the first 16 bytes of a record at `file_offset`.
+/// FORMAT.md "Records": decodes and sanity-checks the prefix (the first kPrefixSize bytes) of
+/// a record at `file_offset`.
 RecordPrefix decode_prefix(std::span<const std::byte> bytes, uint64_t file_offset);
-/// Verifies the checksum in the last 8 bytes of a whole record header.
+/// FORMAT.md "Records": verifies the checksum in the last 8 bytes of a whole record header.
 void check_header_checksum(std::span<const std::byte> header, uint64_t file_offset,
                            const std::string& what);
 
@@ -199,23 +341,31 @@ struct TensorEntry {
   Shape shape;
 };
 
-/// Header size of a tensor record of rank `rank`.
+/// FORMAT.md "Kind 1: tensor": header size of a tensor record of rank `rank`, the sizes and the
+/// header checksum rounded up to 64 (H = 64 * ceil((32 + 8r) / 64)).
 constexpr std::size_t tensor_header_size(std::size_t rank) noexcept {
-  return (32 + 8 * rank + kAlign - 1) / kAlign * kAlign;
+  const std::size_t used = tensor_header::size_at(rank) + record::kHeaderChecksumSize;
+  return (used + kAlign - 1) / kAlign * kAlign;
 }
-/// Writes the whole header of tensor record `id` into `out`; returns its size.
+static_assert(tensor_header_size(0) == 64 && tensor_header_size(4) == 64 &&
+              tensor_header_size(5) == 128 && tensor_header_size(12) == 128 &&
+              tensor_header_size(kMaxRank) <= kMaxRecordHeader);
+/// FORMAT.md "Kind 1: tensor". Writes the whole header of tensor record `id` into `out`; returns
+/// its size.
 std::size_t encode_tensor_header(uint32_t id, DType dtype, const Shape& shape,
                                  uint64_t payload_size, std::span<std::byte, kMaxRecordHeader> out);
-/// Decodes a verified-size tensor header (prefix included) and checks it against `expected`
-/// (the index row) when given. Returns the tensor id.
+/// FORMAT.md "Kind 1: tensor". Decodes a verified-size tensor header (prefix included) and checks
+/// it against `expected` (the index row) when given. Returns the tensor id.
 uint32_t decode_tensor_header(std::span<const std::byte> header, uint64_t file_offset,
                               TensorEntry& out);
 
-/// Payload bytes of a tensor of this dtype and shape; FormatError on overflow.
+/// FORMAT.md "Kind 1: tensor": payload bytes of a tensor of this dtype and shape; FormatError
+/// on overflow (or past the 2^62 rule).
 uint64_t payload_bytes(DType dtype, const Shape& shape, uint64_t file_offset);
 
-/// The whole header of the index record.
-std::array<std::byte, 64> encode_index_header(uint64_t payload_size, uint64_t checksum);
+/// FORMAT.md "Kind 2: index": the whole header of the index record.
+std::array<std::byte, kIndexHeaderSize> encode_index_header(uint64_t payload_size,
+                                                            uint64_t checksum);
 
 /// The value tree of an index, flattened in pre-order so it is built and walked without
 /// recursion. Lists and dicts record their item count; their items follow them. Keys and
@@ -247,16 +397,20 @@ struct Index {
   }
 };
 
-/// Encodes a none/bool/int/float/string value (tag and contents); false for other kinds.
+/// FORMAT.md "Values": encodes a none/bool/int/float/string value (tag and contents); false for
+/// other kinds.
 bool encode_scalar(ByteWriter& w, const Value& v);
-/// Encodes a metadata dict (scalar values only: ArgumentError otherwise).
+/// FORMAT.md "Kind 2: index", part 1: encodes a metadata dict (scalar values only:
+/// ArgumentError otherwise).
 void encode_metadata(ByteWriter& w, const Dict& metadata);
-/// Encodes one table row.
+/// FORMAT.md "Kind 2: index", part 3: encodes one tensor table row.
 void encode_table_row(ByteWriter& w, const TensorEntry& e);
-/// Parses and validates a whole index payload that starts at `file_offset`.
+/// FORMAT.md "Kind 2: index": parses and validates a whole index payload that starts at
+/// `file_offset` (metadata, value tree, tensor table, then the cross-checks between them).
 Index decode_index(std::vector<std::byte> payload, uint64_t file_offset);
 
-/// Rebuilds the Value tree, putting `tensors[id]` at each tensor node.
+/// FORMAT.md "Values": rebuilds the Value tree of a decoded index, putting `tensors[id]` at each
+/// tensor node.
 Value build_value(const Index& index, const std::vector<Tensor>& tensors);
 
 /// How a tree's nodes are named and found by path (FORMAT.md "Tree paths"), built on demand in

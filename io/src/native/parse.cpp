@@ -111,7 +111,8 @@ void skip(Source& src, uint64_t n, Hasher* h, const Reporter& report, const char
   }
 }
 
-// Reads the file header, telling "not a wick file" from "truncated" when the data is short.
+// FORMAT.md "File header (64 bytes)": reads the file header, telling "not a wick file" from
+// "truncated" when the data is short.
 void read_file_header(Source& src, std::span<std::byte, kFileHeaderSize> header) {
   std::size_t got = 0;
   while (got < header.size()) {
@@ -129,6 +130,7 @@ void read_file_header(Source& src, std::span<std::byte, kFileHeaderSize> header)
       wick::detail::cat("truncated: needs ", header.size(), " bytes, the data ends after ", got));
 }
 
+// FORMAT.md "Records": the pad64(P) zero bytes after a payload.
 void read_padding(Source& src, uint64_t payload_size, bool verify, const char* what) {
   std::byte pad[kAlign];
   const auto n = static_cast<std::size_t>(pad64(payload_size));
@@ -158,148 +160,199 @@ void payload_checksum_error(const std::string& name, uint64_t record_offset, uin
 
 namespace {
 
-Parsed parse_records(Source& src, const ParseOptions& options) {
-  const Reporter report(options.progress, src);
-  Worker faulting;  // see kPrefaultFrom; started by the first payload that big
-  Parsed out;
-  std::array<std::byte, kFileHeaderSize> header{};
-  read_file_header(src, header);
-  out.header = decode_file_header(header);
+// FORMAT.md "How readers use this", streaming: the file header, the records in order up to the
+// index (the last record), the trailer; then the index's tensor table against the records seen.
+class StreamParser {
+ public:
+  StreamParser(Source& src, const ParseOptions& options)
+      : src_(src), options_(options), report_(options.progress, src) {}
 
-  std::vector<TensorEntry> records;  // what the tensor records themselves said
-  std::vector<uint64_t> hashes;
-  Hasher h;
-  uint64_t index_offset = 0;
-  std::vector<std::byte> index_payload;
-  uint64_t index_checksum = 0;
-  while (true) {
-    const uint64_t at = src.position();
+  Parsed run() {
+    std::array<std::byte, kFileHeaderSize> header{};
+    read_file_header(src_, header);
+    out_.header = decode_file_header(header);
+    bool index_read = false;
+    while (!index_read)
+      index_read = read_record();  // the index is the last record
+    read_trailer();
+    out_.index = decode_index(std::move(index_payload_), index_offset_ + kIndexHeaderSize);
+    check_table_against_records();
+    if (options_.keep_payloads) out_.value = build_value(out_.index, out_.tensors);
+    report_();  // the last bytes (index and trailer) are in too: done == total
+    return std::move(out_);
+  }
+
+ private:
+  // FORMAT.md "Records": one record, by its kind. True after the index record, the last one.
+  bool read_record() {
+    const uint64_t at = src_.position();
     std::array<std::byte, kMaxRecordHeader> hb{};
-    src.read_exact(hb.data(), kPrefixSize, "record header");
+    src_.read_exact(hb.data(), kPrefixSize, "record header");
     const RecordPrefix p = decode_prefix(hb, at);
-    src.read_exact(hb.data() + kPrefixSize, p.header_size - kPrefixSize, "record header");
-    const std::span<const std::byte> hspan(hb.data(), p.header_size);
+    src_.read_exact(hb.data() + kPrefixSize, p.header_size - kPrefixSize, "record header");
+    const std::span<const std::byte> header(hb.data(), p.header_size);
     if (p.kind == kKindTensor) {
-      TensorEntry e;
-      const uint32_t id = decode_tensor_header(hspan, at, e);
-      if (id != records.size()) {
-        format_error(at + 16, "tensor record",
-                     wick::detail::cat("tensor id ", id, ", expected ", records.size(),
-                                       " (ids count up from 0)"));
-      }
-      h.reset();
-      std::shared_ptr<Storage> storage;
-      if (options.keep_payloads) {
-        storage = take(src, e.payload_size, options.verify ? &h : nullptr, report, "tensor payload",
-                       &faulting);
-      } else {
-        // Verifying without keeping the bytes: still every byte a load would refuse.
-        const std::string name = e.dtype == kBool ? wick::detail::cat("#", id) : "";
-        skip(src, e.payload_size, options.verify ? &h : nullptr, report, "tensor payload",
-             e.dtype == kBool ? &name : nullptr);
-      }
-      if (storage && e.dtype == kBool) {
-        check_bool_payload(storage->data(), storage->nbytes(), at + p.header_size,
-                           wick::detail::cat("#", id));
-      }
-      read_padding(src, e.payload_size, options.verify, "tensor padding");
-      hashes.push_back(options.verify ? h.digest() : 0);
-      if (storage) {
-        out.tensors.emplace_back(std::move(storage), e.shape, contiguous_strides(e.shape), 0,
-                                 e.dtype);
-      }
-      records.push_back(std::move(e));
-      continue;
+      tensor_record(at, header);
+      return false;
     }
-    check_header_checksum(hspan, at, record_header_name(p.kind));
-    const uint64_t stored = load_le<uint64_t>(hb.data() + 16);
+    // Every other kind: the header checksum, and the payload checksum at offset 16.
+    check_header_checksum(header, at, record_header_name(p.kind));
+    const auto stored = load_field<uint64_t, record::kPayloadChecksum>(header);
     if (p.kind == kKindIndex) {
-      if (p.flags != 0 || p.header_size != 64) {
-        format_error(at, "index record header", "index records have flags 0 and a 64-byte header");
-      }
-      check_zero(hspan.subspan(24, 32), at + 24, "index record reserved bytes");
-      auto storage = take(src, p.payload_size, nullptr, report, "index");
-      index_payload.assign(storage->data(), storage->data() + p.payload_size);
-      h.reset();
-      h.update(index_payload.data(), index_payload.size());
-      if (h.digest() != stored) {
-        format_error(at, "index",
-                     wick::detail::cat("payload checksum mismatch: stored ", hex64(stored),
-                                       ", computed ", hex64(h.digest())));
-      }
-      read_padding(src, p.payload_size, true, "index padding");
-      index_offset = at;
-      index_checksum = stored;
-      break;
+      index_record(at, p, header, stored);
+      return true;
     }
+    optional_record(at, p, stored);
+    return false;
+  }
+
+  // FORMAT.md "Kind 1: tensor": ids count up from 0 in file order; the payload is hashed while
+  // it arrives, and its checksum (in the index) is compared once the index is read.
+  void tensor_record(uint64_t at, std::span<const std::byte> header) {
+    TensorEntry e;
+    const uint32_t id = decode_tensor_header(header, at, e);
+    if (id != records_.size()) {
+      format_error(at + tensor_header::kId.offset, "tensor record",
+                   wick::detail::cat("tensor id ", id, ", expected ", records_.size(),
+                                     " (ids count up from 0)"));
+    }
+    hasher_.reset();
+    Hasher* h = options_.verify ? &hasher_ : nullptr;
+    std::shared_ptr<Storage> storage;
+    if (options_.keep_payloads) {
+      storage = take(src_, e.payload_size, h, report_, "tensor payload", &faulting_);
+    } else {
+      // Verifying without keeping the bytes: still every byte a load would refuse.
+      const std::string name = e.dtype == kBool ? wick::detail::cat("#", id) : "";
+      skip(src_, e.payload_size, h, report_, "tensor payload", e.dtype == kBool ? &name : nullptr);
+    }
+    if (storage && e.dtype == kBool) {
+      check_bool_payload(storage->data(), storage->nbytes(), at + header.size(),
+                         wick::detail::cat("#", id));
+    }
+    read_padding(src_, e.payload_size, options_.verify, "tensor padding");
+    hashes_.push_back(options_.verify ? hasher_.digest() : 0);
+    if (storage) {
+      out_.tensors.emplace_back(std::move(storage), e.shape, contiguous_strides(e.shape), 0,
+                                e.dtype);
+    }
+    records_.push_back(std::move(e));
+  }
+
+  // FORMAT.md "Kind 2: index": flags 0, H = 64, reserved bytes 0; the payload is kept for
+  // decode_index() once the trailer has been checked.
+  void index_record(uint64_t at, const RecordPrefix& p, std::span<const std::byte> header,
+                    uint64_t stored) {
+    namespace f = index_header;
+    if (p.flags != 0 || p.header_size != kIndexHeaderSize) {
+      format_error(at, "index record header", "index records have flags 0 and a 64-byte header");
+    }
+    check_zero(header.subspan(f::kReserved.offset, f::kReserved.size), at + f::kReserved.offset,
+               "index record reserved bytes");
+    auto storage = take(src_, p.payload_size, nullptr, report_, "index");
+    index_payload_.assign(storage->data(), storage->data() + p.payload_size);
+    hasher_.reset();
+    hasher_.update(index_payload_.data(), index_payload_.size());
+    if (hasher_.digest() != stored) {
+      format_error(at, "index",
+                   wick::detail::cat("payload checksum mismatch: stored ", hex64(stored),
+                                     ", computed ", hex64(hasher_.digest())));
+    }
+    read_padding(src_, p.payload_size, true, "index padding");
+    index_offset_ = at;
+    index_checksum_ = stored;
+  }
+
+  // FORMAT.md "Records": a kind this reader does not know is skipped when marked optional,
+  // after its payload checksum is verified; otherwise the file is refused.
+  void optional_record(uint64_t at, const RecordPrefix& p, uint64_t stored) {
     if ((p.flags & kFlagOptional) == 0) {
       format_error(at, "record header",
                    wick::detail::cat("unknown required record kind ", p.kind,
                                      " (written by a newer wick?)"));
     }
-    h.reset();
-    skip(src, p.payload_size, &h, report, "optional record");
-    if (p.payload_size > 0 && h.digest() != stored) {
+    hasher_.reset();
+    skip(src_, p.payload_size, &hasher_, report_, "optional record");
+    if (p.payload_size > 0 && hasher_.digest() != stored) {
       format_error(at, wick::detail::cat("optional record (kind ", p.kind, ")"),
                    wick::detail::cat("payload checksum mismatch: stored ", hex64(stored),
-                                     ", computed ", hex64(h.digest())));
+                                     ", computed ", hex64(hasher_.digest())));
     }
-    read_padding(src, p.payload_size, options.verify, "record padding");
+    read_padding(src_, p.payload_size, options_.verify, "record padding");
   }
 
-  std::array<std::byte, kTrailerSize> tb{};
-  const uint64_t trailer_at = src.position();
-  src.read_exact(tb.data(), tb.size(), "trailer");
-  const Trailer t = decode_trailer(tb, trailer_at);
-  if (t.index_offset != index_offset || t.file_size != trailer_at + kTrailerSize ||
-      t.index_checksum != index_checksum || t.major != out.header.major ||
-      t.minor != out.header.minor) {
-    format_error(trailer_at, "trailer",
-                 wick::detail::cat("does not match the file: index at ", t.index_offset,
-                                   " (found at ", index_offset, "), size ", t.file_size, " (found ",
-                                   trailer_at + kTrailerSize, ")"));
+  // FORMAT.md "Trailer (64 bytes)": it must match the index and header just read, and a file
+  // ends with it.
+  void read_trailer() {
+    std::array<std::byte, kTrailerSize> tb{};
+    const uint64_t trailer_at = src_.position();
+    src_.read_exact(tb.data(), tb.size(), "trailer");
+    const Trailer t = decode_trailer(tb, trailer_at);
+    const uint64_t end = trailer_at + kTrailerSize;
+    if (t.index_offset != index_offset_ || t.file_size != end ||
+        t.index_checksum != index_checksum_ || t.major != out_.header.major ||
+        t.minor != out_.header.minor) {
+      format_error(
+          trailer_at, "trailer",
+          wick::detail::cat("does not match the file: index at ", t.index_offset, " (found at ",
+                            index_offset_, "), size ", t.file_size, " (found ", end, ")"));
+    }
+    // A stream may carry more data after the trailer; a file ends with it. Otherwise a file
+    // could hold one complete wick file followed by another that random access would read.
+    if (const std::optional<uint64_t> size = src_.size(); size && *size != end) {
+      format_error(
+          trailer_at, "trailer",
+          wick::detail::cat(*size - end, " unexpected bytes after the trailer (it ends at ", end,
+                            ", the file is ", *size, " bytes)"));
+    }
   }
 
-  // A stream may carry more data after the trailer; a file ends with it. Otherwise a file
-  // could hold one complete wick file followed by another that random access would read.
-  if (const std::optional<uint64_t> size = src.size(); size && *size != trailer_at + kTrailerSize) {
-    format_error(trailer_at, "trailer",
-                 wick::detail::cat(*size - trailer_at - kTrailerSize,
-                                   " unexpected bytes after the trailer (it ends at ",
-                                   trailer_at + kTrailerSize, ", the file is ", *size, " bytes)"));
-  }
-  out.index = decode_index(std::move(index_payload), index_offset + 64);
-  if (out.index.tensors.size() != records.size()) {
-    format_error(index_offset, "index",
-                 wick::detail::cat("lists ", out.index.tensors.size(),
-                                   " tensors but the file holds ", records.size()));
-  }
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    const TensorEntry& row = out.index.tensors[i];
-    const TensorEntry& rec = records[i];
-    if (row.record_offset != rec.record_offset || row.dtype != rec.dtype ||
-        row.shape != rec.shape) {
-      format_error(rec.record_offset, "tensor " + tensor_name(out.index, static_cast<uint32_t>(i)),
-                   wick::detail::cat("index row (offset ", row.record_offset, ", ",
-                                     dtype_name(row.dtype), " ", shape_str(row.shape),
-                                     ") disagrees with the record (offset ", rec.record_offset,
-                                     ", ", dtype_name(rec.dtype), " ", shape_str(rec.shape), ")"));
+  // FORMAT.md "Kind 2: index", part 3: each row must agree with the record it points to, and
+  // each payload with the checksum the row holds.
+  void check_table_against_records() const {
+    const Index& index = out_.index;
+    if (index.tensors.size() != records_.size()) {
+      format_error(index_offset_, "index",
+                   wick::detail::cat("lists ", index.tensors.size(), " tensors but the file holds ",
+                                     records_.size()));
     }
-    if (options.verify && hashes[i] != row.checksum) {
-      payload_checksum_error(tensor_name(out.index, static_cast<uint32_t>(i)), rec.record_offset,
-                             row.checksum, hashes[i]);
+    for (std::size_t i = 0; i < records_.size(); ++i) {
+      const TensorEntry& row = index.tensors[i];
+      const TensorEntry& rec = records_[i];
+      if (row.record_offset != rec.record_offset || row.dtype != rec.dtype ||
+          row.shape != rec.shape) {
+        format_error(
+            rec.record_offset, "tensor " + tensor_name(index, static_cast<uint32_t>(i)),
+            wick::detail::cat("index row (offset ", row.record_offset, ", ", dtype_name(row.dtype),
+                              " ", shape_str(row.shape), ") disagrees with the record (offset ",
+                              rec.record_offset, ", ", dtype_name(rec.dtype), " ",
+                              shape_str(rec.shape), ")"));
+      }
+      if (options_.verify && hashes_[i] != row.checksum) {
+        payload_checksum_error(tensor_name(index, static_cast<uint32_t>(i)), rec.record_offset,
+                               row.checksum, hashes_[i]);
+      }
     }
   }
-  if (options.keep_payloads) out.value = build_value(out.index, out.tensors);
-  report();  // the last bytes (index and trailer) are in too: done == total
-  return out;
-}
+
+  Source& src_;
+  const ParseOptions& options_;
+  const Reporter report_;
+  Worker faulting_;  // see kPrefaultFrom; started by the first payload that big
+  Parsed out_;
+  std::vector<TensorEntry> records_;  // what the tensor records themselves said
+  std::vector<uint64_t> hashes_;      // their payloads' hashes (0 when not verifying)
+  Hasher hasher_;
+  uint64_t index_offset_ = 0;
+  std::vector<std::byte> index_payload_;
+  uint64_t index_checksum_ = 0;
+};
 
 }  // namespace
 
 Parsed parse_stream(Source& src, const ParseOptions& options) {
   try {
-    return parse_records(src, options);
+    return StreamParser(src, options).run();
   } catch (const FormatError& e) {
     if (options.name.empty()) throw;
     rethrow_naming_file(e, options.name);

@@ -13,7 +13,7 @@ using namespace detail;
 
 namespace {
 constexpr std::size_t kReadChunk = std::size_t{256} << 10;
-constexpr uint64_t kMinFileSize = kFileHeaderSize + 64 + kTrailerSize;
+constexpr uint64_t kMinFileSize = kFileHeaderSize + kIndexHeaderSize + kTrailerSize;
 
 [[noreturn]] void fail(const std::string& file, uint64_t offset, const std::string& msg) {
   throw FormatError(
@@ -33,73 +33,16 @@ class Reader::Impl {
     if (options_.mmap) mapping_ = std::make_shared<const Mapping>(file_);
   }
 
-  // Reads and checks header, trailer and index (FORMAT.md "How readers use this"), and checks
-  // that the records the index lists tile the file.
+  // FORMAT.md "How readers use this", random access: the header and the trailer, the index
+  // record the trailer points at, and then that the records the index lists tile the file.
   void open() {
     const uint64_t size = file_.size();
-    const std::string& name = file_.name();
+    if (size < kMinFileSize) refuse_short_file(size);
     std::array<std::byte, kFileHeaderSize> header{};
-    if (size < kMinFileSize) {
-      // Say "not a wick file" when the magic is wrong, "truncated" when it is right.
-      file_.read_at(header.data(), static_cast<std::size_t>(std::min<uint64_t>(size, 8)), 0,
-                    "file header");
-      if (size < 8 || std::memcmp(header.data(), kMagic.data(), kMagic.size()) != 0) {
-        fail(name, 0, wick::detail::cat("not a wick file (", size, " bytes, bad magic)"));
-      }
-      fail(
-          name, size,
-          wick::detail::cat("truncated: ", size, " bytes is less than the minimum ", kMinFileSize));
-    }
     file_.read_at(header.data(), header.size(), 0, "file header");
     const FileHeader fh = decode_file_header(header);
-    std::array<std::byte, kTrailerSize> tb{};
-    file_.read_at(tb.data(), tb.size(), size - kTrailerSize, "trailer");
-    const Trailer t = decode_trailer(tb, size - kTrailerSize);
-    if (t.major != fh.major || t.minor != fh.minor) {
-      fail(name, size - kTrailerSize,
-           wick::detail::cat("the trailer says version ", t.major, ".", t.minor,
-                             " but the header says ", fh.major, ".", fh.minor));
-    }
-    if (t.file_size != size) {
-      fail(name, size - kTrailerSize,
-           wick::detail::cat("the trailer says the file is ", t.file_size, " bytes but it is ",
-                             size, " (truncated or appended to)"));
-    }
-    if (t.index_offset % kAlign != 0 || t.index_offset < kFileHeaderSize ||
-        t.index_offset > size - kTrailerSize - 64) {
-      fail(name, size - kTrailerSize,
-           wick::detail::cat("index offset ", t.index_offset, " is outside the file"));
-    }
-    std::array<std::byte, 64> ih{};
-    file_.read_at(ih.data(), ih.size(), t.index_offset, "index record header");
-    check_header_checksum(ih, t.index_offset, "index record header");
-    const RecordPrefix p = decode_prefix(ih, t.index_offset);
-    const uint64_t stored = load_le<uint64_t>(ih.data() + 16);
-    if (p.kind != kKindIndex || p.header_size != 64 || p.flags != 0 || stored != t.index_checksum) {
-      fail(name, t.index_offset, "the trailer does not point at an index record");
-    }
-    check_zero(std::span<const std::byte>(ih).subspan(24, 32), t.index_offset + 24,
-               "index record reserved bytes");
-    const uint64_t payload_end = size - kTrailerSize;
-    if (p.payload_size > payload_end - t.index_offset - 64 ||
-        t.index_offset + 64 + p.payload_size + pad64(p.payload_size) != payload_end) {
-      fail(name, t.index_offset + 8,
-           wick::detail::cat("index payload of ", p.payload_size,
-                             " bytes does not end where the trailer starts"));
-    }
-    std::vector<std::byte> payload(static_cast<std::size_t>(p.payload_size));
-    file_.read_at(payload.data(), payload.size(), t.index_offset + 64, "index");
-    const uint64_t actual = xxh3(payload.data(), payload.size());
-    if (actual != stored) {
-      throw FormatError(ErrorInfo{.subject = "wick file",
-                                  .file = name,
-                                  .offset = t.index_offset + 64,
-                                  .expected = std::to_string(stored),
-                                  .found = std::to_string(actual),
-                                  .detail = wick::detail::cat("index checksum mismatch: stored ",
-                                                              stored, ", computed ", actual)});
-    }
-    index_ = std::make_shared<const Index>(decode_index(std::move(payload), t.index_offset + 64));
+    const Trailer t = read_trailer(size, fh);
+    index_ = std::make_shared<const Index>(read_index(size, t));
     check_records_tile(t.index_offset);
     info_.major = fh.major;
     info_.minor = fh.minor;
@@ -108,6 +51,85 @@ class Reader::Impl {
     info_.tensor_count = index_->tensors.size();
     for (const TensorEntry& e : index_->tensors)
       info_.payload_bytes += e.payload_size;
+  }
+
+  // A file too short for a header, an index record header and a trailer: "not a wick file"
+  // when the magic is wrong, "truncated" when it is right.
+  [[noreturn]] void refuse_short_file(uint64_t size) const {
+    const std::string& name = file_.name();
+    std::array<std::byte, kMagic.size()> magic{};
+    file_.read_at(magic.data(), static_cast<std::size_t>(std::min<uint64_t>(size, magic.size())),
+                  file_header::kMagic.offset, "file header");
+    if (size < magic.size() || std::memcmp(magic.data(), kMagic.data(), kMagic.size()) != 0) {
+      fail(name, 0, wick::detail::cat("not a wick file (", size, " bytes, bad magic)"));
+    }
+    fail(name, size,
+         wick::detail::cat("truncated: ", size, " bytes is less than the minimum ", kMinFileSize));
+  }
+
+  // FORMAT.md "Trailer (64 bytes)": the file's last bytes; it must agree with the header and
+  // the file's size, and point at an index record inside the file.
+  Trailer read_trailer(uint64_t size, const FileHeader& fh) const {
+    const std::string& name = file_.name();
+    const uint64_t trailer_at = size - kTrailerSize;
+    std::array<std::byte, kTrailerSize> tb{};
+    file_.read_at(tb.data(), tb.size(), trailer_at, "trailer");
+    const Trailer t = decode_trailer(tb, trailer_at);
+    if (t.major != fh.major || t.minor != fh.minor) {
+      fail(name, trailer_at,
+           wick::detail::cat("the trailer says version ", t.major, ".", t.minor,
+                             " but the header says ", fh.major, ".", fh.minor));
+    }
+    if (t.file_size != size) {
+      fail(name, trailer_at,
+           wick::detail::cat("the trailer says the file is ", t.file_size, " bytes but it is ",
+                             size, " (truncated or appended to)"));
+    }
+    if (t.index_offset % kAlign != 0 || t.index_offset < kFileHeaderSize ||
+        t.index_offset > trailer_at - kIndexHeaderSize) {
+      fail(name, trailer_at,
+           wick::detail::cat("index offset ", t.index_offset, " is outside the file"));
+    }
+    return t;
+  }
+
+  // FORMAT.md "Kind 2: index": the record the trailer points at, whose payload (and padding)
+  // ends exactly where the trailer starts.
+  Index read_index(uint64_t size, const Trailer& t) const {
+    namespace f = index_header;
+    const std::string& name = file_.name();
+    std::array<std::byte, kIndexHeaderSize> ih{};
+    file_.read_at(ih.data(), ih.size(), t.index_offset, "index record header");
+    check_header_checksum(ih, t.index_offset, "index record header");
+    const RecordPrefix p = decode_prefix(ih, t.index_offset);
+    const auto stored = load_field<uint64_t, f::kPayloadChecksum>(ih);
+    if (p.kind != kKindIndex || p.header_size != kIndexHeaderSize || p.flags != 0 ||
+        stored != t.index_checksum) {
+      fail(name, t.index_offset, "the trailer does not point at an index record");
+    }
+    check_zero(std::span<const std::byte>(ih).subspan(f::kReserved.offset, f::kReserved.size),
+               t.index_offset + f::kReserved.offset, "index record reserved bytes");
+    const uint64_t payload_at = t.index_offset + kIndexHeaderSize;
+    const uint64_t payload_end = size - kTrailerSize;
+    if (p.payload_size > payload_end - payload_at ||
+        payload_at + p.payload_size + pad64(p.payload_size) != payload_end) {
+      fail(name, t.index_offset + record::kPayloadSize.offset,
+           wick::detail::cat("index payload of ", p.payload_size,
+                             " bytes does not end where the trailer starts"));
+    }
+    std::vector<std::byte> payload(static_cast<std::size_t>(p.payload_size));
+    file_.read_at(payload.data(), payload.size(), payload_at, "index");
+    const uint64_t actual = xxh3(payload.data(), payload.size());
+    if (actual != stored) {
+      throw FormatError(ErrorInfo{.subject = "wick file",
+                                  .file = name,
+                                  .offset = payload_at,
+                                  .expected = std::to_string(stored),
+                                  .found = std::to_string(actual),
+                                  .detail = wick::detail::cat("index checksum mismatch: stored ",
+                                                              stored, ", computed ", actual)});
+    }
+    return decode_index(std::move(payload), payload_at);
   }
 
   const FileInfo& info() const noexcept { return info_; }
@@ -248,7 +270,8 @@ class Reader::Impl {
     }
   }
 
-  // Steps over the optional records from `at` to `until`, where tensor record `next` starts.
+  // FORMAT.md "Records": steps over the optional records from `at` to `until`, where tensor
+  // record `next` starts, checking each header (kind, flags, size, checksum).
   void skip_optional_records(uint64_t at, uint64_t until, uint32_t next) const {
     while (at < until) {
       std::array<std::byte, kMaxRecordHeader> hb{};
@@ -295,7 +318,8 @@ class Reader::Impl {
     }
   }
 
-  // The record's own header must say what the index row says.
+  // FORMAT.md "Kind 1: tensor" against "Kind 2: index", part 3: the record's own header must say
+  // what the index row says.
   void check_record_header(uint32_t id) const {
     const TensorEntry& e = index_->tensors[id];
     std::vector<std::byte> header(tensor_header_size(e.shape.size()));
@@ -317,6 +341,8 @@ class Reader::Impl {
     }
   }
 
+  // FORMAT.md "Kind 1: tensor": the payload right after the record header, hashed against the
+  // index row's checksum when verifying.
   Tensor read_tensor(uint32_t id, bool verify) {
     const TensorEntry& e = index_->tensors[id];
     const uint64_t h = tensor_header_size(e.shape.size());

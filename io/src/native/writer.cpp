@@ -220,6 +220,7 @@ class Writer::Impl {
     pos_ += n;
   }
 
+  // FORMAT.md "Records": pad64 zero bytes, so the next record starts at a multiple of 64.
   void pad() {
     static constexpr std::byte kZeros[kAlign] = {};
     put(kZeros, pad64(pos_));
@@ -267,6 +268,7 @@ class Writer::Impl {
     }
   }
 
+  // FORMAT.md "Kind 1: tensor" (and "Writers": a view already written is referenced by id).
   uint32_t write_tensor(const Tensor& t) {
     if (const uint32_t* id = seen_.find(t)) return *id;
     WICK_CHECK(table_.size() < UINT32_MAX, ArgumentError, "save: more than 2^32-1 tensors");
@@ -334,6 +336,7 @@ class Writer::Impl {
     check_tensor(t, key);
   }
 
+  // FORMAT.md "Values": a dict entry (key, tensor tag, id).
   void encode_tensor_entry(ByteWriter& w, const std::string& key, const Tensor& t) {
     check_tensor_entry(key, t);
     w.string(key);
@@ -365,7 +368,8 @@ class Writer::Impl {
     return total;
   }
 
-  // Pre-order encoding with an explicit stack; tensors are written as they are met.
+  // FORMAT.md "Values", in the order of "Writers": pre-order with an explicit stack; tensors
+  // are written as they are met.
   void encode_value(const Value& root, ByteWriter& w, const std::string& root_path) {
     // One path buffer for error messages; each open container remembers where its path ends,
     // so memory stays linear in depth times key length.
@@ -416,6 +420,7 @@ class Writer::Impl {
     }
   }
 
+  // FORMAT.md "Kind 2: index" (metadata, value tree, tensor table), then "Trailer (64 bytes)".
   void write_index_and_commit(const ByteWriter& tree) {
     ByteWriter payload;
     encode_metadata(payload, options_.metadata);
