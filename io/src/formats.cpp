@@ -49,11 +49,16 @@ FileFormat classify_zip(const std::filesystem::path& path) {
   try {
     zip.emplace(path, "load");
   } catch (const FormatError& e) {
-    throw FormatError(wick::detail::cat(
-        "load: ", path,
-        " is not a wick file, and starts like a zip archive (PyTorch checkpoint or "
-        "npz) but is not one either: ",
-        e.what()));
+    throw FormatError(
+        ErrorInfo{.file = path.string(),
+                  .offset = 0,
+                  .structure = "zip archive",
+                  .found = e.what(),
+                  .detail = wick::detail::cat(
+                      "load: ", path,
+                      " is not a wick file, and starts like a zip archive (PyTorch checkpoint or "
+                      "npz) but is not one either: ",
+                      e.what())});
   }
   const auto& entries = zip->entries();
   if (!entries.empty()) {
@@ -66,10 +71,17 @@ FileFormat classify_zip(const std::filesystem::path& path) {
   const auto odd = std::find_if(entries.begin(), entries.end(), [](const detail::ZipEntry& e) {
     return !e.name.ends_with(".npy");
   });
-  WICK_CHECK(odd == entries.end(), FormatError, "load: ", path,
-             " is a zip archive but neither a torch.save checkpoint (no <dir>/data.pkl) nor an "
-             "npz (member '",
-             odd->name, "' is not an .npy array)");
+  if (odd != entries.end()) {
+    throw FormatError(ErrorInfo{
+        .file = path.string(),
+        .structure = wick::detail::cat("zip member '", odd->name, "'"),
+        .expected = "an .npy array, or <dir>/data.pkl",
+        .detail = wick::detail::cat(
+            "load: ", path,
+            " is a zip archive but neither a torch.save checkpoint (no <dir>/data.pkl) nor an "
+            "npz (member '",
+            odd->name, "' is not an .npy array)")});
+  }
   return FileFormat::Npz;
 }
 

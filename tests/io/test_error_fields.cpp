@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -122,6 +124,30 @@ TEST(ErrorFields, APayloadChecksumNamesTheTensorAndItsRecord) {
   EXPECT_EQ(i.offset, record);
   EXPECT_NE(i.structure.find("'/w'"), std::string::npos) << i.structure;
   EXPECT_NE(i.expected, i.found);
+}
+
+// IoErrors keep their message and carry the file, the failed operation and the system's reason.
+TEST(ErrorFields, AnIoErrorCarriesTheFileTheOperationAndTheReason) {
+  TempDir dir;
+  const std::filesystem::path missing = dir / "nope.wick";
+  try {
+    load(missing);
+    ADD_FAILURE() << "loaded a missing file";
+  } catch (const IoError& e) {
+    EXPECT_EQ(e.info().file, missing.string());
+    EXPECT_EQ(e.info().structure, "open");
+    EXPECT_EQ(e.info().found, std::strerror(ENOENT));
+    EXPECT_NE(std::string(e.what()).find("load: cannot open"), std::string::npos) << e.what();
+  }
+  const std::filesystem::path nowhere = dir / "no-such-dir" / "x.wick";
+  try {
+    save(Value(Dict{{"w", ones({2})}}), nowhere);
+    ADD_FAILURE() << "saved into a missing directory";
+  } catch (const IoError& e) {
+    EXPECT_EQ(e.info().file, nowhere.string());
+    EXPECT_EQ(e.info().structure, "create temporary file");
+    EXPECT_EQ(e.info().found, std::strerror(ENOENT));
+  }
 }
 
 }  // namespace

@@ -3,8 +3,10 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -156,6 +158,16 @@ TEST(Writer, FailingStreamGivesAnIoErrorNamingTheOffset) {
   std::ostream out(&buf);
   WICK_EXPECT_THROW_MSG(save(Dict{{"w", randn({512, 512})}}, out), IoError,
                         "bytes to the output stream failed at offset");
+  try {
+    FailingBuf again(100000);
+    std::ostream out2(&again);
+    save(Dict{{"w", randn({512, 512})}}, out2);
+  } catch (const IoError& e) {
+    EXPECT_TRUE(e.info().file.empty());  // a stream has no path
+    EXPECT_EQ(e.info().structure, "write");
+    ASSERT_TRUE(e.info().offset.has_value());
+    EXPECT_LE(*e.info().offset, 100000U);
+  }
 }
 
 // RLIMIT_FSIZE makes write() fail with EFBIG past `limit` bytes of a file: a disk that fills up
@@ -202,7 +214,12 @@ TEST(Writer, DiskFullLeavesThePreviousFileIntact) {
         ADD_FAILURE() << "the save succeeded";
       } catch (const IoError& e) {
         ++refused;
-        EXPECT_NE(std::string(e.what()).find("failed at offset"), std::string::npos) << e.what();
+        // The fields: the file being saved, the write that failed, where, and the system's word.
+        EXPECT_EQ(e.info().file, path.string());
+        EXPECT_EQ(e.info().structure, "write");
+        ASSERT_TRUE(e.info().offset.has_value());
+        EXPECT_LE(*e.info().offset, limit);
+        EXPECT_EQ(e.info().found, std::strerror(EFBIG));
         // The temp file: unnamed while written (O_TMPFILE), or by its name elsewhere.
         const std::string what = e.what();
         EXPECT_TRUE((what.find("unnamed temporary file for") != std::string::npos &&

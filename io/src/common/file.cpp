@@ -26,6 +26,15 @@ std::string os_error() {
   return std::strerror(errno);
 }
 
+IoError io_failure(std::string operation, std::string file, std::string reason, std::string message,
+                   std::optional<uint64_t> offset) {
+  return IoError(ErrorInfo{.file = std::move(file),
+                           .offset = offset,
+                           .structure = std::move(operation),
+                           .found = std::move(reason),
+                           .detail = std::move(message)});
+}
+
 void truncated(const char* what, uint64_t offset, uint64_t needed, uint64_t available,
                std::string detail) {
   throw FormatError(ErrorInfo{.subject = "wick file",
@@ -38,8 +47,12 @@ void truncated(const char* what, uint64_t offset, uint64_t needed, uint64_t avai
 
 void OstreamSink::write(const void* data, std::size_t n) {
   out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(n));
-  WICK_CHECK(out_.good(), IoError, "save: writing ", n,
-             " bytes to the output stream failed at offset ", written_);
+  if (!out_.good()) {
+    throw io_failure("write", "", "the stream's state is not good",
+                     wick::detail::cat("save: writing ", n,
+                                       " bytes to the output stream failed at offset ", written_),
+                     written_);
+  }
   written_ += n;
 }
 
@@ -55,8 +68,11 @@ void FdSink::write(const void* data, std::size_t n) {
     const ssize_t w = ::write(fd_, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
-      throw IoError(wick::detail::cat("save: write to ", name_, " failed at offset ", written_,
-                                      ": ", os_error()));
+      const std::string err = os_error();
+      throw io_failure(
+          "write", file_, err,
+          wick::detail::cat("save: write to ", name_, " failed at offset ", written_, ": ", err),
+          written_);
     }
     p += w;
     n -= static_cast<std::size_t>(w);
@@ -174,13 +190,17 @@ bool lock_temp(int fd, const std::filesystem::path& path) {
 void fsync_directory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    throw IoError(
-        wick::detail::cat("save: cannot open directory ", dir, " to fsync it: ", os_error()));
+    const std::string err = os_error();
+    throw io_failure("open directory", dir.string(), err,
+                     wick::detail::cat("save: cannot open directory ", dir, " to fsync it: ", err));
   }
   const int rc = ::fsync(fd);
   const std::string err = rc != 0 ? os_error() : "";
   ::close(fd);
-  WICK_CHECK(rc == 0, IoError, "save: fsync of directory ", dir, " failed: ", err);
+  if (rc != 0) {
+    throw io_failure("fsync directory", dir.string(), err,
+                     wick::detail::cat("save: fsync of directory ", dir, " failed: ", err));
+  }
 }
 }  // namespace
 
@@ -202,7 +222,8 @@ AtomicFile::AtomicFile(std::filesystem::path target, Temp temp) : target_(std::m
   try {
     sink_ = std::make_unique<FdSink>(
         fd_,
-        named_ ? temp_.string() : wick::detail::cat("the unnamed temporary file for ", target_));
+        named_ ? temp_.string() : wick::detail::cat("the unnamed temporary file for ", target_),
+        target_.string());
   } catch (...) {
     if (named_) ::unlink(temp_.c_str());
     ::close(fd_);
@@ -250,8 +271,10 @@ void AtomicFile::open_named() {
     temp_ = dir_ / (prefix_ + random_suffix());
     fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ < 0 && errno != EEXIST) {
-      throw IoError(wick::detail::cat("save: cannot create a temporary file in ", dir_, " for ",
-                                      target_, ": ", os_error()));
+      const std::string err = os_error();
+      throw io_failure("create temporary file", target_.string(), err,
+                       wick::detail::cat("save: cannot create a temporary file in ", dir_, " for ",
+                                         target_, ": ", err));
     }
     if (fd_ >= 0 && !lock_temp(fd_, temp_)) {
       ::close(fd_);
@@ -274,8 +297,10 @@ void AtomicFile::link_unnamed() {
     }
     if (errno == EINTR) continue;
     if (errno != EEXIST) {
-      throw IoError(wick::detail::cat("save: cannot link the temporary file for ", target_, " as ",
-                                      temp_, ": ", os_error()));
+      const std::string err = os_error();
+      throw io_failure("link temporary file", target_.string(), err,
+                       wick::detail::cat("save: cannot link the temporary file for ", target_,
+                                         " as ", temp_, ": ", err));
     }
     const TempState state = remove_if_dead(temp_);
     if (state == TempState::kGone) continue;
@@ -304,15 +329,19 @@ AtomicFile::~AtomicFile() {
 void AtomicFile::commit(bool durable) {
   const std::string name = named_ ? temp_.string() : "the unnamed temporary file";
   if (durable && ::fsync(fd_) != 0) {
-    throw IoError(
-        wick::detail::cat("save: fsync of ", name, " for ", target_, " failed: ", os_error()));
+    const std::string err = os_error();
+    throw io_failure(
+        "fsync", target_.string(), err,
+        wick::detail::cat("save: fsync of ", name, " for ", target_, " failed: ", err));
   }
   struct stat st {};
   if (::stat(target_.c_str(), &st) == 0) {
     // Keep the permission bits of the file being replaced.
     if (::fchmod(fd_, st.st_mode & 07777) != 0) {
-      throw IoError(
-          wick::detail::cat("save: cannot copy the permissions of ", target_, ": ", os_error()));
+      const std::string err = os_error();
+      throw io_failure(
+          "fchmod", target_.string(), err,
+          wick::detail::cat("save: cannot copy the permissions of ", target_, ": ", err));
     }
   }
   // close() reports deferred write errors (NFS) and must come before the rename; a duplicate
@@ -323,8 +352,9 @@ void AtomicFile::commit(bool durable) {
   const int rc = ::close(fd_);
   fd_ = lock_fd;
   if (rc != 0) {
-    throw IoError(
-        wick::detail::cat("save: closing ", name, " for ", target_, " failed: ", os_error()));
+    const std::string err = os_error();
+    throw io_failure("close", target_.string(), err,
+                     wick::detail::cat("save: closing ", name, " for ", target_, " failed: ", err));
   }
   if (!named_) link_unnamed();
   if (::rename(temp_.c_str(), target_.c_str()) != 0) {
@@ -333,7 +363,8 @@ void AtomicFile::commit(bool durable) {
     // the name every other save to the target first tries.
     ::unlink(temp_.c_str());
     named_ = false;
-    throw IoError(wick::detail::cat("save: cannot rename ", temp_, " to ", target_, ": ", err));
+    throw io_failure("rename", target_.string(), err,
+                     wick::detail::cat("save: cannot rename ", temp_, " to ", target_, ": ", err));
   }
   committed_ = true;
   ::close(fd_);
@@ -362,7 +393,9 @@ std::size_t IstreamSource::read_some(void* data, std::size_t n) {
   in_.read(static_cast<char*>(data), static_cast<std::streamsize>(n));
   const auto got = static_cast<std::size_t>(in_.gcount());
   if (got < n && in_.bad()) {
-    throw IoError(wick::detail::cat("load: reading the input stream failed at offset ", pos_));
+    throw io_failure("read", "", "the stream's badbit is set",
+                     wick::detail::cat("load: reading the input stream failed at offset ", pos_),
+                     pos_);
   }
   pos_ += got;
   return got;
@@ -372,7 +405,11 @@ File::File(const std::filesystem::path& path) : name_(path.string()) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer before fstat() refuses it. It changes
   // nothing for regular files, whose reads never block in that sense.
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  WICK_CHECK(fd_ >= 0, IoError, "load: cannot open ", path, ": ", os_error());
+  if (fd_ < 0) {
+    const std::string err = os_error();
+    throw io_failure("open", path.string(), err,
+                     wick::detail::cat("load: cannot open ", path, ": ", err));
+  }
   struct stat st {};
   const bool stat_ok = ::fstat(fd_, &st) == 0;
   if (!stat_ok || !S_ISREG(st.st_mode)) {
@@ -383,7 +420,8 @@ File::File(const std::filesystem::path& path) : name_(path.string()) {
                                                    : "a device";
     ::close(fd_);
     fd_ = -1;
-    throw IoError(wick::detail::cat("load: ", path, " is not a regular file (", err, ")"));
+    throw io_failure("open", path.string(), err,
+                     wick::detail::cat("load: ", path, " is not a regular file (", err, ")"));
   }
   size_ = static_cast<uint64_t>(st.st_size);
 }
@@ -400,13 +438,10 @@ void File::read_at(void* data, std::size_t n, uint64_t offset, const char* what)
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
       const std::string err = os_error();
-      throw IoError(
-          ErrorInfo{.file = name_,
-                    .offset = offset + got,
-                    .structure = "read",
-                    .found = err,
-                    .detail = wick::detail::cat("load: read of ", name_, " failed at offset ",
-                                                offset + got, ": ", err)});
+      throw io_failure(
+          "read", name_, err,
+          wick::detail::cat("load: read of ", name_, " failed at offset ", offset + got, ": ", err),
+          offset + got);
     }
     if (r == 0) {
       truncated(what, offset, n, got,
@@ -438,8 +473,11 @@ std::size_t FileSource::pread_some(void* data, std::size_t n) {
       return static_cast<std::size_t>(r);
     }
     if (errno != EINTR) {
-      throw IoError(wick::detail::cat("load: read of ", file_.name(), " failed at offset ",
-                                      file_pos_, ": ", os_error()));
+      const std::string err = os_error();
+      throw io_failure("read", file_.name(), err,
+                       wick::detail::cat("load: read of ", file_.name(), " failed at offset ",
+                                         file_pos_, ": ", err),
+                       file_pos_);
     }
   }
 }

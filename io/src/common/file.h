@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "wick/core/error.h"
 #include "wick/core/storage.h"
 
 namespace wick::io::detail {
@@ -37,15 +38,18 @@ class OstreamSink final : public Sink {
   uint64_t written_ = 0;
 };
 
-/// Writes to a file descriptor with write(2), retrying on EINTR and partial writes.
+/// Writes to a file descriptor with write(2), retrying on EINTR and partial writes. `name` is
+/// how messages call it (a temp file has none of its own); `file` is the path errors carry.
 class FdSink final : public Sink {
  public:
-  FdSink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+  FdSink(int fd, std::string name, std::string file)
+      : fd_(fd), name_(std::move(name)), file_(std::move(file)) {}
   void write(const void* data, std::size_t n) override;
 
  private:
   int fd_;
   std::string name_;
+  std::string file_;
   uint64_t written_ = 0;
 };
 
@@ -200,6 +204,13 @@ class MappedSource final : public Source {
 
 /// "strerror(errno)" of the current errno.
 std::string os_error();
+
+/// The IoError of a failed system call: `message` is what() (worded at the call site, which
+/// knows the operation), and the fields hold the data — the `file` involved, the `operation`
+/// that failed (as `structure`), the system's `reason` (as `found`) and, for reads and writes,
+/// the byte `offset`.
+IoError io_failure(std::string operation, std::string file, std::string reason, std::string message,
+                   std::optional<uint64_t> offset = {});
 
 /// Throws the FormatError of a read of `needed` bytes of `what` at `offset` that found only
 /// `available` (subject "wick file": only wick files are read through Source and File).

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/file.h"
 #include "wick/core/error.h"
 
 namespace wick::io::detail {
@@ -19,11 +20,18 @@ void write_atomically(const std::filesystem::path& path, bool durable,
 namespace {
 void fsync_path(const std::filesystem::path& path, int flags, const std::string& op) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  WICK_CHECK(fd >= 0, IoError, op, ": cannot open ", path, " to fsync it: ", os_error());
+  if (fd < 0) {
+    const std::string err = os_error();
+    throw io_failure("open", path.string(), err,
+                     wick::detail::cat(op, ": cannot open ", path, " to fsync it: ", err));
+  }
   const int rc = ::fsync(fd);
   const std::string err = rc != 0 ? os_error() : "";
   ::close(fd);
-  WICK_CHECK(rc == 0, IoError, op, ": fsync of ", path, " failed: ", err);
+  if (rc != 0) {
+    throw io_failure("fsync", path.string(), err,
+                     wick::detail::cat(op, ": fsync of ", path, " failed: ", err));
+  }
 }
 }  // namespace
 

@@ -7,6 +7,7 @@
 #include <limits>
 #include <system_error>
 
+#include "common/file.h"
 #include "common/tensor_bytes.h"
 #include "wick/core/error.h"
 
@@ -38,13 +39,17 @@ ZipReader::ZipReader(const std::filesystem::path& path, std::string op)
     : op_(std::move(op)), path_(path.string()) {
   std::error_code ec;
   file_size_ = std::filesystem::file_size(path, ec);
-  WICK_CHECK(!ec, IoError, op_, ": cannot read ", path, ": ", ec.message());
+  if (ec) {
+    throw io_failure("stat", path_, ec.message(),
+                     wick::detail::cat(op_, ": cannot read ", path, ": ", ec.message()));
+  }
   int code = 0;
   archive_ = zip_open(path_.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code);
   if (archive_ == nullptr) {
     const std::string what = error_string(code);
     if (code == ZIP_ER_OPEN || code == ZIP_ER_READ || code == ZIP_ER_MEMORY) {
-      throw IoError(wick::detail::cat(op_, ": cannot open ", path, ": ", what));
+      throw io_failure("open", path_, what,
+                       wick::detail::cat(op_, ": cannot open ", path, ": ", what));
     }
     throw FormatError(wick::detail::cat(op_, ": ", path, " is not a readable zip archive: ", what));
   }
@@ -237,8 +242,11 @@ ZipWriter::ZipWriter(const std::filesystem::path& path, std::string op)
              " names a directory, not a file");
   int code = 0;
   archive_ = zip_open(path_.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code);
-  WICK_CHECK(archive_ != nullptr, IoError, op_, ": cannot create ", path_, ": ",
-             error_string(code));
+  if (archive_ == nullptr) {
+    const std::string what = error_string(code);
+    throw io_failure("create", path_.string(), what,
+                     wick::detail::cat(op_, ": cannot create ", path_, ": ", what));
+  }
 }
 
 ZipWriter::~ZipWriter() {
@@ -246,8 +254,9 @@ ZipWriter::~ZipWriter() {
 }
 
 void ZipWriter::fail(const std::string& msg) {
-  throw IoError(
-      wick::detail::cat(op_, ": writing ", path_, ": ", msg, ": ", zip_strerror(archive_)));
+  const std::string reason = zip_strerror(archive_);
+  throw io_failure("write", path_.string(), reason,
+                   wick::detail::cat(op_, ": writing ", path_, ": ", msg, ": ", reason));
 }
 
 void ZipWriter::add(const std::string& name,
