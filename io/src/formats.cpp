@@ -94,20 +94,20 @@ void flatten_into(Dict& out, const Value& v, const std::string& prefix, int dept
     out.insert(prefix, v);
     return;
   }
-  WICK_CHECK(v.is_dict() || v.is_list(), ArgumentError, op, ": '", prefix, "' is a ",
-             kind_name(v.kind()), "; the format holds only tensors");
+  WICK_CHECK(v.is_dict() || v.is_list() || v.is_tuple(), ArgumentError, op, ": '", prefix,
+             "' is a ", kind_name(v.kind()), "; the format holds only tensors");
   WICK_CHECK(depth < detail::kMaxDepth, ArgumentError, op, ": nesting deeper than ",
              detail::kMaxDepth);
   const auto child = [&](const std::string& key) {
     return prefix.empty() ? key : prefix + "." + key;
   };
-  if (v.is_list()) {
-    for (std::size_t i = 0; i < v.list().size(); ++i) {
-      flatten_into(out, v.list()[i], child(std::to_string(i)), depth + 1, op);
-    }
+  if (!v.is_dict()) {
+    for (std::size_t i = 0; i < v.size(); ++i)
+      flatten_into(out, v[i], child(std::to_string(i)), depth + 1, op);
   } else {
+    // An int key is named by its digits, as a list index is.
     for (const auto& [key, item] : v.dict())
-      flatten_into(out, item, child(key), depth + 1, op);
+      flatten_into(out, item, child(key.text()), depth + 1, op);
   }
 }
 
@@ -117,8 +117,8 @@ Dict flatten(const Value& v, const std::string& op) {
     out.insert("arr_0", v);
     return out;
   }
-  WICK_CHECK(v.is_dict() || v.is_list(), ArgumentError, op, ": expected tensors, got a ",
-             kind_name(v.kind()));
+  WICK_CHECK(v.is_dict() || v.is_list() || v.is_tuple(), ArgumentError, op,
+             ": expected tensors, got a ", kind_name(v.kind()));
   flatten_into(out, v, "", 0, op);
   return out;
 }

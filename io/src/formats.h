@@ -10,9 +10,9 @@
 #include <string_view>
 
 #include "common/file.h"
+#include "wick/core/value.h"
 #include "wick/io/formats.h"
 #include "wick/io/options.h"
-#include "wick/io/value.h"
 
 namespace wick::io::detail {
 

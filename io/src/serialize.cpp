@@ -2,6 +2,7 @@
 
 #include "common/file.h"
 #include "formats.h"
+#include "native/format.h"
 #include "native/parse.h"
 #include "wick/core/error.h"
 #include "wick/io/native/reader.h"
@@ -9,14 +10,29 @@
 
 namespace wick {
 
-void save(const Value& value, const std::filesystem::path& path, const SaveOptions& options) {
-  io::Writer writer(path, options);
+namespace {
+// FORMAT.md "Version history": save() writes the oldest version that holds the value.
+template <class Out>
+void save_value(const Value& value, Out& out, const SaveOptions& options) {
+  const int major = options.format_major == 0 ? io::detail::required_major(value) : 0;
+  if (major > 1) {
+    SaveOptions newer = options;
+    newer.format_major = major;
+    io::Writer writer(out, newer);
+    writer.finish(value);
+    return;
+  }
+  io::Writer writer(out, options);
   writer.finish(value);
+}
+}  // namespace
+
+void save(const Value& value, const std::filesystem::path& path, const SaveOptions& options) {
+  save_value(value, path, options);
 }
 
 void save(const Value& value, std::ostream& out, const SaveOptions& options) {
-  io::Writer writer(out, options);
-  writer.finish(value);
+  save_value(value, out, options);
 }
 
 void save(const TensorDict& tensors, const std::filesystem::path& path,

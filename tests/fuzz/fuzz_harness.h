@@ -42,9 +42,9 @@ enum class Outcome { kLoaded, kRejected };
 inline void for_each_tensor(const Value& v, const std::function<void(const Tensor&)>& fn) {
   if (v.is_tensor()) {
     fn(v.tensor());
-  } else if (v.is_list()) {
-    for (const Value& item : v.list())
-      for_each_tensor(item, fn);
+  } else if (v.is_list() || v.is_tuple()) {
+    for (std::size_t i = 0; i < v.size(); ++i)
+      for_each_tensor(v[i], fn);
   } else if (v.is_dict()) {
     for (const auto& [key, item] : v.dict())
       for_each_tensor(item, fn);

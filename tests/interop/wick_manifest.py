@@ -7,10 +7,12 @@ what they read bit for bit. tests/io/interop_testing.h writes the same lines fro
     <path> TAB float TAB <hex of the little-endian binary64>
     <path> TAB str TAB <hex of the UTF-8 bytes>
     <path> TAB tensor TAB <dtype> TAB <sizes, comma-separated> TAB <hex of the C-order bytes>
-    <path> TAB list TAB <length>          (tuples and torch.Size too)
+    <path> TAB list TAB <length>
+    <path> TAB tuple TAB <length>         (torch.Size too)
     <path> TAB dict TAB <length>          (OrderedDict too)
 
-The root's path is empty; a child's is its parent's path, '/', then its key or index.
+The root's path is empty; a child's is its parent's path, '/', then its index, its string key,
+or 'int:' and its int key.
 """
 
 import struct
@@ -62,14 +64,15 @@ def describe(obj, path="", out=None):
         native = np.ascontiguousarray(obj.astype(obj.dtype.newbyteorder("<")))
         shape = ",".join(str(s) for s in obj.shape)
         out.append(f"{path}\ttensor\t{name}\t{shape}\t{native.tobytes().hex()}")
-    elif isinstance(obj, (list, tuple)) or (torch is not None and isinstance(obj, torch.Size)):
-        out.append(f"{path}\tlist\t{len(obj)}")
+    elif isinstance(obj, (list, tuple)):  # torch.Size is a tuple
+        out.append(f"{path}\t{'list' if isinstance(obj, list) else 'tuple'}\t{len(obj)}")
         for i, item in enumerate(obj):
             describe(item, f"{path}/{i}", out)
     elif isinstance(obj, dict):
         out.append(f"{path}\tdict\t{len(obj)}")
         for key, item in obj.items():
-            describe(item, f"{path}/{key}", out)
+            step = key if isinstance(key, str) else f"int:{key}"
+            describe(item, f"{path}/{step}", out)
     else:
         raise TypeError(f"{path}: cannot describe {type(obj)}")
     return out

@@ -68,15 +68,15 @@ inline void describe(const Value& v, const std::string& path, std::vector<std::s
       return;
     }
     case Value::Kind::List:
-      out.push_back(path + "\tlist\t" + std::to_string(v.list().size()));
-      for (std::size_t i = 0; i < v.list().size(); ++i) {
-        describe(v.list()[i], path + "/" + std::to_string(i), out);
-      }
+    case Value::Kind::Tuple:
+      out.push_back(path + (v.is_list() ? "\tlist\t" : "\ttuple\t") + std::to_string(v.size()));
+      for (std::size_t i = 0; i < v.size(); ++i)
+        describe(v[i], path + "/" + std::to_string(i), out);
       return;
     case Value::Kind::Dict:
       out.push_back(path + "\tdict\t" + std::to_string(v.dict().size()));
       for (const auto& [key, item] : v.dict())
-        describe(item, path + "/" + key, out);
+        describe(item, path + "/" + (key.is_int() ? "int:" + key.text() : key.str()), out);
       return;
   }
 }

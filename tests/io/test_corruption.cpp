@@ -123,8 +123,8 @@ TEST(Corruption, TheMlpFileIsIntact) {
   const std::vector<char> bytes = mlp_file();
   std::istringstream in(as_string(bytes));
   const Value v = load(in);
-  EXPECT_EQ(v.dict().keys(), (std::vector<std::string>{"hidden.weight", "hidden.bias",
-                                                       "output.weight", "output.bias"}));
+  EXPECT_EQ(v.dict().keys(),
+            (std::vector<Key>{"hidden.weight", "hidden.bias", "output.weight", "output.bias"}));
   EXPECT_EQ(v["hidden.weight"].tensor().shape(), (Shape{256, 20}));
   EXPECT_EQ(v["output.bias"].tensor().shape(), (Shape{10}));
   EXPECT_GT(bytes.size(), 30000u);

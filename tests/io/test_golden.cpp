@@ -1,6 +1,7 @@
-// Golden files: the compatibility contract of the format. tests/data/*.wick were written by
-// wick 0.1.0 (format 1.0). Every later version must load them to the same values, and the
-// writer must still produce the same bytes (the producer string in the header aside).
+// Golden files: the compatibility contract of the format. tutorial_list, all_types and tied
+// were written by wick 0.1.0 (format 1.0), checkpoint_2_0 by the first writer of format 2.0.
+// Every later version must load them to the same values, and the writer must still produce the
+// same bytes (the producer string in the header aside).
 // To add a golden file, add a case below and run the test once with WICK_UPDATE_GOLDEN=1.
 #include <gtest/gtest.h>
 
@@ -17,6 +18,7 @@ struct Golden {
   const char* file;
   Value value;
   SaveOptions options;
+  int major = 1;  // the format version save() writes for the value
 };
 
 std::vector<Golden> goldens() {
@@ -40,6 +42,23 @@ std::vector<Golden> goldens() {
   // Tied weights: one payload, two references.
   const Tensor w = arange(0, 12, 1, kFloat32).view({3, 4});
   out.push_back({"tied.wick", Dict{{"encoder.weight", w}, {"decoder.weight", w}}, {}});
+  // Format 2.0: a torch.save-style checkpoint, optimizer state keyed by parameter index, Adam's
+  // betas a tuple, tuples of every length, an int key beside a string key that spells it.
+  const Tensor fc = arange(0, 6, 1, kFloat32).view({3, 2});
+  const Tensor bias = arange(-1, 2, 1, kFloat32);
+  Dict state;
+  state.insert(0, Dict{{"step", scalar_tensor(4, kFloat32)}, {"exp_avg", fc * 0.5}});
+  state.insert(1, Dict{{"step", scalar_tensor(4, kFloat32)}, {"exp_avg", bias * 0.25}});
+  const Value group =
+      Dict{{"lr", 0.001},       {"betas", Tuple{0.9, 0.999}}, {"eps", 1e-08},
+           {"weight_decay", 0}, {"amsgrad", false},           {"params", List{0, 1}}};
+  const Value checkpoint =
+      Dict{{"model_state_dict", Dict{{"fc.weight", fc}, {"fc.bias", bias}}},
+           {"optimizer_state_dict", Dict{{"state", state}, {"param_groups", List{group}}}},
+           {"epoch", 5},
+           {"tuples", List{Tuple{}, Tuple{fc}, Tuple{1, "a", Tuple{nullptr}}}},
+           {"keys", Dict{{"7", "str"}, {7, "int"}, {-(int64_t{1} << 40), Dict{}}}}};
+  out.push_back({"checkpoint_2_0.wick", checkpoint, {}, 2});
   return out;
 }
 
@@ -59,8 +78,8 @@ TEST(Golden, FilesLoadToTheSameValues) {
     }
     io::Reader r(path);
     EXPECT_EQ(Value(r.metadata()), Value(g.options.metadata)) << g.file;
-    EXPECT_EQ(r.info().major, 1);
-    EXPECT_EQ(r.info().minor, 0);
+    EXPECT_EQ(r.info().major, g.major) << g.file;
+    EXPECT_EQ(r.info().minor, 0) << g.file;
   }
 }
 

@@ -91,6 +91,20 @@ Bytes list(uint32_t count) {
 Bytes dict(uint32_t count) {
   return Bytes().u8(8).u32(count);
 }
+// Since 2.0.
+Bytes tuple(uint32_t count) {
+  return Bytes().u8(9).u32(count);
+}
+Bytes keyed_dict(uint32_t count) {
+  return Bytes().u8(10).u32(count);
+}
+/// A tag-10 dict's keys: an int (tag 3) or a string (tag 5), exactly like those values.
+Bytes int_key(int64_t v) {
+  return integer(v);
+}
+Bytes str_key(std::string_view v) {
+  return text(v);
+}
 /// A dict of one tensor: {key: tensor id}.
 Bytes dict_of(std::string_view key, uint32_t id) {
   return dict(1).str(key).raw(tensor_ref(id));
@@ -221,9 +235,10 @@ std::string f32_payload(std::initializer_list<float> v) {
 }
 
 // {"w": float32 [2] tensor} with `tree` and `rows` replaceable: the skeleton most cases bend.
+// `major` is the version the header and trailer claim.
 std::string one_tensor_file(const Bytes& metadata, const Bytes& tree,
-                            std::optional<std::vector<Row>> rows = {}) {
-  FileBuilder f;
+                            std::optional<std::vector<Row>> rows = {}, uint16_t major = 1) {
+  FileBuilder f(major);
   const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1.5f, -2.0f})});
   f.index(metadata, tree, rows.value_or(std::vector<Row>{r}));
   return f.finish();
@@ -422,11 +437,11 @@ TEST(Hostile, WrongMagicIsNotAWickFile) {
 }
 
 TEST(Hostile, ANewerMajorVersionIsRefusedNamingBothVersions) {
-  FileBuilder f(2, 0);
+  FileBuilder f(3, 0);
   const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
   f.index(no_metadata(), dict_of("w", 0), {r});
   const std::string bytes = f.finish();
-  expect_refused(bytes, "format version 2.0 is newer than this reader's 1.0");
+  expect_refused(bytes, "format version 3.0 is newer than this reader's 2.0");
   expect_refused(bytes, "upgrade wick");
 }
 
@@ -986,10 +1001,12 @@ TEST(Hostile, DuplicateAndInvalidMetadataKeysAreRefused) {
 }
 
 TEST(Hostile, UnknownValueTagsAreRefused) {
-  for (const uint8_t tag : {uint8_t{9}, uint8_t{10}, uint8_t{128}, uint8_t{255}}) {
+  for (const uint8_t tag : {uint8_t{11}, uint8_t{128}, uint8_t{255}}) {
     SCOPED_TRACE(int{tag});
-    expect_refused(one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).u8(tag)),
-                   "unknown value tag " + std::to_string(tag));
+    for (const uint16_t major : {1, 2}) {
+      expect_refused(one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).u8(tag), {}, major),
+                     "unknown value tag " + std::to_string(tag));
+    }
     Bytes meta;
     meta.u32(1).str("k").u8(tag);
     expect_refused(
@@ -1003,6 +1020,107 @@ TEST(Hostile, UnknownValueTagsAreRefused) {
     expect_refused(one_tensor_file(meta, dict_of("w", 0)),
                    "has tag " + std::to_string(tag) + "; metadata values are tags 0-5");
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Format 2.0: tuples (tag 9) and dicts with int keys (tag 10).
+
+TEST(Hostile, TuplesAndIntKeysLoadFromA2_0File) {
+  // (t, 7) and {3: t, "a": None, -1: (), 0: {}}, as the writer lays them out.
+  Bytes tree = list(2);
+  tree.raw(tuple(2).raw(tensor_ref(0)).raw(integer(7)));
+  tree.raw(keyed_dict(4).raw(int_key(3)).raw(tensor_ref(0)).raw(str_key("a")).raw(none()));
+  tree.raw(int_key(-1)).raw(tuple(0)).raw(int_key(0)).raw(dict(0));
+  const Tensor t = from_vector(std::vector<float>{1.5f, -2.0f});
+  const Value want = List{Tuple{t, 7}, Dict{{3, t}, {"a", nullptr}, {-1, Tuple{}}, {0, Dict{}}}};
+  const std::string bytes = one_tensor_file(no_metadata(), tree, {}, 2);
+  expect_loads(bytes, want);
+  // Byte for byte what save() writes for that value.
+  std::ostringstream out;
+  save(want, out);
+  const std::string saved = out.str();
+  ASSERT_EQ(saved.size(), bytes.size());
+  EXPECT_EQ(saved.substr(0, 24), bytes.substr(0, 24));  // magic and version 2.0
+  EXPECT_EQ(saved.substr(64), bytes.substr(64));        // after the producer and checksum
+}
+
+TEST(Hostile, TuplesAndIntKeysInA1_0FileAreRefusedNamingTheVersions) {
+  expect_refused(one_tensor_file(no_metadata(), tuple(1).raw(tensor_ref(0))),
+                 "value tag 9 (tuple) needs format 2.0; the file is 1.0");
+  expect_refused(one_tensor_file(no_metadata(), keyed_dict(1).raw(int_key(0)).raw(tensor_ref(0))),
+                 "value tag 10 (dict with int keys) needs format 2.0; the file is 1.0");
+}
+
+// FORMAT.md "Version history": from 2.0 on, what a reader refuses in a file of a newer minor is
+// refused naming both versions, since it may be what that minor added.
+TEST(Hostile, ARefusalInANewerMinorNamesBothVersions) {
+  const std::string note = "; the file is format 2.1, newer than this reader's 2.0: upgrade wick";
+  FileBuilder f(2, 1);
+  const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  f.index(no_metadata(), list(2).raw(tensor_ref(0)).u8(11), {r});
+  expect_refused(f.finish(), "unknown value tag 11" + note);
+  // An unknown dtype code, which only the record or the table knows.
+  FileBuilder g(2, 1);
+  Row row = g.tensor({uint8_t{200}, {2}, f32_payload({1, 2})});
+  row.code = kCodeFloat32;
+  g.index(no_metadata(), dict_of("w", 0), {row});
+  expect_refused(g.finish(), "unknown dtype code 200" + note);
+  // The same faults in a file of this reader's version say nothing of versions.
+  FileBuilder h(2, 0);
+  const Row r2 = h.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  h.index(no_metadata(), list(2).raw(tensor_ref(0)).u8(11), {r2});
+  const Loaders l(h.finish());
+  try {
+    l.file();
+    ADD_FAILURE() << "loaded";
+  } catch (const FormatError& e) {
+    EXPECT_EQ(std::string(e.what()).find("newer"), std::string::npos) << e.what();
+  }
+  // And a newer minor that uses nothing new loads.
+  FileBuilder k(2, 7);
+  const Row r3 = k.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  k.index(no_metadata(), dict_of("w", 0), {r3});
+  expect_loads(k.finish(), Value(Dict{{"w", from_vector(std::vector<float>{1, 2})}}));
+}
+
+TEST(Hostile, IntKeyedDictsThatBreakTheRulesAreRefused) {
+  const auto file = [](const Bytes& tree) { return one_tensor_file(no_metadata(), tree, {}, 2); };
+  const Bytes w = tensor_ref(0);
+  // Keys of another kind than int or string.
+  for (const uint8_t tag : {uint8_t{0}, uint8_t{1}, uint8_t{4}, uint8_t{6}, uint8_t{9}}) {
+    SCOPED_TRACE(int{tag});
+    expect_refused(file(keyed_dict(1).u8(tag).u64(0).raw(w)),
+                   "dict key tag " + std::to_string(tag) + ": keys of a tag-10 dict are ints");
+  }
+  // The same int twice, the same string twice.
+  expect_refused(file(keyed_dict(2).raw(int_key(5)).raw(w).raw(int_key(5)).raw(none())),
+                 "duplicate dict key 5");
+  expect_refused(file(keyed_dict(3)
+                          .raw(int_key(1))
+                          .raw(w)
+                          .raw(str_key("k"))
+                          .raw(none())
+                          .raw(str_key("k"))
+                          .raw(none())),
+                 "duplicate dict key 'k'");
+  // An int and a string that spell the same are two keys, as in Python.
+  expect_loads(file(keyed_dict(2).raw(int_key(5)).raw(w).raw(str_key("5")).raw(none())),
+               Value(Dict{{5, from_vector(std::vector<float>{1.5f, -2.0f})}, {"5", nullptr}}));
+  // Tag 10 only where a key is an int: one encoding per value.
+  expect_refused(file(list(2).raw(w).raw(keyed_dict(1).raw(str_key("a")).raw(none()))),
+                 "a dict with int keys (tag 10) has none; a dict of strings is tag 8");
+  expect_refused(file(list(2).raw(w).raw(keyed_dict(0))),
+                 "an empty dict with int keys (tag 10); an empty dict is tag 8");
+  // A count the bytes cannot hold: refused before anything is allocated for it.
+  expect_refused(file(list(2).raw(w).raw(keyed_dict(0x7fffffff))), "container items");
+  expect_refused(file(list(2).raw(w).raw(tuple(0x7fffffff))), "container items");
+  // A NUL in a string key, as in tag 8.
+  expect_refused(file(keyed_dict(2)
+                          .raw(int_key(1))
+                          .raw(w)
+                          .raw(str_key(std::string_view("a\0b", 3)))
+                          .raw(none())),
+                 "dict key contains a NUL byte");
 }
 
 TEST(Hostile, TensorIdsOutOfRangeAreRefused) {

@@ -103,7 +103,7 @@ TEST(InteropPython, SafetensorsWrittenPerTheSpecLoadBitExact) {
   io::load_safetensors(dir / "spec.safetensors", &metadata);
   std::vector<std::string> lines;
   for (const auto& [k, v] : metadata)
-    lines.push_back(k + "\t" + v.as_string());
+    lines.push_back(k.str() + "\t" + v.as_string());
   EXPECT_EQ(lines, read_lines(dir / "spec.safetensors.metadata"));
 }
 
@@ -233,8 +233,8 @@ TEST(InteropPython, FilesWickWritesLoadInPyTorchAndNumPyBitExact) {
   // NumPy: each dtype alone, a non-contiguous view, and both kinds of npz.
   const Dict arrays = every_dtype(3, false);
   for (const auto& [key, t] : arrays) {
-    io::save_npy(t.tensor(), dir / (key + ".npy"));
-    out.add(key + ".npy", "npy", t);
+    io::save_npy(t.tensor(), dir / (key.str() + ".npy"));
+    out.add(key.str() + ".npy", "npy", t);
   }
   io::save_npy(base.t(), dir / "transposed.npy");
   out.add("transposed.npy", "npy", base.t());

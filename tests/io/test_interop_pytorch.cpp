@@ -131,6 +131,24 @@ TEST(InteropPyTorch, ScalarsListsAndNestedDictsRoundTrip) {
   EXPECT_EQ(roundtrip(Value(ones({2}))), Value(ones({2})));
 }
 
+// What torch.save keeps in a tutorial checkpoint: optimizer state keyed by parameter index and
+// tuples (Adam's betas; torch.Size), each a pickle opcode of its own.
+TEST(InteropPyTorch, IntKeysAndTuplesRoundTrip) {
+  const Value v = Dict{
+      {"state", Dict{{0, Dict{{"step", full({}, 3.0)}}}, {1, Dict{}}, {-7, nullptr}}},
+      {"betas", Tuple{0.9, 0.999}},
+      {"tuples", List{Tuple{}, Tuple{1}, Tuple{1, 2, 3}, Tuple{1, 2, 3, 4, Tuple{"x"}}}},
+      {"mixed", Dict{{"0", 1}, {0, 2}, {int64_t{1} << 40, 3}}},
+  };
+  EXPECT_EQ(roundtrip(v), v);
+}
+
+TEST(InteropPyTorch, ReadsIntKeysAndTuplesFromAHandBuiltPickle) {
+  // {7: (None,), 'a': ()}: EMPTY_DICT, MARK, K 7, None, TUPLE1, 'a', EMPTY_TUPLE, SETITEMS.
+  const PtFile f(make_pt(pickle("}(K\x07N\x85" + unicode("a") + ")u"), {}));
+  EXPECT_EQ(io::load_pytorch(f.path()), Value(Dict{{7, Tuple{nullptr}}, {"a", Tuple{}}}));
+}
+
 TEST(InteropPyTorch, SharedStoragesAndViewsArePreserved) {
   const Tensor base = arange(12).to(kFloat32).reshape({3, 4});
   const Tensor tied = randn({2, 2});
@@ -299,7 +317,9 @@ std::vector<Refused> refused_pickles() {
        "missing newline"},
       {"protocol 6", "\x80\x06N.", "pickle protocol 6"},
       {"huge LONG1", pickle("\x8a\x09" + std::string(9, '\x01')), "does not fit in 64 bits"},
-      {"int dict key", pickle("}K\x07Ns"), "dict key of type int (7)"},
+      {"None dict key", pickle("}NNs"),
+       "dict key of type None: wick dict keys are strings or ints"},
+      {"bool dict key", pickle("}\x88Ns"), "dict key of type bool"},
       {"list contains itself", pickle("]q\x00h\x00"s + "a"), "or a container that contains itself"},
       {"global as a value", pickle(global("torch", "FloatStorage")), "is not data"},
       {"pid tag",

@@ -89,7 +89,7 @@ TEST(InteropSafetensors, HeaderOrderDoesNotMatterOffsetsDo) {
       R"( "a": {"data_offsets": [4, 12], "shape": [2], "dtype": "F32"}}   )";
   const StFile f(st_file(header.substr(1), std::string("\x01\x00\xff\xff", 4) + f32({3, 4})));
   const Value v = io::load_safetensors(f.path());
-  EXPECT_EQ(v.dict().keys(), (std::vector<std::string>{"z", "a"}));
+  EXPECT_EQ(v.dict().keys(), (std::vector<Key>{"z", "a"}));
   EXPECT_EQ(v["z"], Value(from_vector(std::vector<int16_t>{1, -1})));
   EXPECT_EQ(v["a"], Value(from_vector(std::vector<float>{3, 4})));
 }

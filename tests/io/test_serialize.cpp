@@ -95,7 +95,7 @@ TEST(Serialize, NestedListsDictsAndScalars) {
   EXPECT_EQ(back["optimizer"]["betas"][1].as_float(), 0.999);
   EXPECT_EQ(back["epoch"].as_int(), 7);
   EXPECT_EQ(back.dict().keys(),
-            (std::vector<std::string>{"model", "optimizer", "epoch", "done", "history", ""}));
+            (std::vector<Key>{"model", "optimizer", "epoch", "done", "history", ""}));
 }
 
 TEST(Serialize, TiedTensorsAreStoredOnceAndLoadShared) {
@@ -325,6 +325,105 @@ TEST(Serialize, TreePathsAreJsonPointersThatNoKeyCanFool) {
                         "'a.b' names 2 tensors in " + (dir / "p.wick").string() +
                             " (/a.b, /a/b); name one by its JSON pointer");
   WICK_EXPECT_THROW_MSG(r.tensor("a.c"), ArgumentError, "no tensor at 'a.c'");
+}
+
+// The tutorial's checkpoint as torch.save writes it: optimizer state keyed by parameter index,
+// Adam's betas a tuple. Format 2.0 holds both; save() picks 2.0 by itself.
+Value torch_style_checkpoint() {
+  const Tensor w = randn({3, 2}), b = zeros({3});
+  Dict state;
+  state.insert(0, Dict{{"step", full({}, 4.0)}, {"exp_avg", randn({3, 2})}});
+  state.insert(1, Dict{{"step", full({}, 4.0)}, {"exp_avg", randn({3})}});
+  const Value group =
+      Dict{{"lr", 0.001},      {"betas", Tuple{0.9, 0.999}}, {"eps", 1e-8},
+           {"amsgrad", false}, {"foreach", nullptr},         {"params", List{0, 1}}};
+  return Dict{{"model_state_dict", Dict{{"fc.weight", w}, {"fc.bias", b}}},
+              {"optimizer_state_dict", Dict{{"state", state}, {"param_groups", List{group}}}},
+              {"epoch", 5}};
+}
+
+TEST(Serialize, IntKeysAndTuplesRoundTripInFormat2) {
+  TempDir dir;
+  const Value v = torch_style_checkpoint();
+  save(v, dir / "c.wick");
+  io::Reader r(dir / "c.wick");
+  EXPECT_EQ(r.info().major, 2);
+  EXPECT_EQ(r.info().minor, 0);
+  EXPECT_EQ(r.value(), v);
+  EXPECT_EQ(load(dir / "c.wick"), v);
+  LoadOptions mmap;
+  mmap.mmap = true;
+  EXPECT_EQ(load(dir / "c.wick", mmap), v);
+  EXPECT_EQ(roundtrip(v), v);
+  EXPECT_NO_THROW(r.verify());
+  // An int key is a path step in decimal.
+  std::vector<std::string> paths;
+  for (const auto& e : r.entries())
+    paths.push_back(e.path.str());
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{
+                "/model_state_dict/fc.weight", "/model_state_dict/fc.bias",
+                "/optimizer_state_dict/state/0/step", "/optimizer_state_dict/state/0/exp_avg",
+                "/optimizer_state_dict/state/1/step", "/optimizer_state_dict/state/1/exp_avg"}));
+  const Tensor& exp_avg = v["optimizer_state_dict"]["state"].at(1)["exp_avg"].tensor();
+  EXPECT_TRUE(bitwise_equal(r.tensor("/optimizer_state_dict/state/1/exp_avg"), exp_avg));
+  EXPECT_TRUE(bitwise_equal(r.tensor("optimizer_state_dict.state.1.exp_avg"), exp_avg));
+  // A value with neither stays 1.0, byte for byte what 1.0 writers wrote.
+  save(v["model_state_dict"], dir / "m.wick");
+  EXPECT_EQ(io::Reader(dir / "m.wick").info().major, 1);
+}
+
+TEST(Serialize, AStepThatNamesAnIntAndAStringKeyIsRefused) {
+  TempDir dir;
+  save(Value(Dict{{0, arange(1)}, {"0", arange(2)}, {7, arange(3)}}), dir / "k.wick");
+  io::Reader r(dir / "k.wick");
+  EXPECT_TRUE(bitwise_equal(r.tensor("/7"), arange(3)));
+  WICK_EXPECT_THROW_MSG(r.tensor("/0"), ArgumentError,
+                        "path step '0' names both the int key and the string key 0");
+}
+
+TEST(Serialize, AWriterWritesFormat2OnlyWhenAskedAndRefusesWhat1_0CannotHold) {
+  TempDir dir;
+  {
+    io::Writer w(dir / "a.wick");
+    WICK_EXPECT_THROW_MSG(w.add("betas", Value(Tuple{0.9, 0.999})), ArgumentError,
+                          "save: the tuple at 'betas' needs format 2.0, and this writer writes "
+                          "1.0: save() picks 2.0 by itself; a Writer needs "
+                          "SaveOptions::format_major = 2");
+  }
+  SaveOptions two;
+  two.format_major = 2;
+  {
+    io::Writer w(dir / "b.wick", two);
+    w.add("betas", Value(Tuple{0.9, 0.999}));
+    w.add("state", Value(Dict{{0, arange(2)}}));
+    w.finish();
+  }
+  EXPECT_EQ(io::Reader(dir / "b.wick").info().major, 2);
+  EXPECT_EQ(load(dir / "b.wick"),
+            Value(Dict{{"betas", Tuple{0.9, 0.999}}, {"state", Dict{{0, arange(2)}}}}));
+  // Asked for, 2.0 is written even for a value 1.0 could hold; 1 forces 1.0.
+  save(Value(Dict{{"w", arange(2)}}), dir / "c.wick", two);
+  EXPECT_EQ(io::Reader(dir / "c.wick").info().major, 2);
+  SaveOptions one;
+  one.format_major = 1;
+  WICK_EXPECT_THROW_MSG(save(Value(Dict{{1, 2}}), dir / "d.wick", one), ArgumentError,
+                        "the dict with int keys at '' needs format 2.0");
+  SaveOptions three;
+  three.format_major = 3;
+  WICK_EXPECT_THROW_MSG(save(Value(1), dir / "e.wick", three), ArgumentError,
+                        "save: format_major 3: this writer writes 1 or 2");
+  EXPECT_FALSE(std::filesystem::exists(dir / "d.wick"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "e.wick"));
+}
+
+// Metadata keys stay strings in every version.
+TEST(Serialize, IntMetadataKeysAreRefused) {
+  SaveOptions o;
+  o.metadata.insert(3, "x");
+  std::ostringstream out;
+  WICK_EXPECT_THROW_MSG(save(Value(1), out, o), ArgumentError,
+                        "save: metadata key 3 is an int; metadata keys are strings");
 }
 
 TEST(Serialize, ProgressIsReportedAndReachesTheTotal) {

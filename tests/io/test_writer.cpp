@@ -42,8 +42,7 @@ TEST(Writer, AddStreamsEntriesAndFinishMakesADict) {
     w.finish();
   }
   const Value v = load(dir / "model.wick");
-  EXPECT_EQ(v.dict().keys(),
-            (std::vector<std::string>{"layer0.weight", "layer0.bias", "tied", "epoch"}));
+  EXPECT_EQ(v.dict().keys(), (std::vector<Key>{"layer0.weight", "layer0.bias", "tied", "epoch"}));
   EXPECT_TRUE(bitwise_equal(v["layer0.weight"].tensor(), a));
   EXPECT_TRUE(v["tied"].tensor().is_same(v["layer0.weight"].tensor()));
   EXPECT_EQ(io::Reader(dir / "model.wick").info().tensor_count, 2u);

@@ -48,21 +48,22 @@ void walk_one_side(std::string& path, Side side, const Value& v, const PairFn& f
   const std::size_t n = path.size();
   if (v.is_dict()) {
     for (const auto& [key, child] : v.dict()) {
-      io::append_path_key(path, key);
+      io::append_path_key(path, key.text());
       walk_one_side(path, side, child, fn);
       path.resize(n);
     }
     return;
   }
-  for (std::size_t i = 0; i < v.list().size(); ++i) {
+  for (std::size_t i = 0; i < v.size(); ++i) {
     io::append_path_index(path, i);
-    walk_one_side(path, side, v.list()[i], fn);
+    walk_one_side(path, side, v[i], fn);
     path.resize(n);
   }
 }
 
 bool same_container_kind(const Value& a, const Value& b) {
-  return (a.is_dict() && b.is_dict()) || (a.is_list() && b.is_list());
+  return (a.is_dict() && b.is_dict()) || (a.is_list() && b.is_list()) ||
+         (a.is_tuple() && b.is_tuple());
 }
 
 // Matches the trees by structure: dict items by key, list items by index. A node that is a
@@ -77,7 +78,7 @@ void walk_pair(std::string& path, const Value& a, const Value& b, const PairFn& 
   const std::size_t n = path.size();
   if (a.is_dict()) {
     for (const auto& [key, va] : a.dict()) {
-      io::append_path_key(path, key);
+      io::append_path_key(path, key.text());
       if (const Value* vb = b.dict().find(key)) {
         walk_pair(path, va, *vb, fn);
       } else {
@@ -87,14 +88,14 @@ void walk_pair(std::string& path, const Value& a, const Value& b, const PairFn& 
     }
     for (const auto& [key, vb] : b.dict()) {
       if (a.dict().contains(key)) continue;
-      io::append_path_key(path, key);
+      io::append_path_key(path, key.text());
       walk_one_side(path, Side::kOnlyB, vb, fn);
       path.resize(n);
     }
     return;
   }
-  const List& la = a.list();
-  const List& lb = b.list();
+  const std::vector<Value>& la = a.is_list() ? a.list() : a.tuple();
+  const std::vector<Value>& lb = b.is_list() ? b.list() : b.tuple();
   for (std::size_t i = 0; i < std::max(la.size(), lb.size()); ++i) {
     io::append_path_index(path, i);
     if (i < la.size() && i < lb.size()) {
@@ -125,7 +126,8 @@ struct Outcome {
 
 Outcome compare(const Value& a, const Value& b) {
   Outcome o;
-  if (a.kind() != b.kind() && (a.is_dict() || a.is_list() || b.is_dict() || b.is_list())) {
+  const auto container = [](const Value& v) { return v.is_dict() || v.is_list() || v.is_tuple(); };
+  if (a.kind() != b.kind() && (container(a) || container(b))) {
     o.changes = kKind;
     return o;
   }
@@ -223,10 +225,10 @@ Result diff(const Loaded& a, const Loaded& b, std::size_t limit) {
   });
   for (const auto& [key, value] : a.metadata) {
     const Value* other = b.metadata.find(key);
-    if (other == nullptr || !(*other == value)) r.metadata.push_back(&key);
+    if (other == nullptr || !(*other == value)) r.metadata.push_back(&key.str());
   }
   for (const auto& [key, value] : b.metadata) {
-    if (!a.metadata.contains(key)) r.metadata.push_back(&key);
+    if (!a.metadata.contains(key)) r.metadata.push_back(&key.str());
   }
   return r;
 }

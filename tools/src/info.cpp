@@ -55,7 +55,7 @@ void write_json(const std::string& file, const Indexed& ix, std::ostream& out) {
       .field("file_size", ix.info.file_size);
   w.key("metadata").begin_object();
   for (const auto& [key, value] : ix.metadata)
-    w.field(key, value);
+    w.field(key.str(), value);
   w.end_object();
   // Paths are exact, so this part is as long as the paths together; it is written as it is made.
   w.key("entries").begin_array();
@@ -117,7 +117,7 @@ void print_text(const std::string& file, const Indexed& ix, std::ostream& out) {
       << "size:      " << fi.file_size << " bytes (" << human_bytes(fi.file_size) << ")\n"
       << "metadata:" << (ix.metadata.empty() ? "  (none)" : "") << '\n';
   for (const auto& [key, value] : ix.metadata)
-    out << "  " << shown(key) << ": " << shown(repr(value), kMaxMessageBytes, Escape::kLine)
+    out << "  " << shown(key.str()) << ": " << shown(repr(value), kMaxMessageBytes, Escape::kLine)
         << '\n';
   out << "entries:" << (ix.entries.empty() ? "   (none)" : "") << '\n';
   if (!ix.entries.empty()) print_entries(ix, out);

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "wick/core/shape.h"
-#include "wick/io/value.h"
+#include "wick/core/value.h"
 
 namespace wick::cli {
 

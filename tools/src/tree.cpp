@@ -1,8 +1,10 @@
 #include "tree.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "table.h"
@@ -18,25 +20,43 @@ void walk(std::string& path, const Value& v, const NodeFn& fn) {
   const std::size_t n = path.size();
   if (v.is_dict()) {
     for (const auto& [key, child] : v.dict()) {
-      io::append_path_key(path, key);
+      io::append_path_key(path, key.text());
       walk(path, child, fn);
       path.resize(n);
     }
-  } else if (v.is_list()) {
-    for (std::size_t i = 0; i < v.list().size(); ++i) {
+  } else if (v.is_list() || v.is_tuple()) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
       io::append_path_index(path, i);
-      walk(path, v.list()[i], fn);
+      walk(path, v[i], fn);
       path.resize(n);
     }
   }
 }
 
-// The item of container `node` named by the unescaped `step`, or nullptr.
+// The int a step spells in canonical decimal (as io::append_path_key spells an int key).
+std::optional<int64_t> int_step(std::string_view step) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), v);
+  if (ec != std::errc() || end != step.data() + step.size() || std::to_string(v) != step) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+// The item of container `node` named by the unescaped `step`, or nullptr. A dict's int key is
+// named by its decimal digits; a step that names both an int and a string key is refused.
 const Value* child(const Value& node, std::string_view step) {
-  if (node.is_dict()) return node.dict().find(step);
+  if (node.is_dict()) {
+    const Value* by_string = node.dict().find(step);
+    const std::optional<int64_t> i = int_step(step);
+    const Value* by_int = i ? node.dict().find(*i) : nullptr;
+    WICK_CHECK(by_string == nullptr || by_int == nullptr, ArgumentError, "path step '", step,
+               "' names both the int key and the string key ", step, " of one dict");
+    return by_string != nullptr ? by_string : by_int;
+  }
   std::size_t i = 0;
-  if (node.is_list() && io::is_index_step(step, i) && i < node.list().size()) {
-    return &node.list()[i];
+  if ((node.is_list() || node.is_tuple()) && io::is_index_step(step, i) && i < node.size()) {
+    return &node[i];
   }
   return nullptr;
 }
@@ -122,7 +142,7 @@ struct Candidate {
 // cannot be close, so only keys of about the step's length pay for an edit distance.
 void close_children(const Candidate& c, std::string_view step, std::vector<Candidate>& out) {
   const std::size_t limit = std::max<std::size_t>(2, step.size() / 4);
-  if (c.node->is_list()) {
+  if (c.node->is_list() || c.node->is_tuple()) {
     if (const Value* item = child(*c.node, step)) {
       std::string pointer = c.pointer;
       io::append_path_key(pointer, step);
@@ -131,7 +151,8 @@ void close_children(const Candidate& c, std::string_view step, std::vector<Candi
     return;
   }
   if (!c.node->is_dict()) return;
-  for (const auto& [key, value] : c.node->dict()) {
+  for (const auto& [k, value] : c.node->dict()) {
+    const std::string key = k.text();
     const std::size_t gap =
         key.size() > step.size() ? key.size() - step.size() : step.size() - key.size();
     if (gap > limit) continue;
@@ -145,7 +166,7 @@ void close_children(const Candidate& c, std::string_view step, std::vector<Candi
 }  // namespace
 
 bool is_leaf(const Value& v) {
-  return (!v.is_dict() && !v.is_list()) || v.size() == 0;
+  return (!v.is_dict() && !v.is_list() && !v.is_tuple()) || v.size() == 0;
 }
 
 void for_each_node(const Value& root, const NodeFn& fn) {
@@ -199,8 +220,10 @@ std::string repr(const Value& v) {
 
 std::string describe(const Value& v) {
   if (v.is_tensor()) return describe(v.tensor().dtype(), v.tensor().shape());
-  if (v.is_list())
-    return "list (" + std::to_string(v.size()) + (v.size() == 1 ? " item)" : " items)");
+  if (v.is_list() || v.is_tuple()) {
+    return std::string(kind_name(v.kind())) + " (" + std::to_string(v.size()) +
+           (v.size() == 1 ? " item)" : " items)");
+  }
   if (v.is_dict())
     return "dict (" + std::to_string(v.size()) + (v.size() == 1 ? " key)" : " keys)");
   return repr(v);

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "wick/io/value.h"
+#include "wick/core/value.h"
 
 namespace wick::cli {
 

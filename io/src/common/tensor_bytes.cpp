@@ -107,4 +107,10 @@ Tensor contiguous_data(const Tensor& t) {
   return t.is_contiguous() ? t : t.contiguous();
 }
 
+const std::string& string_key(const Key& key, const std::string& op) {
+  WICK_CHECK(key.is_string(), ArgumentError, op, ": key ", key,
+             " is an int; this format names its entries with strings");
+  return key.str();
+}
+
 }  // namespace wick::io::detail

@@ -16,7 +16,7 @@
 #include "common/bytes.h"
 #include "common/file.h"
 #include "wick/core/tensor.h"
-#include "wick/io/value.h"
+#include "wick/core/value.h"
 
 namespace wick::io::detail {
 
@@ -41,6 +41,10 @@ void check_bool_bytes(const std::byte* data, std::size_t n, const std::string& w
 
 /// True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
 bool is_valid_utf8(std::string_view s) noexcept;
+
+/// `key` as a name in a format whose names are strings (npz members, safetensors tensors and
+/// metadata); ArgumentError naming `op` and the key for an int key.
+const std::string& string_key(const Key& key, const std::string& op);
 
 /// `t`'s elements in row-major order (t itself when already contiguous).
 Tensor contiguous_data(const Tensor& t);

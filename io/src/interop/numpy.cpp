@@ -283,8 +283,9 @@ const Dict& tensor_dict(const Value& v, const std::string& op) {
   WICK_CHECK(v.is_dict(), ArgumentError, op, ": expected a dict of tensors, got a ",
              kind_name(v.kind()));
   for (const auto& [key, item] : v.dict()) {
-    WICK_CHECK(item.is_tensor(), ArgumentError, op, ": entry '", key, "' is a ",
+    WICK_CHECK(item.is_tensor(), ArgumentError, op, ": entry ", key, " is a ",
                kind_name(item.kind()), ", not a tensor");
+    detail::string_key(key, op);
   }
   return v.dict();
 }
@@ -373,7 +374,8 @@ void save_npz(const Value& arrays, const std::filesystem::path& path, NpzCompres
   // Headers and data go to libzip as two fragments of one member; both outlive the writer.
   std::vector<std::string> headers;
   std::vector<Tensor> data;
-  for (const auto& [key, item] : dict) {
+  for (const auto& [k, item] : dict) {
+    const std::string& key = k.str();
     WICK_CHECK(detail::is_valid_utf8(key), ArgumentError, op, ": key '", key,
                "' is not valid UTF-8");
     data.push_back(detail::contiguous_data(item.tensor()));
@@ -382,7 +384,7 @@ void save_npz(const Value& arrays, const std::filesystem::path& path, NpzCompres
   detail::ZipWriter zip(path, op);
   std::size_t i = 0;
   for (const auto& [key, item] : dict) {
-    zip.add(key + ".npy",
+    zip.add(key.str() + ".npy",
             {{headers[i].data(), headers[i].size()}, {data[i].raw_data(), data[i].nbytes()}},
             compression == NpzCompression::Deflated);
     ++i;

@@ -13,7 +13,7 @@
 
 #include "wick/core/storage.h"
 #include "wick/core/tensor.h"
-#include "wick/io/value.h"
+#include "wick/core/value.h"
 
 namespace wick::io::detail {
 

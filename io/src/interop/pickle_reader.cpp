@@ -291,7 +291,7 @@ struct Step {
 // copy of); strings longer than the inline buffer, and shapes and strides, live on the heap.
 constexpr std::size_t kInlineString = 15;
 constexpr std::size_t kDictItemExtra = sizeof(Dict::Item) - sizeof(Value);
-constexpr std::size_t kDictIndexEntry = sizeof(std::string) + 4 * sizeof(void*);
+constexpr std::size_t kDictIndexEntry = sizeof(Key) + 4 * sizeof(void*);
 constexpr std::size_t kStorageOverhead = 256;  // LoadedStorage, StorageRef, placeholder
 
 std::size_t heap_bytes(std::size_t string_size) {
@@ -916,7 +916,17 @@ class Unpickler {
     const Obj& x = obj(s.container);
     if (x.kind != Kind::Dict) return std::to_string(s.k);
     const Obj& key = obj(containers_[x.ref][s.k - 1]);
+    if (key.kind == Kind::Int) return std::to_string(key.i);
     return key.kind == Kind::Str ? strings_[key.ref] : "?";
+  }
+
+  // The Key of a dict key object: a str or an int, the kinds of key PyTorch's own dicts use.
+  Key dict_key(uint32_t o, const std::vector<Step>& path) const {
+    const Obj& key = obj(o);
+    if (key.kind == Kind::Str) return strings_[key.ref];
+    if (key.kind == Kind::Int) return key.i;
+    fail_at(path, wick::detail::cat("dict key of type ", kind_label(key.kind),
+                                    ": wick dict keys are strings or ints"));
   }
 
   Value to_value(uint32_t o, std::vector<Step>& path) {
@@ -949,27 +959,22 @@ class Unpickler {
     }
     const std::vector<uint32_t>& items = containers_[x.ref];
     if (x.kind != Kind::Dict) {
-      List out;
+      std::vector<Value> out;
       out.reserve(items.size());
       for (std::size_t k = 0; k < items.size(); ++k) {
         path.push_back({o, k});
         out.push_back(to_value(items[k], path));
         path.pop_back();
       }
-      return out;
+      if (x.kind == Kind::Tuple) return Tuple(std::move(out));
+      return List(std::move(out));
     }
     Dict out;
     for (std::size_t k = 0; k + 1 < items.size(); k += 2) {
-      const Obj& key = obj(items[k]);
-      if (key.kind != Kind::Str) {
-        std::ostringstream shown;
-        if (key.kind == Kind::Int) shown << " (" << key.i << ")";
-        fail_at(path, wick::detail::cat("dict key of type ", kind_label(key.kind), shown.str(),
-                                        ": wick dicts have string keys only"));
-      }
+      Key key = dict_key(items[k], path);
       path.push_back({o, k + 1});
       // Like Python, a repeated key keeps its first position and its last value.
-      out.insert_or_assign(strings_[key.ref], to_value(items[k + 1], path));
+      out.insert_or_assign(std::move(key), to_value(items[k + 1], path));
       path.pop_back();
     }
     return out;

@@ -85,6 +85,7 @@ class Pickler {
         tensors_.push_back(v.tensor());
         return;
       case Value::Kind::List:
+      case Value::Kind::Tuple:
       case Value::Kind::Dict:
         break;
       default:
@@ -92,15 +93,16 @@ class Pickler {
     }
     WICK_CHECK(depth < kMaxDepth, ArgumentError, op_, ": nesting deeper than ", kMaxDepth, " at ",
                join(path));
-    if (v.is_list()) {
-      for (std::size_t i = 0; i < v.list().size(); ++i) {
+    if (!v.is_dict()) {
+      const std::vector<Value>& items = v.is_list() ? v.list() : v.tuple();
+      for (std::size_t i = 0; i < items.size(); ++i) {
         path.push_back(std::to_string(i));
-        collect(v.list()[i], depth + 1, path);
+        collect(items[i], depth + 1, path);
         path.pop_back();
       }
     } else {
       for (const auto& [key, item] : v.dict()) {
-        path.push_back(key);
+        path.push_back(key.text());
         collect(item, depth + 1, path);
         path.pop_back();
       }
@@ -231,15 +233,25 @@ class Pickler {
     memo_.emplace(s, next_memo_);
     put();
   }
+  // EMPTY_TUPLE, TUPLE1, TUPLE2, TUPLE3, and TUPLE (after a MARK) for longer ones.
+  static constexpr char kTupleOpcodes[] = {')', '\x85', '\x86', '\x87', 't'};
+  static char close_tuple(std::size_t size) {
+    return kTupleOpcodes[std::min<std::size_t>(size, 4)];
+  }
+
   void int_tuple(const Shape& v) {
-    if (v.empty()) {
-      out_ += ')';
-      return;
-    }
     if (v.size() > 3) out_ += '(';
     for (int64_t x : v)
       integer(x);
-    out_ += v.size() == 1 ? '\x85' : v.size() == 2 ? '\x86' : v.size() == 3 ? '\x87' : 't';
+    out_ += close_tuple(v.size());
+  }
+
+  void items(const std::vector<Value>& values, std::vector<std::string>& path) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      path.push_back(std::to_string(i));
+      emit(values[i], path);
+      path.pop_back();
+    }
   }
 
   void emit(const Value& v, std::vector<std::string>& path) {
@@ -264,21 +276,27 @@ class Pickler {
         out_ += ']';
         if (!v.list().empty()) {
           out_ += '(';
-          for (std::size_t i = 0; i < v.list().size(); ++i) {
-            path.push_back(std::to_string(i));
-            emit(v.list()[i], path);
-            path.pop_back();
-          }
+          items(v.list(), path);
           out_ += 'e';
         }
+        return;
+      case Value::Kind::Tuple:
+        // EMPTY_TUPLE, TUPLE1..3 for short ones, MARK ... TUPLE otherwise.
+        if (v.tuple().size() > 3) out_ += '(';
+        items(v.tuple(), path);
+        out_ += close_tuple(v.tuple().size());
         return;
       case Value::Kind::Dict:
         out_ += '}';
         if (v.dict().size() > 0) {
           out_ += '(';
           for (const auto& [key, item] : v.dict()) {
-            path.push_back(key);
-            text(key, path);
+            path.push_back(key.text());
+            if (const std::string* s = key.if_string()) {
+              text(*s, path);
+            } else {
+              integer(key.as_int());
+            }
             emit(item, path);
             path.pop_back();
           }

@@ -603,7 +603,8 @@ std::string header_text(const Dict& tensors, const std::vector<Tensor>& data, co
   std::string text = "{";
   if (!metadata.empty()) {
     text += "\"__metadata__\":{";
-    for (const auto& [key, v] : metadata) {
+    for (const auto& [k, v] : metadata) {
+      const std::string& key = k.str();
       check_header_size(text.size() + 2 + json_string_size(key) + json_string_size(v.as_string()),
                         op);
       if (text.back() != '{') text += ',';
@@ -615,7 +616,8 @@ std::string header_text(const Dict& tensors, const std::vector<Tensor>& data, co
   }
   uint64_t offset = 0;
   std::size_t i = 0;
-  for (const auto& [key, v] : tensors) {
+  for (const auto& [k, v] : tensors) {
+    const std::string& key = k.str();
     // The rest of the entry takes at most 64 sizes and two offsets of 20 digits each.
     check_header_size(text.size() + 1 + json_string_size(key), op);
     if (text.back() != '{') text += ',';
@@ -642,14 +644,16 @@ void save_safetensors(const Value& tensors, const std::filesystem::path& path,
   const std::string op = "save_safetensors";
   WICK_CHECK(tensors.is_dict(), ArgumentError, op, ": expected a dict of tensors, got a ",
              kind_name(tensors.kind()));
-  for (const auto& [key, v] : options.metadata) {
+  for (const auto& [k, v] : options.metadata) {
+    const std::string& key = detail::string_key(k, op);
     WICK_CHECK(v.is_string(), ArgumentError, op, ": metadata '", key, "' is a ",
                kind_name(v.kind()), "; safetensors metadata values are strings");
     WICK_CHECK(detail::is_valid_utf8(key) && detail::is_valid_utf8(v.as_string()), ArgumentError,
                op, ": metadata '", key, "' is not valid UTF-8");
   }
   std::vector<Tensor> data;
-  for (const auto& [key, v] : tensors.dict()) {
+  for (const auto& [k, v] : tensors.dict()) {
+    const std::string& key = detail::string_key(k, op);
     WICK_CHECK(v.is_tensor(), ArgumentError, op, ": entry '", key, "' is a ", kind_name(v.kind()),
                ", not a tensor");
     WICK_CHECK(v.tensor().defined(), ArgumentError, op, ": tensor '", key, "' is undefined");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <unordered_set>
@@ -31,6 +32,16 @@ void format_error(uint64_t offset, const std::string& what, const std::string& m
                               .expected = std::move(expected),
                               .found = std::move(found),
                               .detail = msg});
+}
+
+void rethrow_with_version(const FormatError& e, Version v) {
+  const Version reader{kMajor, kMinor};
+  if (e.info().subject != "wick file" || v.major != reader.major || v <= reader) throw e;
+  ErrorInfo newer = e.info();
+  newer.detail += wick::detail::cat("; the file is format ", v.major, ".", v.minor,
+                                    ", newer than this reader's ", reader.major, ".", reader.minor,
+                                    ": upgrade wick to read it");
+  throw FormatError(std::move(newer));
 }
 
 void rethrow_naming_file(const FormatError& e, const std::string& file) {
@@ -106,12 +117,12 @@ std::string producer_string() {
 }
 
 // FORMAT.md "File header (64 bytes)".
-std::array<std::byte, kFileHeaderSize> encode_file_header() {
+std::array<std::byte, kFileHeaderSize> encode_file_header(Version v) {
   namespace f = file_header;
   std::array<std::byte, kFileHeaderSize> h{};
   std::memcpy(h.data() + f::kMagic.offset, kMagic.data(), kMagic.size());
-  store_field<uint16_t, f::kMajor>(h, kMajor);
-  store_field<uint16_t, f::kMinor>(h, kMinor);
+  store_field<uint16_t, f::kMajor>(h, v.major);
+  store_field<uint16_t, f::kMinor>(h, v.minor);
   store_field<uint32_t, f::kByteOrderMark>(h, kByteOrderMark);
   store_field<uint32_t, f::kHeaderSize>(h, static_cast<uint32_t>(kFileHeaderSize));
   // At most one byte short of the field, so the producer always ends in a NUL.
@@ -405,7 +416,10 @@ bool encode_scalar(ByteWriter& w, const Value& v) {
 // FORMAT.md "Kind 2: index", part 1 (metadata): u32 count, then key + scalar per entry.
 void encode_metadata(ByteWriter& w, const Dict& metadata) {
   w.u32(static_cast<uint32_t>(metadata.size()));
-  for (const auto& [key, v] : metadata) {
+  for (const auto& [k, v] : metadata) {
+    WICK_CHECK(k.is_string(), ArgumentError, "save: metadata key ", k,
+               " is an int; metadata keys are strings");
+    const std::string& key = k.str();
     WICK_CHECK(!key.empty() && key.find('\0') == std::string::npos, ArgumentError,
                "save: metadata key '", key, "' must be non-empty and contain no NUL byte");
     w.string(key);
@@ -554,10 +568,29 @@ std::string_view read_dict_key(ByteReader& r, FlatNode& node) {
   return key;
 }
 
-// FORMAT.md "Values": one value's tag and contents; a list's or dict's items follow it.
-// `depth` is the number of containers open around it. A container's count is checked against
-// the bytes left before the caller opens it, so no count can make it allocate ahead of the file.
-void read_value(ByteReader& r, FlatNode& node, std::size_t depth) {
+// FORMAT.md "Values", tag 10: a key is an int (tag 3, i64) or a string (tag 5). An int key's
+// bits go in the node; a string key stays in the payload as for tag 8.
+void read_typed_key(ByteReader& r, FlatNode& node) {
+  const uint64_t at = r.offset();
+  const auto tag = static_cast<Tag>(r.u8());
+  if (tag == Tag::Int) {
+    node.int_key = true;
+    node.key_at = r.u64();
+  } else if (tag == Tag::String) {
+    read_dict_key(r, node);
+  } else {
+    format_error(at, "index",
+                 wick::detail::cat("dict key tag ", static_cast<int>(tag),
+                                   ": keys of a tag-10 dict are ints (3) or strings (5)"),
+                 "3 or 5", std::to_string(static_cast<int>(tag)));
+  }
+}
+
+// FORMAT.md "Values": one value's tag and contents; a container's items follow it. `depth` is
+// the number of containers open around it. A container's count is checked against the bytes
+// left before the caller opens it, so no count can make it allocate ahead of the file. Tags a
+// file's version does not have are refused (a 1.0 file with a tuple was not written by wick).
+void read_value(ByteReader& r, FlatNode& node, std::size_t depth, Version v) {
   const uint64_t at = r.offset();
   const auto tag = static_cast<Tag>(r.u8());
   if (read_scalar(r, tag, node, "string value")) return;
@@ -566,28 +599,56 @@ void read_value(ByteReader& r, FlatNode& node, std::size_t depth) {
     node.n = r.u32();  // checked against the table in cross_check_tensor_ids()
     return;
   }
-  if (tag != Tag::List && tag != Tag::Dict) {
+  if (!is_dict_tag(tag) && !is_sequence_tag(tag)) {
     format_error(at, "index", wick::detail::cat("unknown value tag ", static_cast<int>(tag)));
   }
+  if (major_of(tag) > v.major) {
+    format_error(
+        at, "index",
+        wick::detail::cat("value tag ", static_cast<int>(tag), " (",
+                          tag == Tag::Tuple ? "tuple" : "dict with int keys", ") needs format ",
+                          major_of(tag), ".0; the file is ", v.major, ".", v.minor),
+        wick::detail::cat("format ", major_of(tag), ".0"),
+        wick::detail::cat(v.major, ".", v.minor));
+  }
   node.n = r.u32();
-  r.need(uint64_t{node.n} * (tag == Tag::Dict ? values::kMinEntry : values::kMinItem),
-         "container items");
+  if (tag == Tag::KeyedDict && node.n == 0) {
+    format_error(at, "index", "an empty dict with int keys (tag 10); an empty dict is tag 8");
+  }
+  const uint64_t min_item = tag == Tag::Dict        ? values::kMinEntry
+                            : tag == Tag::KeyedDict ? values::kMinTypedEntry
+                                                    : values::kMinItem;
+  r.need(uint64_t{node.n} * min_item, "container items");
   if (depth >= static_cast<std::size_t>(kMaxDepth)) {
     format_error(at, "index", wick::detail::cat("nesting deeper than ", kMaxDepth, " levels"));
   }
 }
 
 bool is_open_container(const FlatNode& n) {
-  return (n.tag == Tag::List || n.tag == Tag::Dict) && n.n > 0;
+  return (is_dict_tag(n.tag) || is_sequence_tag(n.tag)) && n.n > 0;
 }
 
-// A list or dict whose items are being read; the explicit stack replaces recursion, so a
-// deeply nested file cannot exhaust the native stack.
+// A container whose items are being read; the explicit stack replaces recursion, so a deeply
+// nested file cannot exhaust the native stack.
 struct OpenContainer {
   uint32_t left;  // items still to read
-  bool is_dict;
-  std::vector<KeySeen> keys;  // first pass only: its keys so far, checked when it closes
+  Tag tag;
+  uint64_t at;                    // file offset of its tag, for errors
+  std::vector<KeySeen> keys;      // first pass only: its string keys so far, checked at close
+  std::vector<int64_t> int_keys;  // first pass only: its int keys so far (tag 10)
 };
+
+// FORMAT.md "Values", tag 10: int keys are unique, and at least one key is an int (a dict of
+// string keys only is tag 8, so that every value has one encoding).
+void check_int_keys(std::vector<int64_t>& keys, uint64_t at) {
+  if (keys.empty()) {
+    format_error(at, "index", "a dict with int keys (tag 10) has none; a dict of strings is tag 8");
+  }
+  std::sort(keys.begin(), keys.end());
+  if (const auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {
+    format_error(at, "index", wick::detail::cat("duplicate dict key ", *dup));
+  }
+}
 
 // Closes every container the item just read completes, checking each dict's keys on the first
 // pass (`checking`). True when the root is complete: the tree ends there.
@@ -595,8 +656,12 @@ bool close_completed(std::vector<OpenContainer>& stack, const Index& index, uint
                      bool checking) {
   while (true) {
     if (stack.empty()) return true;
-    if (--stack.back().left > 0) return false;
-    if (checking) refuse_duplicate_keys(stack.back().keys, index, file_offset);
+    OpenContainer& c = stack.back();
+    if (--c.left > 0) return false;
+    if (checking) {
+      refuse_duplicate_keys(c.keys, index, file_offset);
+      if (c.tag == Tag::KeyedDict) check_int_keys(c.int_keys, c.at);
+    }
     stack.pop_back();
   }
 }
@@ -604,24 +669,33 @@ bool close_completed(std::vector<OpenContainer>& stack, const Index& index, uint
 // FORMAT.md "Values": one pass over the value tree, pre-order. The first pass (`out` null)
 // checks every rule and counts the nodes; the second fills exactly that many, so the tree costs
 // 32 bytes per value with no growth slack (FORMAT.md "Bounds", FlatNode).
-uint64_t walk_value_tree(ByteReader& r, const Index& index, uint64_t file_offset,
+uint64_t walk_value_tree(ByteReader& r, const Index& index, uint64_t file_offset, Version v,
                          std::vector<FlatNode>* out) {
   std::vector<OpenContainer> stack;
   uint64_t count = 0;
   while (true) {
     FlatNode node;
-    if (!stack.empty() && stack.back().is_dict) {
+    const Tag parent = stack.empty() ? Tag::None : stack.back().tag;
+    if (parent == Tag::Dict) {
       const std::string_view key = read_dict_key(r, node);
       if (!out)
         stack.back().keys.push_back(KeySeen{std::hash<std::string_view>{}(key), node.key_at});
+    } else if (parent == Tag::KeyedDict) {
+      read_typed_key(r, node);
+      if (!out && node.int_key) {
+        stack.back().int_keys.push_back(static_cast<int64_t>(node.key_at));
+      } else if (!out) {
+        const std::string_view key = index.key_text(node);
+        stack.back().keys.push_back(KeySeen{std::hash<std::string_view>{}(key), node.key_at});
+      }
     }
     const uint64_t at = r.offset();
-    read_value(r, node, stack.size());
+    read_value(r, node, stack.size(), v);
     if (count >= UINT32_MAX) format_error(at, "index", "more than 2^32-1 values in the tree");
     ++count;
     if (out) out->push_back(node);
     if (is_open_container(node)) {
-      stack.push_back(OpenContainer{node.n, node.tag == Tag::Dict, {}});
+      stack.push_back(OpenContainer{node.n, node.tag, at, {}, {}});
       continue;
     }
     if (close_completed(stack, index, file_offset, out == nullptr)) return count;
@@ -630,11 +704,11 @@ uint64_t walk_value_tree(ByteReader& r, const Index& index, uint64_t file_offset
 
 // FORMAT.md "Kind 2: index", part 2: the root value. Two passes over the same bytes (count,
 // then fill), so Index::tree is allocated once at its exact size.
-void decode_value_tree(ByteReader& r, Index& index, uint64_t file_offset) {
+void decode_value_tree(ByteReader& r, Index& index, uint64_t file_offset, Version v) {
   ByteReader counting = r;
-  const uint64_t count = walk_value_tree(counting, index, file_offset, nullptr);
+  const uint64_t count = walk_value_tree(counting, index, file_offset, v, nullptr);
   index.tree.reserve(static_cast<std::size_t>(count));
-  walk_value_tree(r, index, file_offset, &index.tree);
+  walk_value_tree(r, index, file_offset, v, &index.tree);
 }
 
 // ---- Part 3: tensor table ------------------------------------------------------------------
@@ -722,24 +796,55 @@ void cross_check_tensor_ids(const Index& index, uint64_t file_offset) {
 }
 }  // namespace
 
+int required_major(const Value& value) {
+  std::vector<const Value*> todo{&value};  // explicit stack: trees may nest 512 deep
+  while (!todo.empty()) {
+    const Value& v = *todo.back();
+    todo.pop_back();
+    if (v.is_tuple()) return 2;
+    if (v.is_list()) {
+      for (const Value& item : v.list())
+        todo.push_back(&item);
+    } else if (v.is_dict()) {
+      for (const auto& [key, item] : v.dict()) {
+        if (key.is_int()) return 2;
+        todo.push_back(&item);
+      }
+    }
+  }
+  return 1;
+}
+
 // FORMAT.md "Kind 2: index": metadata, value tree, tensor table, nothing else; then the
 // cross-checks between the tree and the table.
-Index decode_index(std::vector<std::byte> payload, uint64_t file_offset) {
+Index decode_index(std::vector<std::byte> payload, uint64_t file_offset, Version v) {
   Index index;
   index.payload = std::move(payload);
   ByteReader r(index.payload, file_offset, "index");
   decode_metadata(r, index);
-  decode_value_tree(r, index, file_offset);
+  decode_value_tree(r, index, file_offset, v);
   decode_tensor_table(r, index);
   cross_check_tensor_ids(index, file_offset);
   return index;
+}
+
+std::string_view Index::key(const FlatNode& n, KeyDigits& digits) const noexcept {
+  if (!n.int_key) return key_text(n);
+  const auto [end, ec] =
+      std::to_chars(digits.data(), digits.data() + digits.size(), static_cast<int64_t>(n.key_at));
+  return {digits.data(), static_cast<std::size_t>(end - digits.data())};
+}
+
+Key Index::key_value(const FlatNode& n) const {
+  if (n.int_key) return static_cast<int64_t>(n.key_at);
+  return key_text(n);
 }
 
 // FORMAT.md "Values": the Value tree of a decoded index, rebuilt from its pre-order nodes.
 Value build_value(const Index& index, const std::vector<Tensor>& tensors) {
   struct Open {
     Value value;
-    std::string key;
+    Key key;
     uint32_t left;
   };
   std::vector<Open> stack;
@@ -751,17 +856,20 @@ Value build_value(const Index& index, const std::vector<Tensor>& tensors) {
     } else if (n.tag == Tag::List) {
       v = List{};
       v.list().reserve(n.n);
-    } else if (n.tag == Tag::Dict) {
+    } else if (n.tag == Tag::Tuple) {
+      v = Tuple{};
+      v.tuple().reserve(n.n);
+    } else if (is_dict_tag(n.tag)) {
       v = Dict{};
     } else {
       v = scalar_value(index, n);
     }
-    if ((n.tag == Tag::List || n.tag == Tag::Dict) && n.n > 0) {
-      stack.push_back(Open{std::move(v), std::string(index.key(n)), n.n});
+    Key key = index.key_value(n);
+    if (is_open_container(n)) {
+      stack.push_back(Open{std::move(v), std::move(key), n.n});
       continue;
     }
     // Attach v (and every container it completes) to its parent.
-    std::string key(index.key(n));
     while (true) {
       if (stack.empty()) {
         root = std::move(v);
@@ -770,8 +878,10 @@ Value build_value(const Index& index, const std::vector<Tensor>& tensors) {
       Open& parent = stack.back();
       if (parent.value.is_dict()) {
         parent.value.dict().insert(std::move(key), std::move(v));
-      } else {
+      } else if (parent.value.is_list()) {
         parent.value.list().push_back(std::move(v));
+      } else {
+        parent.value.tuple().push_back(std::move(v));
       }
       if (--parent.left > 0) break;
       v = std::move(parent.value);

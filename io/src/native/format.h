@@ -17,7 +17,7 @@
 #include "common/bytes.h"
 #include "wick/core/dtype.h"
 #include "wick/core/shape.h"
-#include "wick/io/value.h"
+#include "wick/core/value.h"
 
 namespace wick::io::detail {
 
@@ -28,8 +28,23 @@ inline constexpr std::array<uint8_t, 8> kEndMagic = {'W', 'I', 'C', 'K', 'E', 'N
 // (which also says what readers do with other versions); FORMAT.md "Changing the format" lists
 // everything that changes with it.
 //   1.0  the first version (wick 0.1.0).
-inline constexpr uint16_t kMajor = 1;
+//   2.0  tuples (tag 9) and dicts with int keys (tag 10), so that everything torch.save keeps
+//        in a checkpoint (optimizer state keyed by parameter index, Adam's betas) round-trips.
+//        A major: a 1.x reader refuses tags it does not know, and only a major makes it name
+//        the versions. Writers still write 1.0 when a value needs nothing newer. From 2.0 on
+//        a reader that refuses a file of a newer minor names both versions
+//        (rethrow_with_version), so an addition older readers refuse may take a minor.
+inline constexpr uint16_t kMajor = 2;
 inline constexpr uint16_t kMinor = 0;
+/// A format version, major.minor (FORMAT.md "Version history").
+struct Version {
+  uint16_t major = kMajor;
+  uint16_t minor = kMinor;
+  friend auto operator<=>(const Version&, const Version&) = default;
+};
+/// 1.0: the version of a file whose values use only 1.0's tags (the writer's choice then).
+inline constexpr Version kVersion1{1, 0};
+
 inline constexpr uint32_t kByteOrderMark = 0x01020304;
 inline constexpr std::size_t kFileHeaderSize = 64;
 inline constexpr std::size_t kTrailerSize = 64;
@@ -154,10 +169,12 @@ static_assert(kSizes.offset == kFixedSize);
 namespace values {
 inline constexpr std::size_t kTagSize = 1;
 inline constexpr std::size_t kLengthSize = 4;  // a string's u32 length, just before its bytes
-/// A list item: at least its tag.
+/// A list or tuple item: at least its tag.
 inline constexpr std::size_t kMinItem = kTagSize;
-/// A dict entry or metadata entry: at least an empty key's length and a tag.
+/// A dict entry (tag 8) or metadata entry: at least an empty key's length and a tag.
 inline constexpr std::size_t kMinEntry = kLengthSize + kTagSize;
+/// A tag-10 dict entry: at least a key tag, an empty string key's length and a tag.
+inline constexpr std::size_t kMinTypedEntry = kTagSize + kLengthSize + kTagSize;
 }  // namespace values
 
 // FORMAT.md "Trailer (64 bytes)".
@@ -186,8 +203,22 @@ enum class Tag : uint8_t {
   String = 5,
   Tensor = 6,
   List = 7,
-  Dict = 8
+  Dict = 8,       // string keys
+  Tuple = 9,      // since 2.0
+  KeyedDict = 10  // since 2.0: each key an int (tag 3) or a string (tag 5), at least one int
 };
+
+/// The first format major that has `tag` (FORMAT.md "Values").
+constexpr uint16_t major_of(Tag tag) noexcept {
+  return tag == Tag::Tuple || tag == Tag::KeyedDict ? 2 : 1;
+}
+/// Tags whose items are keyed (dicts) and tags whose items are in order (lists, tuples).
+constexpr bool is_dict_tag(Tag tag) noexcept {
+  return tag == Tag::Dict || tag == Tag::KeyedDict;
+}
+constexpr bool is_sequence_tag(Tag tag) noexcept {
+  return tag == Tag::List || tag == Tag::Tuple;
+}
 
 /// Bytes of zero padding after `n` to reach a multiple of 64.
 constexpr uint64_t pad64(uint64_t n) noexcept {
@@ -205,6 +236,10 @@ std::string hex64(uint64_t v);
 /// filled in ("wick file <file>: <what> at offset ..."). Decoders know offsets; the caller knows
 /// which file they read. Other errors are rethrown as they are.
 [[noreturn]] void rethrow_naming_file(const FormatError& e, const std::string& file);
+/// Rethrows a format_error() met in a file of version `v`: when `v` is a newer minor of this
+/// reader's major, with both versions added to the message, since what this reader does not
+/// know may be what that version added (FORMAT.md "Version history"). Otherwise unchanged.
+[[noreturn]] void rethrow_with_version(const FormatError& e, Version v);
 
 /// XXH3-64, seed 0, on xxHash's runtime-dispatched vector path.
 uint64_t xxh3(const void* data, std::size_t n) noexcept;
@@ -296,9 +331,10 @@ struct FileHeader {
   uint16_t major = kMajor;
   uint16_t minor = kMinor;
   std::string producer;
+  Version version() const noexcept { return {major, minor}; }
 };
-/// FORMAT.md "File header (64 bytes)".
-std::array<std::byte, kFileHeaderSize> encode_file_header();
+/// FORMAT.md "File header (64 bytes)", for a file of format `v`.
+std::array<std::byte, kFileHeaderSize> encode_file_header(Version v);
 /// FORMAT.md "File header (64 bytes)" (and "Version history" for what a version means).
 /// Validates magic, byte order, sizes and checksum; refuses a newer major naming both versions.
 FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> bytes);
@@ -373,11 +409,12 @@ std::array<std::byte, kIndexHeaderSize> encode_index_header(uint64_t payload_siz
 /// long its key: a hostile index of one-byte values costs 32 bytes per byte of file while it is
 /// checked (FORMAT.md "Bounds").
 struct FlatNode {
-  uint64_t key_at = 0;    // offset of the key in Index::payload (dict items only)
+  uint64_t key_at = 0;    // offset of the key in Index::payload, or an int key's bits
   uint64_t bits = 0;      // int, float (bit pattern), or offset of the string value in the payload
-  uint32_t key_size = 0;  // 0 for list items and the root
-  uint32_t n = 0;         // list/dict: item count; tensor: id; string: byte count
+  uint32_t key_size = 0;  // 0 for list items, the root and int keys
+  uint32_t n = 0;         // list/tuple/dict: item count; tensor: id; string: byte count
   Tag tag = Tag::None;
+  bool int_key = false;  // an item of a tag-10 dict whose key is an int (in key_at)
 };
 static_assert(sizeof(FlatNode) == 32, "FORMAT.md's memory bound counts 32 bytes per value");
 
@@ -388,7 +425,15 @@ struct Index {
   std::vector<FlatNode> tree;
   std::vector<TensorEntry> tensors;
 
-  std::string_view key(const FlatNode& n) const noexcept { return view(n.key_at, n.key_size); }
+  /// Room for an int key's decimal digits.
+  using KeyDigits = std::array<char, 20>;
+  /// A dict item's key as a path step (FORMAT.md "Tree paths"): a string key as it is, an
+  /// int key in decimal, written into `digits`.
+  std::string_view key(const FlatNode& n, KeyDigits& digits) const noexcept;
+  /// A dict item's key as a Key.
+  Key key_value(const FlatNode& n) const;
+  /// A string key's bytes (not for int keys).
+  std::string_view key_text(const FlatNode& n) const noexcept { return view(n.key_at, n.key_size); }
   std::string_view text(const FlatNode& n) const noexcept { return view(n.bits, n.n); }
 
  private:
@@ -405,9 +450,13 @@ bool encode_scalar(ByteWriter& w, const Value& v);
 void encode_metadata(ByteWriter& w, const Dict& metadata);
 /// FORMAT.md "Kind 2: index", part 3: encodes one tensor table row.
 void encode_table_row(ByteWriter& w, const TensorEntry& e);
+/// FORMAT.md "Version history": the oldest format major whose value tags hold `value` (1, or 2
+/// for a tuple or a dict with an int key anywhere in it).
+int required_major(const Value& value);
 /// FORMAT.md "Kind 2: index": parses and validates a whole index payload that starts at
-/// `file_offset` (metadata, value tree, tensor table, then the cross-checks between them).
-Index decode_index(std::vector<std::byte> payload, uint64_t file_offset);
+/// `file_offset` (metadata, value tree, tensor table, then the cross-checks between them), in
+/// a file of format `v` (which decides the value tags it may use).
+Index decode_index(std::vector<std::byte> payload, uint64_t file_offset, Version v);
 
 /// FORMAT.md "Values": rebuilds the Value tree of a decoded index, putting `tensors[id]` at each
 /// tensor node.

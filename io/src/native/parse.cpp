@@ -171,18 +171,28 @@ class StreamParser {
     std::array<std::byte, kFileHeaderSize> header{};
     read_file_header(src_, header);
     out_.header = decode_file_header(header);
+    try {
+      return run_records();
+    } catch (const FormatError& e) {
+      rethrow_with_version(e, out_.header.version());
+    }
+  }
+
+ private:
+  // FORMAT.md "How readers use this", streaming: the records in order, the index, the trailer.
+  Parsed run_records() {
     bool index_read = false;
     while (!index_read)
       index_read = read_record();  // the index is the last record
     read_trailer();
-    out_.index = decode_index(std::move(index_payload_), index_offset_ + kIndexHeaderSize);
+    out_.index = decode_index(std::move(index_payload_), index_offset_ + kIndexHeaderSize,
+                              out_.header.version());
     check_table_against_records();
     if (options_.keep_payloads) out_.value = build_value(out_.index, out_.tensors);
     report_();  // the last bytes (index and trailer) are in too: done == total
     return std::move(out_);
   }
 
- private:
   // FORMAT.md "Records": one record, by its kind. True after the index record, the last one.
   bool read_record() {
     const uint64_t at = src_.position();

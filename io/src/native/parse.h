@@ -6,8 +6,8 @@
 
 #include "common/file.h"
 #include "native/format.h"
+#include "wick/core/value.h"
 #include "wick/io/options.h"
-#include "wick/io/value.h"
 
 namespace wick::io::detail {
 

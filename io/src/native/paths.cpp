@@ -12,7 +12,7 @@ namespace wick::io::detail {
 
 namespace {
 bool is_container(const FlatNode& n) {
-  return (n.tag == Tag::List || n.tag == Tag::Dict) && n.n > 0;
+  return (is_sequence_tag(n.tag) || is_dict_tag(n.tag)) && n.n > 0;
 }
 
 uint64_t escaped_size(std::string_view key) {
@@ -48,9 +48,10 @@ void link_nodes(PathTable& t) {
       Open& p = stack.back();
       t.parent[i] = p.node;
       t.ordinal[i] = p.next++;
-      const bool in_dict = index.tree[p.node].tag == Tag::Dict;
+      const bool in_dict = is_dict_tag(index.tree[p.node].tag);
+      Index::KeyDigits digits;
       t.length[i] = t.length[p.node] + 1 +
-                    (in_dict ? escaped_size(index.key(node)) : decimal_size(t.ordinal[i]));
+                    (in_dict ? escaped_size(index.key(node, digits)) : decimal_size(t.ordinal[i]));
     }
     if (is_container(node)) {
       stack.push_back(Open{i, 0, node.n});
@@ -76,18 +77,20 @@ void group_children(PathTable& t) {
   for (uint32_t i = 0; i < n; ++i)
     if (t.parent[i] != PathTable::kNone) t.children[fill[t.parent[i]]++] = i;
   for (uint32_t i = 0; i < n; ++i) {
-    if (index.tree[i].tag != Tag::Dict) continue;
+    if (!is_dict_tag(index.tree[i].tag)) continue;
     std::sort(t.children.begin() + t.first[i], t.children.begin() + t.first[i + 1],
               [&](uint32_t a, uint32_t b) {
-                return index.key(index.tree[a]) < index.key(index.tree[b]);
+                Index::KeyDigits da, db;
+                return index.key(index.tree[a], da) < index.key(index.tree[b], db);
               });
   }
 }
 
 void append_step(const PathTable& t, uint32_t node, std::string& out) {
   const uint32_t parent = t.parent[node];
-  if (t.index->tree[parent].tag == Tag::Dict) {
-    append_path_key(out, t.index->key(t.index->tree[node]));
+  if (is_dict_tag(t.index->tree[parent].tag)) {
+    Index::KeyDigits digits;
+    append_path_key(out, t.index->key(t.index->tree[node], digits));
   } else {
     append_path_index(out, t.ordinal[node]);
   }
@@ -118,14 +121,22 @@ uint32_t PathTable::child(uint32_t node, std::string_view step) const {
   if (!is_container(n)) return kNone;
   const auto begin = children.begin() + first[node];
   const auto end = children.begin() + first[node + 1];
-  if (n.tag == Tag::List) {
+  if (is_sequence_tag(n.tag)) {
     std::size_t i = 0;
     return is_index_step(step, i) && i < n.n ? *(begin + static_cast<std::ptrdiff_t>(i)) : kNone;
   }
+  Index::KeyDigits digits;
   const auto it = std::lower_bound(begin, end, step, [&](uint32_t c, std::string_view k) {
-    return index->key(index->tree[c]) < k;
+    return index->key(index->tree[c], digits) < k;
   });
-  return it != end && index->key(index->tree[*it]) == step ? *it : kNone;
+  if (it == end || index->key(index->tree[*it], digits) != step) return kNone;
+  // An int key is spelled in decimal, so the int 3 and the string "3" share the step "3".
+  const auto next = std::next(it);
+  if (next != end && index->key(index->tree[*next], digits) == step) {
+    throw ArgumentError(wick::detail::cat(
+        "path step '", step, "' names both the int key and the string key ", step, " of one dict"));
+  }
+  return *it;
 }
 
 uint32_t PathTable::find(std::string_view path_text) const {
@@ -184,8 +195,9 @@ std::string tensor_name(const Index& index, uint32_t id) {
       for (std::size_t k = 0; k < stack.size(); ++k) {
         const Open& o = stack[k];
         const uint32_t item = k + 1 < stack.size() ? stack[k + 1].node : i;
-        if (index.tree[o.node].tag == Tag::Dict) {
-          append_path_key(path, index.key(index.tree[item]));
+        if (is_dict_tag(index.tree[o.node].tag)) {
+          Index::KeyDigits digits;
+          append_path_key(path, index.key(index.tree[item], digits));
         } else {
           append_path_index(path, o.next - 1);
         }

@@ -41,8 +41,17 @@ class Reader::Impl {
     std::array<std::byte, kFileHeaderSize> header{};
     file_.read_at(header.data(), header.size(), 0, "file header");
     const FileHeader fh = decode_file_header(header);
+    try {
+      open_from_the_end(size, fh);
+    } catch (const FormatError& e) {
+      rethrow_with_version(e, fh.version());
+    }
+  }
+
+  // FORMAT.md "How readers use this", random access: trailer, index, records tiling the file.
+  void open_from_the_end(uint64_t size, const FileHeader& fh) {
     const Trailer t = read_trailer(size, fh);
-    index_ = std::make_shared<const Index>(read_index(size, t));
+    index_ = std::make_shared<const Index>(read_index(size, t, fh.version()));
     check_records_tile(t.index_offset);
     info_.major = fh.major;
     info_.minor = fh.minor;
@@ -95,7 +104,7 @@ class Reader::Impl {
 
   // FORMAT.md "Kind 2: index": the record the trailer points at, whose payload (and padding)
   // ends exactly where the trailer starts.
-  Index read_index(uint64_t size, const Trailer& t) const {
+  Index read_index(uint64_t size, const Trailer& t, Version v) const {
     namespace f = index_header;
     const std::string& name = file_.name();
     std::array<std::byte, kIndexHeaderSize> ih{};
@@ -129,7 +138,7 @@ class Reader::Impl {
                                   .detail = wick::detail::cat("index checksum mismatch: stored ",
                                                               stored, ", computed ", actual)});
     }
-    return decode_index(std::move(payload), payload_at);
+    return decode_index(std::move(payload), payload_at, v);
   }
 
   const FileInfo& info() const noexcept { return info_; }
@@ -230,8 +239,9 @@ class Reader::Impl {
     for (uint32_t node = 1; node < below.size() && shown < 5; ++node) {
       const FlatNode& n = index_->tree[node];
       const uint32_t parent = table.parent[node];
-      const std::string_view key = index_->key(n);
-      const bool keyed = index_->tree[parent].tag == Tag::Dict;
+      Index::KeyDigits digits;
+      const std::string_view key = index_->key(n, digits);
+      const bool keyed = is_dict_tag(index_->tree[parent].tag);
       below[node] = below[parent] || (keyed && key.find(want) != std::string_view::npos);
       if (n.tag == Tag::Tensor &&
           (below[node] || (keyed && want.find(key) != std::string_view::npos)))
@@ -314,7 +324,17 @@ class Reader::Impl {
     try {
       return read_tensor(id, verify);
     } catch (const FormatError& e) {
-      rethrow_naming_file(e, file_.name());
+      rethrow_from_file(e);
+    }
+  }
+
+  // A decoder's error as the user sees it: naming the file, and both versions when the file's
+  // is a newer minor.
+  [[noreturn]] void rethrow_from_file(const FormatError& e) const {
+    try {
+      rethrow_with_version(e, Version{info_.major, info_.minor});
+    } catch (const FormatError& versioned) {
+      rethrow_naming_file(versioned, file_.name());
     }
   }
 

@@ -91,10 +91,15 @@ class Writer::Impl {
       : file_(std::move(file)), stream_(std::move(stream)), options_(std::move(options)) {
     sink_ = file_ ? &file_->sink() : stream_.get();
     buf_.reserve(kBufferSize);
+    WICK_CHECK(options_.format_major >= 0 && options_.format_major <= kMajor, ArgumentError,
+               "save: format_major ", options_.format_major,
+               ": this writer writes 1 or 2 (or 0 "
+               "for the oldest that holds the value)");
+    if (options_.format_major == 2) version_ = Version{2, 0};
     guarded([&] {
       ByteWriter meta;
       encode_metadata(meta, options_.metadata);  // refuse bad metadata before any byte
-      const auto header = encode_file_header();
+      const auto header = encode_file_header(version_);
       put(header.data(), header.size());
     });
   }
@@ -357,15 +362,46 @@ class Writer::Impl {
           seen.insert(t, 0);
           total += t.nbytes();
         }
-      } else if (v->is_list()) {
-        for (const Value& c : v->list())
-          todo.push_back(&c);
+      } else if (v->is_list() || v->is_tuple()) {
+        for (std::size_t i = 0; i < v->size(); ++i)
+          todo.push_back(&(*v)[i]);
       } else if (v->is_dict()) {
         for (const auto& [k, c] : v->dict())
           todo.push_back(&c);
       }
     }
     return total;
+  }
+
+  // FORMAT.md "Values": the tag of a container. A dict uses tag 10 only when a key is an int,
+  // so a dict of strings is encoded as in 1.0; tags of 2.0 need a 2.0 file.
+  Tag container_tag(const Value& v, const std::string& path) const {
+    Tag tag = Tag::List;
+    if (v.is_tuple()) tag = Tag::Tuple;
+    if (v.is_dict()) {
+      const auto& items = v.dict().items();
+      const bool int_key = std::any_of(items.begin(), items.end(),
+                                       [](const Dict::Item& item) { return item.first.is_int(); });
+      tag = int_key ? Tag::KeyedDict : Tag::Dict;
+    }
+    WICK_CHECK(major_of(tag) <= version_.major, ArgumentError,
+               "save: ", tag == Tag::Tuple ? "the tuple" : "the dict with int keys", " at '", path,
+               "' needs format 2.0, and this writer writes 1.0: save() picks 2.0 by itself; a "
+               "Writer needs SaveOptions::format_major = 2");
+    return tag;
+  }
+
+  // FORMAT.md "Values": a dict item's key, a bare string under tag 8, tagged under tag 10.
+  static void encode_key(ByteWriter& w, Tag dict_tag, const Key& key, const std::string& path) {
+    if (const int64_t* i = key.if_int()) {
+      w.u8(static_cast<uint8_t>(Tag::Int));
+      w.i64(*i);
+      return;
+    }
+    WICK_CHECK(key.str().find('\0') == std::string::npos, ArgumentError, "save: dict key at '",
+               path, "' contains a NUL byte");
+    if (dict_tag == Tag::KeyedDict) w.u8(static_cast<uint8_t>(Tag::String));
+    w.string(key.str());
   }
 
   // FORMAT.md "Values", in the order of "Writers": pre-order with an explicit stack; tensors
@@ -375,6 +411,7 @@ class Writer::Impl {
     // so memory stays linear in depth times key length.
     struct Frame {
       const Value* v;
+      Tag tag;
       std::size_t next;
       std::size_t path_end;
     };
@@ -392,9 +429,10 @@ class Writer::Impl {
                  "' has more than 2^32-1 items");
       WICK_CHECK(stack.size() < static_cast<std::size_t>(kMaxDepth), ArgumentError,
                  "save: value nests deeper than ", kMaxDepth, " levels at '", path, "'");
-      w.u8(static_cast<uint8_t>(v.is_list() ? Tag::List : Tag::Dict));
+      const Tag tag = container_tag(v, path);
+      w.u8(static_cast<uint8_t>(tag));
       w.u32(static_cast<uint32_t>(v.size()));
-      stack.push_back(Frame{&v, 0, path.size()});
+      stack.push_back(Frame{&v, tag, 0, path.size()});
     };
     emit(root);
     while (!stack.empty()) {
@@ -406,15 +444,13 @@ class Writer::Impl {
       const std::size_t i = f.next++;
       path.resize(f.path_end);
       if (!path.empty()) path += '.';
-      if (f.v->is_list()) {
+      if (is_sequence_tag(f.tag)) {
         path += std::to_string(i);
-        emit(f.v->list()[i]);
+        emit((*f.v)[i]);
       } else {
         const auto& [key, child] = f.v->dict().items()[i];
-        WICK_CHECK(key.find('\0') == std::string::npos, ArgumentError, "save: dict key at '", path,
-                   "' contains a NUL byte");
-        w.string(key);
-        path += key;
+        encode_key(w, f.tag, key, path);
+        path += key.text();
         emit(child);
       }
     }
@@ -435,6 +471,8 @@ class Writer::Impl {
     put(payload.buffer().data(), payload.size());
     pad();
     Trailer t;
+    t.major = version_.major;
+    t.minor = version_.minor;
     t.index_offset = index_offset;
     t.file_size = pos_ + kTrailerSize;
     t.index_checksum = checksum;
@@ -451,6 +489,7 @@ class Writer::Impl {
   std::unique_ptr<Sink> stream_;
   Sink* sink_ = nullptr;
   SaveOptions options_;
+  Version version_ = kVersion1;  // 1.0 unless options_ ask for 2.0 (save() does when needed)
   std::vector<std::byte> buf_;
   uint64_t pos_ = 0;
   uint64_t payload_done_ = 0;

@@ -1,24 +1,42 @@
 #pragma once
 /// \file
-/// An insertion-ordered string-keyed map, the shape of Python's dict and PyTorch's state dicts.
+/// An insertion-ordered map, the shape of Python's dict and PyTorch's state dicts.
 
 #include <cstddef>
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "wick/core/error.h"
+#include "wick/core/key.h"
 
 namespace wick {
 
-/// Ordered string -> V map with O(1) lookup; iteration follows insertion order; keys are unique.
-template <class V>
+namespace detail {
+/// How a key is named in messages: 'name' for strings, Key::repr() for Value keys.
+inline std::string key_repr(std::string_view key) {
+  return cat("'", key, "'");
+}
+inline std::string key_repr(const std::string& key) {
+  return key_repr(std::string_view(key));
+}
+inline std::string key_repr(const Key& key) {
+  return key.repr();
+}
+}  // namespace detail
+
+/// Ordered K -> V map with O(1) lookup; iteration follows insertion order; keys are unique.
+/// K is std::string (TensorDict) or Key (the dicts of a Value, whose keys may be ints).
+template <class V, class K = std::string>
 class OrderedDict {
  public:
-  using Item = std::pair<std::string, V>;
+  using Item = std::pair<K, V>;
+  /// What lookups take: a string_view for string keys, a Key (implicit from both) otherwise.
+  using KeyRef = std::conditional_t<std::is_same_v<K, std::string>, std::string_view, const K&>;
   using iterator = typename std::vector<Item>::iterator;
   using const_iterator = typename std::vector<Item>::const_iterator;
 
@@ -30,13 +48,14 @@ class OrderedDict {
   }
 
   /// Appends `key`; ArgumentError naming the key when it is already present.
-  void insert(std::string key, V value) {
-    WICK_CHECK(!index_.contains(key), ArgumentError, "dict insert: duplicate key '", key, "'");
+  void insert(K key, V value) {
+    WICK_CHECK(!index_.contains(key), ArgumentError, "dict insert: duplicate key ",
+               detail::key_repr(key));
     index_.emplace(key, items_.size());
     items_.emplace_back(std::move(key), std::move(value));
   }
   /// Sets `key`: replaces the value in place when present, appends otherwise.
-  void insert_or_assign(std::string key, V value) {
+  void insert_or_assign(K key, V value) {
     if (auto it = index_.find(key); it != index_.end()) {
       items_[it->second].second = std::move(value);
     } else {
@@ -44,27 +63,29 @@ class OrderedDict {
     }
   }
   /// True when `key` is present.
-  bool contains(std::string_view key) const { return find(key) != nullptr; }
+  bool contains(KeyRef key) const { return find(key) != nullptr; }
   /// Pointer to the value for `key`, or nullptr.
-  const V* find(std::string_view key) const {
-    auto it = index_.find(std::string(key));
+  const V* find(KeyRef key) const {
+    auto it = [&] {
+      if constexpr (std::is_same_v<K, std::string>) {
+        return index_.find(std::string(key));
+      } else {
+        return index_.find(key);
+      }
+    }();
     return it == index_.end() ? nullptr : &items_[it->second].second;
   }
-  V* find(std::string_view key) {
-    return const_cast<V*>(static_cast<const OrderedDict*>(this)->find(key));
-  }
+  V* find(KeyRef key) { return const_cast<V*>(static_cast<const OrderedDict*>(this)->find(key)); }
   /// The value for `key`; ArgumentError naming the key and the keys present when absent.
-  const V& at(std::string_view key) const {
+  const V& at(KeyRef key) const {
     if (const V* v = find(key)) return *v;
     std::string available;
     for (const auto& item : items_)
-      available += (available.empty() ? "'" : ", '") + item.first + "'";
-    throw ArgumentError(detail::cat("dict lookup: no key '", key, "' (keys: ",
+      available += (available.empty() ? "" : ", ") + detail::key_repr(item.first);
+    throw ArgumentError(detail::cat("dict lookup: no key ", detail::key_repr(key), " (keys: ",
                                     available.empty() ? std::string("none") : available, ")"));
   }
-  V& at(std::string_view key) {
-    return const_cast<V&>(static_cast<const OrderedDict*>(this)->at(key));
-  }
+  V& at(KeyRef key) { return const_cast<V&>(static_cast<const OrderedDict*>(this)->at(key)); }
 
   std::size_t size() const noexcept { return items_.size(); }
   bool empty() const noexcept { return items_.empty(); }
@@ -73,8 +94,8 @@ class OrderedDict {
   const_iterator begin() const noexcept { return items_.begin(); }
   const_iterator end() const noexcept { return items_.end(); }
   /// The keys in order.
-  std::vector<std::string> keys() const {
-    std::vector<std::string> out;
+  std::vector<K> keys() const {
+    std::vector<K> out;
     out.reserve(items_.size());
     for (const auto& item : items_)
       out.push_back(item.first);
@@ -85,7 +106,7 @@ class OrderedDict {
 
  private:
   std::vector<Item> items_;
-  std::unordered_map<std::string, std::size_t> index_;
+  std::unordered_map<K, std::size_t> index_;
 };
 
 }  // namespace wick

@@ -10,8 +10,8 @@
 #include <span>
 #include <string_view>
 
+#include "wick/core/value.h"
 #include "wick/io/options.h"
-#include "wick/io/value.h"
 
 namespace wick::io {
 

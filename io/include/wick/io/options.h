@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "wick/io/value.h"
+#include "wick/core/value.h"
 
 namespace wick {
 
@@ -24,6 +24,11 @@ struct SaveOptions {
   Dict metadata;
   /// Progress callback (may be empty).
   ProgressFn progress;
+  /// wick files: the format major to write (io/FORMAT.md "Version history"), or 0 for the
+  /// oldest that holds the value. save() then writes 1.0 unless the value has a tuple or a dict
+  /// with an int key, which need 2.0. An io::Writer fed with add() cannot look ahead: it writes
+  /// 1.0 unless this is 2, and refuses an entry its version cannot hold.
+  int format_major = 0;
 };
 
 /// How load() reads.

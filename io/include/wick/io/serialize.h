@@ -6,8 +6,8 @@
 #include <iosfwd>
 
 #include "wick/core/tensor_dict.h"
+#include "wick/core/value.h"
 #include "wick/io/options.h"
-#include "wick/io/value.h"
 
 namespace wick {
 

@@ -6,8 +6,8 @@
 
 #include <filesystem>
 
+#include "wick/core/value.h"
 #include "wick/io/options.h"
-#include "wick/io/value.h"
 
 namespace wick::io {
 

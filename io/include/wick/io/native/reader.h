@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "wick/core/tensor.h"
+#include "wick/core/value.h"
 #include "wick/io/native/tree_path.h"
 #include "wick/io/options.h"
-#include "wick/io/value.h"
 
 namespace wick::io {
 

@@ -10,8 +10,8 @@
 #include <string>
 
 #include "wick/core/tensor_dict.h"
+#include "wick/core/value.h"
 #include "wick/io/options.h"
-#include "wick/io/value.h"
 
 namespace wick::io {
 

@@ -1,7 +1,7 @@
-// wick::Value: construction, kinds, accessors and their errors, TensorDict conversion, Python
-// repr printing and structural equality.
+// wick::Value: construction, kinds, accessors and their errors, int keys and tuples,
+// TensorDict conversion, Python repr printing and structural equality.
 
-#include "wick/io/value.h"
+#include "wick/core/value.h"
 
 #include <bit>
 #include <cstdint>
@@ -26,8 +26,9 @@ std::string repr(const Value& v) {
 
 // One value of every kind, in Kind order.
 std::vector<Value> one_of_each() {
-  return {Value(),    Value(true),      Value(3),          Value(0.5),
-          Value("s"), Value(arange(2)), Value(List{1, 2}), Value(Dict{{"a", 1}})};
+  return {Value(),           Value(true),      Value(3),          Value(0.5),
+          Value("s"),        Value(arange(2)), Value(List{1, 2}), Value(Dict{{"a", 1}}),
+          Value(Tuple{1, 2})};
 }
 
 TEST(Value, DefaultAndNullAreNone) {
@@ -154,7 +155,7 @@ TEST(Value, ExactlyOnePredicateHolds) {
     SCOPED_TRACE(kind_name(v.kind()));
     EXPECT_EQ(static_cast<std::size_t>(v.kind()), i);
     const int count = v.is_none() + v.is_bool() + v.is_int() + v.is_float() + v.is_string() +
-                      v.is_tensor() + v.is_list() + v.is_dict();
+                      v.is_tensor() + v.is_list() + v.is_dict() + v.is_tuple();
     EXPECT_EQ(count, 1);
   }
   EXPECT_TRUE(values[0].is_none());
@@ -165,6 +166,7 @@ TEST(Value, ExactlyOnePredicateHolds) {
   EXPECT_TRUE(values[5].is_tensor());
   EXPECT_TRUE(values[6].is_list());
   EXPECT_TRUE(values[7].is_dict());
+  EXPECT_TRUE(values[8].is_tuple());
 }
 
 TEST(Value, KindNames) {
@@ -176,6 +178,7 @@ TEST(Value, KindNames) {
   EXPECT_EQ(kind_name(Value::Kind::Tensor), "tensor");
   EXPECT_EQ(kind_name(Value::Kind::List), "list");
   EXPECT_EQ(kind_name(Value::Kind::Dict), "dict");
+  EXPECT_EQ(kind_name(Value::Kind::Tuple), "tuple");
 }
 
 TEST(Value, AsFloatAcceptsIntsAsIntDoesNotAcceptFloats) {
@@ -225,9 +228,12 @@ TEST(Value, EveryAccessorRejectsEveryOtherKind) {
     if (!v.is_tensor()) WICK_EXPECT_THROW_MSG(v.tensor(), ArgumentError, got);
     if (!v.is_list()) WICK_EXPECT_THROW_MSG(v.list(), ArgumentError, got);
     if (!v.is_dict()) WICK_EXPECT_THROW_MSG(v.dict(), ArgumentError, got);
-    if (!v.is_list() && !v.is_dict()) WICK_EXPECT_THROW_MSG(v.size(), ArgumentError, got);
-    if (!v.is_list()) WICK_EXPECT_THROW_MSG(v[0], ArgumentError, got);
+    if (!v.is_tuple()) WICK_EXPECT_THROW_MSG(v.tuple(), ArgumentError, got);
+    if (!v.is_list() && !v.is_dict() && !v.is_tuple())
+      WICK_EXPECT_THROW_MSG(v.size(), ArgumentError, got);
+    if (!v.is_list() && !v.is_tuple()) WICK_EXPECT_THROW_MSG(v[0], ArgumentError, got);
     if (!v.is_dict()) WICK_EXPECT_THROW_MSG(v["k"], ArgumentError, got);
+    if (!v.is_dict()) WICK_EXPECT_THROW_MSG(v.at(0), ArgumentError, got);
   }
 }
 
@@ -262,9 +268,9 @@ TEST(Value, ListIndexOutOfRange) {
 }
 
 TEST(Value, IndexOnWrongKind) {
-  WICK_EXPECT_THROW_MSG(Value(4)[0], ArgumentError, "Value[0]: expected a list, got int");
+  WICK_EXPECT_THROW_MSG(Value(4)[0], ArgumentError, "Value[0]: expected a list or tuple, got int");
   WICK_EXPECT_THROW_MSG(Value(Dict{{"a", 1}})[0], ArgumentError,
-                        "Value[0]: expected a list, got dict");
+                        "Value[0]: expected a list or tuple, got dict");
   WICK_EXPECT_THROW_MSG(Value(List{1})["a"], ArgumentError,
                         "Value[\"a\"]: expected a dict, got list");
   WICK_EXPECT_THROW_MSG(Value(arange(3)).at("a"), ArgumentError,
@@ -300,11 +306,11 @@ TEST(Value, Size) {
   EXPECT_EQ(Value({1, 2, 3}).size(), 3u);
   EXPECT_EQ(Value(Dict{{"a", 1}}).size(), 1u);
   WICK_EXPECT_THROW_MSG(Value(1).size(), ArgumentError,
-                        "Value::size: expected a list or dict, got int");
+                        "Value::size: expected a list, tuple or dict, got int");
   WICK_EXPECT_THROW_MSG(Value("abc").size(), ArgumentError,
-                        "Value::size: expected a list or dict, got string");
+                        "Value::size: expected a list, tuple or dict, got string");
   WICK_EXPECT_THROW_MSG(Value(arange(3)).size(), ArgumentError,
-                        "Value::size: expected a list or dict, got tensor");
+                        "Value::size: expected a list, tuple or dict, got tensor");
 }
 
 TEST(Value, DictKeepsInsertionOrderAndRejectsDuplicates) {
@@ -315,11 +321,51 @@ TEST(Value, DictKeepsInsertionOrderAndRejectsDuplicates) {
   WICK_EXPECT_THROW_MSG(d.insert("alpha", 9), ArgumentError, "duplicate key 'alpha'");
   d.insert_or_assign("zeta", 10);  // in place: keeps its position
   const Value v(d);
-  EXPECT_EQ(v.dict().keys(), (std::vector<std::string>{"zeta", "alpha", "mid"}));
+  EXPECT_EQ(v.dict().keys(), (std::vector<Key>{"zeta", "alpha", "mid"}));
   EXPECT_EQ(v["zeta"].as_int(), 10);
   EXPECT_EQ(v["alpha"].as_int(), 2);
   EXPECT_EQ(repr(v), "{'zeta': 10, 'alpha': 2, 'mid': 3}");
   WICK_EXPECT_THROW_MSG((Dict{{"a", 1}, {"a", 2}}), ArgumentError, "duplicate key 'a'");
+}
+
+// PyTorch's optimizer state is keyed by parameter index: {0: {...}, 1: {...}}.
+TEST(Value, DictsHoldIntKeysBesideStringKeys) {
+  Value state(Dict{{0, Dict{{"step", 3}}}, {1, Dict{{"step", 4}}}, {"0", "a string key"}});
+  EXPECT_EQ(state.size(), 3U);
+  EXPECT_EQ(state.at(0)["step"].as_int(), 3);
+  EXPECT_EQ(state.at(1).at("step").as_int(), 4);
+  EXPECT_EQ(state["0"].as_string(), "a string key");  // the int 0 and the string "0" differ
+  state.at(1)["step"] = 5;
+  EXPECT_EQ(state.at(1)["step"].as_int(), 5);
+  WICK_EXPECT_THROW_MSG(state.at(2), ArgumentError, "Value.at(2): no key 2 (keys: 0, 1, '0')");
+  WICK_EXPECT_THROW_MSG(state["1"], ArgumentError, "Value[\"1\"]: no key '1' (keys: 0, 1, '0')");
+  WICK_EXPECT_THROW_MSG(Dict({{7, 1}, {7, 2}}), ArgumentError, "dict insert: duplicate key 7");
+  // Keys know their kind.
+  const std::vector<Key> keys = state.dict().keys();
+  ASSERT_EQ(keys.size(), 3U);
+  EXPECT_TRUE(keys[0].is_int());
+  EXPECT_EQ(keys[1].as_int(), 1);
+  EXPECT_EQ(keys[2].str(), "0");
+  EXPECT_EQ(keys[0].text(), keys[2].text());
+  EXPECT_NE(keys[0], keys[2]);
+  WICK_EXPECT_THROW_MSG(keys[0].str(), ArgumentError, "Key::str: the key is the int 0");
+  WICK_EXPECT_THROW_MSG(keys[2].as_int(), ArgumentError, "Key::as_int: the key is the string '0'");
+  EXPECT_EQ(Key(int64_t{-5}).repr(), "-5");
+  EXPECT_EQ(Key("it's").repr(), "\"it's\"");
+}
+
+TEST(Value, TuplesAreSequencesDistinctFromLists) {
+  const Value betas(Tuple{0.9, 0.999});
+  EXPECT_TRUE(betas.is_tuple());
+  EXPECT_EQ(betas.size(), 2U);
+  EXPECT_EQ(betas[1].as_float(), 0.999);
+  EXPECT_NE(betas, Value(List{0.9, 0.999}));
+  EXPECT_EQ(betas, Value(Tuple{0.9, 0.999}));
+  WICK_EXPECT_THROW_MSG(betas[2], ArgumentError, "index 2 out of range for a tuple of 2 items");
+  WICK_EXPECT_THROW_MSG(betas.list(), ArgumentError, "Value::list: expected a list, got tuple");
+  Value t(Tuple{1});
+  t.tuple().push_back(2);
+  EXPECT_EQ(t, Value(Tuple{1, 2}));
 }
 
 TEST(Value, FromTensorDictKeepsOrderAndSharesTensors) {
@@ -329,7 +375,8 @@ TEST(Value, FromTensorDictKeepsOrderAndSharesTensors) {
   sd.insert("fc1.bias", zeros({3}));
   const Value v(sd);
   ASSERT_TRUE(v.is_dict());
-  EXPECT_EQ(v.dict().keys(), sd.keys());
+  const std::vector<std::string> names = sd.keys();
+  EXPECT_EQ(v.dict().keys(), std::vector<Key>(names.begin(), names.end()));
   for (const auto& [key, t] : sd) {
     ASSERT_TRUE(v[key].is_tensor()) << key;
     EXPECT_TRUE(v[key].tensor().is_same(t)) << key;
@@ -372,6 +419,8 @@ TEST(Value, ToTensorDictErrors) {
   WICK_EXPECT_THROW_MSG(TensorDict(checkpoint), ArgumentError, "entry 'epoch' is int");
   WICK_EXPECT_THROW_MSG(Value(Dict{{"nested", Dict{}}}).to_tensor_dict(), ArgumentError,
                         "entry 'nested' is dict, not a tensor");
+  WICK_EXPECT_THROW_MSG(Value(Dict{{0, ones({2})}}).to_tensor_dict(), ArgumentError,
+                        "but key 0 is an int; a state_dict is keyed by name");
 }
 
 TEST(ValueRepr, Scalars) {
@@ -467,6 +516,14 @@ TEST(ValueRepr, Containers) {
             "{'x': 1, \"it's\": [None, True, False, 2.0]}");
   EXPECT_EQ(repr(Value(Dict{{"a\nb", Dict{{"c", List{1, List{2}}}}}})),
             "{'a\\nb': {'c': [1, [2]]}}");
+}
+
+TEST(ValueRepr, TuplesAndIntKeysMatchPython) {
+  EXPECT_EQ(repr(Value(Tuple{})), "()");
+  EXPECT_EQ(repr(Value(Tuple{1})), "(1,)");
+  EXPECT_EQ(repr(Value(Tuple{0.9, 0.999})), "(0.9, 0.999)");
+  EXPECT_EQ(repr(Value(Dict{{0, Dict{{"step", 1}}}, {"lr", 0.01}, {-3, Tuple{List{}}}})),
+            "{0: {'step': 1}, 'lr': 0.01, -3: ([],)}");
 }
 
 TEST(ValueEquality, ScalarsAndKinds) {

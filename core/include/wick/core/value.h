@@ -1,8 +1,10 @@
 #pragma once
 /// \file
-/// wick::Value: what a wick file holds. A tree of none, bool, int, float, string, Tensor, list
-/// and dict (string keys, insertion order): enough for a tensor, a list or dict of tensors, a
-/// state_dict or a whole training checkpoint, and nothing that could run code on load.
+/// wick::Value: what a wick file holds. A tree of none, bool, int, float, string, Tensor, list,
+/// tuple and dict (string or int keys, insertion order): enough for a tensor, a list or dict of
+/// tensors, a state_dict, an optimizer's state or a whole training checkpoint, and nothing that
+/// could run code on load. It lives in core because models and optimizers build such trees
+/// (Optimizer::state_dict) and files hold them.
 
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "wick/core/key.h"
 #include "wick/core/ordered_dict.h"
 #include "wick/core/tensor.h"
 #include "wick/core/tensor_dict.h"
@@ -23,8 +26,17 @@ namespace wick {
 class Value;
 /// A list of values.
 using List = std::vector<Value>;
-/// Insertion-ordered string -> Value map.
-using Dict = OrderedDict<Value>;
+/// Insertion-ordered Key -> Value map; keys are strings or ints.
+using Dict = OrderedDict<Value, Key>;
+
+/// A tuple of values: a List that stays a tuple through every format that has them (Python's
+/// `(0.9, 0.999)`, the `betas` of Adam). A distinct type, so a Value knows which it holds.
+class Tuple : public std::vector<Value> {
+ public:
+  using std::vector<Value>::vector;
+  Tuple() = default;
+  explicit Tuple(std::vector<Value> items) : std::vector<Value>(std::move(items)) {}
+};
 
 // GCC's -Wshadow flags the scoped enumerators Kind::List and Kind::Dict against wick::List and
 // wick::Dict in every file that includes this header, though they cannot be confused.
@@ -37,7 +49,7 @@ using Dict = OrderedDict<Value>;
 class Value {
  public:
   /// What a Value holds. The order matches the file format's tags loosely; do not rely on it.
-  enum class Kind : uint8_t { None, Bool, Int, Float, String, Tensor, List, Dict };
+  enum class Kind : uint8_t { None, Bool, Int, Float, String, Tensor, List, Dict, Tuple };
 
   /// none.
   Value() = default;
@@ -54,6 +66,7 @@ class Value {
   Value(Tensor v) : v_(std::move(v)) {}                                            // NOLINT
   Value(List v) : v_(std::move(v)) {}                                              // NOLINT
   Value(Dict v) : v_(std::move(v)) {}                                              // NOLINT
+  Value(Tuple v) : v_(std::move(v)) {}                                             // NOLINT
   /// A list: `wick::save({x, y}, path)` saves a list of two tensors.
   Value(std::initializer_list<Value> items) : v_(List(items)) {}
   /// A dict of tensors (a state_dict), keeping its order.
@@ -68,6 +81,7 @@ class Value {
   bool is_tensor() const noexcept { return kind() == Kind::Tensor; }
   bool is_list() const noexcept { return kind() == Kind::List; }
   bool is_dict() const noexcept { return kind() == Kind::Dict; }
+  bool is_tuple() const noexcept { return kind() == Kind::Tuple; }
 
   /// The held value; ArgumentError naming the expected and actual kind otherwise.
   bool as_bool() const;
@@ -81,16 +95,21 @@ class Value {
   List& list();
   const Dict& dict() const;
   Dict& dict();
+  const Tuple& tuple() const;
+  Tuple& tuple();
 
-  /// Item `i` of a list; ArgumentError for another kind or an index out of range.
+  /// Item `i` of a list or tuple; ArgumentError for another kind or an index out of range.
   const Value& operator[](std::size_t i) const;
   Value& operator[](std::size_t i);
-  /// Entry `key` of a dict; ArgumentError for another kind or a missing key.
-  const Value& operator[](std::string_view key) const;
-  Value& operator[](std::string_view key);
-  /// Same as operator[] with a key (avoids the ambiguity of a literal 0).
-  const Value& at(std::string_view key) const { return (*this)[key]; }
-  /// Number of items of a list or dict; ArgumentError for other kinds.
+  /// Entry `key` (a string key) of a dict; ArgumentError for another kind or a missing key.
+  const Value& operator[](std::string_view key) const { return at(key); }
+  Value& operator[](std::string_view key) { return at(key); }
+  /// Entry `key` of a dict, a string or an int key: `state.at(0)` is the entry keyed by the
+  /// int 0 (where `state[0]` would be item 0 of a list). ArgumentError for another kind or a
+  /// missing key.
+  const Value& at(const Key& key) const;
+  Value& at(const Key& key);
+  /// Number of items of a list, tuple or dict; ArgumentError for other kinds.
   std::size_t size() const;
 
   /// The value as a TensorDict: it must be a dict whose values are all tensors. ArgumentError
@@ -100,20 +119,21 @@ class Value {
   operator TensorDict() const { return to_tensor_dict(); }  // NOLINT
 
  private:
-  std::variant<std::monostate, bool, int64_t, double, std::string, Tensor, List, Dict> v_;
+  std::variant<std::monostate, bool, int64_t, double, std::string, Tensor, List, Dict, Tuple> v_;
 };
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 
-/// "none", "bool", "int", "float", "string", "tensor", "list", "dict".
+/// "none", "bool", "int", "float", "string", "tensor", "list", "dict", "tuple".
 std::string_view kind_name(Value::Kind kind) noexcept;
 
 /// Prints like Python's repr of the equivalent object: `{'x': tensor([0, 1, 2, 3])}`,
-/// `[tensor([0., 0.]), None, True, 3, 0.5, 'text']`.
+/// `[tensor([0., 0.]), None, True, 3, 0.5, 'text']`, `{0: (0.9, 0.999)}`.
 std::ostream& operator<<(std::ostream& out, const Value& v);
 
-/// Structural equality: same kinds (so 1 != 1.0 != true), same scalars, same dict order, and
+/// Structural equality: same kinds (so 1 != 1.0 != true, and a list is no tuple), same scalars,
+/// same dict keys (the int 0 is not the string "0") in the same order, and
 /// tensors equal in dtype, shape and bits (NaN payloads included). Floats compare by bits too, so
 /// a value read back from a file equals what was written even when it holds NaN or -0.0.
 bool operator==(const Value& a, const Value& b);

@@ -1,0 +1,63 @@
+#pragma once
+/// \file
+/// wick::Key: the key of a Value dict, a string or an int, as in the dicts PyTorch saves
+/// (module state is keyed by name, optimizer state by parameter index).
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace wick {
+
+/// A dict key: a string or an int. Converts implicitly from both, so `dict["w"]` and
+/// `dict.at(0)` read naturally. The int 0 and the string "0" are different keys, as in Python.
+class Key {
+ public:
+  Key() = default;
+  Key(std::string s) : v_(std::move(s)) {}         // NOLINT: implicit by design
+  Key(const char* s) : v_(std::string(s)) {}       // NOLINT
+  Key(std::string_view s) : v_(std::string(s)) {}  // NOLINT
+  template <std::integral T>
+  requires(!std::same_as<T, bool>) Key(T v) : v_(static_cast<int64_t>(v)) {}  // NOLINT
+
+  bool is_string() const noexcept { return v_.index() == 0; }
+  bool is_int() const noexcept { return v_.index() == 1; }
+  /// The string; ArgumentError for an int key.
+  const std::string& str() const;
+  /// The int; ArgumentError for a string key.
+  int64_t as_int() const;
+  /// Python's repr: `'name'` (quoted and escaped like a Value string) or `3`.
+  std::string repr() const;
+  /// The key as a path step or a flattened name: the string itself, or the int in decimal.
+  std::string text() const;
+
+  friend bool operator==(const Key&, const Key&) = default;
+  /// String keys before int keys; strings by bytes, ints by value.
+  friend auto operator<=>(const Key&, const Key&) = default;
+
+  /// The string, or nullptr for an int key (for callers that handle both without throwing).
+  const std::string* if_string() const noexcept { return std::get_if<std::string>(&v_); }
+  /// The int, or nullptr for a string key.
+  const int64_t* if_int() const noexcept { return std::get_if<int64_t>(&v_); }
+
+ private:
+  std::variant<std::string, int64_t> v_;
+};
+
+/// Prints repr().
+std::ostream& operator<<(std::ostream& out, const Key& key);
+
+}  // namespace wick
+
+template <>
+struct std::hash<wick::Key> {
+  std::size_t operator()(const wick::Key& k) const noexcept {
+    if (const int64_t* i = k.if_int()) return std::hash<int64_t>{}(*i) ^ 0x9e3779b97f4a7c15ULL;
+    return std::hash<std::string>{}(*k.if_string());
+  }
+};
