@@ -396,6 +396,11 @@ int main(int argc, char** argv) {
       Dict{{"format", "wick"}, {"epoch", 3}, {"loss", 0.25}, {"ok", true}, {"none", nullptr}};
   put("metadata", to_bytes(Dict{{"w", w}}, meta));
   put("optional_record", with_optional_record(to_bytes(Dict{{"step", 7}, {"tag", "v1"}})));
+  // Format 2.0: tuples (tag 9) and a dict with int keys (tag 10) beside a string key.
+  const Value optimizer =
+      Dict{{"state", Dict{{0, Dict{{"step", 3}, {"exp_avg", w}}}, {"1", Tuple{}}}},
+           {"param_groups", List{Dict{{"betas", Tuple{0.9, 0.999}}, {"params", List{0}}}}}};
+  put("format_2_0", to_bytes(optimizer));
 
   struct MLP : nn::Module {
     nn::Linear hidden{3, 4}, output{4, 2};
@@ -417,6 +422,8 @@ int main(int argc, char** argv) {
     io::save_as(sd, dir / name, format);
     ++written;
   }
+  io::save_as(optimizer, dir / "foreign_optimizer.pt", io::FileFormat::PyTorch);
+  ++written;
   io::save_as(arange(0, 6, 1, kFloat32).view({2, 3}), dir / "foreign.npy", io::FileFormat::Npy);
   ++written;
 

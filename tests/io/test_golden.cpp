@@ -43,7 +43,7 @@ std::vector<Golden> goldens() {
   const Tensor w = arange(0, 12, 1, kFloat32).view({3, 4});
   out.push_back({"tied.wick", Dict{{"encoder.weight", w}, {"decoder.weight", w}}, {}});
   // Format 2.0: a torch.save-style checkpoint, optimizer state keyed by parameter index, Adam's
-  // betas a tuple, tuples of every length, an int key beside a string key that spells it.
+  // betas a tuple, tuples of every length, int keys beside a string key of digits.
   const Tensor fc = arange(0, 6, 1, kFloat32).view({3, 2});
   const Tensor bias = arange(-1, 2, 1, kFloat32);
   Dict state;
@@ -57,7 +57,7 @@ std::vector<Golden> goldens() {
            {"optimizer_state_dict", Dict{{"state", state}, {"param_groups", List{group}}}},
            {"epoch", 5},
            {"tuples", List{Tuple{}, Tuple{fc}, Tuple{1, "a", Tuple{nullptr}}}},
-           {"keys", Dict{{"7", "str"}, {7, "int"}, {-(int64_t{1} << 40), Dict{}}}}};
+           {"keys", Dict{{"07", "str"}, {7, "int"}, {-(int64_t{1} << 40), Dict{}}}}};
   out.push_back({"checkpoint_2_0.wick", checkpoint, {}, 2});
   return out;
 }

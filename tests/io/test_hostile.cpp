@@ -1003,7 +1003,7 @@ TEST(Hostile, DuplicateAndInvalidMetadataKeysAreRefused) {
 TEST(Hostile, UnknownValueTagsAreRefused) {
   for (const uint8_t tag : {uint8_t{11}, uint8_t{128}, uint8_t{255}}) {
     SCOPED_TRACE(int{tag});
-    for (const uint16_t major : {1, 2}) {
+    for (const uint16_t major : {uint16_t{1}, uint16_t{2}}) {
       expect_refused(one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).u8(tag), {}, major),
                      "unknown value tag " + std::to_string(tag));
     }
@@ -1103,9 +1103,17 @@ TEST(Hostile, IntKeyedDictsThatBreakTheRulesAreRefused) {
                           .raw(str_key("k"))
                           .raw(none())),
                  "duplicate dict key 'k'");
-  // An int and a string that spell the same are two keys, as in Python.
-  expect_loads(file(keyed_dict(2).raw(int_key(5)).raw(w).raw(str_key("5")).raw(none())),
-               Value(Dict{{5, from_vector(std::vector<float>{1.5f, -2.0f})}, {"5", nullptr}}));
+  // An int key and the string of its digits: a path could not tell them apart. Strings that
+  // are no canonical int spelling ("05", "-0", "+5") stay apart from 5 and 0.
+  expect_refused(file(keyed_dict(2).raw(int_key(5)).raw(w).raw(str_key("5")).raw(none())),
+                 "a dict has both the int key 5 and the string key '5'");
+  expect_refused(file(keyed_dict(2).raw(str_key("-12")).raw(none()).raw(int_key(-12)).raw(w)),
+                 "the int key -12 and the string key '-12'");
+  const Tensor t = from_vector(std::vector<float>{1.5f, -2.0f});
+  Bytes apart = keyed_dict(5).raw(int_key(5)).raw(w).raw(int_key(0)).raw(none());
+  apart.raw(str_key("05")).raw(none()).raw(str_key("-0")).raw(none()).raw(str_key("+5")).raw(none());
+  expect_loads(file(apart),
+               Value(Dict{{5, t}, {0, nullptr}, {"05", nullptr}, {"-0", nullptr}, {"+5", nullptr}}));
   // Tag 10 only where a key is an int: one encoding per value.
   expect_refused(file(list(2).raw(w).raw(keyed_dict(1).raw(str_key("a")).raw(none()))),
                  "a dict with int keys (tag 10) has none; a dict of strings is tag 8");

@@ -1,7 +1,6 @@
 #include "tree.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -33,26 +32,13 @@ void walk(std::string& path, const Value& v, const NodeFn& fn) {
   }
 }
 
-// The int a step spells in canonical decimal (as io::append_path_key spells an int key).
-std::optional<int64_t> int_step(std::string_view step) {
-  int64_t v = 0;
-  const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), v);
-  if (ec != std::errc() || end != step.data() + step.size() || std::to_string(v) != step) {
-    return std::nullopt;
-  }
-  return v;
-}
-
 // The item of container `node` named by the unescaped `step`, or nullptr. A dict's int key is
-// named by its decimal digits; a step that names both an int and a string key is refused.
+// named by its decimal digits, which no string key of a wick file's dict spells too.
 const Value* child(const Value& node, std::string_view step) {
   if (node.is_dict()) {
-    const Value* by_string = node.dict().find(step);
-    const std::optional<int64_t> i = int_step(step);
-    const Value* by_int = i ? node.dict().find(*i) : nullptr;
-    WICK_CHECK(by_string == nullptr || by_int == nullptr, ArgumentError, "path step '", step,
-               "' names both the int key and the string key ", step, " of one dict");
-    return by_string != nullptr ? by_string : by_int;
+    if (const Value* by_string = node.dict().find(step)) return by_string;
+    const std::optional<int64_t> i = io::int_key_step(step);
+    return i ? node.dict().find(*i) : nullptr;
   }
   std::size_t i = 0;
   if ((node.is_list() || node.is_tuple()) && io::is_index_step(step, i) && i < node.size()) {

@@ -15,6 +15,7 @@
 #include "wick/core/error.h"
 #include "wick/core/version.h"
 #include "wick/io/native/checksum.h"
+#include "wick/io/native/tree_path.h"
 
 namespace wick::io::detail {
 
@@ -638,15 +639,25 @@ struct OpenContainer {
   std::vector<int64_t> int_keys;  // first pass only: its int keys so far (tag 10)
 };
 
-// FORMAT.md "Values", tag 10: int keys are unique, and at least one key is an int (a dict of
-// string keys only is tag 8, so that every value has one encoding).
-void check_int_keys(std::vector<int64_t>& keys, uint64_t at) {
+// FORMAT.md "Values", tag 10: int keys are unique, at least one key is an int (a dict of
+// string keys only is tag 8, so that every value has one encoding), and no string key spells
+// an int key's digits (FORMAT.md "Tree paths": every node has one path).
+void check_int_keys(std::vector<int64_t>& keys, const std::vector<KeySeen>& strings,
+                    const Index& index, uint64_t at) {
   if (keys.empty()) {
     format_error(at, "index", "a dict with int keys (tag 10) has none; a dict of strings is tag 8");
   }
   std::sort(keys.begin(), keys.end());
   if (const auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {
     format_error(at, "index", wick::detail::cat("duplicate dict key ", *dup));
+  }
+  for (const KeySeen& s : strings) {
+    const std::optional<int64_t> i = int_key_step(key_at(index, s.at));
+    if (i && std::binary_search(keys.begin(), keys.end(), *i)) {
+      format_error(at, "index",
+                   wick::detail::cat("a dict has both the int key ", *i, " and the string key '",
+                                     *i, "', which a path cannot tell apart"));
+    }
   }
 }
 
@@ -660,7 +671,7 @@ bool close_completed(std::vector<OpenContainer>& stack, const Index& index, uint
     if (--c.left > 0) return false;
     if (checking) {
       refuse_duplicate_keys(c.keys, index, file_offset);
-      if (c.tag == Tag::KeyedDict) check_int_keys(c.int_keys, c.at);
+      if (c.tag == Tag::KeyedDict) check_int_keys(c.int_keys, c.keys, index, c.at);
     }
     stack.pop_back();
   }

@@ -129,14 +129,9 @@ uint32_t PathTable::child(uint32_t node, std::string_view step) const {
   const auto it = std::lower_bound(begin, end, step, [&](uint32_t c, std::string_view k) {
     return index->key(index->tree[c], digits) < k;
   });
-  if (it == end || index->key(index->tree[*it], digits) != step) return kNone;
-  // An int key is spelled in decimal, so the int 3 and the string "3" share the step "3".
-  const auto next = std::next(it);
-  if (next != end && index->key(index->tree[*next], digits) == step) {
-    throw ArgumentError(wick::detail::cat(
-        "path step '", step, "' names both the int key and the string key ", step, " of one dict"));
-  }
-  return *it;
+  // No int key is spelled like a string key of its dict (FORMAT.md "Values"), so at most one
+  // item has this step.
+  return it != end && index->key(index->tree[*it], digits) == step ? *it : kNone;
 }
 
 uint32_t PathTable::find(std::string_view path_text) const {

@@ -54,6 +54,15 @@ std::vector<std::string> split_path(std::string_view path) {
   return steps;
 }
 
+std::optional<int64_t> int_key_step(std::string_view step) noexcept {
+  const std::string_view digits = step.starts_with('-') ? step.substr(1) : step;
+  if (digits.empty() || (digits.size() > 1 && digits.front() == '0') || step == "-0") return {};
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), v);
+  if (ec != std::errc() || end != step.data() + step.size()) return {};
+  return v;
+}
+
 bool is_index_step(std::string_view step, std::size_t& index) noexcept {
   if (step.empty() || (step.size() > 1 && step.front() == '0')) return false;
   const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), index);

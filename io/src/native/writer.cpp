@@ -13,6 +13,7 @@
 #include "native/worker.h"
 #include "wick/core/error.h"
 #include "wick/io/native/checksum.h"
+#include "wick/io/native/tree_path.h"
 
 namespace wick::io {
 
@@ -383,12 +384,25 @@ class Writer::Impl {
       const bool int_key = std::any_of(items.begin(), items.end(),
                                        [](const Dict::Item& item) { return item.first.is_int(); });
       tag = int_key ? Tag::KeyedDict : Tag::Dict;
+      if (int_key) refuse_keys_spelled_alike(v.dict(), path);
     }
     WICK_CHECK(major_of(tag) <= version_.major, ArgumentError,
                "save: ", tag == Tag::Tuple ? "the tuple" : "the dict with int keys", " at '", path,
                "' needs format 2.0, and this writer writes 1.0: save() picks 2.0 by itself; a "
                "Writer needs SaveOptions::format_major = 2");
     return tag;
+  }
+
+  // FORMAT.md "Values", tag 10: no string key spells an int key of its dict, so that every
+  // node has one path. Python allows {0: a, "0": b}; no PyTorch structure holds one.
+  static void refuse_keys_spelled_alike(const Dict& dict, const std::string& path) {
+    for (const auto& [key, item] : dict) {
+      const std::string* s = key.if_string();
+      const std::optional<int64_t> i = s != nullptr ? int_key_step(*s) : std::nullopt;
+      WICK_CHECK(!i || !dict.contains(*i), ArgumentError, "save: the dict at '", path,
+                 "' has both the int key ", *i, " and the string key '", *i,
+                 "', which a path cannot tell apart (io/FORMAT.md \"Values\")");
+    }
   }
 
   // FORMAT.md "Values": a dict item's key, a bare string under tag 8, tagged under tag 10.

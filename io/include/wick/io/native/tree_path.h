@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,5 +65,9 @@ std::vector<std::string> split_path(std::string_view path);
 
 /// True when `step` is how `path` names list item `index`: decimal digits without a leading zero.
 bool is_index_step(std::string_view step, std::size_t& index) noexcept;
+
+/// The int key `step` spells, if it is how a path spells one: decimal digits without a leading
+/// zero, after a '-' for a negative key ("-0" spells none).
+std::optional<int64_t> int_key_step(std::string_view step) noexcept;
 
 }  // namespace wick::io
