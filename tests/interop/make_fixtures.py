@@ -100,7 +100,24 @@ def torch_fixtures(out):
 
     torch.save({"w": torch.ones(2)}, os.path.join(out, "torch_legacy.pt"),
                _use_new_zipfile_serialization=False)
-    return 6
+
+    # The tutorial's checkpoint after a few steps of training: Adam's state keyed by parameter
+    # index (ints), its betas a tuple, its foreach None; SGD's momentum buffers beside it.
+    model = torch.nn.Linear(3, 2)
+    adam = torch.optim.Adam(model.parameters(), lr=0.01)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(3):
+        for opt in (adam, sgd):
+            opt.zero_grad()
+            model(torch.randn(4, 3, generator=gen)).pow(2).sum().backward()
+            opt.step()
+    checkpoint = {"model_state_dict": model.state_dict(),
+                  "optimizer_state_dict": adam.state_dict(),
+                  "sgd_state_dict": sgd.state_dict(),
+                  "epoch": 5, "loss": 0.25}
+    torch.save(checkpoint, os.path.join(out, "torch_checkpoint.pt"))
+    wm.write_manifest(os.path.join(out, "torch_checkpoint.pt.manifest"), checkpoint)
+    return 7
 
 
 def numpy_fixtures(out):

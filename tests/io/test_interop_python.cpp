@@ -46,7 +46,7 @@ TEST(InteropPython, PyTorchFilesLoadBitExact) {
   TempDir dir;
   WICK_EXPECT_SCRIPT_OK(run_script("make_fixtures.py", {"torch", dir.path().string()}));
   for (const char* name : {"torch_dtypes.pt", "torch_views.pt", "torch_nested.pt",
-                           "torch_parameter.pt", "torch_proto4.pt"}) {
+                           "torch_parameter.pt", "torch_proto4.pt", "torch_checkpoint.pt"}) {
     expect_matches_manifest(dir.path(), name, io::FileFormat::PyTorch);
   }
 
@@ -183,6 +183,30 @@ Dict every_dtype(uint32_t seed, bool with_bfloat16) {
   d.insert("empty", zeros({0, 5}, kInt32));
   d.insert("special", from_vector(std::vector<double>{INFINITY, -INFINITY, NAN, 5e-324}));
   return d;
+}
+
+// The tutorial's checkpoint as torch.save writes it crosses to .wick (format 2.0: optimizer
+// state keyed by parameter index, tuples) and back to a .pt PyTorch reads as it wrote it.
+TEST(InteropPython, ATorchCheckpointCrossesToWickAndBack) {
+  TempDir dir;
+  WICK_EXPECT_SCRIPT_OK(run_script("make_fixtures.py", {"torch", dir.path().string()}));
+  const Value from_torch = load(dir / "torch_checkpoint.pt");
+  const Value& adam = from_torch["optimizer_state_dict"];
+  EXPECT_TRUE(adam["state"].at(0)["exp_avg"].is_tensor());
+  EXPECT_EQ(adam["param_groups"][0]["betas"], Value(Tuple{0.9, 0.999}));
+  EXPECT_TRUE(adam["param_groups"][0]["foreach"].is_none());
+  EXPECT_EQ(adam["param_groups"][0]["params"], Value(List{0, 1}));
+  save(from_torch, dir / "checkpoint.wick");
+  EXPECT_EQ(io::Reader(dir / "checkpoint.wick").info().major, 2);
+  const Value from_wick = load(dir / "checkpoint.wick");
+  EXPECT_EQ(from_wick, from_torch);
+  io::save_pytorch(from_wick, dir / "back.pt");
+  Outputs out(dir.path());
+  out.add("back.pt", "pt-floats", from_torch);
+  out.finish();
+  const auto r = run_script("check_outputs.py", {dir.path().string()});
+  WICK_EXPECT_SCRIPT_OK(r);
+  EXPECT_NE(r.output.find("OK "), std::string::npos) << r.output;
 }
 
 TEST(InteropPython, FilesWickWritesLoadInPyTorchAndNumPyBitExact) {

@@ -49,6 +49,27 @@ TEST(Info, PrintsVersionProducerMetadataEntriesAndTotals) {
       << r.out;
 }
 
+// Format 2.0 (int keys, tuples): its version, int keys as path steps, cat by such a path.
+TEST(Info, ShowsAFormat2CheckpointWithIntKeysAndTuples) {
+  const testing::TempDir dir;
+  const auto file = (dir / "opt.wick").string();
+  save(Dict{{"state", Dict{{0, Dict{{"exp_avg", ones({2})}}}}}, {"betas", Tuple{0.9, 0.999}}},
+       file);
+  const auto r = run_wick({"info", file});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("format:    2.0\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  /state/0/exp_avg  float32"), std::string::npos) << r.out;
+  const auto json = run_wick({"info", "--json", file});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_EQ(nlohmann::json::parse(json.out)["format_version"], "2.0");
+  const auto cat = run_wick({"cat", file, "/state/0/exp_avg"});
+  ASSERT_EQ(cat.code, 0) << cat.err;
+  EXPECT_EQ(cat.out, "tensor([1., 1.])\n");
+  const auto betas = run_wick({"cat", file, "betas"});
+  ASSERT_EQ(betas.code, 0) << betas.err;
+  EXPECT_EQ(betas.out, "(0.9, 0.999)\n");
+}
+
 TEST(Info, MarksTiedTensorsAndEmptyMetadata) {
   const testing::TempDir dir;
   const auto file = (dir / "tied.wick").string();

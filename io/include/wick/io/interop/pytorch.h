@@ -18,16 +18,18 @@ namespace wick::io {
 /// unknown class) is refused with a FormatError naming it, before anything else happens; no
 /// code named by the file ever runs.
 ///
-/// Tuples and torch.Size become lists; dicts and OrderedDicts become Dicts (string keys only:
-/// other keys are refused, naming where they are; an OrderedDict's attributes such as a
-/// state_dict's `_metadata` are dropped). Tensors sharing a PyTorch storage share one wick
+/// Tuples and torch.Size become Tuples; dicts and OrderedDicts become Dicts, keyed by strings
+/// and ints (an optimizer's `state` is keyed by parameter index; keys of other types are
+/// refused, naming where they are; an OrderedDict's attributes such as a state_dict's
+/// `_metadata` are dropped). Tensors sharing a PyTorch storage share one wick
 /// Storage, with their offsets and strides. bool, uint8, int8, int16, int32, int64, float16,
 /// bfloat16, float32 and float64 are supported; complex, quantized and sparse tensors are
 /// refused. FormatError for anything malformed, IoError when the file cannot be read.
 Value load_pytorch(const std::filesystem::path& path);
 
 /// Saves `value` the way torch.save does (zip archive, pickle protocol 2, one record per
-/// storage, stored members aligned to 64 bytes). Dicts are written as dicts, lists as lists;
+/// storage, stored members aligned to 64 bytes). Dicts are written as dicts (int keys as ints),
+/// lists as lists, tuples as tuples;
 /// tensors viewing one storage with one dtype keep sharing it (only the elements they use are
 /// written) and keep their strides, and the same view twice is one tensor object in Python.
 /// Only `options.durable` applies: ArgumentError when `options.metadata` is not empty (the
