@@ -44,7 +44,7 @@ class Tuple : public std::vector<Value> {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wshadow"
 #endif
-/// One node of a value tree. Copies are deep for lists and dicts; tensors are handles, so a
+/// One node of a value tree. Copies are deep for lists, tuples and dicts; tensors are handles, so a
 /// copied tree shares tensor storage with the original (like copying a Python list of tensors).
 class Value {
  public:
