@@ -2,13 +2,38 @@
 
 #include "wick/core/key.h"
 
+#include <chrono>
+#include <cstdint>
 #include <ostream>
+#include <random>
 #include <sstream>
 
 #include "repr.h"
 #include "wick/core/error.h"
 
 namespace wick {
+
+namespace detail {
+int64_t key_int(uint64_t v) {
+  WICK_CHECK(v <= static_cast<uint64_t>(INT64_MAX), ArgumentError, "Key: ", v,
+             " is above the largest int key, 2^63-1");
+  return static_cast<int64_t>(v);
+}
+
+uint64_t key_hash_seed() noexcept {
+  static const uint64_t seed = [] {
+    try {
+      std::random_device device;
+      return (static_cast<uint64_t>(device()) << 32) ^ device();
+    } catch (...) {
+      // No entropy source: the clock and where this process was loaded still differ per run.
+      return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+             reinterpret_cast<uintptr_t>(&key_hash_seed);
+    }
+  }();
+  return seed;
+}
+}  // namespace detail
 
 const std::string& Key::str() const {
   if (const std::string* s = if_string()) return *s;

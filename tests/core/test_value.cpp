@@ -351,6 +351,12 @@ TEST(Value, DictsHoldIntKeysBesideStringKeys) {
   WICK_EXPECT_THROW_MSG(keys[0].str(), ArgumentError, "Key::str: the key is the int 0");
   WICK_EXPECT_THROW_MSG(keys[2].as_int(), ArgumentError, "Key::as_int: the key is the string '0'");
   EXPECT_EQ(Key(int64_t{-5}).repr(), "-5");
+  // A char is no int key ('a' would be 97), and no unsigned value above 2^63-1 fits one.
+  static_assert(!std::is_convertible_v<char, Key> && !std::is_convertible_v<unsigned char, Key>);
+  static_assert(std::is_convertible_v<uint32_t, Key> && std::is_convertible_v<int16_t, Key>);
+  EXPECT_EQ(Key(uint64_t{INT64_MAX}).as_int(), INT64_MAX);
+  WICK_EXPECT_THROW_MSG(Key(uint64_t{1} << 63), ArgumentError,
+                        "Key: 9223372036854775808 is above the largest int key, 2^63-1");
   EXPECT_EQ(Key("it's").repr(), "\"it's\"");
 }
 

@@ -136,10 +136,17 @@ inline void use(const Value& v) {
   out << v;
 }
 
-/// A value that loaded with verification must save and load back equal.
-inline void check_round_trip(const Value& v) {
+/// A value that loaded with verification must save and load back equal. A value read from
+/// another format may hold what a wick file cannot (a NUL in a key, {0: a, "0": b} from a .pt):
+/// save() refuses it with an ArgumentError, which only a wick file's value must never meet.
+inline void check_round_trip(const Value& v, bool from_wick = true) {
   std::ostringstream out;
-  save(v, out);
+  try {
+    save(v, out);
+  } catch (const ArgumentError& e) {
+    if (from_wick) finding(std::string("save(load(x)) refuses a wick file's value: ") + e.what());
+    return;
+  }
   std::istringstream in(out.str());
   if (!(load(in) == v)) finding("save(load(x)) loads back different");
 }
@@ -243,8 +250,8 @@ inline Outcome path_load(const std::filesystem::path& path) {
   if (!unverified) finding("path: a verified load succeeds but an unverified one fails");
   if (!(*verified == *unverified)) finding("path: verified and unverified loads differ");
   use(*verified);
-  check_round_trip(*verified);
   const std::string bytes = read_file(path);
+  check_round_trip(*verified, has_wick_magic(bytes));
   if (has_wick_magic(bytes)) {
     const std::optional<Value> streamed = try_load(bytes, true);
     if (!streamed || !(*streamed == *verified)) finding("path: load(path) and load(stream) differ");

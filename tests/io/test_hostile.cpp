@@ -16,6 +16,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "bounds_testing.h"
@@ -1054,7 +1055,8 @@ TEST(Hostile, TuplesAndIntKeysInA1_0FileAreRefusedNamingTheVersions) {
 // FORMAT.md "Version history": from 2.0 on, what a reader refuses in a file of a newer minor is
 // refused naming both versions, since it may be what that minor added.
 TEST(Hostile, ARefusalInANewerMinorNamesBothVersions) {
-  const std::string note = "; the file is format 2.1, newer than this reader's 2.0: upgrade wick";
+  const std::string note =
+      "; the file is format 2.1, newer than this reader's 2.0: unless it is damaged, upgrade wick";
   FileBuilder f(2, 1);
   const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
   f.index(no_metadata(), list(2).raw(tensor_ref(0)).u8(11), {r});
@@ -1065,6 +1067,18 @@ TEST(Hostile, ARefusalInANewerMinorNamesBothVersions) {
   row.code = kCodeFloat32;
   g.index(no_metadata(), dict_of("w", 0), {row});
   expect_refused(g.finish(), "unknown dtype code 200" + note);
+  // Header flags, which a newer minor might use.
+  FileBuilder flags(2, 1);
+  std::string flagged = flags.bytes().str();
+  flagged[20] = 1;
+  Bytes resealed;
+  resealed.raw(flagged.substr(0, 56)).seal(0);
+  flags.bytes().str() = resealed.str();
+  const Row r4 = flags.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
+  flags.index(no_metadata(), dict_of("w", 0), {r4});
+  const std::string flagged_file = flags.finish();
+  expect_refused(flagged_file, "reserved byte is 1, expected 0 (the file is corrupt)" + note);
+  expect_refused(flagged_file, "file header flags");
   // The same faults in a file of this reader's version say nothing of versions.
   FileBuilder h(2, 0);
   const Row r2 = h.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
@@ -1111,9 +1125,15 @@ TEST(Hostile, IntKeyedDictsThatBreakTheRulesAreRefused) {
                  "the int key -12 and the string key '-12'");
   const Tensor t = from_vector(std::vector<float>{1.5f, -2.0f});
   Bytes apart = keyed_dict(5).raw(int_key(5)).raw(w).raw(int_key(0)).raw(none());
-  apart.raw(str_key("05")).raw(none()).raw(str_key("-0")).raw(none()).raw(str_key("+5")).raw(none());
-  expect_loads(file(apart),
-               Value(Dict{{5, t}, {0, nullptr}, {"05", nullptr}, {"-0", nullptr}, {"+5", nullptr}}));
+  apart.raw(str_key("05"))
+      .raw(none())
+      .raw(str_key("-0"))
+      .raw(none())
+      .raw(str_key("+5"))
+      .raw(none());
+  expect_loads(
+      file(apart),
+      Value(Dict{{5, t}, {0, nullptr}, {"05", nullptr}, {"-0", nullptr}, {"+5", nullptr}}));
   // Tag 10 only where a key is an int: one encoding per value.
   expect_refused(file(list(2).raw(w).raw(keyed_dict(1).raw(str_key("a")).raw(none()))),
                  "a dict with int keys (tag 10) has none; a dict of strings is tag 8");
@@ -1320,6 +1340,34 @@ TEST(HostileNative, MillionsOfTinyValuesCostAFixedAmountPerByte) {
   small.str().append(1'000'000, '\0');
   const std::string ok = one_tensor_file(no_metadata(), small);
   EXPECT_EQ(decode_everywhere("1M none values", ok, kNativeLoadBound), 0);
+}
+
+// std::hash of an integer is the integer itself, and a bucket is the hash modulo the bucket
+// count, which only depends on how many keys were inserted. A dict whose int keys are all
+// multiples of its final bucket count (before the constant the first hash mixed in) put every
+// key in one bucket: about 10^10 steps for this 1.3 MB file. Keys now hash with a random seed.
+TEST(HostileNative, IntKeysChosenToShareAHashBucketLoadInLinearTime) {
+  constexpr uint32_t kKeys = 120'000;
+  std::unordered_map<int64_t, std::size_t> probe;  // grows exactly as a Dict's index does
+  for (uint32_t j = 0; j < kKeys; ++j)
+    probe.emplace(j, j);
+  const auto buckets = static_cast<int64_t>(probe.bucket_count());
+  Bytes tree = keyed_dict(kKeys + 1).raw(str_key("w")).raw(tensor_ref(0));
+  for (uint32_t j = 0; j < kKeys; ++j)
+    tree.raw(int_key((int64_t{j} * buckets) ^ static_cast<int64_t>(0x9e3779b97f4a7c15ULL)))
+        .raw(none());
+  const std::string bytes = one_tensor_file(no_metadata(), tree, {}, 2);
+  EXPECT_EQ(decode_everywhere("int keys in one bucket", bytes, kNativeLoadBound), 0);
+  // The .pt reader builds the same dict from a pickle.
+  TempDir dir;
+  Dict colliding;
+  for (uint32_t j = 0; j < kKeys; ++j)
+    colliding.insert((int64_t{j} * buckets) ^ static_cast<int64_t>(0x9e3779b97f4a7c15ULL), nullptr);
+  io::save_pytorch(Value(colliding), dir / "keys.pt");
+  testing::expect_bounded("int keys in one bucket (.pt)",
+                          std::filesystem::file_size(dir / "keys.pt"),
+                          testing::DecodeBound{"pt load", uint64_t{24} << 20, 64.0, 0.5, 2.0},
+                          [&] { EXPECT_EQ(load(dir / "keys.pt").size(), kKeys); });
 }
 
 TEST(HostileNative, ManyTensorsLoadByNameInLinearTime) {

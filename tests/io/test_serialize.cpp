@@ -393,11 +393,18 @@ TEST(Serialize, AnIntKeyBesideTheStringOfItsDigitsIsRefused) {
 TEST(Serialize, AWriterWritesFormat2OnlyWhenAskedAndRefusesWhat1_0CannotHold) {
   TempDir dir;
   {
+    // Refused before any of it is written, tensors included: the Writer stays usable.
     io::Writer w(dir / "a.wick");
-    WICK_EXPECT_THROW_MSG(w.add("betas", Value(Tuple{0.9, 0.999})), ArgumentError,
-                          "save: the tuple at 'betas' needs format 2.0, and this writer writes "
-                          "1.0: save() picks 2.0 by itself; a Writer needs "
-                          "SaveOptions::format_major = 2");
+    WICK_EXPECT_THROW_MSG(
+        w.add("opt", Value(Dict{{"w", randn({1 << 16})}, {"betas", Tuple{0.9, 0.999}}})),
+        ArgumentError,
+        "save: the tuple at 'opt.betas' needs format 2.0, and this file is 1.0 "
+        "(SaveOptions::format_major is 0: save() picks 2.0 by itself, a Writer fed with add() "
+        "writes 1.0 unless it is 2)");
+    EXPECT_EQ(w.bytes_written(), 64U);  // the file header only
+    w.add("opt", Value(Dict{{"betas", List{0.9, 0.999}}}));
+    w.finish();
+    EXPECT_EQ(load(dir / "a.wick"), Value(Dict{{"opt", Dict{{"betas", List{0.9, 0.999}}}}}));
   }
   SaveOptions two;
   two.format_major = 2;
@@ -416,7 +423,8 @@ TEST(Serialize, AWriterWritesFormat2OnlyWhenAskedAndRefusesWhat1_0CannotHold) {
   SaveOptions one;
   one.format_major = 1;
   WICK_EXPECT_THROW_MSG(save(Value(Dict{{1, 2}}), dir / "d.wick", one), ArgumentError,
-                        "the dict with int keys at '' needs format 2.0");
+                        "the dict with int keys at '' needs format 2.0, and this file is 1.0 "
+                        "(SaveOptions::format_major is 1)");
   SaveOptions three;
   three.format_major = 3;
   WICK_EXPECT_THROW_MSG(save(Value(1), dir / "e.wick", three), ArgumentError,

@@ -41,7 +41,7 @@ void rethrow_with_version(const FormatError& e, Version v) {
   ErrorInfo newer = e.info();
   newer.detail += wick::detail::cat("; the file is format ", v.major, ".", v.minor,
                                     ", newer than this reader's ", reader.major, ".", reader.minor,
-                                    ": upgrade wick to read it");
+                                    ": unless it is damaged, upgrade wick to read it");
   throw FormatError(std::move(newer));
 }
 
@@ -179,18 +179,23 @@ FileHeader decode_file_header(std::span<const std::byte, kFileHeaderSize> h) {
   if (out.major < 1)
     format_error(f::kMajor.offset, what,
                  wick::detail::cat("invalid format major version ", out.major));
-  const auto size = load_field<uint32_t, f::kHeaderSize>(h);
-  if (size != kFileHeaderSize) {
-    format_error(f::kHeaderSize.offset, what,
-                 wick::detail::cat("header size ", size, ", expected ", kFileHeaderSize),
-                 std::to_string(kFileHeaderSize), std::to_string(size));
+  // What a newer minor may have changed is refused naming both versions, as later records are.
+  try {
+    const auto size = load_field<uint32_t, f::kHeaderSize>(h);
+    if (size != kFileHeaderSize) {
+      format_error(f::kHeaderSize.offset, what,
+                   wick::detail::cat("header size ", size, ", expected ", kFileHeaderSize),
+                   std::to_string(kFileHeaderSize), std::to_string(size));
+    }
+    check_zero(h.subspan(f::kFlags.offset, f::kFlags.size), f::kFlags.offset, "file header flags");
+    const char* p = reinterpret_cast<const char*>(h.data() + f::kProducer.offset);
+    out.producer.assign(p, strnlen(p, f::kProducer.size));
+    const std::size_t padding_at = f::kProducer.offset + out.producer.size();
+    check_zero(h.subspan(padding_at, f::kProducer.end() - padding_at), padding_at,
+               "file header producer padding");
+  } catch (const FormatError& e) {
+    rethrow_with_version(e, out.version());
   }
-  check_zero(h.subspan(f::kFlags.offset, f::kFlags.size), f::kFlags.offset, "file header flags");
-  const char* p = reinterpret_cast<const char*>(h.data() + f::kProducer.offset);
-  out.producer.assign(p, strnlen(p, f::kProducer.size));
-  const std::size_t padding_at = f::kProducer.offset + out.producer.size();
-  check_zero(h.subspan(padding_at, f::kProducer.end() - padding_at), padding_at,
-             "file header producer padding");
   return out;
 }
 
@@ -569,6 +574,15 @@ std::string_view read_dict_key(ByteReader& r, FlatNode& node) {
   return key;
 }
 
+// A tag-10 dict's int key and the file offset of its key tag, to find duplicates by sorting.
+struct IntKeySeen {
+  int64_t key;
+  uint64_t at;
+  bool operator<(const IntKeySeen& o) const noexcept {
+    return key != o.key ? key < o.key : at < o.at;
+  }
+};
+
 // FORMAT.md "Values", tag 10: a key is an int (tag 3, i64) or a string (tag 5). An int key's
 // bits go in the node; a string key stays in the payload as for tag 8.
 void read_typed_key(ByteReader& r, FlatNode& node) {
@@ -634,26 +648,30 @@ bool is_open_container(const FlatNode& n) {
 struct OpenContainer {
   uint32_t left;  // items still to read
   Tag tag;
-  uint64_t at;                    // file offset of its tag, for errors
-  std::vector<KeySeen> keys;      // first pass only: its string keys so far, checked at close
-  std::vector<int64_t> int_keys;  // first pass only: its int keys so far (tag 10)
+  uint64_t at;                       // file offset of its tag, for errors
+  std::vector<KeySeen> keys;         // first pass only: its string keys so far, checked at close
+  std::vector<IntKeySeen> int_keys;  // first pass only: its int keys so far (tag 10)
 };
 
 // FORMAT.md "Values", tag 10: int keys are unique, at least one key is an int (a dict of
 // string keys only is tag 8, so that every value has one encoding), and no string key spells
 // an int key's digits (FORMAT.md "Tree paths": every node has one path).
-void check_int_keys(std::vector<int64_t>& keys, const std::vector<KeySeen>& strings,
+void check_int_keys(std::vector<IntKeySeen>& keys, const std::vector<KeySeen>& strings,
                     const Index& index, uint64_t at) {
   if (keys.empty()) {
     format_error(at, "index", "a dict with int keys (tag 10) has none; a dict of strings is tag 8");
   }
   std::sort(keys.begin(), keys.end());
-  if (const auto dup = std::adjacent_find(keys.begin(), keys.end()); dup != keys.end()) {
-    format_error(at, "index", wick::detail::cat("duplicate dict key ", *dup));
+  const auto same = [](const IntKeySeen& a, const IntKeySeen& b) { return a.key == b.key; };
+  if (const auto dup = std::adjacent_find(keys.begin(), keys.end(), same); dup != keys.end()) {
+    // The later of the two, at its key tag.
+    format_error(std::next(dup)->at, "index", wick::detail::cat("duplicate dict key ", dup->key));
   }
   for (const KeySeen& s : strings) {
     const std::optional<int64_t> i = int_key_step(key_at(index, s.at));
-    if (i && std::binary_search(keys.begin(), keys.end(), *i)) {
+    if (i && std::binary_search(
+                 keys.begin(), keys.end(), IntKeySeen{*i, 0},
+                 [](const IntKeySeen& a, const IntKeySeen& b) { return a.key < b.key; })) {
       format_error(at, "index",
                    wick::detail::cat("a dict has both the int key ", *i, " and the string key '",
                                      *i, "', which a path cannot tell apart"));
@@ -692,9 +710,10 @@ uint64_t walk_value_tree(ByteReader& r, const Index& index, uint64_t file_offset
       if (!out)
         stack.back().keys.push_back(KeySeen{std::hash<std::string_view>{}(key), node.key_at});
     } else if (parent == Tag::KeyedDict) {
+      const uint64_t key_at = r.offset();
       read_typed_key(r, node);
       if (!out && node.int_key) {
-        stack.back().int_keys.push_back(static_cast<int64_t>(node.key_at));
+        stack.back().int_keys.push_back(IntKeySeen{static_cast<int64_t>(node.key_at), key_at});
       } else if (!out) {
         const std::string_view key = index.key_text(node);
         stack.back().keys.push_back(KeySeen{std::hash<std::string_view>{}(key), node.key_at});

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -108,6 +109,7 @@ class Writer::Impl {
   void add(const std::string& key, const Value& value) {
     check_usable("Writer::add");
     WICK_CHECK(!root_given_, ArgumentError, "Writer::add: finish(root) was already called");
+    check_holdable(value, key);  // before anything is written: the writer stays usable
     WICK_CHECK(added_keys_.insert(key).second, ArgumentError, "Writer::add: duplicate key '", key,
                "'");
     guarded([&] {
@@ -166,6 +168,7 @@ class Writer::Impl {
     check_usable("Writer::finish");
     WICK_CHECK(entry_count_ == 0, ArgumentError,
                "Writer::finish(root): entries were already add()ed; call finish() instead");
+    check_holdable(root, "");
     root_given_ = true;
     guarded([&] {
       if (options_.progress) total_ = unique_payload_bytes(root);
@@ -375,22 +378,78 @@ class Writer::Impl {
   }
 
   // FORMAT.md "Values": the tag of a container. A dict uses tag 10 only when a key is an int,
-  // so a dict of strings is encoded as in 1.0; tags of 2.0 need a 2.0 file.
-  Tag container_tag(const Value& v, const std::string& path) const {
-    Tag tag = Tag::List;
-    if (v.is_tuple()) tag = Tag::Tuple;
-    if (v.is_dict()) {
-      const auto& items = v.dict().items();
-      const bool int_key = std::any_of(items.begin(), items.end(),
-                                       [](const Dict::Item& item) { return item.first.is_int(); });
-      tag = int_key ? Tag::KeyedDict : Tag::Dict;
-      if (int_key) refuse_keys_spelled_alike(v.dict(), path);
+  // so a dict of strings is encoded as in 1.0.
+  static Tag container_tag(const Value& v) {
+    if (v.is_tuple()) return Tag::Tuple;
+    if (!v.is_dict()) return Tag::List;
+    const auto& items = v.dict().items();
+    const bool int_key = std::any_of(items.begin(), items.end(),
+                                     [](const Dict::Item& item) { return item.first.is_int(); });
+    return int_key ? Tag::KeyedDict : Tag::Dict;
+  }
+
+  // Pre-order over `root` with an explicit stack (trees nest up to 512 levels) and one path
+  // buffer for messages ("opt.state.0"). `open(v, path, depth)` sees every value and returns
+  // the tag of a container whose items come next; `on_key(dict_tag, key, path)` runs before
+  // each dict item.
+  template <class Open, class OnKey>
+  static void walk_tree(const Value& root, std::string path, Open&& open, OnKey&& on_key) {
+    struct Frame {
+      const Value* v;
+      Tag tag;
+      std::size_t next;
+      std::size_t path_end;
+    };
+    std::vector<Frame> stack;
+    const auto visit = [&](const Value& v) {
+      if (const std::optional<Tag> tag = open(v, path, stack.size())) {
+        stack.push_back(Frame{&v, *tag, 0, path.size()});
+      }
+    };
+    visit(root);
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      if (f.next == f.v->size()) {
+        stack.pop_back();
+        continue;
+      }
+      const std::size_t i = f.next++;
+      path.resize(f.path_end);
+      if (!path.empty()) path += '.';
+      if (is_dict_tag(f.tag)) {
+        const auto& [key, child] = f.v->dict().items()[i];
+        on_key(f.tag, key, path);
+        if (const std::string* text = key.if_string()) {
+          path += *text;
+        } else {
+          path += std::to_string(key.as_int());
+        }
+        visit(child);
+      } else {
+        path += std::to_string(i);
+        visit((*f.v)[i]);
+      }
     }
-    WICK_CHECK(major_of(tag) <= version_.major, ArgumentError,
-               "save: ", tag == Tag::Tuple ? "the tuple" : "the dict with int keys", " at '", path,
-               "' needs format 2.0, and this writer writes 1.0: save() picks 2.0 by itself; a "
-               "Writer needs SaveOptions::format_major = 2");
-    return tag;
+  }
+
+  // Refuses, before any of `root` is written, a container this file's version cannot hold or a
+  // dict of keys a path cannot tell apart: a refused add() leaves the Writer usable.
+  void check_holdable(const Value& root, const std::string& root_path) const {
+    const auto open = [&](const Value& v, const std::string& path,
+                          std::size_t) -> std::optional<Tag> {
+      if (!v.is_list() && !v.is_tuple() && !v.is_dict()) return std::nullopt;
+      const Tag tag = container_tag(v);
+      WICK_CHECK(major_of(tag) <= version_.major, ArgumentError,
+                 "save: ", tag == Tag::Tuple ? "the tuple" : "the dict with int keys", " at '",
+                 path, "' needs format 2.0, and this file is 1.0 (SaveOptions::format_major ",
+                 options_.format_major == 1 ? "is 1"
+                                            : "is 0: save() picks 2.0 by itself, a Writer "
+                                              "fed with add() writes 1.0 unless it is 2",
+                 ")");
+      if (tag == Tag::KeyedDict) refuse_keys_spelled_alike(v.dict(), path);
+      return tag;
+    };
+    walk_tree(root, root_path, open, [](Tag, const Key&, const std::string&) {});
   }
 
   // FORMAT.md "Values", tag 10: no string key spells an int key of its dict, so that every
@@ -418,56 +477,30 @@ class Writer::Impl {
     w.string(key.str());
   }
 
-  // FORMAT.md "Values", in the order of "Writers": pre-order with an explicit stack; tensors
-  // are written as they are met.
+  // FORMAT.md "Values", in the order of "Writers": pre-order; tensors are written as they are
+  // met. Memory stays linear in depth times key length (walk_tree's one path buffer).
   void encode_value(const Value& root, ByteWriter& w, const std::string& root_path) {
-    // One path buffer for error messages; each open container remembers where its path ends,
-    // so memory stays linear in depth times key length.
-    struct Frame {
-      const Value* v;
-      Tag tag;
-      std::size_t next;
-      std::size_t path_end;
-    };
-    std::vector<Frame> stack;
-    std::string path = root_path;
-    auto emit = [&](const Value& v) {
-      if (encode_scalar(w, v)) return;
+    const auto open = [&](const Value& v, const std::string& path,
+                          std::size_t depth) -> std::optional<Tag> {
+      if (encode_scalar(w, v)) return std::nullopt;
       if (v.is_tensor()) {
         check_tensor(v.tensor(), path);
         w.u8(static_cast<uint8_t>(Tag::Tensor));
         w.u32(write_tensor(v.tensor()));
-        return;
+        return std::nullopt;
       }
       WICK_CHECK(v.size() <= UINT32_MAX, ArgumentError, "save: container at '", path,
                  "' has more than 2^32-1 items");
-      WICK_CHECK(stack.size() < static_cast<std::size_t>(kMaxDepth), ArgumentError,
+      WICK_CHECK(depth < static_cast<std::size_t>(kMaxDepth), ArgumentError,
                  "save: value nests deeper than ", kMaxDepth, " levels at '", path, "'");
-      const Tag tag = container_tag(v, path);
+      const Tag tag = container_tag(v);
       w.u8(static_cast<uint8_t>(tag));
       w.u32(static_cast<uint32_t>(v.size()));
-      stack.push_back(Frame{&v, tag, 0, path.size()});
+      return tag;
     };
-    emit(root);
-    while (!stack.empty()) {
-      Frame& f = stack.back();
-      if (f.next == f.v->size()) {
-        stack.pop_back();
-        continue;
-      }
-      const std::size_t i = f.next++;
-      path.resize(f.path_end);
-      if (!path.empty()) path += '.';
-      if (is_sequence_tag(f.tag)) {
-        path += std::to_string(i);
-        emit((*f.v)[i]);
-      } else {
-        const auto& [key, child] = f.v->dict().items()[i];
-        encode_key(w, f.tag, key, path);
-        path += key.text();
-        emit(child);
-      }
-    }
+    walk_tree(root, root_path, open, [&](Tag dict_tag, const Key& key, const std::string& path) {
+      encode_key(w, dict_tag, key, path);
+    });
   }
 
   // FORMAT.md "Kind 2: index" (metadata, value tree, tensor table), then "Trailer (64 bytes)".

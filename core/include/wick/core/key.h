@@ -14,6 +14,20 @@
 
 namespace wick {
 
+namespace detail {
+/// Character types are not ints here: `dict.at('a')` must not look up the key 97.
+template <class T>
+concept KeyInt =
+    std::integral<T> && !std::same_as<T, bool> && !std::same_as<T, char> &&
+    !std::same_as<T, signed char> && !std::same_as<T, unsigned char> && !std::same_as<T, wchar_t> &&
+    !std::same_as<T, char8_t> && !std::same_as<T, char16_t> && !std::same_as<T, char32_t>;
+/// `v` as an int key; ArgumentError for an unsigned value above INT64_MAX.
+int64_t key_int(uint64_t v);
+/// A per-process random seed mixed into int keys' hashes, so that no file can choose keys that
+/// all land in one hash bucket (which would make loading it quadratic).
+uint64_t key_hash_seed() noexcept;
+}  // namespace detail
+
 /// A dict key: a string or an int. Converts implicitly from both, so `dict["w"]` and
 /// `dict.at(0)` read naturally. The int 0 and the string "0" are different keys, as in Python.
 class Key {
@@ -22,8 +36,10 @@ class Key {
   Key(std::string s) : v_(std::move(s)) {}         // NOLINT: implicit by design
   Key(const char* s) : v_(std::string(s)) {}       // NOLINT
   Key(std::string_view s) : v_(std::string(s)) {}  // NOLINT
-  template <std::integral T>
-  requires(!std::same_as<T, bool>) Key(T v) : v_(static_cast<int64_t>(v)) {}  // NOLINT
+  template <detail::KeyInt T>
+  Key(T v)  // NOLINT: implicit by design
+      : v_(std::is_signed_v<T> ? static_cast<int64_t>(v)
+                               : detail::key_int(static_cast<uint64_t>(v))) {}
 
   bool is_string() const noexcept { return v_.index() == 0; }
   bool is_int() const noexcept { return v_.index() == 1; }
@@ -54,10 +70,17 @@ std::ostream& operator<<(std::ostream& out, const Key& key);
 
 }  // namespace wick
 
+/// Int keys are mixed with a per-process random seed (splitmix64's finalizer): std::hash of an
+/// integer is the integer itself, so a file could otherwise pick keys that all share a bucket.
 template <>
 struct std::hash<wick::Key> {
   std::size_t operator()(const wick::Key& k) const noexcept {
-    if (const int64_t* i = k.if_int()) return std::hash<int64_t>{}(*i) ^ 0x9e3779b97f4a7c15ULL;
+    if (const int64_t* i = k.if_int()) {
+      uint64_t z = static_cast<uint64_t>(*i) ^ wick::detail::key_hash_seed();
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      return static_cast<std::size_t>(z ^ (z >> 31));
+    }
     return std::hash<std::string>{}(*k.if_string());
   }
 };

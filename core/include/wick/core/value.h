@@ -3,8 +3,8 @@
 /// wick::Value: what a wick file holds. A tree of none, bool, int, float, string, Tensor, list,
 /// tuple and dict (string or int keys, insertion order): enough for a tensor, a list or dict of
 /// tensors, a state_dict, an optimizer's state or a whole training checkpoint, and nothing that
-/// could run code on load. It lives in core because models and optimizers build such trees
-/// (Optimizer::state_dict) and files hold them.
+/// could run code on load. It lives in core, beside Tensor, because it is not a file concept:
+/// io reads and writes these trees, and nn builds them (PyTorch's optimizer state is one).
 
 #include <cstddef>
 #include <cstdint>
