@@ -35,7 +35,8 @@ class Tuple : public std::vector<Value> {
  public:
   using std::vector<Value>::vector;
   Tuple() = default;
-  explicit Tuple(std::vector<Value> items) : std::vector<Value>(std::move(items)) {}
+  // Defined after Value: clang instantiates the body here, where Value is still incomplete.
+  explicit Tuple(std::vector<Value> items);
 };
 
 // GCC's -Wshadow flags the scoped enumerators Kind::List and Kind::Dict against wick::List and
@@ -124,6 +125,8 @@ class Value {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
+
+inline Tuple::Tuple(std::vector<Value> items) : std::vector<Value>(std::move(items)) {}
 
 /// "none", "bool", "int", "float", "string", "tensor", "list", "dict", "tuple".
 std::string_view kind_name(Value::Kind kind) noexcept;
