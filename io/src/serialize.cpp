@@ -4,6 +4,7 @@
 #include "formats.h"
 #include "native/format.h"
 #include "native/parse.h"
+#include "native/views.h"
 #include "wick/core/error.h"
 #include "wick/io/native/reader.h"
 #include "wick/io/native/writer.h"
@@ -11,19 +12,38 @@
 namespace wick {
 
 namespace {
-// FORMAT.md "Version history": save() writes the oldest version that holds the value.
+// FORMAT.md "Version history": save() writes the oldest version that holds the value and
+// what it shares.
+SaveOptions with_version(SaveOptions options, io::detail::Version v) {
+  options.format_major = v.major;
+  options.format_minor = v.minor;
+  return options;
+}
+
 template <class Out>
 void save_value(const Value& value, Out& out, const SaveOptions& options) {
-  const int major = options.format_major == 0 ? io::detail::required_major(value) : 0;
-  if (major > 1) {
-    SaveOptions newer = options;
-    newer.format_major = major;
-    io::Writer writer(out, newer);
-    writer.finish(value);
-    return;
+  if (options.format_major == 0 && options.format_minor == 0) {
+    const io::detail::Version v = io::detail::required_version(value);
+    if (v > io::detail::kVersion1) {
+      io::Writer writer(out, with_version(options, v));
+      writer.finish(value);
+      return;
+    }
   }
   io::Writer writer(out, options);
   writer.finish(value);
+}
+
+template <class Out>
+void save_tensors(const TensorDict& tensors, Out& out, const SaveOptions& options) {
+  if (options.format_major == 0 && options.format_minor == 0 &&
+      io::detail::ViewPlan(tensors).any()) {
+    io::Writer writer(out, with_version(options, io::detail::kVersionViews));
+    writer.finish(tensors);
+    return;
+  }
+  io::Writer writer(out, options);
+  writer.finish(tensors);
 }
 }  // namespace
 
@@ -37,13 +57,11 @@ void save(const Value& value, std::ostream& out, const SaveOptions& options) {
 
 void save(const TensorDict& tensors, const std::filesystem::path& path,
           const SaveOptions& options) {
-  io::Writer writer(path, options);
-  writer.finish(tensors);
+  save_tensors(tensors, path, options);
 }
 
 void save(const TensorDict& tensors, std::ostream& out, const SaveOptions& options) {
-  io::Writer writer(out, options);
-  writer.finish(tensors);
+  save_tensors(tensors, out, options);
 }
 
 Value load(const std::filesystem::path& path, const LoadOptions& options) {

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -119,9 +120,10 @@ inline FileFacts file_facts(const std::filesystem::path& path) {
 // Where touch() leaves its sum, so the reads cannot be optimized away.
 inline volatile unsigned touched_sum = 0;
 
-/// Reads every byte of `t`: a loaded tensor must really own (or map) nbytes() bytes.
-inline void touch(const Tensor& t) {
-  if (!t.is_contiguous()) finding("a loaded tensor is not contiguous");
+/// Reads every byte of `t`: a loaded tensor must really own (or map) nbytes() bytes. A view
+/// (format 2.1) is read element by element through contiguous().
+inline void touch(const Tensor& view) {
+  const Tensor t = view.contiguous();
   const auto* p = static_cast<const unsigned char*>(t.raw_data());
   unsigned sum = 0;
   for (std::size_t i = 0; i < t.nbytes(); ++i)
@@ -136,6 +138,36 @@ inline void use(const Value& v) {
   out << v;
 }
 
+/// Where one tensor of a value lies among those it shares a storage with (format 2.1).
+struct Shared {
+  std::size_t first;  // index (in tree order) of the first tensor on its storage and dtype
+  int64_t offset;     // from the lowest offset of a tensor on that storage
+  Shape strides;      // of the dimensions of size above 1 (0 for the others)
+  bool operator==(const Shared&) const = default;
+};
+
+/// Which tensors of `v` share a storage, and how: two loads of one file must agree on it, and a
+/// wick file's value saved and loaded back must keep it.
+inline std::vector<Shared> sharing(const Value& v) {
+  std::vector<const Tensor*> tensors;
+  for_each_tensor(v, [&](const Tensor& t) { tensors.push_back(&t); });
+  std::map<std::pair<const Storage*, DType>, std::pair<std::size_t, int64_t>> groups;
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = *tensors[i];
+    auto [it, fresh] = groups.try_emplace({t.storage().get(), t.dtype()}, i, t.offset());
+    it->second.second = std::min(it->second.second, t.offset());
+  }
+  std::vector<Shared> out;
+  for (const Tensor* t : tensors) {
+    const auto& [first, lowest] = groups.at({t->storage().get(), t->dtype()});
+    Shape strides = t->strides();
+    for (std::size_t d = 0; d < strides.size(); ++d)
+      if (t->shape()[d] == 1) strides[d] = 0;
+    out.push_back(Shared{first, t->offset() - lowest, std::move(strides)});
+  }
+  return out;
+}
+
 /// A value that loaded with verification must save and load back equal. A value read from
 /// another format may hold what a wick file cannot (a NUL in a key, {0: a, "0": b} from a .pt):
 /// save() refuses it with an ArgumentError, which only a wick file's value must never meet.
@@ -148,7 +180,10 @@ inline void check_round_trip(const Value& v, bool from_wick = true) {
     return;
   }
   std::istringstream in(out.str());
-  if (!(load(in) == v)) finding("save(load(x)) loads back different");
+  const Value back = load(in);
+  if (!(back == v)) finding("save(load(x)) loads back different");
+  // Foreign files may share in ways a wick file does not keep (an expanded view is a copy).
+  if (from_wick && sharing(back) != sharing(v)) finding("save(load(x)) shares differently");
 }
 
 /// A scratch file for the path-based targets, unique per process: in $WICK_FUZZ_SCRATCH_DIR
@@ -234,7 +269,9 @@ inline Outcome stream_load(const uint8_t* data, std::size_t size) {
   if (unverified) use(*unverified);
   if (!verified) return Outcome::kRejected;
   if (!unverified) finding("stream: a verified load succeeds but an unverified one fails");
-  if (!(*verified == *unverified)) finding("stream: verified and unverified loads differ");
+  if (!(*verified == *unverified) || sharing(*verified) != sharing(*unverified)) {
+    finding("stream: verified and unverified loads differ");
+  }
   use(*verified);
   check_round_trip(*verified);
   return Outcome::kLoaded;
@@ -248,13 +285,17 @@ inline Outcome path_load(const std::filesystem::path& path) {
   if (unverified) use(*unverified);
   if (!verified) return Outcome::kRejected;
   if (!unverified) finding("path: a verified load succeeds but an unverified one fails");
-  if (!(*verified == *unverified)) finding("path: verified and unverified loads differ");
+  if (!(*verified == *unverified) || sharing(*verified) != sharing(*unverified)) {
+    finding("path: verified and unverified loads differ");
+  }
   use(*verified);
   const std::string bytes = read_file(path);
   check_round_trip(*verified, has_wick_magic(bytes));
   if (has_wick_magic(bytes)) {
     const std::optional<Value> streamed = try_load(bytes, true);
-    if (!streamed || !(*streamed == *verified)) finding("path: load(path) and load(stream) differ");
+    if (!streamed || !(*streamed == *verified) || sharing(*streamed) != sharing(*verified)) {
+      finding("path: load(path) and load(stream) differ");
+    }
   }
   return Outcome::kLoaded;
 }
@@ -305,9 +346,13 @@ inline Outcome mmap_open(const std::filesystem::path& path) {
   }
   if (!results[0]) return Outcome::kRejected;
   if (!results[1]) finding("mmap: a verified open succeeds but an unverified one fails");
-  if (!(*results[0] == *results[1])) finding("mmap: verified and unverified values differ");
+  if (!(*results[0] == *results[1]) || sharing(*results[0]) != sharing(*results[1])) {
+    finding("mmap: verified and unverified values differ");
+  }
   const std::optional<Value> loaded = try_load(path, true);
-  if (!loaded || !(*loaded == *results[0])) finding("mmap: Reader::value() and load(path) differ");
+  if (!loaded || !(*loaded == *results[0]) || sharing(*loaded) != sharing(*results[0])) {
+    finding("mmap: Reader::value() and load(path) differ");
+  }
   return Outcome::kLoaded;
 }
 
@@ -359,7 +404,11 @@ inline Outcome load_by_name(const std::filesystem::path& path) {
             by_id = bounded("Reader(" + how + ")::tensor_by_id()", f.size, *f.bound,
                             [&] { return reader->tensor_by_id(entries[first].id); });
           } catch (const FormatError&) {
-            if (by_name) finding("by name: tensor(path) loads but tensor_by_id() refuses");
+            // Unverified, a view reads only its own elements: a bad bool byte elsewhere in its
+            // record refuses the record alone.
+            if (by_name && !(entries[first].view && !verify)) {
+              finding("by name: tensor(path) loads but tensor_by_id() refuses");
+            }
           }
           if (!by_name) {
             if (by_id) finding("by name: tensor_by_id() loads but tensor(path) refuses");
@@ -370,7 +419,12 @@ inline Outcome load_by_name(const std::filesystem::path& path) {
               by_name->shape() != entries[first].shape) {
             finding("by name: tensor() disagrees with entries()");
           }
-          if (!by_id || !bitwise_equal(*by_name, *by_id)) {
+          if (by_id && entries[first].view) {  // tensor_by_id() loads the view's record
+            const io::EntryInfo::View& view = *entries[first].view;
+            by_id = Tensor(by_id->storage(), entries[first].shape, view.strides,
+                           by_id->offset() + static_cast<int64_t>(view.offset), by_id->dtype());
+          }
+          if (by_id ? !bitwise_equal(*by_name, *by_id) : !(entries[first].view && !verify)) {
             finding("by name: tensor(path) and tensor_by_id() differ");
           }
           if (whole && !bitwise_equal(*by_name, in_order[first])) {

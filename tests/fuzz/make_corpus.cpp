@@ -239,6 +239,18 @@ void hostile_seeds(Put&& put) {
   // path runs through the key, so paths spelled out in full cost key length x references.
   List refs(4000, t);
   put("hostile_long_key_over_refs.wick", to_bytes(Dict{{std::string(8000, 'k'), refs}}));
+  // Native, by views (2.1): 1500 views of one record, and 4000 references to one rank-32 view.
+  const Tensor buffer = arange(0, 1600, 1, kFloat32);
+  List views;
+  for (int64_t i = 0; i < 1500; ++i)
+    views.push_back(buffer.slice(0, i, i + 2 + i % 7, 1 + i % 3));
+  put("hostile_views_of_one_record.wick", to_bytes(views));
+  Shape ones(32, 1);
+  ones.back() = 2;
+  const Tensor deep_view = buffer.slice(0, 1, 3).view(ones);
+  List view_refs(4000, deep_view);
+  view_refs.push_back(buffer);
+  put("hostile_refs_to_a_view.wick", to_bytes(view_refs));
   // Native, by nesting: 300 dicts deep, a 40-byte key at each level, above 1000 references.
   Value deep = List(1000, t);
   for (int i = 0; i < 300; ++i)
@@ -401,6 +413,12 @@ int main(int argc, char** argv) {
       Dict{{"state", Dict{{0, Dict{{"step", 3}, {"exp_avg", w}}}, {"1", Tuple{}}}},
            {"param_groups", List{Dict{{"betas", Tuple{0.9, 0.999}}, {"params", List{0}}}}}};
   put("format_2_0", to_bytes(optimizer));
+  // Format 2.1: views (tag 11) and the view table: a record with a transpose, a strided slice and
+  // a 0-d element of it, and two slices of another storage whose record is the run they reach.
+  const Tensor base = arange(0, 12, 1, kFloat32).view({3, 4});
+  const Tensor run = arange(0, 40, 1, kInt64);
+  put("views", to_bytes(List{base, base.t(), base.slice(1, 0, 4, 2), base[2][1],
+                             Tuple{run.slice(0, 3, 9), run.slice(0, 5, 30, 4)}}));
 
   struct MLP : nn::Module {
     nn::Linear hidden{3, 4}, output{4, 2};

@@ -1,5 +1,6 @@
 // Golden files: the compatibility contract of the format. tutorial_list, all_types and tied
-// were written by wick 0.1.0 (format 1.0), checkpoint_2_0 by the first writer of format 2.0.
+// were written by wick 0.1.0 (format 1.0), checkpoint_2_0 by the first writer of format 2.0,
+// views_2_1 by the first writer of format 2.1.
 // Every later version must load them to the same values, and the writer must still produce the
 // same bytes (the producer string in the header aside).
 // To add a golden file, add a case below and run the test once with WICK_UPDATE_GOLDEN=1.
@@ -19,7 +20,29 @@ struct Golden {
   Value value;
   SaveOptions options;
   int major = 1;  // the format version save() writes for the value
+  int minor = 0;
 };
+
+// Format 2.1: tensors sharing storages. PyTorch's numbers/evens, a transpose, a row and a 0-d
+// element of a matrix (its record), two slices of a buffer whose record is only the run they
+// reach, an expanded view (a copy), a view in a tuple, one view under two paths.
+Value views_value() {
+  const Tensor numbers = arange(0, 10, 1, kInt64);
+  const Tensor evens = numbers.slice(0, 0, 10, 2);
+  const Tensor m = arange(0, 12, 1, kFloat32).view({3, 4});
+  const Tensor big = arange(0, 100, 1, kFloat64);
+  return Dict{{"numbers", numbers},
+              {"evens", evens},
+              {"m", m},
+              {"m_t", m.t()},
+              {"row", m[1]},
+              {"corner", m[2][3]},
+              {"a", big.slice(0, 10, 20)},
+              {"b", big.slice(0, 30, 40, 5)},
+              {"expanded", m[0].unsqueeze(0).expand({2, 4})},
+              {"tuple", Tuple{numbers.slice(0, 1, 10, 3), 7}},
+              {"evens_again", evens}};
+}
 
 std::vector<Golden> goldens() {
   std::vector<Golden> out;
@@ -59,6 +82,7 @@ std::vector<Golden> goldens() {
            {"tuples", List{Tuple{}, Tuple{fc}, Tuple{1, "a", Tuple{nullptr}}}},
            {"keys", Dict{{"07", "str"}, {7, "int"}, {-(int64_t{1} << 40), Dict{}}}}};
   out.push_back({"checkpoint_2_0.wick", checkpoint, {}, 2});
+  out.push_back({"views_2_1.wick", views_value(), {}, 2, 1});
   return out;
 }
 
@@ -79,7 +103,7 @@ TEST(Golden, FilesLoadToTheSameValues) {
     io::Reader r(path);
     EXPECT_EQ(Value(r.metadata()), Value(g.options.metadata)) << g.file;
     EXPECT_EQ(r.info().major, g.major) << g.file;
-    EXPECT_EQ(r.info().minor, 0) << g.file;
+    EXPECT_EQ(r.info().minor, g.minor) << g.file;
   }
 }
 
@@ -100,6 +124,23 @@ TEST(Golden, TiedFileSharesOneTensor) {
   const Value v = load(data_dir() / "tied.wick");
   EXPECT_TRUE(v["encoder.weight"].tensor().is_same(v["decoder.weight"].tensor()));
   EXPECT_EQ(io::Reader(data_dir() / "tied.wick").info().tensor_count, 1u);
+}
+
+TEST(Golden, ViewsFileSharesItsStorages) {
+  for (const bool mmap : {false, true}) {
+    const Value v = load(data_dir() / "views_2_1.wick", LoadOptions{.mmap = mmap});
+    const Tensor& numbers = v["numbers"].tensor();
+    EXPECT_TRUE(v["evens"].tensor().shares_storage(numbers));
+    EXPECT_TRUE(v["tuple"][0].tensor().shares_storage(numbers));
+    EXPECT_TRUE(v["evens_again"].tensor().is_same(v["evens"].tensor()));
+    for (const char* k : {"m_t", "row", "corner"})
+      EXPECT_TRUE(v[k].tensor().shares_storage(v["m"].tensor())) << k;
+    EXPECT_TRUE(v["a"].tensor().shares_storage(v["b"].tensor()));
+    EXPECT_FALSE(v["expanded"].tensor().shares_storage(v["m"].tensor()));
+  }
+  const io::Reader r(data_dir() / "views_2_1.wick");
+  EXPECT_EQ(r.info().view_count, 7u);  // evens, m_t, row, corner, a, b, tuple's
+  EXPECT_EQ(r.info().tensor_count, 4u);  // numbers, m, big's run, expanded
 }
 
 }  // namespace

@@ -99,6 +99,10 @@ Bytes tuple(uint32_t count) {
 Bytes keyed_dict(uint32_t count) {
   return Bytes().u8(10).u32(count);
 }
+// Since 2.1: a reference to a row of the view table.
+Bytes view_ref(uint32_t id) {
+  return Bytes().u8(11).u32(id);
+}
 /// A tag-10 dict's keys: an int (tag 3) or a string (tag 5), exactly like those values.
 Bytes int_key(int64_t v) {
   return integer(v);
@@ -125,6 +129,14 @@ struct Row {
   uint64_t checksum = 0;
   uint8_t code = kCodeFloat32;
   std::vector<uint64_t> sizes;
+};
+
+// One row of the index's view table (2.1).
+struct ViewRow {
+  uint32_t record = 0;
+  uint64_t offset = 0;
+  std::vector<uint64_t> sizes;
+  std::vector<uint64_t> strides;
 };
 
 // A tensor record as the test wants it, valid unless told otherwise.
@@ -194,8 +206,10 @@ class FileBuilder {
     b_.seal(index_offset).raw(payload).pad64();
   }
 
-  /// Appends the index record: metadata, value tree, tensor table.
-  void index(const Bytes& metadata, const Bytes& tree, const std::vector<Row>& rows) {
+  /// Appends the index record: metadata, value tree, tensor table, and in a file of 2.1 or
+  /// later the view table.
+  void index(const Bytes& metadata, const Bytes& tree, const std::vector<Row>& rows,
+             const std::vector<ViewRow>& views = {}) {
     Bytes p;
     p.raw(metadata).raw(tree).u32(static_cast<uint32_t>(rows.size()));
     for (const Row& r : rows) {
@@ -204,7 +218,22 @@ class FileBuilder {
       for (uint64_t d : r.sizes)
         p.u64(d);
     }
+    if (major_ > 2 || (major_ == 2 && minor_ >= 1)) p.raw(view_table(views));
     index_payload(p);
+  }
+
+  /// FORMAT.md "Kind 2: index", part 4.
+  static Bytes view_table(const std::vector<ViewRow>& views) {
+    Bytes p;
+    p.u32(static_cast<uint32_t>(views.size()));
+    for (const ViewRow& v : views) {
+      p.u32(v.record).u64(v.offset).u8(static_cast<uint8_t>(v.sizes.size()));
+      for (uint64_t d : v.sizes)
+        p.u64(d);
+      for (uint64_t d : v.strides)
+        p.u64(d);
+    }
+    return p;
   }
 
   /// Appends the trailer and returns the whole file.
@@ -442,7 +471,7 @@ TEST(Hostile, ANewerMajorVersionIsRefusedNamingBothVersions) {
   const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
   f.index(no_metadata(), dict_of("w", 0), {r});
   const std::string bytes = f.finish();
-  expect_refused(bytes, "format version 3.0 is newer than this reader's 2.0");
+  expect_refused(bytes, "format version 3.0 is newer than this reader's 2.1");
   expect_refused(bytes, "upgrade wick");
 }
 
@@ -1002,20 +1031,24 @@ TEST(Hostile, DuplicateAndInvalidMetadataKeysAreRefused) {
 }
 
 TEST(Hostile, UnknownValueTagsAreRefused) {
-  for (const uint8_t tag : {uint8_t{11}, uint8_t{128}, uint8_t{255}}) {
+  for (const uint8_t tag : {uint8_t{12}, uint8_t{128}, uint8_t{255}}) {
     SCOPED_TRACE(int{tag});
     for (const uint16_t major : {uint16_t{1}, uint16_t{2}}) {
       expect_refused(one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).u8(tag), {}, major),
                      "unknown value tag " + std::to_string(tag));
     }
+    FileBuilder views(2, 1);
+    const Row r = views.tensor({kCodeFloat32, {2}, f32_payload({1.5f, -2.0f})});
+    views.index(no_metadata(), list(2).raw(tensor_ref(0)).u8(tag), {r});
+    expect_refused(views.finish(), "unknown value tag " + std::to_string(tag));
     Bytes meta;
     meta.u32(1).str("k").u8(tag);
     expect_refused(
         one_tensor_file(meta, dict_of("w", 0)),
         "metadata 'k' has tag " + std::to_string(tag) + "; metadata values are tags 0-5");
   }
-  // Containers and tensors are not metadata.
-  for (const uint8_t tag : {uint8_t{6}, uint8_t{7}, uint8_t{8}}) {
+  // Containers, tensors and views are not metadata.
+  for (const uint8_t tag : {uint8_t{6}, uint8_t{7}, uint8_t{8}, uint8_t{11}}) {
     Bytes meta;
     meta.u32(1).str("k").u8(tag).u32(0);
     expect_refused(one_tensor_file(meta, dict_of("w", 0)),
@@ -1056,19 +1089,19 @@ TEST(Hostile, TuplesAndIntKeysInA1_0FileAreRefusedNamingTheVersions) {
 // refused naming both versions, since it may be what that minor added.
 TEST(Hostile, ARefusalInANewerMinorNamesBothVersions) {
   const std::string note =
-      "; the file is format 2.1, newer than this reader's 2.0: unless it is damaged, upgrade wick";
-  FileBuilder f(2, 1);
+      "; the file is format 2.2, newer than this reader's 2.1: unless it is damaged, upgrade wick";
+  FileBuilder f(2, 2);
   const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
-  f.index(no_metadata(), list(2).raw(tensor_ref(0)).u8(11), {r});
-  expect_refused(f.finish(), "unknown value tag 11" + note);
+  f.index(no_metadata(), list(2).raw(tensor_ref(0)).u8(12), {r});
+  expect_refused(f.finish(), "unknown value tag 12" + note);
   // An unknown dtype code, which only the record or the table knows.
-  FileBuilder g(2, 1);
+  FileBuilder g(2, 2);
   Row row = g.tensor({uint8_t{200}, {2}, f32_payload({1, 2})});
   row.code = kCodeFloat32;
   g.index(no_metadata(), dict_of("w", 0), {row});
   expect_refused(g.finish(), "unknown dtype code 200" + note);
   // Header flags, which a newer minor might use.
-  FileBuilder flags(2, 1);
+  FileBuilder flags(2, 2);
   std::string flagged = flags.bytes().str();
   flagged[20] = 1;
   Bytes resealed;
@@ -1080,9 +1113,9 @@ TEST(Hostile, ARefusalInANewerMinorNamesBothVersions) {
   expect_refused(flagged_file, "reserved byte is 1, expected 0 (the file is corrupt)" + note);
   expect_refused(flagged_file, "file header flags");
   // The same faults in a file of this reader's version say nothing of versions.
-  FileBuilder h(2, 0);
+  FileBuilder h(2, 1);
   const Row r2 = h.tensor({kCodeFloat32, {2}, f32_payload({1, 2})});
-  h.index(no_metadata(), list(2).raw(tensor_ref(0)).u8(11), {r2});
+  h.index(no_metadata(), list(2).raw(tensor_ref(0)).u8(12), {r2});
   const Loaders l(h.finish());
   try {
     l.file();
@@ -1292,6 +1325,178 @@ int decode_everywhere(const std::string& what, const std::string& bytes,
     if (!entries.empty()) (void)r.tensor(entries.back().path.str());
   });
   return refused;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Format 2.1: views (tag 11) and the view table (FORMAT.md "Kind 2: index", part 4).
+
+// [t, view 0] over a float32 [4] record holding 1, 2, 3, 4, in a 2.1 file.
+std::string views_file(const std::vector<ViewRow>& views, const Bytes& tree,
+                       uint16_t minor = 1) {
+  FileBuilder f(2, minor);
+  const Row r = f.tensor({kCodeFloat32, {4}, f32_payload({1, 2, 3, 4})});
+  f.index(no_metadata(), tree, {r}, views);
+  return f.finish();
+}
+Bytes record_and_view() {
+  return list(2).raw(tensor_ref(0)).raw(view_ref(0));
+}
+
+TEST(HostileViews, AViewLoadsOverItsRecordAsTheWriterWritesIt) {
+  const std::string bytes = views_file({{0, 1, {2}, {2}}}, record_and_view());
+  const Tensor t = f32({1, 2, 3, 4});
+  const Value want = List{t, t.slice(0, 1, 4, 2)};
+  expect_loads(bytes, want);
+  const Loaders l(bytes);
+  for (const Value& v : {l.stream(), l.file(), l.mmap(), l.reader_value()}) {
+    EXPECT_TRUE(v[1].tensor().shares_storage(v[0].tensor()));
+    EXPECT_EQ(v[1].tensor().strides(), Shape{2});
+  }
+  EXPECT_TRUE(bitwise_equal(io::Reader(l.path()).tensor("/1"), f32({2, 4})));
+  std::ostringstream out;
+  save(want, out);
+  const std::string saved = out.str();
+  ASSERT_EQ(saved.size(), bytes.size());
+  EXPECT_EQ(saved.substr(0, 24), bytes.substr(0, 24));  // magic and version 2.1
+  EXPECT_EQ(saved.substr(64), bytes.substr(64));        // after the producer and checksum
+  // A record referenced only through a view is referenced.
+  expect_loads(views_file({{0, 1, {2}, {2}}}, list(1).raw(view_ref(0))),
+               Value(List{t.slice(0, 1, 4, 2)}));
+}
+
+TEST(HostileViews, ViewsInAnOlderFileAreRefusedNamingTheVersions) {
+  expect_refused(views_file({}, record_and_view(), 0),
+                 "value tag 11 (view) needs format 2.1; the file is 2.0");
+  expect_refused(one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).raw(view_ref(0))),
+                 "value tag 11 (view) needs format 2.1; the file is 1.0");
+}
+
+TEST(HostileViews, ViewRowsOutsideTheirRecordAreRefused) {
+  const uint64_t kBig = uint64_t{1} << 63;
+  const std::vector<std::pair<ViewRow, std::string>> cases = {
+      {{5, 0, {2}, {1}}, "view 0 refers to tensor 5 but the file has 1 tensors"},
+      {{0, kBig, {2}, {1}}, "view 0: offset exceeds 2^63-1"},
+      {{0, 0, {kBig}, {1}}, "view 0: size exceeds 2^63-1"},
+      {{0, 0, {2}, {kBig}}, "view 0: stride exceeds 2^63-1"},
+      {{0, 3, {2}, {1}}, "view 0 (offset 3, sizes [2], strides [1]) runs past the 4 elements"},
+      {{0, 0, {3}, {2}}, "runs past the 4 elements of tensor 0"},
+      {{0, 0, {3}, {kBig - 1}}, "runs past the 4 elements of tensor 0"},  // overflows
+      {{0, 0, {uint64_t{1} << 61, 4}, {0, 0}}, "view 0: shape [2305843009213693952, 4] of "},
+      {{0, 0, {0}, {1}}, "view 0 has no elements; an empty tensor is a record (tag 6)"},
+      {{0, 0, {2, 0}, {1, 1}}, "view 0 has no elements"},
+      {{0, 0, {3}, {0}}, "reaches an element twice; a view does not overlap itself"},
+      {{0, 0, {2, 2}, {1, 1}}, "reaches an element twice"},
+      {{0, 0, {4}, {1}}, "view 0 is all of tensor 0 as it is stored; that is tag 6"},
+  };
+  for (const auto& [row, msg] : cases) {
+    SCOPED_TRACE(msg);
+    expect_refused(views_file({row}, record_and_view()), msg);
+  }
+  std::vector<uint64_t> deep(33, 1);
+  expect_refused(views_file({{0, 0, deep, deep}}, record_and_view()), "view 0: rank 33");
+}
+
+TEST(HostileViews, ViewTablesThatBreakTheIndexRulesAreRefused) {
+  const ViewRow odd{0, 1, {2}, {2}};
+  expect_refused(views_file({odd, odd}, list(2).raw(view_ref(0)).raw(view_ref(1))),
+                 "view 1 repeats view 0");
+  expect_refused(views_file({odd, {0, 0, {2}, {2}}}, list(2).raw(tensor_ref(0)).raw(view_ref(0))),
+                 "view 1 is not referenced by the value tree");
+  expect_refused(views_file({odd}, list(2).raw(tensor_ref(0)).raw(view_ref(1))),
+                 "value refers to view 1 but the file has 1 views");
+  // A record referenced by nothing, in a file with views.
+  FileBuilder f(2, 1);
+  const Row a = f.tensor({kCodeFloat32, {4}, f32_payload({1, 2, 3, 4})});
+  const Row b = f.tensor({kCodeFloat32, {1}, f32_payload({5})});
+  f.index(no_metadata(), list(1).raw(view_ref(0)), {a, b}, {odd});
+  expect_refused(f.finish(), "tensor 1 is not referenced by the value tree or a view");
+}
+
+TEST(HostileViews, AViewTableTheBytesCannotHoldIsRefusedBeforeAllocating) {
+  FileBuilder f(2, 1);
+  const Row r = f.tensor({kCodeFloat32, {4}, f32_payload({1, 2, 3, 4})});
+  Bytes p;
+  p.raw(no_metadata()).raw(record_and_view()).u32(1);
+  p.u64(r.offset).u64(r.payload_size).u64(r.checksum).u8(r.code).u8(1).u64(4);
+  Bytes claims = p;
+  claims.u32(0xFFFFFFFFu);
+  f.index_payload(claims);
+  const std::string huge = f.finish();
+  expect_refused(huge, "truncated: view table needs");
+  EXPECT_EQ(decode_everywhere("4G views claimed", huge, kNativeRefusalBound), 6);
+  // A 2.1 index that stops after the tensor table, and one with a byte after the view table.
+  FileBuilder g(2, 1);
+  const Row r2 = g.tensor({kCodeFloat32, {4}, f32_payload({1, 2, 3, 4})});
+  Bytes q;
+  q.raw(no_metadata()).raw(dict_of("w", 0)).u32(1);
+  q.u64(r2.offset).u64(r2.payload_size).u64(r2.checksum).u8(r2.code).u8(1).u64(4);
+  Bytes missing = q;
+  g.index_payload(missing);
+  expect_refused(g.finish(), "truncated: u32 needs 4 bytes");
+  FileBuilder h(2, 1);
+  const Row r3 = h.tensor({kCodeFloat32, {4}, f32_payload({1, 2, 3, 4})});
+  Bytes extra;
+  extra.raw(no_metadata()).raw(dict_of("w", 0)).u32(1);
+  extra.u64(r3.offset).u64(r3.payload_size).u64(r3.checksum).u8(r3.code).u8(1).u64(4);
+  extra.u32(0).u8(0);
+  h.index_payload(extra);
+  expect_refused(h.finish(), "1 unexpected bytes after the view table");
+}
+
+TEST(HostileViews, ABadBoolByteIsFoundInWhatAViewReadsByName) {
+  for (const bool inside : {true, false}) {
+    FileBuilder f(2, 1);
+    std::string payload = {0, 1, 0, 1, 1, 0};
+    payload[inside ? 3 : 0] = 2;
+    const Row r = f.tensor({kCodeBool, {6}, payload});
+    f.index(no_metadata(), list(2).raw(tensor_ref(0)).raw(view_ref(0)), {r}, {{0, 2, {2}, {1}}});
+    const Loaders l(f.finish());
+    io::Reader verified(l.path());
+    WICK_EXPECT_THROW_MSG(verified.tensor("/1"), FormatError, "bool");
+    io::Reader trusting(l.path(), LoadOptions{.verify = false});
+    if (inside) {
+      WICK_EXPECT_THROW_MSG(trusting.tensor("/1"), FormatError, "bool");
+    } else {
+      EXPECT_EQ(trusting.tensor("/1").numel(), 2);  // the bad byte is not the view's
+    }
+  }
+}
+
+// FORMAT.md "Bounds": 200,000 references to one rank-32 view cost what 200,000 references to a
+// rank-32 record cost (each Value holds its own shape and strides), and 200,000 rows of the view
+// table cost a fixed amount per row, refused or loaded.
+TEST(HostileViews, ManyReferencesAndManyRowsCostAFixedAmountPerByte) {
+  constexpr uint32_t kRefs = 200'000;
+  std::vector<uint64_t> ones(32, 1);
+  ones[31] = 2;
+  std::vector<uint64_t> strides(32, 1);
+  Bytes tree = list(kRefs + 1).raw(tensor_ref(0));
+  for (uint32_t i = 0; i < kRefs; ++i)
+    tree.raw(view_ref(0));
+  EXPECT_EQ(decode_everywhere("200k references to a rank-32 view",
+                              views_file({{0, 1, ones, strides}}, tree), kNativeLoadBound),
+            0);
+  constexpr uint32_t kRows = 200'000;
+  FileBuilder f(2, 1);
+  const Row r = f.tensor({kCodeUInt8, {kRows + 1}, std::string(kRows + 1, '\1')});
+  std::vector<ViewRow> rows;
+  Bytes many = list(kRows);
+  for (uint32_t i = 0; i < kRows; ++i) {
+    rows.push_back({0, i, {1}, {1}});
+    many.raw(view_ref(i));
+  }
+  f.index(no_metadata(), many, {r}, rows);
+  EXPECT_EQ(decode_everywhere("200k view rows", f.finish(), kNativeLoadBound), 0);
+  // The same rows with the last one left unreferenced: refused after all of them are read.
+  FileBuilder g(2, 1);
+  const Row r2 = g.tensor({kCodeUInt8, {kRows + 1}, std::string(kRows + 1, '\1')});
+  Bytes unreferenced = list(kRows);
+  for (uint32_t i = 0; i + 1 < kRows; ++i)
+    unreferenced.raw(view_ref(i));
+  unreferenced.raw(tensor_ref(0));
+  g.index(no_metadata(), unreferenced, {r2}, rows);
+  EXPECT_EQ(decode_everywhere("200k view rows, one unreferenced", g.finish(), kNativeRefusalBound),
+            6);
 }
 
 // {long key: [t, t, ..., t]}: every reference's path repeats the key.

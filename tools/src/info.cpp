@@ -67,14 +67,23 @@ void write_json(const std::string& file, const Indexed& ix, std::ostream& out) {
         .field("shape", e.shape)
         .field("bytes", e.nbytes)
         .field("offset", e.offset)
-        .field("checksum", hex64(e.checksum))
-        .end_object();
+        .field("checksum", hex64(e.checksum));
+    if (e.view) {
+      w.key("view")
+          .begin_object()
+          .field("id", e.view->id)
+          .field("offset", e.view->offset)
+          .field("strides", e.view->strides)
+          .end_object();
+    }
+    w.end_object();
   });
   w.end_array();
   w.key("totals")
       .begin_object()
       .field("entries", ix.entries.size())
       .field("tensors", ix.info.tensor_count)
+      .field("views", ix.info.view_count)
       .field("payload_bytes", ix.info.payload_bytes)
       .end_object();
   w.end_object().finish();
@@ -87,22 +96,40 @@ std::string shown_path(const std::string& path) {
 
 void print_entries(const Indexed& ix, std::ostream& out) {
   // Tied weights: one tensor under several paths, stored once; later paths name the first.
-  std::vector<uint32_t> refs(ix.info.tensor_count, 0);
-  for (const io::EntryInfo& e : ix.entries)
-    ++refs.at(e.id);
-  std::vector<std::string> first_path(ix.info.tensor_count);
-  std::vector<bool> seen(ix.info.tensor_count, false);
+  // Views (format 2.1) share their record's storage; they name the first path on that record.
+  // Paths are kept only for tensors referenced twice and records with views.
+  const uint64_t n_records = ix.info.tensor_count;
+  const auto key = [&](const io::EntryInfo& e) {
+    return e.view ? n_records + e.view->id : uint64_t{e.id};
+  };
+  std::vector<uint32_t> refs(n_records + ix.info.view_count, 0);
+  std::vector<bool> viewed(n_records, false);
+  for (const io::EntryInfo& e : ix.entries) {
+    ++refs.at(key(e));
+    if (e.view) viewed.at(e.id) = true;
+  }
+  std::vector<std::string> first_path(refs.size());
+  std::vector<std::string> first_on_record(n_records);
+  std::vector<bool> seen(refs.size(), false);
   print_table(out, {"path", "dtype", "shape", "bytes", "checksum", ""},
               {false, false, false, true, false, false}, "  ", [&](const RowSink& sink) {
                 seen.assign(seen.size(), false);
+                for (std::string& p : first_on_record)
+                  p.clear();
                 for_each_entry(ix, [&](const std::string& path, const io::EntryInfo& e) {
+                  const uint64_t k = key(e);
                   std::string note;
-                  if (seen[e.id]) {
-                    note = "same tensor as " + first_path[e.id];
-                  } else if (refs[e.id] > 1) {
-                    first_path[e.id] = shown_path(path);
+                  if (seen[k]) {
+                    note = "same tensor as " + first_path[k];
+                  } else {
+                    if (refs[k] > 1) first_path[k] = shown_path(path);
+                    if (!first_on_record[e.id].empty()) {
+                      note = "shares storage with " + first_on_record[e.id];
+                    } else if (viewed[e.id]) {
+                      first_on_record[e.id] = shown_path(path);
+                    }
                   }
-                  seen[e.id] = true;
+                  seen[k] = true;
                   sink({shown_path(path), std::string(dtype_name(e.dtype)), shape_str(e.shape),
                         std::to_string(e.nbytes), hex64(e.checksum), note});
                 });
@@ -122,7 +149,9 @@ void print_text(const std::string& file, const Indexed& ix, std::ostream& out) {
   out << "entries:" << (ix.entries.empty() ? "   (none)" : "") << '\n';
   if (!ix.entries.empty()) print_entries(ix, out);
   out << "total:     " << ix.entries.size() << (ix.entries.size() == 1 ? " entry, " : " entries, ")
-      << fi.tensor_count << (fi.tensor_count == 1 ? " tensor, " : " tensors, ") << fi.payload_bytes
+      << fi.tensor_count << (fi.tensor_count == 1 ? " tensor, " : " tensors, ");
+  if (fi.view_count > 0) out << fi.view_count << (fi.view_count == 1 ? " view, " : " views, ");
+  out << fi.payload_bytes
       << " payload bytes (" << human_bytes(fi.payload_bytes) << ")\n";
 }
 }  // namespace

@@ -9,9 +9,12 @@
 #include <cinttypes>
 #include <cstdio>
 #include <unordered_set>
+#include <compare>
+#include <tuple>
 #include <utility>
 
 #include "common/tensor_bytes.h"
+#include "native/views.h"
 #include "wick/core/error.h"
 #include "wick/core/version.h"
 #include "wick/io/native/checksum.h"
@@ -445,6 +448,77 @@ void encode_table_row(ByteWriter& w, const TensorEntry& e) {
     w.u64(static_cast<uint64_t>(d));
 }
 
+// FORMAT.md "Kind 2: index", part 4 (view table): one row, its fields in view_row's order.
+void encode_view_row(ByteWriter& w, const ViewEntry& v) {
+  w.u32(v.record);
+  w.u64(v.offset);
+  w.u8(static_cast<uint8_t>(v.shape.size()));
+  for (const int64_t d : v.shape)
+    w.u64(static_cast<uint64_t>(d));
+  for (const int64_t d : v.strides)
+    w.u64(static_cast<uint64_t>(d));
+}
+
+const char* tag_name(Tag tag) noexcept {
+  switch (tag) {
+    case Tag::Tuple:
+      return "tuple";
+    case Tag::KeyedDict:
+      return "dict with int keys";
+    case Tag::View:
+      return "view";
+    default:
+      return "value";
+  }
+}
+
+std::optional<ElementSpan> element_span(uint64_t offset, const Shape& shape,
+                                        const Shape& strides) {
+  uint64_t last = offset;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 0) return ElementSpan{offset, offset};
+    uint64_t step = 0;
+    if (__builtin_mul_overflow(static_cast<uint64_t>(shape[i] - 1),
+                               static_cast<uint64_t>(strides[i]), &step) ||
+        __builtin_add_overflow(last, step, &last) || last >= static_cast<uint64_t>(INT64_MAX)) {
+      return std::nullopt;
+    }
+  }
+  return ElementSpan{offset, last + 1};
+}
+
+bool is_row_major(const Shape& shape, const Shape& strides) noexcept {
+  int64_t expected = 1;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] != 1 && strides[d] != expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
+Shape layout_strides(const Shape& shape, const Shape& strides) {
+  Shape out = strides;
+  for (std::size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] == 1) out[d] = 0;
+  return out;
+}
+
+bool steps_past_smaller_dims(const Shape& shape, const Shape& strides) {
+  std::vector<std::size_t> dims;
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] > 1) dims.push_back(i);
+  std::sort(dims.begin(), dims.end(),
+            [&](std::size_t a, std::size_t b) { return strides[a] < strides[b]; });
+  uint64_t reach = 0;  // the furthest element the smaller dimensions reach, from the first
+  for (const std::size_t d : dims) {
+    const auto stride = static_cast<uint64_t>(strides[d]);
+    if (stride <= reach) return false;
+    // Within 2^63 by element_span's check (callers make it first or after).
+    reach += stride * static_cast<uint64_t>(shape[d] - 1);
+  }
+  return true;
+}
+
 namespace {
 // FORMAT.md "Values": one scalar value's contents after its tag (tags 0-5). A string value
 // stays in the payload: `node` records where.
@@ -610,21 +684,21 @@ void read_value(ByteReader& r, FlatNode& node, std::size_t depth, Version v) {
   const auto tag = static_cast<Tag>(r.u8());
   if (read_scalar(r, tag, node, "string value")) return;
   node.tag = tag;
-  if (tag == Tag::Tensor) {
-    node.n = r.u32();  // checked against the table in cross_check_tensor_ids()
-    return;
-  }
-  if (!is_dict_tag(tag) && !is_sequence_tag(tag)) {
+  const bool known = is_tensor_tag(tag) || is_dict_tag(tag) || is_sequence_tag(tag);
+  if (!known) {
     format_error(at, "index", wick::detail::cat("unknown value tag ", static_cast<int>(tag)));
   }
-  if (major_of(tag) > v.major) {
-    format_error(
-        at, "index",
-        wick::detail::cat("value tag ", static_cast<int>(tag), " (",
-                          tag == Tag::Tuple ? "tuple" : "dict with int keys", ") needs format ",
-                          major_of(tag), ".0; the file is ", v.major, ".", v.minor),
-        wick::detail::cat("format ", major_of(tag), ".0"),
-        wick::detail::cat(v.major, ".", v.minor));
+  if (const Version needs = version_of(tag); needs > v) {
+    format_error(at, "index",
+                 wick::detail::cat("value tag ", static_cast<int>(tag), " (", tag_name(tag),
+                                   ") needs format ", needs.major, ".", needs.minor,
+                                   "; the file is ", v.major, ".", v.minor),
+                 wick::detail::cat("format ", needs.major, ".", needs.minor),
+                 wick::detail::cat(v.major, ".", v.minor));
+  }
+  if (is_tensor_tag(tag)) {
+    node.n = r.u32();  // checked against the tables in cross_check_ids()
+    return;
   }
   node.n = r.u32();
   if (tag == Tag::KeyedDict && node.n == 0) {
@@ -796,57 +870,189 @@ void decode_tensor_table(ByteReader& r, Index& index) {
     }
     index.tensors.push_back(std::move(e));
   }
-  if (r.remaining() != 0) {
-    format_error(r.offset(), "index",
-                 wick::detail::cat(r.remaining(), " unexpected bytes after the tensor table"));
+}
+
+// ---- Part 4: view table (2.1) ----------------------------------------------------------------
+
+// A size, stride or offset of view `i`: at most 2^63-1, as in a tensor record.
+int64_t read_view_field(ByteReader& r, uint32_t i, const char* field) {
+  const uint64_t at = r.offset();
+  const uint64_t v = r.u64();
+  if (v > static_cast<uint64_t>(INT64_MAX)) {
+    format_error(at, "index", wick::detail::cat("view ", i, ": ", field, " exceeds 2^63-1"));
   }
+  return static_cast<int64_t>(v);
+}
+
+// FORMAT.md "Kind 2: index", part 4: one row, read in view_row's order.
+ViewEntry decode_view_row(ByteReader& r, uint32_t i) {
+  const uint64_t at = r.offset();
+  ViewEntry e;
+  e.record = r.u32();
+  e.offset = static_cast<uint64_t>(read_view_field(r, i, "offset"));
+  const uint8_t rank = r.u8();
+  if (rank > kMaxRank) {
+    format_error(at + view_row::kRank.offset, "index",
+                 wick::detail::cat("view ", i, ": rank ", int{rank}));
+  }
+  r.need(uint64_t{rank} * 2 * view_row::kSizes.size, "view sizes and strides");
+  e.shape.resize(rank);
+  e.strides.resize(rank);
+  for (auto& d : e.shape)
+    d = read_view_field(r, i, "size");
+  for (auto& d : e.strides)
+    d = read_view_field(r, i, "stride");
+  return e;
+}
+
+std::string view_str(const ViewEntry& e) {
+  return wick::detail::cat("offset ", e.offset, ", sizes ", shape_str(e.shape), ", strides ",
+                           shape_str(e.strides));
+}
+
+// FORMAT.md "Kind 2: index", part 4, the rules of one row against its record: an existing
+// record, at least one element, within the 2^62 rule, no element reached twice, every element
+// inside the record, and not the record's own layout (that is tag 6).
+void check_view(const Index& index, const ViewEntry& e, uint32_t i, uint64_t at) {
+  const std::size_t n_tensors = index.tensors.size();
+  if (e.record >= n_tensors) {
+    format_error(at, "index",
+                 wick::detail::cat("view ", i, " refers to tensor ", e.record, " but the file has ",
+                                   n_tensors, " tensors"));
+  }
+  const TensorEntry& rec = index.tensors[e.record];
+  if (!bounded_nbytes(e.shape, rec.dtype)) {
+    format_error(at, "index",
+                 wick::detail::cat("view ", i, ": shape ", shape_str(e.shape), " of ", rec.dtype,
+                                   " overflows 2^62 bytes"));
+  }
+  if (shape_numel(e.shape) == 0) {
+    format_error(at, "index",
+                 wick::detail::cat("view ", i, " has no elements; an empty tensor is a record "
+                                               "(tag 6)"));
+  }
+  const uint64_t numel = rec.payload_size / dtype_size(rec.dtype);
+  const std::optional<ElementSpan> span = element_span(e.offset, e.shape, e.strides);
+  if (!span || span->end > numel) {
+    format_error(at, "index",
+                 wick::detail::cat("view ", i, " (", view_str(e), ") runs past the ", numel,
+                                   " elements of tensor ", e.record));
+  }
+  if (!steps_past_smaller_dims(e.shape, e.strides)) {
+    format_error(at, "index",
+                 wick::detail::cat("view ", i, " (", view_str(e),
+                                   ") reaches an element twice; a view does not overlap itself"));
+  }
+  if (e.offset == 0 && e.shape == rec.shape && is_row_major(e.shape, e.strides)) {
+    format_error(at, "index",
+                 wick::detail::cat("view ", i, " is all of tensor ", e.record,
+                                   " as it is stored; that is tag 6"));
+  }
+}
+
+// FORMAT.md "Kind 2: index", part 4: no two rows reach the same elements the same way (one
+// view referenced twice is one row; strides of size-1 dimensions do not count), found by
+// sorting row indices, so a hostile table costs O(n log n) and a few bytes a row.
+void refuse_repeated_views(const Index& index, uint64_t file_offset) {
+  std::vector<uint32_t> order(index.views.size());
+  for (uint32_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  // -1, 0 or 1 as row a's layout sorts before, with or after row b's.
+  const auto compare = [&](uint32_t a, uint32_t b) {
+    const ViewEntry& x = index.views[a];
+    const ViewEntry& y = index.views[b];
+    if (const auto c = std::tie(x.record, x.offset, x.shape) <=> std::tie(y.record, y.offset, y.shape);
+        c != 0) {
+      return c < 0 ? -1 : 1;
+    }
+    for (std::size_t d = 0; d < x.shape.size(); ++d) {
+      if (x.shape[d] != 1 && x.strides[d] != y.strides[d]) return x.strides[d] < y.strides[d] ? -1 : 1;
+    }
+    return 0;
+  };
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const int c = compare(a, b);
+    return c != 0 ? c < 0 : a < b;
+  });
+  for (std::size_t k = 1; k < order.size(); ++k) {
+    if (compare(order[k - 1], order[k]) == 0) {
+      format_error(file_offset, "index",
+                   wick::detail::cat("view ", order[k], " repeats view ", order[k - 1]));
+    }
+  }
+}
+
+// FORMAT.md "Kind 2: index", part 4: u32 count, then the rows.
+void decode_view_table(ByteReader& r, Index& index) {
+  const uint32_t n_views = r.u32();
+  r.need(uint64_t{n_views} * view_row::kFixedSize, "view table");
+  index.views.reserve(n_views);
+  for (uint32_t i = 0; i < n_views; ++i) {
+    const uint64_t at = r.offset();
+    index.views.push_back(decode_view_row(r, i));
+    check_view(index, index.views.back(), i, at);
+  }
+  refuse_repeated_views(index, r.offset());
 }
 
 // ---- Cross-checks --------------------------------------------------------------------------
 
-// FORMAT.md "Values": every tensor id in the tree is below the table's count, and every
-// tensor is referenced. Only possible once both the tree and the table are read.
-void cross_check_tensor_ids(const Index& index, uint64_t file_offset) {
+// FORMAT.md "Values": every tensor (view) id in the tree is below the tensor (view) table's
+// count, every view is referenced, and every record is referenced by the tree or a view. Only
+// possible once the tree and the tables are read.
+void cross_check_ids(const Index& index, uint64_t file_offset) {
   const std::size_t n_tensors = index.tensors.size();
+  const std::size_t n_views = index.views.size();
   std::vector<bool> used(n_tensors, false);
+  std::vector<bool> viewed(n_views, false);
   for (const auto& n : index.tree) {
-    if (n.tag != Tag::Tensor) continue;
-    if (n.n >= n_tensors) {
+    if (!is_tensor_tag(n.tag)) continue;
+    const bool view = n.tag == Tag::View;
+    if (n.n >= (view ? n_views : n_tensors)) {
       format_error(file_offset, "index",
-                   wick::detail::cat("value refers to tensor ", n.n, " but the file has ",
-                                     n_tensors, " tensors"));
+                   wick::detail::cat("value refers to ", view ? "view " : "tensor ", n.n,
+                                     " but the file has ", view ? n_views : n_tensors,
+                                     view ? " views" : " tensors"));
     }
-    used[n.n] = true;
+    (view ? viewed : used)[n.n] = true;
+  }
+  for (std::size_t i = 0; i < n_views; ++i) {
+    if (!viewed[i])
+      format_error(file_offset, "index",
+                   wick::detail::cat("view ", i, " is not referenced by the value tree"));
+    used[index.views[i].record] = true;
   }
   for (std::size_t i = 0; i < n_tensors; ++i) {
     if (!used[i])
       format_error(file_offset, "index",
-                   wick::detail::cat("tensor ", i, " is not referenced by the value tree"));
+                   wick::detail::cat("tensor ", i, " is not referenced by the value tree",
+                                     n_views > 0 ? " or a view" : ""));
   }
 }
 }  // namespace
 
-int required_major(const Value& value) {
+Version required_version(const Value& value) {
+  if (ViewPlan(value).any()) return kVersionViews;
   std::vector<const Value*> todo{&value};  // explicit stack: trees may nest 512 deep
   while (!todo.empty()) {
     const Value& v = *todo.back();
     todo.pop_back();
-    if (v.is_tuple()) return 2;
+    if (v.is_tuple()) return kVersion2;
     if (v.is_list()) {
       for (const Value& item : v.list())
         todo.push_back(&item);
     } else if (v.is_dict()) {
       for (const auto& [key, item] : v.dict()) {
-        if (key.is_int()) return 2;
+        if (key.is_int()) return kVersion2;
         todo.push_back(&item);
       }
     }
   }
-  return 1;
+  return kVersion1;
 }
 
-// FORMAT.md "Kind 2: index": metadata, value tree, tensor table, nothing else; then the
-// cross-checks between the tree and the table.
+// FORMAT.md "Kind 2: index": metadata, value tree, tensor table, view table (2.1), nothing
+// else; then the cross-checks between the tree and the tables.
 Index decode_index(std::vector<std::byte> payload, uint64_t file_offset, Version v) {
   Index index;
   index.payload = std::move(payload);
@@ -854,7 +1060,13 @@ Index decode_index(std::vector<std::byte> payload, uint64_t file_offset, Version
   decode_metadata(r, index);
   decode_value_tree(r, index, file_offset, v);
   decode_tensor_table(r, index);
-  cross_check_tensor_ids(index, file_offset);
+  if (v >= kVersionViews) decode_view_table(r, index);
+  if (r.remaining() != 0) {
+    format_error(r.offset(), "index",
+                 wick::detail::cat(r.remaining(), " unexpected bytes after the ",
+                                   v >= kVersionViews ? "view" : "tensor", " table"));
+  }
+  cross_check_ids(index, file_offset);
   return index;
 }
 
@@ -870,6 +1082,15 @@ Key Index::key_value(const FlatNode& n) const {
   return key_text(n);
 }
 
+// FORMAT.md "Kind 2: index", part 4: the elements of the record from the view's offset on,
+// over the record's storage (records load with offset 0 unless Reader::tensor read a part).
+Tensor make_view(const Index& index, uint32_t id, const std::vector<Tensor>& tensors) {
+  const ViewEntry& e = index.views[id];
+  const Tensor& rec = tensors[e.record];
+  return Tensor(rec.storage(), e.shape, e.strides, rec.offset() + static_cast<int64_t>(e.offset),
+                rec.dtype());
+}
+
 // FORMAT.md "Values": the Value tree of a decoded index, rebuilt from its pre-order nodes.
 Value build_value(const Index& index, const std::vector<Tensor>& tensors) {
   struct Open {
@@ -878,11 +1099,15 @@ Value build_value(const Index& index, const std::vector<Tensor>& tensors) {
     uint32_t left;
   };
   std::vector<Open> stack;
+  std::vector<Tensor> views(index.views.size());  // made once each, however often referenced
   Value root;
   for (const FlatNode& n : index.tree) {
     Value v;
     if (n.tag == Tag::Tensor) {
       v = tensors[n.n];
+    } else if (n.tag == Tag::View) {
+      if (!views[n.n].defined()) views[n.n] = make_view(index, n.n, tensors);
+      v = views[n.n];
     } else if (n.tag == Tag::List) {
       v = List{};
       v.list().reserve(n.n);

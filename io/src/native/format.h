@@ -9,6 +9,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,8 +35,12 @@ inline constexpr std::array<uint8_t, 8> kEndMagic = {'W', 'I', 'C', 'K', 'E', 'N
 //        the versions. Writers still write 1.0 when a value needs nothing newer. From 2.0 on
 //        a reader that refuses a file of a newer minor names both versions
 //        (rethrow_with_version), so an addition older readers refuse may take a minor.
+//   2.1  views (tag 11) and the view table (index part 4): tensors of one value that view one
+//        storage are written as one record and loaded as views of one buffer, as torch.save
+//        does. A minor: a 2.0 reader refuses tag 11 naming both versions. Writers write 2.1
+//        only when some storage is shared.
 inline constexpr uint16_t kMajor = 2;
-inline constexpr uint16_t kMinor = 0;
+inline constexpr uint16_t kMinor = 1;
 /// A format version, major.minor (FORMAT.md "Version history").
 struct Version {
   uint16_t major = kMajor;
@@ -44,6 +49,10 @@ struct Version {
 };
 /// 1.0: the version of a file whose values use only 1.0's tags (the writer's choice then).
 inline constexpr Version kVersion1{1, 0};
+/// 2.0: tuples and dicts with int keys.
+inline constexpr Version kVersion2{2, 0};
+/// 2.1: views sharing a record (tag 11, index part 4).
+inline constexpr Version kVersionViews{2, 1};
 
 inline constexpr uint32_t kByteOrderMark = 0x01020304;
 inline constexpr std::size_t kFileHeaderSize = 64;
@@ -164,6 +173,20 @@ static_assert(tiles({kRecordOffset, kPayloadSize, kChecksum, kDtype, kRank}, 0, 
 static_assert(kSizes.offset == kFixedSize);
 }  // namespace table_row
 
+// FORMAT.md "Kind 2: index", part 4 (2.1), view table: one row, from the row's start. The
+// sizes (8 bytes each, outermost first), then as many strides (8 bytes each), follow the fixed
+// part.
+namespace view_row {
+inline constexpr Field kRecord{0, 4};  // the tensor id whose record holds the elements
+inline constexpr Field kOffset{4, 8};  // in elements, from the record's first
+inline constexpr Field kRank{12, 1};
+inline constexpr Field kSizes{13, 8};  // one dimension's size; the strides follow the sizes
+/// Bytes of a row of rank 0: every row takes at least this many.
+inline constexpr std::size_t kFixedSize = kRank.end();
+static_assert(tiles({kRecord, kOffset, kRank}, 0, kFixedSize));
+static_assert(kSizes.offset == kFixedSize);
+}  // namespace view_row
+
 // FORMAT.md "Values" (and "Conventions" for strings): the smallest encodings, which bound every
 // count before anything is allocated.
 namespace values {
@@ -205,12 +228,20 @@ enum class Tag : uint8_t {
   List = 7,
   Dict = 8,       // string keys
   Tuple = 9,      // since 2.0
-  KeyedDict = 10  // since 2.0: each key an int (tag 3) or a string (tag 5), at least one int
+  KeyedDict = 10,  // since 2.0: each key an int (tag 3) or a string (tag 5), at least one int
+  View = 11        // since 2.1: a row of the view table
 };
 
-/// The first format major that has `tag` (FORMAT.md "Values").
-constexpr uint16_t major_of(Tag tag) noexcept {
-  return tag == Tag::Tuple || tag == Tag::KeyedDict ? 2 : 1;
+/// The first format version that has `tag` (FORMAT.md "Values").
+constexpr Version version_of(Tag tag) noexcept {
+  if (tag == Tag::View) return kVersionViews;
+  return tag == Tag::Tuple || tag == Tag::KeyedDict ? kVersion2 : kVersion1;
+}
+/// "tuple", "dict with int keys", "view": what a tag newer than 1.0 holds, for messages.
+const char* tag_name(Tag tag) noexcept;
+/// Tags whose value is a tensor: a record (6) or a view of one (11).
+constexpr bool is_tensor_tag(Tag tag) noexcept {
+  return tag == Tag::Tensor || tag == Tag::View;
 }
 /// Tags whose items are keyed (dicts) and tags whose items are in order (lists, tuples).
 constexpr bool is_dict_tag(Tag tag) noexcept {
@@ -377,6 +408,33 @@ struct TensorEntry {
   Shape shape;
 };
 
+/// FORMAT.md "Kind 2: index", part 4: one view, elements of record `record` from `offset` on.
+struct ViewEntry {
+  uint32_t record = 0;
+  uint64_t offset = 0;  // elements
+  Shape shape;
+  Shape strides;  // elements
+};
+
+/// The elements of a record a view reaches: [first, end), end = first when it has none.
+struct ElementSpan {
+  uint64_t first = 0;
+  uint64_t end = 0;
+};
+/// The span of a view with these sizes and (non-negative) strides from `offset`; nullopt when
+/// the last element overflows 2^63-1.
+std::optional<ElementSpan> element_span(uint64_t offset, const Shape& shape, const Shape& strides);
+/// True when these strides are row-major for these sizes, whatever the strides of size-1
+/// dimensions (which reach no other element).
+bool is_row_major(const Shape& shape, const Shape& strides) noexcept;
+/// The strides with those of size-1 dimensions set to 0: two views with the same sizes reach
+/// the same elements exactly when these agree (FORMAT.md "Kind 2: index", part 4).
+Shape layout_strides(const Shape& shape, const Shape& strides);
+/// True when no two indices of a view with these sizes and non-negative strides reach one
+/// element, by the rule of FORMAT.md "Kind 2: index", part 4: sorted by stride, each dimension
+/// of size > 1 steps past everything the smaller ones reach.
+bool steps_past_smaller_dims(const Shape& shape, const Shape& strides);
+
 /// FORMAT.md "Kind 1: tensor": header size of a tensor record of rank `rank`, the sizes and the
 /// header checksum rounded up to 64 (H = 64 * ceil((32 + 8r) / 64)).
 constexpr std::size_t tensor_header_size(std::size_t rank) noexcept {
@@ -424,6 +482,16 @@ struct Index {
   Dict metadata;
   std::vector<FlatNode> tree;
   std::vector<TensorEntry> tensors;
+  std::vector<ViewEntry> views;  // 2.1 files only
+
+  /// The record whose elements a tensor node (tag 6 or 11) holds or views.
+  uint32_t record_of(const FlatNode& n) const noexcept {
+    return n.tag == Tag::View ? views[n.n].record : n.n;
+  }
+  /// The shape of a tensor node (tag 6 or 11).
+  const Shape& shape_of(const FlatNode& n) const noexcept {
+    return n.tag == Tag::View ? views[n.n].shape : tensors[n.n].shape;
+  }
 
   /// Room for an int key's decimal digits.
   using KeyDigits = std::array<char, 20>;
@@ -450,16 +518,22 @@ bool encode_scalar(ByteWriter& w, const Value& v);
 void encode_metadata(ByteWriter& w, const Dict& metadata);
 /// FORMAT.md "Kind 2: index", part 3: encodes one tensor table row.
 void encode_table_row(ByteWriter& w, const TensorEntry& e);
-/// FORMAT.md "Version history": the oldest format major whose value tags hold `value` (1, or 2
-/// for a tuple or a dict with an int key anywhere in it).
-int required_major(const Value& value);
+/// FORMAT.md "Kind 2: index", part 4: encodes one view table row.
+void encode_view_row(ByteWriter& w, const ViewEntry& v);
+/// FORMAT.md "Version history": the oldest format that holds `value` with what it shares: 2.1
+/// when tensors of it share a storage (see ViewPlan), else 2.0 for a tuple or a dict with an
+/// int key anywhere in it, else 1.0.
+Version required_version(const Value& value);
 /// FORMAT.md "Kind 2: index": parses and validates a whole index payload that starts at
 /// `file_offset` (metadata, value tree, tensor table, then the cross-checks between them), in
 /// a file of format `v` (which decides the value tags it may use).
 Index decode_index(std::vector<std::byte> payload, uint64_t file_offset, Version v);
 
+/// FORMAT.md "Kind 2: index", part 4: view `id` of the records in `tensors` (by id), over the
+/// record's storage.
+Tensor make_view(const Index& index, uint32_t id, const std::vector<Tensor>& tensors);
 /// FORMAT.md "Values": rebuilds the Value tree of a decoded index, putting `tensors[id]` at each
-/// tensor node.
+/// tensor node and a view of the record's storage at each view node (made once per view).
 Value build_value(const Index& index, const std::vector<Tensor>& tensors);
 
 /// How a tree's nodes are named and found by path (FORMAT.md "Tree paths"), built on demand in

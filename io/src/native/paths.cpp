@@ -155,7 +155,7 @@ std::vector<uint32_t> PathTable::find_dotted(std::string_view dotted) const {
     todo.pop_back();
     const FlatNode& n = index->tree[node];
     if (at == dotted.size() || (node == 0 && dotted.empty())) {
-      if (n.tag == Tag::Tensor) found.push_back(node);
+      if (is_tensor_tag(n.tag)) found.push_back(node);
       continue;
     }
     if (!is_container(n)) continue;
@@ -184,7 +184,7 @@ std::string tensor_name(const Index& index, uint32_t id) {
   for (uint32_t i = 0; i < index.tree.size(); ++i) {
     const FlatNode& node = index.tree[i];
     if (!stack.empty()) ++stack.back().next;
-    if (node.tag == Tag::Tensor && node.n == id) {
+    if (is_tensor_tag(node.tag) && index.record_of(node) == id) {
       // stack[k] holds the step at depth k: its current item is stack[k + 1], or this node.
       std::string path;
       for (std::size_t k = 0; k < stack.size(); ++k) {

@@ -1,6 +1,7 @@
 #include "wick/io/native/reader.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/file.h"
 #include "native/format.h"
@@ -58,6 +59,7 @@ class Reader::Impl {
     info_.producer = fh.producer;
     info_.file_size = size;
     info_.tensor_count = index_->tensors.size();
+    info_.view_count = index_->views.size();
     for (const TensorEntry& e : index_->tensors)
       info_.payload_bytes += e.payload_size;
   }
@@ -149,10 +151,17 @@ class Reader::Impl {
     std::vector<EntryInfo> out;
     for (uint32_t node = 0; node < index_->tree.size(); ++node) {
       const FlatNode& n = index_->tree[node];
-      if (n.tag != Tag::Tensor) continue;
-      const TensorEntry& e = index_->tensors[n.n];
-      out.push_back(EntryInfo{TreePath(table, node), n.n, e.dtype, e.shape, e.payload_size,
-                              e.record_offset, e.checksum});
+      if (!is_tensor_tag(n.tag)) continue;
+      const TensorEntry& e = index_->tensors[index_->record_of(n)];
+      EntryInfo info{TreePath(table, node), index_->record_of(n), e.dtype, e.shape,
+                     e.payload_size, e.record_offset, e.checksum, std::nullopt};
+      if (n.tag == Tag::View) {
+        const ViewEntry& v = index_->views[n.n];
+        info.shape = v.shape;
+        info.nbytes = static_cast<uint64_t>(shape_numel(v.shape)) * dtype_size(e.dtype);
+        info.view = EntryInfo::View{n.n, v.offset, v.strides};
+      }
+      out.push_back(std::move(info));
     }
     return out;
   }
@@ -161,14 +170,14 @@ class Reader::Impl {
     const PathTable& table = *paths();
     if (path.empty() || path.front() == '/') {
       const uint32_t node = table.find(path);
-      if (node != PathTable::kNone && index_->tree[node].tag == Tag::Tensor) {
-        return load_tensor(index_->tree[node].n, options_.verify);
+      if (node != PathTable::kNone && is_tensor_tag(index_->tree[node].tag)) {
+        return load_node(index_->tree[node]);
       }
       not_found(path);
     }
     // The dotted spelling PyTorch users know ("hidden.weight"), when only one tensor has it.
     const std::vector<uint32_t> found = table.find_dotted(path);
-    if (found.size() == 1) return load_tensor(index_->tree[found[0]].n, options_.verify);
+    if (found.size() == 1) return load_node(index_->tree[found[0]]);
     if (found.empty()) not_found(path);
     throw ArgumentError(wick::detail::cat(
         "Reader::tensor: '", path, "' names ", found.size(), " tensors in ", file_.name(), " (",
@@ -218,7 +227,8 @@ class Reader::Impl {
       first_ref_.assign(index_->tensors.size(), PathTable::kNone);
       for (uint32_t node = static_cast<uint32_t>(index_->tree.size()); node-- > 0;) {
         const FlatNode& n = index_->tree[node];
-        if (n.tag == Tag::Tensor && n.n < first_ref_.size()) first_ref_[n.n] = node;
+        if (is_tensor_tag(n.tag) && index_->record_of(n) < first_ref_.size())
+          first_ref_[index_->record_of(n)] = node;
       }
     }
     if (id >= first_ref_.size() || first_ref_[id] == PathTable::kNone) {
@@ -243,7 +253,7 @@ class Reader::Impl {
       const std::string_view key = index_->key(n, digits);
       const bool keyed = is_dict_tag(index_->tree[parent].tag);
       below[node] = below[parent] || (keyed && key.find(want) != std::string_view::npos);
-      if (n.tag == Tag::Tensor &&
+      if (is_tensor_tag(n.tag) &&
           (below[node] || (keyed && want.find(key) != std::string_view::npos)))
         hint += (shown++ == 0 ? "; similar: '" : ", '") + table.path(node) + "'";
     }
@@ -365,33 +375,87 @@ class Reader::Impl {
   // index row's checksum when verifying.
   Tensor read_tensor(uint32_t id, bool verify) {
     const TensorEntry& e = index_->tensors[id];
-    const uint64_t h = tensor_header_size(e.shape.size());
-    const uint64_t payload_at = e.record_offset + h;
+    return Tensor(read_payload(id, 0, e.payload_size, verify), e.shape, contiguous_strides(e.shape),
+                  0, e.dtype);
+  }
+
+  // FORMAT.md "Kind 2: index", part 4: a tensor node, a view read as the elements it reaches
+  // of its record.
+  Tensor load_node(const FlatNode& n) {
+    if (n.tag != Tag::View) return load_tensor(n.n, options_.verify);
+    const ViewEntry& v = index_->views[n.n];
+    const TensorEntry& e = index_->tensors[v.record];
+    const ElementSpan span = *element_span(v.offset, v.shape, v.strides);  // checked by decode
+    const uint64_t es = dtype_size(e.dtype);
+    try {
+      return Tensor(read_payload(v.record, span.first * es, (span.end - span.first) * es,
+                                 options_.verify),
+                    v.shape, v.strides, 0, e.dtype);
+    } catch (const FormatError& err) {
+      rethrow_from_file(err);
+    }
+  }
+
+  // FORMAT.md "Kind 1: tensor": bytes [from, from + n) of record `id`'s payload. Verifying
+  // checks the record's header and all of its payload, hash and bool bytes (read through a
+  // bounded buffer where it is not kept), so a record refused whole is refused in part too.
+  std::shared_ptr<Storage> read_payload(uint32_t id, uint64_t from, uint64_t n, bool verify) {
+    const TensorEntry& e = index_->tensors[id];
+    const uint64_t payload_at = e.record_offset + tensor_header_size(e.shape.size());
     if (verify) check_record_header(id);
     std::shared_ptr<Storage> storage;
     Hasher hasher;
     if (mapping_) {
-      storage = Storage::borrow(mapping_->data() + payload_at,
-                                static_cast<std::size_t>(e.payload_size), mapping_);
-      if (verify) hasher.update(storage->data(), storage->nbytes());
+      storage = Storage::borrow(mapping_->data() + payload_at + from, static_cast<std::size_t>(n),
+                                mapping_);
+      if (verify) check_chunk(id, payload_at, 0, mapping_->data() + payload_at,
+                              static_cast<std::size_t>(e.payload_size), hasher);
     } else {
-      storage = Storage::allocate(static_cast<std::size_t>(e.payload_size));
-      for (uint64_t done = 0; done < e.payload_size; done += kReadChunk) {
-        const auto c =
-            static_cast<std::size_t>(std::min<uint64_t>(kReadChunk, e.payload_size - done));
-        file_.read_at(storage->data() + done, c, payload_at + done, "tensor payload");
-        if (verify) hasher.update(storage->data() + done, c);
-      }
+      storage = Storage::allocate(static_cast<std::size_t>(n));
+      read_range(id, payload_at, from, *storage, verify ? &hasher : nullptr);
     }
     if (verify && hasher.digest() != e.checksum) {
       payload_checksum_error(name_of(id), e.record_offset, e.checksum, hasher.digest());
     }
-    if (e.dtype == kBool)
-      if (std::any_of(storage->data(), storage->data() + storage->nbytes(),
-                      [](std::byte b) { return static_cast<uint8_t>(b) > 1; })) {
-        check_bool_payload(storage->data(), storage->nbytes(), payload_at, name_of(id));
-      }
-    return Tensor(std::move(storage), e.shape, contiguous_strides(e.shape), 0, e.dtype);
+    if (!verify) check_bools(id, payload_at + from, from, storage->data(), storage->nbytes());
+    return storage;
+  }
+
+  // Hashes bytes [at, at + n) of record `id`'s payload and checks them as bools if it is one.
+  void check_chunk(uint32_t id, uint64_t payload_at, uint64_t at, const std::byte* p,
+                   std::size_t n, Hasher& hasher) const {
+    hasher.update(p, n);
+    check_bools(id, payload_at + at, at, p, n);
+  }
+
+  // FORMAT.md "Dtypes": every byte of a bool payload is 0 or 1.
+  void check_bools(uint32_t id, uint64_t file_offset, uint64_t first_element, const std::byte* p,
+                   std::size_t n) const {
+    if (index_->tensors[id].dtype != kBool) return;
+    if (std::any_of(p, p + n, [](std::byte b) { return static_cast<uint8_t>(b) > 1; })) {
+      check_bool_payload(p, n, file_offset, name_of(id), first_element);
+    }
+  }
+
+  // Reads payload bytes [from, from + out.nbytes()) of record `id` into `out` in kReadChunk
+  // pieces; with a hasher, reads and checks the whole payload, keeping only those bytes.
+  void read_range(uint32_t id, uint64_t payload_at, uint64_t from, Storage& out,
+                  Hasher* hasher) const {
+    const uint64_t to = from + out.nbytes();
+    const uint64_t lo = hasher ? 0 : from;
+    const uint64_t hi = hasher ? index_->tensors[id].payload_size : to;
+    std::vector<std::byte> bounce;  // for pieces not wholly kept
+    for (uint64_t at = lo; at < hi; at += kReadChunk) {
+      const auto c = static_cast<std::size_t>(std::min<uint64_t>(kReadChunk, hi - at));
+      const bool kept = at >= from && at + c <= to;
+      if (!kept) bounce.resize(kReadChunk);
+      std::byte* dst = kept ? out.data() + (at - from) : bounce.data();
+      file_.read_at(dst, c, payload_at + at, "tensor payload");
+      if (hasher) check_chunk(id, payload_at, at, dst, c, *hasher);
+      if (kept) continue;
+      const uint64_t a = std::max(at, from), b = std::min(at + c, to);
+      if (a < b) std::memcpy(out.data() + (a - from), dst + (a - at), b - a);
+    }
   }
 
   File file_;

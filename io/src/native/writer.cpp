@@ -11,6 +11,7 @@
 #include "common/file.h"
 #include "common/tensor_bytes.h"
 #include "native/format.h"
+#include "native/views.h"
 #include "native/worker.h"
 #include "wick/core/error.h"
 #include "wick/io/native/checksum.h"
@@ -93,11 +94,16 @@ class Writer::Impl {
       : file_(std::move(file)), stream_(std::move(stream)), options_(std::move(options)) {
     sink_ = file_ ? &file_->sink() : stream_.get();
     buf_.reserve(kBufferSize);
-    WICK_CHECK(options_.format_major >= 0 && options_.format_major <= kMajor, ArgumentError,
-               "save: format_major ", options_.format_major,
-               ": this writer writes 1 or 2 (or 0 "
-               "for the oldest that holds the value)");
-    if (options_.format_major == 2) version_ = Version{2, 0};
+    const Version asked{static_cast<uint16_t>(options_.format_major),
+                        static_cast<uint16_t>(options_.format_minor)};
+    const bool writable = options_.format_major == 0
+                              ? options_.format_minor == 0
+                              : asked == kVersion1 || asked == kVersion2 || asked == kVersionViews;
+    WICK_CHECK(writable && options_.format_major >= 0 && options_.format_minor >= 0,
+               ArgumentError, "save: format ", options_.format_major, ".",
+               options_.format_minor,
+               ": this writer writes 1.0, 2.0 or 2.1 (or 0.0 for the oldest that holds the value)");
+    if (options_.format_major != 0) version_ = asked;
     guarded([&] {
       ByteWriter meta;
       encode_metadata(meta, options_.metadata);  // refuse bad metadata before any byte
@@ -138,13 +144,12 @@ class Writer::Impl {
     WICK_CHECK(root.size() <= UINT32_MAX, ArgumentError, "save: dict has more than 2^32-1 items");
     root_given_ = true;
     guarded([&] {
+      if (version_ >= kVersionViews) plan(ViewPlan(root));
       if (options_.progress) {
-        ViewTable seen;
-        for (const auto& [key, t] : root) {
-          if (!t.defined() || seen.find(t) != nullptr) continue;
-          seen.insert(t, 0);
-          total_ += t.nbytes();
-        }
+        PayloadCounter count(plan_);
+        for (const auto& [key, t] : root)
+          count.add(t);
+        total_ = count.total();
       }
       ByteWriter tree;
       tree.u8(static_cast<uint8_t>(Tag::Dict));
@@ -171,6 +176,7 @@ class Writer::Impl {
     check_holdable(root, "");
     root_given_ = true;
     guarded([&] {
+      if (version_ >= kVersionViews) plan(ViewPlan(root));
       if (options_.progress) total_ = unique_payload_bytes(root);
       ByteWriter tree;
       encode_value(root, tree, "");
@@ -349,23 +355,82 @@ class Writer::Impl {
   void encode_tensor_entry(ByteWriter& w, const std::string& key, const Tensor& t) {
     check_tensor_entry(key, t);
     w.string(key);
-    w.u8(static_cast<uint8_t>(Tag::Tensor));
-    w.u32(write_tensor(t));
+    encode_tensor(w, t);
   }
 
+  void plan(ViewPlan p) {
+    plan_.emplace(std::move(p));
+    group_records_.assign(plan_->size(), ViewPlan::kNone);
+  }
+
+  // FORMAT.md "Values": tag 6 and the id of the record holding the tensor, or (2.1, FORMAT.md
+  // "Writers", views) tag 11 and the id of its view of its group's record, which is written
+  // when the group's first member is met.
+  void encode_tensor(ByteWriter& w, const Tensor& t) {
+    const uint32_t g = plan_ ? plan_->find(t) : ViewPlan::kNone;
+    if (g == ViewPlan::kNone) {
+      w.u8(static_cast<uint8_t>(Tag::Tensor));
+      w.u32(write_tensor(t));
+      return;
+    }
+    const ViewGroup& group = plan_->group(g);
+    if (group_records_[g] == ViewPlan::kNone) group_records_[g] = write_tensor(group.record);
+    if (is_record_layout(t, group)) {
+      w.u8(static_cast<uint8_t>(Tag::Tensor));
+      w.u32(group_records_[g]);
+      return;
+    }
+    w.u8(static_cast<uint8_t>(Tag::View));
+    w.u32(view_id(t, group, group_records_[g]));
+  }
+
+  // FORMAT.md "Kind 2: index", part 4: one row per layout (a view met twice is one row, and so
+  // are views that differ only in the strides of size-1 dimensions, which readers refuse as
+  // repeats): the table is keyed by the layout, the row keeps the first one's strides.
+  uint32_t view_id(const Tensor& t, const ViewGroup& group, uint32_t record) {
+    const Tensor layout(t.storage(), t.shape(), layout_strides(t.shape(), t.strides()), t.offset(),
+                        t.dtype());
+    if (const uint32_t* id = view_ids_.find(layout)) return *id;
+    WICK_CHECK(views_.size() < UINT32_MAX, ArgumentError, "save: more than 2^32-1 views");
+    const auto id = static_cast<uint32_t>(views_.size());
+    views_.push_back(ViewEntry{record, offset_in_record(t, group), t.shape(), t.strides()});
+    view_ids_.insert(layout, id);
+    return id;
+  }
+
+  // Payload bytes a value's tensors add to the file, for the progress total: each record once.
+  class PayloadCounter {
+   public:
+    explicit PayloadCounter(const std::optional<ViewPlan>& plan)
+        : plan_(plan), counted_(plan ? plan->size() : 0, false) {}
+    void add(const Tensor& t) {
+      if (!t.defined()) return;
+      const uint32_t g = plan_ ? plan_->find(t) : ViewPlan::kNone;
+      if (g != ViewPlan::kNone) {
+        if (!counted_[g]) total_ += plan_->group(g).record.nbytes();
+        counted_[g] = true;
+      } else if (seen_.find(t) == nullptr) {
+        seen_.insert(t, 0);
+        total_ += t.nbytes();
+      }
+    }
+    uint64_t total() const noexcept { return total_; }
+
+   private:
+    const std::optional<ViewPlan>& plan_;
+    std::vector<bool> counted_;
+    ViewTable seen_;
+    uint64_t total_ = 0;
+  };
+
   uint64_t unique_payload_bytes(const Value& root) {
-    uint64_t total = 0;
     std::vector<const Value*> todo{&root};
-    ViewTable seen;
+    PayloadCounter count(plan_);
     while (!todo.empty()) {
       const Value* v = todo.back();
       todo.pop_back();
-      if (v->is_tensor() && v->tensor().defined()) {
-        const Tensor& t = v->tensor();
-        if (seen.find(t) == nullptr) {
-          seen.insert(t, 0);
-          total += t.nbytes();
-        }
+      if (v->is_tensor()) {
+        count.add(v->tensor());
       } else if (v->is_list() || v->is_tuple()) {
         for (std::size_t i = 0; i < v->size(); ++i)
           todo.push_back(&(*v)[i]);
@@ -374,7 +439,7 @@ class Writer::Impl {
           todo.push_back(&c);
       }
     }
-    return total;
+    return count.total();
   }
 
   // FORMAT.md "Values": the tag of a container. A dict uses tag 10 only when a key is an int,
@@ -439,7 +504,7 @@ class Writer::Impl {
                           std::size_t) -> std::optional<Tag> {
       if (!v.is_list() && !v.is_tuple() && !v.is_dict()) return std::nullopt;
       const Tag tag = container_tag(v);
-      WICK_CHECK(major_of(tag) <= version_.major, ArgumentError,
+      WICK_CHECK(version_of(tag) <= version_, ArgumentError,
                  "save: ", tag == Tag::Tuple ? "the tuple" : "the dict with int keys", " at '",
                  path, "' needs format 2.0, and this file is 1.0 (SaveOptions::format_major ",
                  options_.format_major == 1 ? "is 1"
@@ -485,8 +550,7 @@ class Writer::Impl {
       if (encode_scalar(w, v)) return std::nullopt;
       if (v.is_tensor()) {
         check_tensor(v.tensor(), path);
-        w.u8(static_cast<uint8_t>(Tag::Tensor));
-        w.u32(write_tensor(v.tensor()));
+        encode_tensor(w, v.tensor());
         return std::nullopt;
       }
       WICK_CHECK(v.size() <= UINT32_MAX, ArgumentError, "save: container at '", path,
@@ -511,6 +575,11 @@ class Writer::Impl {
     payload.u32(static_cast<uint32_t>(table_.size()));
     for (const TensorEntry& e : table_)
       encode_table_row(payload, e);
+    if (version_ >= kVersionViews) {
+      payload.u32(static_cast<uint32_t>(views_.size()));
+      for (const ViewEntry& v : views_)
+        encode_view_row(payload, v);
+    }
     const uint64_t checksum = xxh3(payload.buffer().data(), payload.size());
     const uint64_t index_offset = pos_;
     const auto header = encode_index_header(payload.size(), checksum);
@@ -536,13 +605,18 @@ class Writer::Impl {
   std::unique_ptr<Sink> stream_;
   Sink* sink_ = nullptr;
   SaveOptions options_;
-  Version version_ = kVersion1;  // 1.0 unless options_ ask for 2.0 (save() does when needed)
+  Version version_ = kVersion1;  // 1.0 unless options_ ask for more (save() does when needed)
   std::vector<std::byte> buf_;
   uint64_t pos_ = 0;
   uint64_t payload_done_ = 0;
   uint64_t total_ = 0;
   std::vector<TensorEntry> table_;
   ViewTable seen_;
+  // 2.1 with a root given: the tensors stored as one record and views of it.
+  std::optional<ViewPlan> plan_;
+  std::vector<uint32_t> group_records_;  // record id of each group, once written
+  std::vector<ViewEntry> views_;
+  ViewTable view_ids_;
   Hasher hasher_;
   // After file_: destroyed first, so their jobs are done before the file is closed. Two
   // threads, so a hash never waits behind a writeback blocked on the disk.

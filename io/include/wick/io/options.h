@@ -24,11 +24,15 @@ struct SaveOptions {
   Dict metadata;
   /// Progress callback (may be empty).
   ProgressFn progress;
-  /// wick files: the format major to write (io/FORMAT.md "Version history"), or 0 for the
-  /// oldest that holds the value. save() then writes 1.0 unless the value has a tuple or a dict
-  /// with an int key, which need 2.0. An io::Writer fed with add() cannot look ahead: it writes
-  /// 1.0 unless this is 2, and refuses an entry its version cannot hold.
+  /// wick files: the format version to write (io/FORMAT.md "Version history"): 1.0, 2.0, 2.1,
+  /// or 0.0 for the oldest that holds the value. save() then writes 1.0 unless the value has a
+  /// tuple or a dict with an int key, which need 2.0, or tensors that view one storage, which
+  /// 2.1 keeps as views of one record (older versions store each as a copy). An io::Writer
+  /// cannot look ahead: it writes 1.0 unless told otherwise, and refuses an entry its version
+  /// cannot hold; its add() stores every tensor whole, sharing only identical views.
   int format_major = 0;
+  /// See format_major.
+  int format_minor = 0;
 };
 
 /// How load() reads.

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,13 +20,22 @@ namespace wick::io {
 
 /// One tensor of a file, as its index describes it.
 struct EntryInfo {
-  TreePath path;    ///< JSON pointer: "/model/hidden.weight", list items by index ("/layers/0")
-  uint32_t id = 0;  ///< tensor id; tied tensors share one id under several paths
+  /// A tensor that views another's record (format 2.1: tensors sharing a storage).
+  struct View {
+    uint32_t id = 0;      ///< view id: one view under several paths has one id
+    uint64_t offset = 0;  ///< first element, counted from the record's first
+    Shape strides;        ///< in elements
+  };
+  TreePath path;  ///< JSON pointer: "/model/hidden.weight", list items by index ("/layers/0")
+  /// Id of the tensor record that holds the elements; tied tensors and views of one record
+  /// share it (tensor_by_id() loads the record).
+  uint32_t id = 0;
   DType dtype = kFloat32;
   Shape shape;
-  uint64_t nbytes = 0;    ///< payload bytes
+  uint64_t nbytes = 0;    ///< bytes of the tensor's elements (its record's when not a view)
   uint64_t offset = 0;    ///< file offset of the tensor record
-  uint64_t checksum = 0;  ///< XXH3-64 of the payload
+  uint64_t checksum = 0;  ///< XXH3-64 of the record's payload
+  std::optional<View> view;  ///< set when the tensor is a view of its record
 };
 
 /// File-level facts from the header, trailer and index.
@@ -34,7 +44,8 @@ struct FileInfo {
   uint16_t minor = 0;
   std::string producer;  ///< "wick 0.1.0"
   uint64_t file_size = 0;
-  uint64_t tensor_count = 0;
+  uint64_t tensor_count = 0;   ///< tensor records
+  uint64_t view_count = 0;     ///< rows of the view table (format 2.1)
   uint64_t payload_bytes = 0;  ///< sum of tensor payloads
 };
 
@@ -58,6 +69,8 @@ class Reader {
   /// PyTorch's state_dict keys ("model.hidden.weight") when exactly one tensor has it.
   /// ArgumentError naming the path and listing close matches when there is no such tensor, or
   /// naming two matches when the dotted spelling is ambiguous ({"a.b": t, "a": {"b": u}}).
+  /// A view (format 2.1) is read into memory of its own elements only (the whole record is
+  /// still hashed when verifying); mmapped, it views the mapping.
   Tensor tensor(std::string_view path);
   /// Loads tensor `id` of the index (EntryInfo::id): no path lookup. ArgumentError when out of
   /// range.

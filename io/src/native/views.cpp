@@ -1,0 +1,116 @@
+// FORMAT.md "Writers", views: which tensors of a value share one record.
+
+#include "native/views.h"
+
+#include <algorithm>
+
+#include "native/format.h"
+
+namespace wick::io::detail {
+
+namespace {
+// A tensor a view row can describe: an element, non-negative strides, no element reached twice
+// (FORMAT.md "Kind 2: index", part 4). Expanded views (stride 0) and empty ones are copies.
+bool shareable(const Tensor& t) {
+  if (!t.defined() || t.numel() == 0 || t.dim() > kMaxRank) return false;
+  for (const int64_t s : t.strides())
+    if (s < 0) return false;
+  return element_span(static_cast<uint64_t>(t.offset()), t.shape(), t.strides()).has_value() &&
+         steps_past_smaller_dims(t.shape(), t.strides());
+}
+
+// One layout, whatever the strides of size-1 dimensions: those reach no other element.
+bool same_layout(const Tensor& a, const Tensor& b) {
+  return a.offset() == b.offset() && a.shape() == b.shape() &&
+         layout_strides(a.shape(), a.strides()) == layout_strides(b.shape(), b.strides());
+}
+
+void collect(const Value& root, std::vector<const Tensor*>& out) {
+  std::vector<const Value*> todo{&root};  // explicit stack: trees may nest 512 deep
+  while (!todo.empty()) {
+    const Value& v = *todo.back();
+    todo.pop_back();
+    if (v.is_tensor()) {
+      out.push_back(&v.tensor());
+    } else if (v.is_list() || v.is_tuple()) {
+      for (std::size_t i = 0; i < v.size(); ++i)
+        todo.push_back(&v[i]);
+    } else if (v.is_dict()) {
+      for (const auto& [key, item] : v.dict())
+        todo.push_back(&item);
+    }
+  }
+}
+}  // namespace
+
+ViewPlan::ViewPlan(const Value& root) {
+  std::vector<const Tensor*> tensors;
+  collect(root, tensors);
+  plan(std::move(tensors));
+}
+
+ViewPlan::ViewPlan(const TensorDict& dict) {
+  std::vector<const Tensor*> tensors;
+  tensors.reserve(dict.size());
+  for (const auto& [key, t] : dict)
+    tensors.push_back(&t);
+  plan(std::move(tensors));
+}
+
+// Sorting the tensors by storage finds the shared ones in O(n log n) without a hash node per
+// tensor: most values share nothing, and then this is all a save pays.
+void ViewPlan::plan(std::vector<const Tensor*> tensors) {
+  std::erase_if(tensors, [](const Tensor* t) { return !shareable(*t); });
+  const auto key = [](const Tensor* t) { return std::pair(t->storage().get(), t->dtype()); };
+  std::stable_sort(tensors.begin(), tensors.end(),
+                   [&](const Tensor* a, const Tensor* b) { return key(a) < key(b); });
+  for (auto run = tensors.begin(); run != tensors.end();) {
+    const auto end = std::find_if(run, tensors.end(), [&](const Tensor* t) { return key(t) != key(*run); });
+    const bool shared = std::any_of(run, end, [&](const Tensor* t) { return !same_layout(*t, **run); });
+    if (shared) {
+      ViewGroup g{UINT64_MAX, 0, {}};
+      for (auto it = run; it != end; ++it) {
+        const Tensor& t = **it;
+        const ElementSpan s = *element_span(static_cast<uint64_t>(t.offset()), t.shape(), t.strides());
+        g.first = std::min(g.first, s.first);
+        g.end = std::max(g.end, s.end);
+      }
+      for (auto it = run; it != end && !g.record.defined(); ++it) {
+        const Tensor& t = **it;
+        if (static_cast<uint64_t>(t.offset()) == g.first &&
+            static_cast<uint64_t>(t.numel()) == g.end - g.first && is_row_major(t.shape(), t.strides())) {
+          g.record = t;
+        }
+      }
+      if (!g.record.defined()) {
+        const Tensor& t = **run;
+        g.record = Tensor(t.storage(), {static_cast<int64_t>(g.end - g.first)}, {1},
+                          static_cast<int64_t>(g.first), t.dtype());
+      }
+      by_storage_.emplace(key(*run).first, static_cast<uint32_t>(groups_.size()));
+      groups_.push_back(std::move(g));
+    }
+    run = end;
+  }
+}
+
+uint32_t ViewPlan::find(const Tensor& t) const {
+  if (by_storage_.empty() || !t.defined()) return kNone;
+  const auto [from, to] = by_storage_.equal_range(t.storage().get());
+  for (auto it = from; it != to; ++it) {
+    const ViewGroup& g = groups_[it->second];
+    if (g.record.dtype() == t.dtype() && shareable(t)) return it->second;
+  }
+  return kNone;
+}
+
+bool is_record_layout(const Tensor& t, const ViewGroup& g) {
+  return t.shape() == g.record.shape() && static_cast<uint64_t>(t.offset()) == g.first &&
+         is_row_major(t.shape(), t.strides());
+}
+
+uint64_t offset_in_record(const Tensor& t, const ViewGroup& g) {
+  return static_cast<uint64_t>(t.offset()) - g.first;
+}
+
+}  // namespace wick::io::detail
