@@ -139,7 +139,7 @@ TEST(Golden, ViewsFileSharesItsStorages) {
     EXPECT_FALSE(v["expanded"].tensor().shares_storage(v["m"].tensor()));
   }
   const io::Reader r(data_dir() / "views_2_1.wick");
-  EXPECT_EQ(r.info().view_count, 7u);  // evens, m_t, row, corner, a, b, tuple's
+  EXPECT_EQ(r.info().view_count, 7u);    // evens, m_t, row, corner, a, b, tuple's
   EXPECT_EQ(r.info().tensor_count, 4u);  // numbers, m, big's run, expanded
 }
 

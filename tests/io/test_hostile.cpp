@@ -411,6 +411,17 @@ void expect_loads(const std::string& bytes, const Value& expected) {
   EXPECT_NO_THROW(l.reader_verify());
 }
 
+// save(value) writes `bytes` byte for byte, but for the producer and the header checksum over it
+// (24 to 63): the builder and the writer agree on the layout and the version (0 to 23).
+void expect_saved_as(const Value& value, const std::string& bytes) {
+  std::ostringstream out;
+  save(value, out);
+  const std::string saved = out.str();
+  ASSERT_EQ(saved.size(), bytes.size());
+  EXPECT_EQ(saved.substr(0, 24), bytes.substr(0, 24));
+  EXPECT_EQ(saved.substr(64), bytes.substr(64));
+}
+
 Tensor f32(std::vector<float> v) {
   return from_vector(v);
 }
@@ -1069,13 +1080,7 @@ TEST(Hostile, TuplesAndIntKeysLoadFromA2_0File) {
   const Value want = List{Tuple{t, 7}, Dict{{3, t}, {"a", nullptr}, {-1, Tuple{}}, {0, Dict{}}}};
   const std::string bytes = one_tensor_file(no_metadata(), tree, {}, 2);
   expect_loads(bytes, want);
-  // Byte for byte what save() writes for that value.
-  std::ostringstream out;
-  save(want, out);
-  const std::string saved = out.str();
-  ASSERT_EQ(saved.size(), bytes.size());
-  EXPECT_EQ(saved.substr(0, 24), bytes.substr(0, 24));  // magic and version 2.0
-  EXPECT_EQ(saved.substr(64), bytes.substr(64));        // after the producer and checksum
+  expect_saved_as(want, bytes);
 }
 
 TEST(Hostile, TuplesAndIntKeysInA1_0FileAreRefusedNamingTheVersions) {
@@ -1331,8 +1336,7 @@ int decode_everywhere(const std::string& what, const std::string& bytes,
 // Format 2.1: views (tag 11) and the view table (FORMAT.md "Kind 2: index", part 4).
 
 // [t, view 0] over a float32 [4] record holding 1, 2, 3, 4, in a 2.1 file.
-std::string views_file(const std::vector<ViewRow>& views, const Bytes& tree,
-                       uint16_t minor = 1) {
+std::string views_file(const std::vector<ViewRow>& views, const Bytes& tree, uint16_t minor = 1) {
   FileBuilder f(2, minor);
   const Row r = f.tensor({kCodeFloat32, {4}, f32_payload({1, 2, 3, 4})});
   f.index(no_metadata(), tree, {r}, views);
@@ -1353,12 +1357,7 @@ TEST(HostileViews, AViewLoadsOverItsRecordAsTheWriterWritesIt) {
     EXPECT_EQ(v[1].tensor().strides(), Shape{2});
   }
   EXPECT_TRUE(bitwise_equal(io::Reader(l.path()).tensor("/1"), f32({2, 4})));
-  std::ostringstream out;
-  save(want, out);
-  const std::string saved = out.str();
-  ASSERT_EQ(saved.size(), bytes.size());
-  EXPECT_EQ(saved.substr(0, 24), bytes.substr(0, 24));  // magic and version 2.1
-  EXPECT_EQ(saved.substr(64), bytes.substr(64));        // after the producer and checksum
+  expect_saved_as(want, bytes);
   // A record referenced only through a view is referenced.
   expect_loads(views_file({{0, 1, {2}, {2}}}, list(1).raw(view_ref(0))),
                Value(List{t.slice(0, 1, 4, 2)}));

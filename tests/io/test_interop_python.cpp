@@ -209,6 +209,37 @@ TEST(InteropPython, ATorchCheckpointCrossesToWickAndBack) {
   EXPECT_NE(r.output.find("OK "), std::string::npos) << r.output;
 }
 
+// A .pt of a base and views of it crosses to .wick (format 2.1) and back to a .pt in which real
+// PyTorch sees the views sharing the base's storage with PyTorch's strides, as `wick convert`
+// does it. Only the expanded view comes back as a copy: a .wick view reaches no element twice.
+TEST(InteropPython, ViewsKeepSharingThroughWickAndBackToPyTorch) {
+  TempDir dir;
+  WICK_EXPECT_SCRIPT_OK(run_script("make_fixtures.py", {"torch", dir.path().string()}));
+  io::convert(dir / "torch_views.pt", dir / "views.wick");
+  const io::Reader reader(dir / "views.wick");
+  EXPECT_EQ(reader.info().major, 2);
+  EXPECT_EQ(reader.info().minor, 1);
+  EXPECT_EQ(reader.info().view_count, 5u);  // t, row, col, strided, flat
+  const Value from_torch = load(dir / "torch_views.pt");
+  const Value from_wick = load(dir / "views.wick");
+  EXPECT_EQ(from_wick, from_torch);
+  for (const char* k : {"t", "row", "col", "strided", "flat"}) {
+    EXPECT_TRUE(from_wick[k].tensor().shares_storage(from_wick["base"].tensor())) << k;
+    EXPECT_EQ(from_wick[k].tensor().strides(), from_torch[k].tensor().strides()) << k;
+  }
+  EXPECT_FALSE(from_wick["expanded"].tensor().shares_storage(from_wick["base"].tensor()));
+  io::convert(dir / "views.wick", dir / "back.pt");
+  Outputs out(dir.path());
+  out.add("back.pt", "pt", from_torch,
+          "shares\t/base\t/t\nshares\t/base\t/row\nshares\t/base\t/col\n"
+          "shares\t/base\t/strided\nshares\t/base\t/flat\nshares\t/tied_a\t/tied_b\n"
+          "strides\t/t\t1,4\nstrides\t/col\t4\nstrides\t/strided\t4,2\n");
+  out.finish();
+  const auto r = run_script("check_outputs.py", {dir.path().string()});
+  WICK_EXPECT_SCRIPT_OK(r);
+  EXPECT_NE(r.output.find("OK "), std::string::npos) << r.output;
+}
+
 TEST(InteropPython, FilesWickWritesLoadInPyTorchAndNumPyBitExact) {
   TempDir dir;
   Outputs out(dir.path());

@@ -164,8 +164,8 @@ TEST(Views, OlderVersionsAndTheStreamingWriterStoreCopies) {
   std::istringstream in(out.str());
   const Value back = load(in);
   EXPECT_FALSE(back["evens"].tensor().shares_storage(back["numbers"].tensor()));
-  for (const auto& [major, minor] : {std::pair{2, 2}, std::pair{1, 1}, std::pair{0, 1},
-                                     std::pair{3, 0}, std::pair{-1, 0}}) {
+  for (const auto& [major, minor] :
+       {std::pair{2, 2}, std::pair{1, 1}, std::pair{0, 1}, std::pair{3, 0}, std::pair{-1, 0}}) {
     std::ostringstream o;
     WICK_EXPECT_THROW_MSG(save(v, o, SaveOptions{.format_major = major, .format_minor = minor}),
                           ArgumentError, "this writer writes 1.0, 2.0 or 2.1");

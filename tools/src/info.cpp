@@ -151,8 +151,7 @@ void print_text(const std::string& file, const Indexed& ix, std::ostream& out) {
   out << "total:     " << ix.entries.size() << (ix.entries.size() == 1 ? " entry, " : " entries, ")
       << fi.tensor_count << (fi.tensor_count == 1 ? " tensor, " : " tensors, ");
   if (fi.view_count > 0) out << fi.view_count << (fi.view_count == 1 ? " view, " : " views, ");
-  out << fi.payload_bytes
-      << " payload bytes (" << human_bytes(fi.payload_bytes) << ")\n";
+  out << fi.payload_bytes << " payload bytes (" << human_bytes(fi.payload_bytes) << ")\n";
 }
 }  // namespace
 

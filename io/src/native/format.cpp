@@ -7,10 +7,10 @@
 #include <bit>
 #include <charconv>
 #include <cinttypes>
-#include <cstdio>
-#include <unordered_set>
 #include <compare>
+#include <cstdio>
 #include <tuple>
+#include <unordered_set>
 #include <utility>
 
 #include "common/tensor_bytes.h"
@@ -472,8 +472,7 @@ const char* tag_name(Tag tag) noexcept {
   }
 }
 
-std::optional<ElementSpan> element_span(uint64_t offset, const Shape& shape,
-                                        const Shape& strides) {
+std::optional<ElementSpan> element_span(uint64_t offset, const Shape& shape, const Shape& strides) {
   uint64_t last = offset;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == 0) return ElementSpan{offset, offset};
@@ -852,8 +851,8 @@ TensorEntry decode_table_row(ByteReader& r, uint32_t i) {
   return e;
 }
 
-// FORMAT.md "Kind 2: index", parts 3 and 4: the table, in id order with records at increasing
-// aligned offsets after the file header, and nothing after it.
+// FORMAT.md "Kind 2: index", part 3: the table, in id order with records at increasing aligned
+// offsets after the file header.
 void decode_tensor_table(ByteReader& r, Index& index) {
   const uint32_t n_tensors = r.u32();
   r.need(uint64_t{n_tensors} * table_row::kFixedSize, "tensor table");
@@ -928,8 +927,9 @@ void check_view(const Index& index, const ViewEntry& e, uint32_t i, uint64_t at)
   }
   if (shape_numel(e.shape) == 0) {
     format_error(at, "index",
-                 wick::detail::cat("view ", i, " has no elements; an empty tensor is a record "
-                                               "(tag 6)"));
+                 wick::detail::cat("view ", i,
+                                   " has no elements; an empty tensor is a record "
+                                   "(tag 6)"));
   }
   const uint64_t numel = rec.payload_size / dtype_size(rec.dtype);
   const std::optional<ElementSpan> span = element_span(e.offset, e.shape, e.strides);
@@ -961,12 +961,14 @@ void refuse_repeated_views(const Index& index, uint64_t file_offset) {
   const auto compare = [&](uint32_t a, uint32_t b) {
     const ViewEntry& x = index.views[a];
     const ViewEntry& y = index.views[b];
-    if (const auto c = std::tie(x.record, x.offset, x.shape) <=> std::tie(y.record, y.offset, y.shape);
+    if (const auto c =
+            std::tie(x.record, x.offset, x.shape) <=> std::tie(y.record, y.offset, y.shape);
         c != 0) {
       return c < 0 ? -1 : 1;
     }
     for (std::size_t d = 0; d < x.shape.size(); ++d) {
-      if (x.shape[d] != 1 && x.strides[d] != y.strides[d]) return x.strides[d] < y.strides[d] ? -1 : 1;
+      if (x.shape[d] != 1 && x.strides[d] != y.strides[d])
+        return x.strides[d] < y.strides[d] ? -1 : 1;
     }
     return 0;
   };

@@ -226,8 +226,8 @@ enum class Tag : uint8_t {
   String = 5,
   Tensor = 6,
   List = 7,
-  Dict = 8,       // string keys
-  Tuple = 9,      // since 2.0
+  Dict = 8,        // string keys
+  Tuple = 9,       // since 2.0
   KeyedDict = 10,  // since 2.0: each key an int (tag 3) or a string (tag 5), at least one int
   View = 11        // since 2.1: a row of the view table
 };

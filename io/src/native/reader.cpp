@@ -153,8 +153,8 @@ class Reader::Impl {
       const FlatNode& n = index_->tree[node];
       if (!is_tensor_tag(n.tag)) continue;
       const TensorEntry& e = index_->tensors[index_->record_of(n)];
-      EntryInfo info{TreePath(table, node), index_->record_of(n), e.dtype, e.shape,
-                     e.payload_size, e.record_offset, e.checksum, std::nullopt};
+      EntryInfo info{TreePath(table, node), index_->record_of(n), e.dtype,    e.shape,
+                     e.payload_size,        e.record_offset,      e.checksum, std::nullopt};
       if (n.tag == Tag::View) {
         const ViewEntry& v = index_->views[n.n];
         info.shape = v.shape;
@@ -388,9 +388,9 @@ class Reader::Impl {
     const ElementSpan span = *element_span(v.offset, v.shape, v.strides);  // checked by decode
     const uint64_t es = dtype_size(e.dtype);
     try {
-      return Tensor(read_payload(v.record, span.first * es, (span.end - span.first) * es,
-                                 options_.verify),
-                    v.shape, v.strides, 0, e.dtype);
+      return Tensor(
+          read_payload(v.record, span.first * es, (span.end - span.first) * es, options_.verify),
+          v.shape, v.strides, 0, e.dtype);
     } catch (const FormatError& err) {
       rethrow_from_file(err);
     }
@@ -408,8 +408,9 @@ class Reader::Impl {
     if (mapping_) {
       storage = Storage::borrow(mapping_->data() + payload_at + from, static_cast<std::size_t>(n),
                                 mapping_);
-      if (verify) check_chunk(id, payload_at, 0, mapping_->data() + payload_at,
-                              static_cast<std::size_t>(e.payload_size), hasher);
+      if (verify)
+        check_chunk(id, payload_at, 0, mapping_->data() + payload_at,
+                    static_cast<std::size_t>(e.payload_size), hasher);
     } else {
       storage = Storage::allocate(static_cast<std::size_t>(n));
       read_range(id, payload_at, from, *storage, verify ? &hasher : nullptr);
@@ -422,8 +423,8 @@ class Reader::Impl {
   }
 
   // Hashes bytes [at, at + n) of record `id`'s payload and checks them as bools if it is one.
-  void check_chunk(uint32_t id, uint64_t payload_at, uint64_t at, const std::byte* p,
-                   std::size_t n, Hasher& hasher) const {
+  void check_chunk(uint32_t id, uint64_t payload_at, uint64_t at, const std::byte* p, std::size_t n,
+                   Hasher& hasher) const {
     hasher.update(p, n);
     check_bools(id, payload_at + at, at, p, n);
   }

@@ -65,20 +65,24 @@ void ViewPlan::plan(std::vector<const Tensor*> tensors) {
   std::stable_sort(tensors.begin(), tensors.end(),
                    [&](const Tensor* a, const Tensor* b) { return key(a) < key(b); });
   for (auto run = tensors.begin(); run != tensors.end();) {
-    const auto end = std::find_if(run, tensors.end(), [&](const Tensor* t) { return key(t) != key(*run); });
-    const bool shared = std::any_of(run, end, [&](const Tensor* t) { return !same_layout(*t, **run); });
+    const auto end =
+        std::find_if(run, tensors.end(), [&](const Tensor* t) { return key(t) != key(*run); });
+    const bool shared =
+        std::any_of(run, end, [&](const Tensor* t) { return !same_layout(*t, **run); });
     if (shared) {
       ViewGroup g{UINT64_MAX, 0, {}};
       for (auto it = run; it != end; ++it) {
         const Tensor& t = **it;
-        const ElementSpan s = *element_span(static_cast<uint64_t>(t.offset()), t.shape(), t.strides());
+        const ElementSpan s =
+            *element_span(static_cast<uint64_t>(t.offset()), t.shape(), t.strides());
         g.first = std::min(g.first, s.first);
         g.end = std::max(g.end, s.end);
       }
       for (auto it = run; it != end && !g.record.defined(); ++it) {
         const Tensor& t = **it;
         if (static_cast<uint64_t>(t.offset()) == g.first &&
-            static_cast<uint64_t>(t.numel()) == g.end - g.first && is_row_major(t.shape(), t.strides())) {
+            static_cast<uint64_t>(t.numel()) == g.end - g.first &&
+            is_row_major(t.shape(), t.strides())) {
           g.record = t;
         }
       }

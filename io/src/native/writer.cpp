@@ -99,9 +99,8 @@ class Writer::Impl {
     const bool writable = options_.format_major == 0
                               ? options_.format_minor == 0
                               : asked == kVersion1 || asked == kVersion2 || asked == kVersionViews;
-    WICK_CHECK(writable && options_.format_major >= 0 && options_.format_minor >= 0,
-               ArgumentError, "save: format ", options_.format_major, ".",
-               options_.format_minor,
+    WICK_CHECK(writable && options_.format_major >= 0 && options_.format_minor >= 0, ArgumentError,
+               "save: format ", options_.format_major, ".", options_.format_minor,
                ": this writer writes 1.0, 2.0 or 2.1 (or 0.0 for the oldest that holds the value)");
     if (options_.format_major != 0) version_ = asked;
     guarded([&] {

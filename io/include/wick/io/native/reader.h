@@ -32,9 +32,9 @@ struct EntryInfo {
   uint32_t id = 0;
   DType dtype = kFloat32;
   Shape shape;
-  uint64_t nbytes = 0;    ///< bytes of the tensor's elements (its record's when not a view)
-  uint64_t offset = 0;    ///< file offset of the tensor record
-  uint64_t checksum = 0;  ///< XXH3-64 of the record's payload
+  uint64_t nbytes = 0;       ///< bytes of the tensor's elements (its record's when not a view)
+  uint64_t offset = 0;       ///< file offset of the tensor record
+  uint64_t checksum = 0;     ///< XXH3-64 of the record's payload
   std::optional<View> view;  ///< set when the tensor is a view of its record
 };
 
