@@ -1452,7 +1452,9 @@ TEST(HostileViews, ABadBoolByteIsFoundInWhatAViewReadsByName) {
     const Loaders l(f.finish());
     io::Reader verified(l.path());
     WICK_EXPECT_THROW_MSG(verified.tensor("/1"), FormatError, "bool");
-    io::Reader trusting(l.path(), LoadOptions{.verify = false});
+    LoadOptions unverified;
+    unverified.verify = false;
+    io::Reader trusting(l.path(), unverified);
     if (inside) {
       WICK_EXPECT_THROW_MSG(trusting.tensor("/1"), FormatError, "bool");
     } else {

@@ -13,6 +13,26 @@
 namespace wick::testing {
 namespace {
 
+LoadOptions read_options(bool verify, bool mmap) {
+  LoadOptions o;
+  o.verify = verify;
+  o.mmap = mmap;
+  return o;
+}
+
+SaveOptions version(int major, int minor) {
+  SaveOptions o;
+  o.format_major = major;
+  o.format_minor = minor;
+  return o;
+}
+
+SaveOptions progress(ProgressFn fn) {
+  SaveOptions o;
+  o.progress = std::move(fn);
+  return o;
+}
+
 Tensor longs(int64_t n) {
   return arange(0, static_cast<double>(n), 1, kInt64);
 }
@@ -25,7 +45,7 @@ int64_t at(const Tensor& t, int64_t i) {
 std::vector<std::pair<std::string, std::function<Value(const std::filesystem::path&)>>> loaders() {
   return {
       {"load(path)", [](const auto& p) { return load(p); }},
-      {"load(path, mmap)", [](const auto& p) { return load(p, LoadOptions{.mmap = true}); }},
+      {"load(path, mmap)", [](const auto& p) { return load(p, read_options(true, true)); }},
       {"load(istream)",
        [](const auto& p) {
          std::ifstream in(p, std::ios::binary);
@@ -33,11 +53,9 @@ std::vector<std::pair<std::string, std::function<Value(const std::filesystem::pa
        }},
       {"Reader::value", [](const auto& p) { return io::Reader(p).value(); }},
       {"Reader::value, mmap",
-       [](const auto& p) { return io::Reader(p, LoadOptions{.mmap = true}).value(); }},
+       [](const auto& p) { return io::Reader(p, read_options(true, true)).value(); }},
       {"Reader::value, mmap unverified",
-       [](const auto& p) {
-         return io::Reader(p, LoadOptions{.verify = false, .mmap = true}).value();
-       }},
+       [](const auto& p) { return io::Reader(p, read_options(false, true)).value(); }},
   };
 }
 
@@ -149,7 +167,7 @@ TEST(Views, OlderVersionsAndTheStreamingWriterStoreCopies) {
   const Value v = Dict{{"numbers", numbers}, {"evens", numbers.slice(0, 0, 10, 2)}};
   for (const auto& [major, minor] : {std::pair{1, 0}, std::pair{2, 0}}) {
     std::ostringstream out;
-    save(v, out, SaveOptions{.format_major = major, .format_minor = minor});
+    save(v, out, version(major, minor));
     std::istringstream in(out.str());
     const Value back = load(in);
     EXPECT_EQ(out.str()[8], major);
@@ -157,7 +175,7 @@ TEST(Views, OlderVersionsAndTheStreamingWriterStoreCopies) {
     EXPECT_TRUE(bitwise_equal(back["evens"].tensor(), numbers.slice(0, 0, 10, 2)));
   }
   std::ostringstream out;
-  io::Writer writer(out, SaveOptions{.format_major = 2, .format_minor = 1});
+  io::Writer writer(out, version(2, 1));
   writer.add("numbers", numbers);
   writer.add("evens", numbers.slice(0, 0, 10, 2));
   writer.finish();
@@ -167,8 +185,8 @@ TEST(Views, OlderVersionsAndTheStreamingWriterStoreCopies) {
   for (const auto& [major, minor] :
        {std::pair{2, 2}, std::pair{1, 1}, std::pair{0, 1}, std::pair{3, 0}, std::pair{-1, 0}}) {
     std::ostringstream o;
-    WICK_EXPECT_THROW_MSG(save(v, o, SaveOptions{.format_major = major, .format_minor = minor}),
-                          ArgumentError, "this writer writes 1.0, 2.0 or 2.1");
+    WICK_EXPECT_THROW_MSG(save(v, o, version(major, minor)), ArgumentError,
+                          "this writer writes 1.0, 2.0 or 2.1");
   }
 }
 
@@ -178,10 +196,12 @@ TEST(Views, ReaderTensorReadsTheViewsElementsAndStillVerifiesTheRecord) {
   TempDir dir;
   save(Dict{{"base", base}, {"mid", mid}}, dir / "r.wick");
   for (const bool mmap : {false, true}) {
-    io::Reader reader(dir / "r.wick", LoadOptions{.mmap = mmap});
+    io::Reader reader(dir / "r.wick", read_options(true, mmap));
     const Tensor got = reader.tensor("mid");
     EXPECT_TRUE(bitwise_equal(got, mid));
-    if (!mmap) EXPECT_EQ(got.storage()->nbytes(), 10u * 8);
+    if (!mmap) {
+      EXPECT_EQ(got.storage()->nbytes(), 10u * 8);
+    }
   }
   // A flipped byte far from the view: verification reads the whole record, an unverified read
   // only the view.
@@ -191,7 +211,7 @@ TEST(Views, ReaderTensorReadsTheViewsElementsAndStillVerifiesTheRecord) {
   write_bytes(dir / "r.wick", bytes);
   io::Reader verified(dir / "r.wick");
   EXPECT_THROW(verified.tensor("/mid"), FormatError);
-  io::Reader trusting(dir / "r.wick", LoadOptions{.verify = false});
+  io::Reader trusting(dir / "r.wick", read_options(false, false));
   EXPECT_TRUE(bitwise_equal(trusting.tensor("/mid"), mid));
 }
 
@@ -200,7 +220,7 @@ TEST(Views, ProgressCountsEachRecordOnce) {
   uint64_t total = 0, done = 0;
   std::ostringstream out;
   save(List{base, base.slice(0, 0, 1000, 2), base.slice(0, 500, 1000)}, out,
-       SaveOptions{.progress = [&](uint64_t d, uint64_t t) { done = d, total = t; }});
+       progress([&](uint64_t d, uint64_t t) { done = d, total = t; }));
   EXPECT_EQ(total, 8000u);
   EXPECT_EQ(done, 8000u);
 }

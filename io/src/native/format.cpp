@@ -503,17 +503,23 @@ Shape layout_strides(const Shape& shape, const Shape& strides) {
 }
 
 bool steps_past_smaller_dims(const Shape& shape, const Shape& strides) {
-  std::vector<std::size_t> dims;
-  for (std::size_t i = 0; i < shape.size(); ++i)
-    if (shape[i] > 1) dims.push_back(i);
-  std::sort(dims.begin(), dims.end(),
-            [&](std::size_t a, std::size_t b) { return strides[a] < strides[b]; });
+  // Dimensions of size above 1, by increasing stride: an insertion sort into a fixed array, as
+  // ranks are at most 32 (checked before) and a save asks this of every tensor it may share.
+  std::array<std::size_t, kMaxRank> dims;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < shape.size() && n < dims.size(); ++i) {
+    if (shape[i] <= 1) continue;
+    std::size_t at = n++;
+    for (; at > 0 && strides[dims[at - 1]] > strides[i]; --at)
+      dims[at] = dims[at - 1];
+    dims[at] = i;
+  }
   uint64_t reach = 0;  // the furthest element the smaller dimensions reach, from the first
-  for (const std::size_t d : dims) {
-    const auto stride = static_cast<uint64_t>(strides[d]);
+  for (std::size_t k = 0; k < n; ++k) {
+    const auto stride = static_cast<uint64_t>(strides[dims[k]]);
     if (stride <= reach) return false;
-    // Within 2^63 by element_span's check (callers make it first or after).
-    reach += stride * static_cast<uint64_t>(shape[d] - 1);
+    // Within 2^63 by element_span's check (callers make it first).
+    reach += stride * static_cast<uint64_t>(shape[dims[k]] - 1);
   }
   return true;
 }

@@ -3,6 +3,7 @@
 #include "native/views.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "native/format.h"
 
@@ -57,9 +58,45 @@ ViewPlan::ViewPlan(const TensorDict& dict) {
   plan(std::move(tensors));
 }
 
-// Sorting the tensors by storage finds the shared ones in O(n log n) without a hash node per
-// tensor: most values share nothing, and then this is all a save pays.
-void ViewPlan::plan(std::vector<const Tensor*> tensors) {
+// The tensors whose storage another tensor of the list also views, found with one flat
+// open-addressing table of storage addresses (no allocation per tensor): most values share
+// nothing, and then this pass is all a save pays for views.
+std::vector<const Tensor*> on_repeated_storages(const std::vector<const Tensor*>& tensors) {
+  std::size_t capacity = 16;
+  while (capacity < 2 * tensors.size())
+    capacity *= 2;
+  struct Slot {
+    const Storage* storage = nullptr;
+    bool repeated = false;
+  };
+  std::vector<Slot> table(capacity);
+  const auto slot_of = [&](const Storage* s) -> Slot& {
+    // Fibonacci hashing of the address; addresses come from this process, not from a file.
+    std::size_t i = (reinterpret_cast<std::uintptr_t>(s) * 0x9E3779B97F4A7C15ull) >> 20;
+    while (true) {
+      Slot& slot = table[i & (capacity - 1)];
+      if (slot.storage == nullptr || slot.storage == s) return slot;
+      ++i;
+    }
+  };
+  bool any = false;
+  for (const Tensor* t : tensors) {
+    if (!t->defined()) continue;
+    Slot& slot = slot_of(t->storage().get());
+    any |= slot.storage != nullptr;
+    slot.repeated |= slot.storage != nullptr;
+    slot.storage = t->storage().get();
+  }
+  std::vector<const Tensor*> out;
+  if (!any) return out;
+  for (const Tensor* t : tensors)
+    if (t->defined() && slot_of(t->storage().get()).repeated) out.push_back(t);
+  return out;
+}
+
+// Sorted by storage and dtype, each run of tensors is one candidate group.
+void ViewPlan::plan(std::vector<const Tensor*> all) {
+  std::vector<const Tensor*> tensors = on_repeated_storages(all);
   std::erase_if(tensors, [](const Tensor* t) { return !shareable(*t); });
   const auto key = [](const Tensor* t) { return std::pair(t->storage().get(), t->dtype()); };
   std::stable_sort(tensors.begin(), tensors.end(),
@@ -70,32 +107,38 @@ void ViewPlan::plan(std::vector<const Tensor*> tensors) {
     const bool shared =
         std::any_of(run, end, [&](const Tensor* t) { return !same_layout(*t, **run); });
     if (shared) {
-      ViewGroup g{UINT64_MAX, 0, {}};
-      for (auto it = run; it != end; ++it) {
-        const Tensor& t = **it;
-        const ElementSpan s =
-            *element_span(static_cast<uint64_t>(t.offset()), t.shape(), t.strides());
-        g.first = std::min(g.first, s.first);
-        g.end = std::max(g.end, s.end);
-      }
-      for (auto it = run; it != end && !g.record.defined(); ++it) {
-        const Tensor& t = **it;
-        if (static_cast<uint64_t>(t.offset()) == g.first &&
-            static_cast<uint64_t>(t.numel()) == g.end - g.first &&
-            is_row_major(t.shape(), t.strides())) {
-          g.record = t;
-        }
-      }
-      if (!g.record.defined()) {
-        const Tensor& t = **run;
-        g.record = Tensor(t.storage(), {static_cast<int64_t>(g.end - g.first)}, {1},
-                          static_cast<int64_t>(g.first), t.dtype());
-      }
       by_storage_.emplace(key(*run).first, static_cast<uint32_t>(groups_.size()));
-      groups_.push_back(std::move(g));
+      groups_.push_back(make_group(run, end));
     }
     run = end;
   }
+}
+
+// The run of the storage the members reach, held by a member covering it row-major, else by
+// the run itself as a 1-d tensor.
+ViewGroup ViewPlan::make_group(std::vector<const Tensor*>::const_iterator from,
+                               std::vector<const Tensor*>::const_iterator to) {
+  ViewGroup g{UINT64_MAX, 0, {}};
+  for (auto it = from; it != to; ++it) {
+    const Tensor& t = **it;
+    const ElementSpan s = *element_span(static_cast<uint64_t>(t.offset()), t.shape(), t.strides());
+    g.first = std::min(g.first, s.first);
+    g.end = std::max(g.end, s.end);
+  }
+  for (auto it = from; it != to && !g.record.defined(); ++it) {
+    const Tensor& t = **it;
+    if (static_cast<uint64_t>(t.offset()) == g.first &&
+        static_cast<uint64_t>(t.numel()) == g.end - g.first &&
+        is_row_major(t.shape(), t.strides())) {
+      g.record = t;
+    }
+  }
+  if (!g.record.defined()) {
+    const Tensor& t = **from;
+    g.record = Tensor(t.storage(), {static_cast<int64_t>(g.end - g.first)}, {1},
+                      static_cast<int64_t>(g.first), t.dtype());
+  }
+  return g;
 }
 
 uint32_t ViewPlan::find(const Tensor& t) const {

@@ -38,6 +38,8 @@ class ViewPlan {
 
  private:
   void plan(std::vector<const Tensor*> tensors);
+  static ViewGroup make_group(std::vector<const Tensor*>::const_iterator from,
+                              std::vector<const Tensor*>::const_iterator to);
   std::vector<ViewGroup> groups_;
   // Only shared storages; a state_dict of separate parameters leaves it empty.
   std::unordered_multimap<const Storage*, uint32_t> by_storage_;
