@@ -652,5 +652,125 @@ TEST(Optimizer, FiveStepsMatchTorchOptim) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Through real PyTorch: wick's state_dict() loads into torch.optim, whose state_dict() is then
+// the same; torch's, written by torch.save, loads into wick (tests/nn/optim_interop.py).
+
+std::map<std::string, Factory> interop_configs() {
+  return {
+      {"sgd",
+       [](std::vector<Tensor> p) {
+         return std::make_unique<SGD>(std::move(p), SGDOptions{.lr = 0.1});
+       }},
+      {"sgd_momentum",
+       [](std::vector<Tensor> p) {
+         return std::make_unique<SGD>(std::move(p), SGDOptions{.lr = 0.1,
+                                                               .momentum = 0.9,
+                                                               .dampening = 0.25,
+                                                               .weight_decay = 0.01,
+                                                               .maximize = true});
+       }},
+      {"adam",
+       [](std::vector<Tensor> p) {
+         return std::make_unique<Adam>(std::move(p), AdamOptions{.lr = 0.01});
+       }},
+      {"adam_amsgrad",
+       [](std::vector<Tensor> p) {
+         return std::make_unique<Adam>(
+             std::move(p),
+             AdamOptions{
+                 .lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .weight_decay = 0.1, .amsgrad = true});
+       }},
+      {"adamw",
+       [](std::vector<Tensor> p) {
+         return std::make_unique<AdamW>(std::move(p), AdamWOptions{.lr = 0.01});
+       }},
+  };
+}
+
+// float32 parameter k (0: [2, 3], 1: [4]) or its gradient at step `step` (-1: the values).
+Tensor interop_tensor(int k, int step) {
+  const Shape shape = k == 0 ? Shape{2, 3} : Shape{4};
+  std::vector<float> v;
+  for (int i = 0; i < shape_numel(shape); ++i)
+    v.push_back(static_cast<float>(reference_value(k, step, i)));
+  return from_vector(v, shape);
+}
+
+// Same kinds, keys in the same order, scalars equal, tensors of the same dtype and shape whose
+// values agree to float32 rounding (wick and torch round differently in places).
+void expect_close(const Value& a, const Value& b, const std::string& path) {
+  ASSERT_EQ(a.kind(), b.kind()) << path;
+  if (a.is_dict()) {
+    ASSERT_EQ(a.dict().keys(), b.dict().keys()) << path;
+    for (const auto& [key, v] : a.dict())
+      expect_close(v, b.at(key), path + "[" + key.repr() + "]");
+  } else if (a.is_list() || a.is_tuple()) {
+    ASSERT_EQ(a.size(), b.size()) << path;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      expect_close(a[i], b[i], detail::cat(path, "[", i, "]"));
+  } else if (a.is_tensor()) {
+    ASSERT_EQ(a.tensor().dtype(), b.tensor().dtype()) << path;
+    ASSERT_EQ(a.tensor().shape(), b.tensor().shape()) << path;
+    const std::vector<double> x = testing::values64(a.tensor().to(kFloat64));
+    const std::vector<double> y = testing::values64(b.tensor().to(kFloat64));
+    for (std::size_t i = 0; i < x.size(); ++i)
+      EXPECT_NEAR(x[i], y[i], 1e-6 * std::max(1.0, std::abs(y[i]))) << path << "[" << i << "]";
+  } else {
+    EXPECT_EQ(a, b) << path;
+  }
+}
+
+TEST(Optimizer, StateDictCrossesToPyTorchAndBack) {
+  testing::TempDir dir;
+  const auto configs = interop_configs();
+  std::vector<std::string> args{dir.path().string()};
+  std::map<std::string, std::vector<Tensor>> params;
+  std::map<std::string, std::unique_ptr<Optimizer>> opts;
+  for (const auto& [name, make] : configs) {
+    std::vector<Tensor>& p = params[name];
+    p = {interop_tensor(0, -1), interop_tensor(1, -1)};
+    for (auto& t : p)
+      t.set_requires_grad(true);
+    opts[name] = make(p);
+    // Parameter 1 first: torch keeps state in first-update order.
+    const List steps{List{nullptr, interop_tensor(1, 0)},
+                     List{interop_tensor(0, 1), interop_tensor(1, 1)}};
+    for (const Value& grads : steps) {
+      for (std::size_t k = 0; k < 2; ++k)
+        p[k].set_grad(grads[k].is_none() ? Tensor() : grads[k].tensor());
+      opts[name]->step();
+    }
+    const Value ckpt = Dict{{"init", List{interop_tensor(0, -1), interop_tensor(1, -1)}},
+                            {"steps", steps},
+                            {"params", List{p[0].detach(), p[1].detach()}},
+                            {"grads", List{interop_tensor(0, 2), interop_tensor(1, 2)}},
+                            {"optimizer", opts[name]->state_dict()}};
+    io::save_as(ckpt, dir / (name + ".pt"), io::FileFormat::PyTorch);
+    args.push_back(name);
+  }
+  const testing::ScriptResult r = testing::run_python("tests/nn/optim_interop.py", args);
+  WICK_EXPECT_SCRIPT_OK(r);
+  for (const auto& [name, make] : configs) {
+    SCOPED_TRACE(name);
+    EXPECT_NE(r.output.find("OK " + name + "\n"), std::string::npos) << r.output;
+    const Value back = load(dir / (name + ".torch.pt"));
+    // torch's state_dict loads, and comes back out equal: keys, order, types and bits.
+    std::vector<Tensor> fresh{zeros({2, 3}), zeros({4})};
+    for (auto& t : fresh)
+      t.set_requires_grad(true);
+    auto loaded = make(fresh);
+    loaded->load_state_dict(back["optimizer"]);
+    EXPECT_EQ(loaded->state_dict(), back["optimizer"]) << back["optimizer"];
+    // wick's own third step agrees with torch's.
+    std::vector<Tensor>& p = params[name];
+    p[0].set_grad(interop_tensor(0, 2));
+    p[1].set_grad(interop_tensor(1, 2));
+    opts[name]->step();
+    expect_close(Value(List{p[0].detach(), p[1].detach()}), back["params"], "params");
+    expect_close(opts[name]->state_dict(), back["optimizer"], "optimizer");
+  }
+}
+
 }  // namespace
 }  // namespace wick::nn
