@@ -13,13 +13,17 @@ one more step, 'optimizer': opt.state_dict()}. This script
 - takes one more step with it and writes DIR/NAME.torch.pt = {'params': [...], 'optimizer':
   opt.state_dict()} with torch.save for wick to load. Prints `OK NAME` per name; exit status 77 when torch is missing.
 """
-import pickle
 import sys
+from pathlib import Path
 
 try:
     import torch
 except ImportError:
     sys.exit(77)
+
+# The example's loader: torch.load(weights_only=True), with the one fallback torch 1.13 needs.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+from train_resume import load_checkpoint  # noqa: E402
 
 # The optimizers of the C++ test, with the same options.
 CONFIGS = {
@@ -31,17 +35,6 @@ CONFIGS = {
                                                amsgrad=True),
     "adamw": lambda p: torch.optim.AdamW(p, lr=0.01),
 }
-
-
-def load_checkpoint(path):
-    try:
-        return torch.load(path, weights_only=True)
-    except pickle.UnpicklingError as e:
-        # torch 1.13's weights_only unpickler lacks BINFLOAT (operand 71), which every optimizer
-        # state_dict needs (lr is a float), so it refuses them all; nothing else falls back.
-        if "Unsupported operand 71" not in str(e):
-            raise
-        return torch.load(path)
 
 
 def same(a, b, path, exact=True):
