@@ -562,7 +562,7 @@ void Optimizer::load_state_dict(const TensorDict& state) {
         // The only key that told 1.x's Adam and AdamW apart.
         const bool adamw = t.defined() && t.numel() == 1 && t.dtype() == kBool && t.item<bool>();
         const std::string other = adamw ? "AdamW" : "Adam";
-        WICK_CHECK(other == type_name_ || type_name_ == "SGD", ArgumentError,
+        WICK_CHECK(other == type_name_, ArgumentError,
                    load_error_message(type_name_, {type_mismatch(other, type_name_)}));
         continue;
       }

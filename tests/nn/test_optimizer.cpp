@@ -546,6 +546,8 @@ TEST(Optimizer, LoadsWick1Checkpoints) {
                         "checkpoint is for Adam, this optimizer is AdamW");
   WICK_EXPECT_THROW_MSG(Adam(params()).load_state_dict(sgd_file), ArgumentError,
                         "checkpoint is for SGD, this optimizer is Adam");
+  WICK_EXPECT_THROW_MSG(SGD(params()).load_state_dict(adam_file), ArgumentError,
+                        "checkpoint is for Adam, this optimizer is SGD");
   std::vector<Tensor> one = params();
   one.pop_back();
   WICK_EXPECT_THROW_MSG(Adam(one).load_state_dict(adam_file), ShapeError,
