@@ -186,8 +186,11 @@ int main(int argc, char** argv) try {
 
   if (std::filesystem::exists(args.checkpoint)) {
     const wick::Value ckpt = wick::load(args.checkpoint);
-    net.load_state_dict(ckpt["model_state_dict"]);
-    opt.load_state_dict(ckpt["optimizer_state_dict"]);
+    // Checkpoints of wick 1.x's example keep "model" and "optimizer" (its flat layout, which
+    // load_state_dict still takes).
+    const bool v1 = ckpt.dict().contains("model");
+    net.load_state_dict(ckpt[v1 ? "model" : "model_state_dict"]);
+    opt.load_state_dict(ckpt[v1 ? "optimizer" : "optimizer_state_dict"]);
     shuffle.set_state(ckpt["rng"].tensor());
     epoch = ckpt["epoch"].as_int();
     std::cout << "resuming from " << args.checkpoint.string() << " after epoch " << epoch << '\n';
