@@ -2,14 +2,23 @@
 // checkpoint after every epoch and resuming from it when it exists. A run that is stopped and
 // resumed ends with exactly the parameters of a run that never stopped.
 //
-//   train_resume CHECKPOINT [--epochs N] [--stop-after N] [--data digits.npz]
+//   train_resume CHECKPOINT [--epochs N] [--stop-after N] [--data digits.npz] [--losses FILE]
 //
 // --stop-after N exits (status 0) after N epochs of this process, as if it had been killed
-// there; running the same command again without it resumes from CHECKPOINT.
+// there; running the same command again without it resumes from CHECKPOINT. --stop-after 0 on a
+// new run writes the epoch-0 checkpoint. --losses FILE writes one line per epoch this process
+// trains: `<epoch> <mean loss, 17 digits> <test samples right>`.
+//
+// The checkpoint has the keys of PyTorch's tutorial ("Saving and loading a general checkpoint"):
+// model_state_dict, optimizer_state_dict (torch.optim's layout), epoch, loss (the last epoch's
+// mean, None at epoch 0) and rng (the shuffling generator's state). A CHECKPOINT ending in .pt is
+// written as torch.save writes it, so that examples/train_resume.py, its PyTorch twin, resumes
+// it (and this program resumes what that one writes: scripts/cross_resume.sh).
 #include <wick/wick.h>
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <string>
@@ -92,6 +101,7 @@ double train_epoch(MLP& net, wick::nn::Optimizer& opt, const Split& train,
 struct Args {
   std::filesystem::path checkpoint;
   std::filesystem::path data = WICK_EXAMPLE_DIGITS;
+  std::filesystem::path losses;
   int64_t epochs = 20;
   int64_t stop_after = -1;
 };
@@ -123,6 +133,8 @@ Args parse(int argc, char** argv) {
       a.stop_after = count();
     } else if (arg == "--data") {
       a.data = next();
+    } else if (arg == "--losses") {
+      a.losses = next();
     } else if (!arg.starts_with("--") && a.checkpoint.empty()) {
       a.checkpoint = arg;
     } else {
@@ -132,9 +144,25 @@ Args parse(int argc, char** argv) {
   if (a.checkpoint.empty()) {
     throw wick::ArgumentError(
         "missing the checkpoint path (usage: train_resume CHECKPOINT [--epochs N] "
-        "[--stop-after N] [--data digits.npz])");
+        "[--stop-after N] [--data digits.npz] [--losses FILE])");
   }
   return a;
+}
+
+// Writes the checkpoint atomically (a crash leaves the previous one or this one, never a torn
+// file), as torch.save would for a .pt path.
+void save_checkpoint(const std::filesystem::path& path, MLP& net, const wick::nn::Adam& opt,
+                     int64_t epoch, const wick::Value& loss, const wick::Generator& shuffle) {
+  const wick::Value ckpt = wick::Dict{{"model_state_dict", wick::Value(net.state_dict())},
+                                      {"optimizer_state_dict", opt.state_dict()},
+                                      {"epoch", epoch},
+                                      {"loss", loss},
+                                      {"rng", shuffle.get_state()}};
+  if (path.extension() == ".pt") {
+    wick::io::save_as(ckpt, path, wick::io::FileFormat::PyTorch);
+  } else {
+    wick::save(ckpt, path);
+  }
 }
 
 }  // namespace
@@ -158,17 +186,28 @@ int main(int argc, char** argv) try {
 
   if (std::filesystem::exists(args.checkpoint)) {
     const wick::Value ckpt = wick::load(args.checkpoint);
-    net.load_state_dict(ckpt["model"]);
-    opt.load_state_dict(ckpt["optimizer"]);
+    // Checkpoints of wick 1.x's example keep "model" and "optimizer" (its flat layout, which
+    // load_state_dict still takes).
+    const bool v1 = ckpt.dict().contains("model");
+    net.load_state_dict(ckpt[v1 ? "model" : "model_state_dict"]);
+    opt.load_state_dict(ckpt[v1 ? "optimizer" : "optimizer_state_dict"]);
     shuffle.set_state(ckpt["rng"].tensor());
     epoch = ckpt["epoch"].as_int();
     std::cout << "resuming from " << args.checkpoint.string() << " after epoch " << epoch << '\n';
   }
 
+  std::ofstream losses;
+  if (!args.losses.empty()) {
+    losses.open(args.losses, std::ios::trunc);
+    if (!losses) throw wick::IoError("cannot write " + args.losses.string());
+    losses << std::setprecision(17);
+  }
   std::cout << std::fixed;
   int64_t run_here = 0;
   while (epoch < args.epochs) {
     if (args.stop_after >= 0 && run_here == args.stop_after) {
+      if (run_here == 0 && !std::filesystem::exists(args.checkpoint))
+        save_checkpoint(args.checkpoint, net, opt, epoch, wick::Value(), shuffle);
       std::cout << "stopping after " << run_here
                 << " epoch(s) (--stop-after); run again to resume\n";
       return 0;
@@ -181,12 +220,8 @@ int main(int argc, char** argv) try {
     std::cout << "epoch " << std::setw(3) << epoch << "  loss " << std::setprecision(4) << loss
               << "  test accuracy " << std::setprecision(2) << acc << "% (" << correct << "/"
               << test.y.numel() << ")\n";
-    // Atomic: a crash leaves the previous checkpoint or this one, never a torn file.
-    wick::save(wick::Dict{{"model", wick::Value(net.state_dict())},
-                          {"optimizer", wick::Value(opt.state_dict())},
-                          {"epoch", epoch},
-                          {"rng", shuffle.get_state()}},
-               args.checkpoint);
+    if (losses.is_open()) losses << epoch << ' ' << loss << ' ' << correct << '\n';
+    save_checkpoint(args.checkpoint, net, opt, epoch, loss, shuffle);
   }
   int64_t correct = 0;
   const double acc = accuracy(net, test, correct);

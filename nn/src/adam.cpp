@@ -19,7 +19,8 @@ T nan_max(T a, T b) {  // torch.maximum: NaN wins
 }
 
 // PyTorch's single-tensor Adam / AdamW for one parameter, element by element, in its order of
-// operations (mul_ then add_, addcmul's value * t1 * t2, addcdiv's value * t1 / t2).
+// operations (mul_ then add_, addcmul's value * t1 * t2, addcdiv's value * t1 / t2); maximize
+// negates the gradient first.
 template <class T>
 void adam_update(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamOptions& o,
                  bool decoupled, double step) {
@@ -33,7 +34,7 @@ void adam_update(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamOpt
   const T beta2 = static_cast<T>(o.beta2), one_minus_beta2 = static_cast<T>(1.0 - o.beta2);
   const T eps = static_cast<T>(o.eps);
   for (int64_t i = 0; i < n; ++i) {
-    T grad = g[i];
+    T grad = o.maximize ? -g[i] : g[i];
     if (decoupled) {
       p[i] = p[i] * decay;
     } else if (o.weight_decay != 0.0) {
@@ -56,14 +57,7 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled,
            const std::string& type_name)
     : Optimizer(std::move(params), type_name), options_(options), decoupled_(decoupled) {
-  std::vector<std::string> problems;
-  check_hyper(hyper_values(), problems);
-  if (!problems.empty()) {
-    std::string msg = type_name + ": ";
-    for (std::size_t i = 0; i < problems.size(); ++i)
-      msg += (i == 0 ? "" : "; ") + problems[i];
-    throw ArgumentError(msg);
-  }
+  check_options(hyper_values());
   state_.resize(this->params().size());
 }
 
@@ -74,7 +68,8 @@ AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& o)
                        .beta2 = o.beta2,
                        .eps = o.eps,
                        .weight_decay = o.weight_decay,
-                       .amsgrad = o.amsgrad},
+                       .amsgrad = o.amsgrad,
+                       .maximize = o.maximize},
            true, "AdamW") {}
 
 void Adam::set_lr(double lr) {
@@ -93,6 +88,7 @@ void Adam::step() {
     Tensor p = params()[i];
     ParamState& s = state_[i];
     if (!s.exp_avg.defined()) {
+      note_state(i);
       s.step = 0.0F;
       s.exp_avg = zeros(p.shape(), p.dtype());
       s.exp_avg_sq = zeros(p.shape(), p.dtype());
@@ -114,31 +110,45 @@ void Adam::step() {
   }
 }
 
-TensorDict Adam::state_dict() const {
-  TensorDict out;
-  for (std::size_t i = 0; i < state_.size(); ++i) {
-    const ParamState& s = state_[i];
-    if (!s.exp_avg.defined()) continue;
-    const std::string prefix = detail::cat("state.", i, ".");
-    out.insert(prefix + "step", scalar_tensor(s.step, kFloat32));
-    out.insert(prefix + "exp_avg", s.exp_avg);
-    out.insert(prefix + "exp_avg_sq", s.exp_avg_sq);
-    if (options_.amsgrad) out.insert(prefix + "max_exp_avg_sq", s.max_exp_avg_sq);
-  }
-  write_hyper(out);
+Dict Adam::param_state(std::size_t i) const {
+  const ParamState& s = state_[i];
+  Dict out{{"step", scalar_tensor(s.step, kFloat32)},
+           {"exp_avg", s.exp_avg},
+           {"exp_avg_sq", s.exp_avg_sq}};
+  if (options_.amsgrad) out.insert("max_exp_avg_sq", s.max_exp_avg_sq);
   return out;
 }
 
 std::vector<Optimizer::HyperSpec> Adam::hyper_specs() const {
-  return {{"lr", HyperKind::Number},    {"betas", HyperKind::Pair},
-          {"eps", HyperKind::Number},   {"weight_decay", HyperKind::Number},
-          {"amsgrad", HyperKind::Flag}, {"decoupled_weight_decay", HyperKind::Flag}};
+  std::vector<HyperSpec> specs{{"lr", HyperKind::Float},
+                               {"betas", HyperKind::Pair},
+                               {"eps", HyperKind::Float},
+                               {"weight_decay", HyperKind::Number},
+                               {"amsgrad", HyperKind::Flag}};
+  // torch 1.13 builds the two groups' dicts in different orders, and AdamW has no
+  // differentiable or fused.
+  if (decoupled_) {
+    specs.insert(specs.end(), {{"foreach", HyperKind::Foreach},
+                               {"maximize", HyperKind::Flag},
+                               {"capturable", HyperKind::Off}});
+  } else {
+    specs.insert(specs.end(), {{"maximize", HyperKind::Flag},
+                               {"foreach", HyperKind::Foreach},
+                               {"capturable", HyperKind::Off},
+                               {"differentiable", HyperKind::Off},
+                               {"fused", HyperKind::Off}});
+  }
+  return specs;
 }
 
 Optimizer::HyperValues Adam::hyper_values() const {
-  return {options_.lr,           options_.beta1,        options_.beta2,
-          options_.eps,          options_.weight_decay, options_.amsgrad ? 1.0 : 0.0,
-          decoupled_ ? 1.0 : 0.0};
+  return {options_.lr,
+          options_.beta1,
+          options_.beta2,
+          options_.eps,
+          options_.weight_decay,
+          options_.amsgrad ? 1.0 : 0.0,
+          options_.maximize ? 1.0 : 0.0};
 }
 
 void Adam::check_hyper(const HyperValues& v, std::vector<std::string>& problems) const {
@@ -147,12 +157,13 @@ void Adam::check_hyper(const HyperValues& v, std::vector<std::string>& problems)
   check_range("beta parameter at index 1", v[2], 0.0, true, 1.0, false, problems);
   check_range("epsilon value", v[3], 0.0, true, kInf, false, problems);
   check_range("weight_decay value", v[4], 0.0, true, kInf, false, problems);
-  // A checkpoint of the other variant is reported as a type mismatch by the base class.
 }
 
-std::vector<std::string> Adam::buffer_names(const HyperValues& v) const {
-  if (v[5] != 0.0) return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
-  return {"exp_avg", "exp_avg_sq"};
+std::vector<Optimizer::SlotSpec> Adam::state_slots(const HyperValues& v) const {
+  std::vector<SlotSpec> slots{
+      {"step", SlotKind::Step}, {"exp_avg", SlotKind::Buffer}, {"exp_avg_sq", SlotKind::Buffer}};
+  if (v[5] != 0.0) slots.push_back({"max_exp_avg_sq", SlotKind::Buffer});
+  return slots;
 }
 
 void Adam::apply_loaded(const HyperValues& v, std::vector<LoadedParamState> state) {
@@ -161,7 +172,8 @@ void Adam::apply_loaded(const HyperValues& v, std::vector<LoadedParamState> stat
                          .beta2 = v[2],
                          .eps = v[3],
                          .weight_decay = v[4],
-                         .amsgrad = v[5] != 0.0};
+                         .amsgrad = v[5] != 0.0,
+                         .maximize = v[6] != 0.0};
   for (std::size_t i = 0; i < state.size(); ++i) {
     ParamState& s = state_[i];
     s = ParamState{};

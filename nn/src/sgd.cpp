@@ -13,7 +13,7 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // PyTorch's single-tensor SGD, element by element, in its order of operations. `buf` is
-// written with d_p on the first step (torch.clone(d_p)).
+// written with d_p on the first step (torch.clone(d_p)); maximize negates the gradient first.
 template <class T>
 void sgd_update(T* p, const T* g, T* buf, bool first, int64_t n, const SGDOptions& o) {
   const T wd = static_cast<T>(o.weight_decay);
@@ -21,7 +21,7 @@ void sgd_update(T* p, const T* g, T* buf, bool first, int64_t n, const SGDOption
   const T keep = static_cast<T>(1.0 - o.dampening);
   const T neg_lr = static_cast<T>(-o.lr);
   for (int64_t i = 0; i < n; ++i) {
-    T d = g[i];
+    T d = o.maximize ? -g[i] : g[i];
     if (o.weight_decay != 0.0) d = d + wd * p[i];
     if (o.momentum != 0.0) {
       buf[i] = first ? d : buf[i] * momentum + keep * d;
@@ -35,14 +35,7 @@ void sgd_update(T* p, const T* g, T* buf, bool first, int64_t n, const SGDOption
 
 SGD::SGD(std::vector<Tensor> params, const SGDOptions& options)
     : Optimizer(std::move(params), "SGD"), options_(options) {
-  std::vector<std::string> problems;
-  check_hyper(hyper_values(), problems);
-  if (!problems.empty()) {
-    std::string msg = "SGD: ";
-    for (std::size_t i = 0; i < problems.size(); ++i)
-      msg += (i == 0 ? "" : "; ") + problems[i];
-    throw ArgumentError(msg);
-  }
+  check_options(hyper_values());
   momentum_buffers_.resize(this->params().size());
 }
 
@@ -59,6 +52,7 @@ void SGD::step() {
     const Tensor g = grad_of(i);
     if (!g.defined()) continue;
     Tensor p = params()[i];
+    note_state(i);
     Tensor& buf = momentum_buffers_[i];
     const bool first = options_.momentum != 0.0 && !buf.defined();
     if (first) buf = empty(p.shape(), p.dtype());
@@ -72,27 +66,25 @@ void SGD::step() {
   }
 }
 
-TensorDict SGD::state_dict() const {
-  TensorDict out;
-  for (std::size_t i = 0; i < momentum_buffers_.size(); ++i) {
-    if (momentum_buffers_[i].defined())
-      out.insert(detail::cat("state.", i, ".momentum_buffer"), momentum_buffers_[i]);
-  }
-  write_hyper(out);
-  return out;
+Dict SGD::param_state(std::size_t i) const {
+  const Tensor& buf = momentum_buffers_[i];
+  return Dict{{"momentum_buffer", buf.defined() ? Value(buf) : Value()}};
 }
 
 std::vector<Optimizer::HyperSpec> SGD::hyper_specs() const {
-  return {{"lr", HyperKind::Number},
-          {"momentum", HyperKind::Number},
-          {"dampening", HyperKind::Number},
-          {"weight_decay", HyperKind::Number},
-          {"nesterov", HyperKind::Flag}};
+  return {{"lr", HyperKind::Number},        {"momentum", HyperKind::Number},
+          {"dampening", HyperKind::Number}, {"weight_decay", HyperKind::Number},
+          {"nesterov", HyperKind::Flag},    {"maximize", HyperKind::Flag},
+          {"foreach", HyperKind::Foreach},  {"differentiable", HyperKind::Off}};
 }
 
 Optimizer::HyperValues SGD::hyper_values() const {
-  return {options_.lr, options_.momentum, options_.dampening, options_.weight_decay,
-          options_.nesterov ? 1.0 : 0.0};
+  return {options_.lr,
+          options_.momentum,
+          options_.dampening,
+          options_.weight_decay,
+          options_.nesterov ? 1.0 : 0.0,
+          options_.maximize ? 1.0 : 0.0};
 }
 
 void SGD::check_hyper(const HyperValues& v, std::vector<std::string>& problems) const {
@@ -108,9 +100,8 @@ void SGD::check_hyper(const HyperValues& v, std::vector<std::string>& problems) 
   }
 }
 
-std::vector<std::string> SGD::buffer_names(const HyperValues& v) const {
-  if (v[1] == 0.0) return {};
-  return {"momentum_buffer"};
+std::vector<Optimizer::SlotSpec> SGD::state_slots(const HyperValues& /*values*/) const {
+  return {{"momentum_buffer", SlotKind::OptionalBuffer}};
 }
 
 void SGD::apply_loaded(const HyperValues& v, std::vector<LoadedParamState> state) {
@@ -118,11 +109,10 @@ void SGD::apply_loaded(const HyperValues& v, std::vector<LoadedParamState> state
                         .momentum = v[1],
                         .dampening = v[2],
                         .weight_decay = v[3],
-                        .nesterov = v[4] != 0.0};
-  for (std::size_t i = 0; i < state.size(); ++i) {
-    momentum_buffers_[i] =
-        state[i].present && !state[i].buffers.empty() ? std::move(state[i].buffers[0]) : Tensor();
-  }
+                        .nesterov = v[4] != 0.0,
+                        .maximize = v[5] != 0.0};
+  for (std::size_t i = 0; i < state.size(); ++i)
+    momentum_buffers_[i] = state[i].present ? std::move(state[i].buffers[0]) : Tensor();
 }
 
 }  // namespace wick::nn

@@ -44,6 +44,10 @@ CONFIGS = {
     "adam_amsgrad": lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.05, amsgrad=True),
     "adamw": lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1),
     "adamw_amsgrad": lambda p: torch.optim.AdamW(p, lr=0.02, betas=(0.5, 0.9), amsgrad=True),
+    "sgd_maximize": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.1,
+                                              maximize=True),
+    "adam_maximize": lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.05, maximize=True),
+    "adamw_maximize": lambda p: torch.optim.AdamW(p, lr=0.01, amsgrad=True, maximize=True),
 }
 
 

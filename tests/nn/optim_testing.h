@@ -8,6 +8,7 @@
 
 #include "wick/core/creation.h"
 #include "wick/core/tensor.h"
+#include "wick/core/value.h"
 
 namespace wick::testing {
 
@@ -38,6 +39,16 @@ inline void expect_values(const Tensor& t, const std::vector<double>& expected) 
     EXPECT_NEAR(got[i], expected[i], 1e-15 * std::max(1.0, std::abs(expected[i])))
         << "element " << i;
   }
+}
+
+/// state[i][name] of an optimizer's state_dict(), a tensor.
+inline Tensor state_of(const Value& state_dict, int64_t i, const char* name) {
+  return state_dict["state"].at(i)[name].tensor();
+}
+
+/// param_groups[0][name] of an optimizer's state_dict().
+inline Value group_of(const Value& state_dict, const char* name) {
+  return state_dict["param_groups"][0][name];
 }
 
 }  // namespace wick::testing

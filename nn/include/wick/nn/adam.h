@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// Adam and AdamW with PyTorch 1.13's updates (torch.optim.Adam / AdamW, single-tensor path).
-/// For parameter p with gradient g, per step t = state.step + 1:
+/// For parameter p with gradient g (-grad with maximize), per step t = state.step + 1:
 ///
 ///     Adam:  g = g + weight_decay * p                      (L2 penalty in the gradient)
 ///     AdamW: p = p * (1 - lr * weight_decay)               (decoupled weight decay)
@@ -14,11 +14,12 @@
 /// Element arithmetic is done in the parameter's dtype; the bias corrections in double, as
 /// PyTorch does with its Python floats. t is kept as a float32, like PyTorch's step tensor.
 ///
-/// state_dict() keys: param_groups.0.{lr, eps, weight_decay} (0-d float64),
-/// param_groups.0.betas (float64 [2]), param_groups.0.amsgrad and
-/// param_groups.0.decoupled_weight_decay (0-d bool: false for Adam, true for AdamW, the name
-/// later PyTorch versions use), param_groups.0.params; per updated parameter state.<i>.step,
-/// state.<i>.exp_avg, state.<i>.exp_avg_sq and, with amsgrad, state.<i>.max_exp_avg_sq.
+/// state_dict() (torch 1.13's, see optimizer.h): param_groups[0] holds lr, betas (a Tuple),
+/// eps, weight_decay (float, or the int 0), amsgrad, then for Adam maximize, foreach (None),
+/// capturable, differentiable, fused (False) and for AdamW foreach, maximize, capturable (torch
+/// 1.13's AdamW has the same keys in another order, and no differentiable or fused), then
+/// params. state[i] of an updated parameter: step (0-d float32), exp_avg, exp_avg_sq and, with
+/// amsgrad, max_exp_avg_sq.
 
 #include <vector>
 
@@ -34,6 +35,8 @@ struct AdamOptions {
   double eps = 1e-8;
   double weight_decay = 0.0;
   bool amsgrad = false;
+  /// Maximize the objective: step along the gradient instead of against it.
+  bool maximize = false;
 };
 
 /// torch.optim.Adam over one parameter group.
@@ -44,7 +47,6 @@ class Adam : public Optimizer {
   explicit Adam(std::vector<Tensor> params, const AdamOptions& options = {});
 
   void step() override;
-  TensorDict state_dict() const override;
   double lr() const noexcept override { return options_.lr; }
   void set_lr(double lr) override;
   /// The current hyperparameters.
@@ -58,8 +60,8 @@ class Adam : public Optimizer {
   std::vector<HyperSpec> hyper_specs() const override;
   HyperValues hyper_values() const override;
   void check_hyper(const HyperValues& values, std::vector<std::string>& problems) const override;
-  std::vector<std::string> buffer_names(const HyperValues& values) const override;
-  bool has_step() const noexcept override { return true; }
+  std::vector<SlotSpec> state_slots(const HyperValues& values) const override;
+  Dict param_state(std::size_t i) const override;
   void apply_loaded(const HyperValues& values, std::vector<LoadedParamState> state) override;
 
  private:
@@ -81,6 +83,8 @@ struct AdamWOptions {
   double eps = 1e-8;
   double weight_decay = 1e-2;
   bool amsgrad = false;
+  /// Maximize the objective: step along the gradient instead of against it.
+  bool maximize = false;
 };
 
 /// torch.optim.AdamW: Adam with decoupled weight decay. options() reports AdamOptions.

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// Stochastic gradient descent with momentum, dampening, weight decay and Nesterov momentum,
-/// with PyTorch 1.13's update (torch.optim.SGD, single-tensor path), for g = grad:
+/// with PyTorch 1.13's update (torch.optim.SGD, single-tensor path), for g = grad (-grad with
+/// maximize):
 ///
 ///     g = g + weight_decay * p                                  (when weight_decay != 0)
 ///     b = g (first step);  b = momentum * b + (1 - dampening) * g  (when momentum != 0)
@@ -11,9 +12,10 @@
 /// Arithmetic is done in the parameter's dtype with the hyperparameters rounded to it, in
 /// PyTorch's order of operations.
 ///
-/// state_dict() keys: param_groups.0.{lr, momentum, dampening, weight_decay} (0-d float64),
-/// param_groups.0.nesterov (0-d bool), param_groups.0.params, and state.<i>.momentum_buffer for
-/// every parameter that has one (only when momentum != 0).
+/// state_dict() (torch 1.13's, see optimizer.h): param_groups[0] holds lr (float), momentum,
+/// dampening, weight_decay (float, or the int 0), nesterov, maximize (bool), foreach (None),
+/// differentiable (False) and params; state[i] is {'momentum_buffer': tensor}, or None when
+/// momentum is 0, for every parameter a step() has updated.
 
 #include <vector>
 
@@ -28,6 +30,8 @@ struct SGDOptions {
   double dampening = 0.0;
   double weight_decay = 0.0;
   bool nesterov = false;
+  /// Maximize the objective: step along the gradient instead of against it.
+  bool maximize = false;
 };
 
 /// torch.optim.SGD over one parameter group.
@@ -38,7 +42,6 @@ class SGD : public Optimizer {
   explicit SGD(std::vector<Tensor> params, const SGDOptions& options = {});
 
   void step() override;
-  TensorDict state_dict() const override;
   double lr() const noexcept override { return options_.lr; }
   void set_lr(double lr) override;
   /// The current hyperparameters.
@@ -48,13 +51,13 @@ class SGD : public Optimizer {
   std::vector<HyperSpec> hyper_specs() const override;
   HyperValues hyper_values() const override;
   void check_hyper(const HyperValues& values, std::vector<std::string>& problems) const override;
-  std::vector<std::string> buffer_names(const HyperValues& values) const override;
-  bool has_step() const noexcept override { return false; }
+  std::vector<SlotSpec> state_slots(const HyperValues& values) const override;
+  Dict param_state(std::size_t i) const override;
   void apply_loaded(const HyperValues& values, std::vector<LoadedParamState> state) override;
 
  private:
   SGDOptions options_;
-  std::vector<Tensor> momentum_buffers_;  // undefined until the parameter's first update
+  std::vector<Tensor> momentum_buffers_;  // undefined: None (momentum 0, or no update yet)
 };
 
 }  // namespace wick::nn
