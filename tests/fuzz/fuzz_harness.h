@@ -147,23 +147,41 @@ struct Shared {
 };
 
 /// Which tensors of `v` share a storage, and how: two loads of one file must agree on it, and a
-/// wick file's value saved and loaded back must keep it.
+/// wick file's value saved and loaded back must keep it. Where a storage holds one layout only
+/// (a tensor alone, or one tensor under several paths) only that identity counts: a writer
+/// stores such a tensor compact, so its offset and strides may change.
 inline std::vector<Shared> sharing(const Value& v) {
   std::vector<const Tensor*> tensors;
   for_each_tensor(v, [&](const Tensor& t) { tensors.push_back(&t); });
-  std::map<std::pair<const Storage*, DType>, std::pair<std::size_t, int64_t>> groups;
+  const auto strides_of = [](const Tensor& t) {
+    Shape strides = t.strides();
+    for (std::size_t d = 0; d < strides.size(); ++d)
+      if (t.shape()[d] == 1) strides[d] = 0;
+    return strides;
+  };
+  struct Group {
+    std::size_t first;
+    int64_t lowest;
+    bool layouts = false;  // more than one layout
+  };
+  std::map<std::pair<const Storage*, DType>, Group> groups;
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& t = *tensors[i];
-    auto [it, fresh] = groups.try_emplace({t.storage().get(), t.dtype()}, i, t.offset());
-    it->second.second = std::min(it->second.second, t.offset());
+    auto [it, fresh] = groups.try_emplace({t.storage().get(), t.dtype()}, Group{i, t.offset()});
+    Group& g = it->second;
+    const Tensor& f = *tensors[g.first];
+    g.lowest = std::min(g.lowest, t.offset());
+    g.layouts |=
+        f.offset() != t.offset() || f.shape() != t.shape() || strides_of(f) != strides_of(t);
   }
   std::vector<Shared> out;
   for (const Tensor* t : tensors) {
-    const auto& [first, lowest] = groups.at({t->storage().get(), t->dtype()});
-    Shape strides = t->strides();
-    for (std::size_t d = 0; d < strides.size(); ++d)
-      if (t->shape()[d] == 1) strides[d] = 0;
-    out.push_back(Shared{first, t->offset() - lowest, std::move(strides)});
+    const Group& g = groups.at({t->storage().get(), t->dtype()});
+    if (!g.layouts) {
+      out.push_back(Shared{g.first, 0, {}});
+    } else {
+      out.push_back(Shared{g.first, t->offset() - g.lowest, strides_of(*t)});
+    }
   }
   return out;
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bounds_testing.h"
+#include "fuzz/fuzz_harness.h"
 #include "io_testing.h"
 #include "testing.h"
 #include "wick/wick.h"
@@ -1461,6 +1462,46 @@ TEST(HostileViews, ABadBoolByteIsFoundInWhatAViewReadsByName) {
       EXPECT_EQ(trusting.tensor("/1").numel(), 2);  // the bad byte is not the view's
     }
   }
+}
+
+// Files a save never writes but a reader accepts, through the fuzz targets' cross-checks
+// (tests/fuzz/fuzz_harness.h: every path agrees, sharing included, and save(load(x)) keeps it):
+// a finding there aborts, so a valid way to share that the checks did not expect fails here
+// before a fuzzer reports it.
+TEST(HostileViews, TheFuzzHarnessAcceptsEveryValidWayToShare) {
+  const std::vector<std::string> valid = {
+      // A lone view of a record no value holds: saved again, it is stored compact.
+      views_file({{0, 1, {2}, {2}}}, list(1).raw(view_ref(0))),
+      // One view under two paths.
+      views_file({{0, 1, {2}, {2}}}, list(2).raw(view_ref(0)).raw(view_ref(0))),
+      // Views only, one with a size-1 dimension of any stride.
+      views_file({{0, 0, {2}, {2}}, {0, 1, {1, 3}, {9, 1}}},
+                 list(2).raw(view_ref(0)).raw(view_ref(1))),
+      // A reshape of the record before the record: saved again, the reshape is the record.
+      views_file({{0, 0, {2, 2}, {2, 1}}}, list(2).raw(view_ref(0)).raw(tensor_ref(0))),
+      // A 0-d view.
+      views_file({{0, 3, {}, {}}}, list(2).raw(tensor_ref(0)).raw(view_ref(0))),
+  };
+  TempDir dir;
+  for (std::size_t i = 0; i < valid.size(); ++i) {
+    SCOPED_TRACE(i);
+    const auto* data = reinterpret_cast<const uint8_t*>(valid[i].data());
+    EXPECT_EQ(fuzz::stream_load(data, valid[i].size()), fuzz::Outcome::kLoaded);
+    const auto path = dir / ("valid" + std::to_string(i) + ".wick");
+    fuzz::write_file(path, data, valid[i].size());
+    EXPECT_EQ(fuzz::path_load(path), fuzz::Outcome::kLoaded);
+    EXPECT_EQ(fuzz::mmap_open(path), fuzz::Outcome::kLoaded);
+    EXPECT_EQ(fuzz::load_by_name(path), fuzz::Outcome::kLoaded);
+  }
+  // A bad bool byte outside a view: refused verified; unverified, the view loads by name while
+  // its record does not.
+  FileBuilder f(2, 1);
+  const Row r = f.tensor({kCodeBool, {4}, std::string{2, 1, 0, 1}});
+  f.index(no_metadata(), list(1).raw(view_ref(0)), {r}, {{0, 2, {2}, {1}}});
+  const std::string bad = f.finish();
+  const auto path = dir / "bad_bool.wick";
+  fuzz::write_file(path, reinterpret_cast<const uint8_t*>(bad.data()), bad.size());
+  EXPECT_EQ(fuzz::load_by_name(path), fuzz::Outcome::kRejected);
 }
 
 // FORMAT.md "Bounds": 200,000 references to one rank-32 view cost what 200,000 references to a
