@@ -18,9 +18,11 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -131,9 +133,13 @@ inline void touch(const Tensor& view) {
   touched_sum = sum;
 }
 
-/// What a user does with a loaded value: read every tensor and print the whole tree.
+/// What a user does with a loaded value: read every tensor and print the whole tree. A tensor
+/// under many paths is read once: a small file may reference one large view thousands of times.
 inline void use(const Value& v) {
-  for_each_tensor(v, touch);
+  std::set<std::tuple<const Storage*, int64_t, Shape, Shape>> seen;
+  for_each_tensor(v, [&](const Tensor& t) {
+    if (seen.emplace(t.storage().get(), t.offset(), t.shape(), t.strides()).second) touch(t);
+  });
   std::ostringstream out;
   out << v;
 }
@@ -418,13 +424,16 @@ inline Outcome load_by_name(const std::filesystem::path& path) {
             all_loaded = false;
           }
           std::optional<Tensor> by_id;
+          bool bool_outside_view = false;
           try {
             by_id = bounded("Reader(" + how + ")::tensor_by_id()", f.size, *f.bound,
                             [&] { return reader->tensor_by_id(entries[first].id); });
-          } catch (const FormatError&) {
-            // Unverified, a view reads only its own elements: a bad bool byte elsewhere in its
-            // record refuses the record alone.
-            if (by_name && !(entries[first].view && !verify)) {
+          } catch (const FormatError& e) {
+            // Unverified, a view reads only the elements it reaches: a bad bool byte elsewhere
+            // in its record refuses the record alone.
+            bool_outside_view =
+                entries[first].view && !verify && e.info().structure.starts_with("bool tensor");
+            if (by_name && !bool_outside_view) {
               finding("by name: tensor(path) loads but tensor_by_id() refuses");
             }
           }
@@ -442,7 +451,7 @@ inline Outcome load_by_name(const std::filesystem::path& path) {
             by_id = Tensor(by_id->storage(), entries[first].shape, view.strides,
                            by_id->offset() + static_cast<int64_t>(view.offset), by_id->dtype());
           }
-          if (by_id ? !bitwise_equal(*by_name, *by_id) : !(entries[first].view && !verify)) {
+          if (by_id ? !bitwise_equal(*by_name, *by_id) : !bool_outside_view) {
             finding("by name: tensor(path) and tensor_by_id() differ");
           }
           if (whole && !bitwise_equal(*by_name, in_order[first])) {

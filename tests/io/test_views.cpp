@@ -183,7 +183,8 @@ TEST(Views, OlderVersionsAndTheStreamingWriterStoreCopies) {
   const Value back = load(in);
   EXPECT_FALSE(back["evens"].tensor().shares_storage(back["numbers"].tensor()));
   for (const auto& [major, minor] :
-       {std::pair{2, 2}, std::pair{1, 1}, std::pair{0, 1}, std::pair{3, 0}, std::pair{-1, 0}}) {
+       {std::pair{2, 2}, std::pair{1, 1}, std::pair{0, 1}, std::pair{3, 0}, std::pair{-1, 0},
+        std::pair{65537, 0}, std::pair{65538, 1}}) {
     std::ostringstream o;
     WICK_EXPECT_THROW_MSG(save(v, o, version(major, minor)), ArgumentError,
                           "this writer writes 1.0, 2.0 or 2.1");

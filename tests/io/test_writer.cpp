@@ -93,6 +93,13 @@ TEST(Writer, ATensorDictSavesTheSameBytesAsItsValue) {
   EXPECT_EQ(testing::read_bytes(dir / "sd.wick"), std::vector<char>(bytes.begin(), bytes.end()));
   EXPECT_EQ(io::Reader(dir / "sd.wick").info().tensor_count, 4u);
   EXPECT_EQ(io::Reader(dir / "sd.wick").info().view_count, 1u);
+  // Two members that could each be the record of their storage: the first met is, either way.
+  const TensorDict two{{"a", w}, {"b", w.view({12})}};
+  std::ostringstream two_direct, two_via_value;
+  save(two, two_direct);
+  save(Value(two), two_via_value);
+  EXPECT_EQ(two_direct.str(), two_via_value.str());
+  EXPECT_EQ(load(dir / "sd.wick")["hidden.weight"].tensor().shape(), (Shape{3, 4}));
 
   // Progress reaches the total of unique payload bytes.
   uint64_t last_done = 0;

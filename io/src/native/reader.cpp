@@ -148,7 +148,12 @@ class Reader::Impl {
 
   std::vector<EntryInfo> entries() const {
     const std::shared_ptr<const PathTable>& table = paths();
+    // Reserved at its size: growing by doubling would hold two copies at once (FORMAT.md
+    // "Bounds" counts one EntryInfo, with its sizes and strides, per reference).
     std::vector<EntryInfo> out;
+    out.reserve(static_cast<std::size_t>(
+        std::count_if(index_->tree.begin(), index_->tree.end(),
+                      [](const FlatNode& n) { return is_tensor_tag(n.tag); })));
     for (uint32_t node = 0; node < index_->tree.size(); ++node) {
       const FlatNode& n = index_->tree[node];
       if (!is_tensor_tag(n.tag)) continue;

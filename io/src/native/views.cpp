@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 
 #include "native/format.h"
 
@@ -13,9 +14,8 @@ namespace {
 // A tensor a view row can describe: an element, non-negative strides, no element reached twice
 // (FORMAT.md "Kind 2: index", part 4). Expanded views (stride 0) and empty ones are copies.
 bool shareable(const Tensor& t) {
+  // Strides are never negative: the Tensor constructor refuses them.
   if (!t.defined() || t.numel() == 0 || t.dim() > kMaxRank) return false;
-  for (const int64_t s : t.strides())
-    if (s < 0) return false;
   return element_span(static_cast<uint64_t>(t.offset()), t.shape(), t.strides()).has_value() &&
          steps_past_smaller_dims(t.shape(), t.strides());
 }
@@ -26,6 +26,8 @@ bool same_layout(const Tensor& a, const Tensor& b) {
          layout_strides(a.shape(), a.strides()) == layout_strides(b.shape(), b.strides());
 }
 
+// The tensors of `root` in tree order (the order a writer meets them), so that a group's record
+// is chosen the same way from a Value and from a TensorDict.
 void collect(const Value& root, std::vector<const Tensor*>& out) {
   std::vector<const Value*> todo{&root};  // explicit stack: trees may nest 512 deep
   while (!todo.empty()) {
@@ -34,30 +36,15 @@ void collect(const Value& root, std::vector<const Tensor*>& out) {
     if (v.is_tensor()) {
       out.push_back(&v.tensor());
     } else if (v.is_list() || v.is_tuple()) {
-      for (std::size_t i = 0; i < v.size(); ++i)
+      for (std::size_t i = v.size(); i-- > 0;)
         todo.push_back(&v[i]);
     } else if (v.is_dict()) {
-      for (const auto& [key, item] : v.dict())
-        todo.push_back(&item);
+      const auto& items = v.dict().items();
+      for (auto it = items.rbegin(); it != items.rend(); ++it)
+        todo.push_back(&it->second);
     }
   }
 }
-}  // namespace
-
-ViewPlan::ViewPlan(const Value& root) {
-  std::vector<const Tensor*> tensors;
-  collect(root, tensors);
-  plan(std::move(tensors));
-}
-
-ViewPlan::ViewPlan(const TensorDict& dict) {
-  std::vector<const Tensor*> tensors;
-  tensors.reserve(dict.size());
-  for (const auto& [key, t] : dict)
-    tensors.push_back(&t);
-  plan(std::move(tensors));
-}
-
 // The tensors whose storage another tensor of the list also views, found with one flat
 // open-addressing table of storage addresses (no allocation per tensor): most values share
 // nothing, and then this pass is all a save pays for views.
@@ -93,14 +80,33 @@ std::vector<const Tensor*> on_repeated_storages(const std::vector<const Tensor*>
     if (t->defined() && slot_of(t->storage().get()).repeated) out.push_back(t);
   return out;
 }
+}  // namespace
+
+ViewPlan::ViewPlan(const Value& root) {
+  std::vector<const Tensor*> tensors;
+  collect(root, tensors);
+  plan(std::move(tensors));
+}
+
+ViewPlan::ViewPlan(const TensorDict& dict) {
+  std::vector<const Tensor*> tensors;
+  tensors.reserve(dict.size());
+  for (const auto& [key, t] : dict)
+    tensors.push_back(&t);
+  plan(std::move(tensors));
+}
 
 // Sorted by storage and dtype, each run of tensors is one candidate group.
 void ViewPlan::plan(std::vector<const Tensor*> all) {
   std::vector<const Tensor*> tensors = on_repeated_storages(all);
   std::erase_if(tensors, [](const Tensor* t) { return !shareable(*t); });
   const auto key = [](const Tensor* t) { return std::pair(t->storage().get(), t->dtype()); };
-  std::stable_sort(tensors.begin(), tensors.end(),
-                   [&](const Tensor* a, const Tensor* b) { return key(a) < key(b); });
+  // std::less: addresses of unrelated storages have no order under <.
+  std::stable_sort(tensors.begin(), tensors.end(), [&](const Tensor* a, const Tensor* b) {
+    const auto [sa, da] = key(a);
+    const auto [sb, db] = key(b);
+    return sa != sb ? std::less<const Storage*>{}(sa, sb) : da < db;
+  });
   for (auto run = tensors.begin(); run != tensors.end();) {
     const auto end =
         std::find_if(run, tensors.end(), [&](const Tensor* t) { return key(t) != key(*run); });

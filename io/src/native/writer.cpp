@@ -94,15 +94,18 @@ class Writer::Impl {
       : file_(std::move(file)), stream_(std::move(stream)), options_(std::move(options)) {
     sink_ = file_ ? &file_->sink() : stream_.get();
     buf_.reserve(kBufferSize);
-    const Version asked{static_cast<uint16_t>(options_.format_major),
-                        static_cast<uint16_t>(options_.format_minor)};
-    const bool writable = options_.format_major == 0
-                              ? options_.format_minor == 0
-                              : asked == kVersion1 || asked == kVersion2 || asked == kVersionViews;
-    WICK_CHECK(writable && options_.format_major >= 0 && options_.format_minor >= 0, ArgumentError,
-               "save: format ", options_.format_major, ".", options_.format_minor,
+    const std::pair<int, int> asked(options_.format_major, options_.format_minor);
+    const auto writes = [&](Version v) {
+      return asked.first == v.major && asked.second == v.minor;
+    };
+    const bool writable = (asked.first == 0 && asked.second == 0) || writes(kVersion1) ||
+                          writes(kVersion2) || writes(kVersionViews);
+    WICK_CHECK(writable, ArgumentError, "save: format ", options_.format_major, ".",
+               options_.format_minor,
                ": this writer writes 1.0, 2.0 or 2.1 (or 0.0 for the oldest that holds the value)");
-    if (options_.format_major != 0) version_ = asked;
+    if (options_.format_major != 0) {
+      version_ = Version{static_cast<uint16_t>(asked.first), static_cast<uint16_t>(asked.second)};
+    }
     guarded([&] {
       ByteWriter meta;
       encode_metadata(meta, options_.metadata);  // refuse bad metadata before any byte

@@ -29,7 +29,8 @@ struct SaveOptions {
   /// tuple or a dict with an int key, which need 2.0, or tensors that view one storage, which
   /// 2.1 keeps as views of one record (older versions store each as a copy). An io::Writer
   /// cannot look ahead: it writes 1.0 unless told otherwise, and refuses an entry its version
-  /// cannot hold; its add() stores every tensor whole, sharing only identical views.
+  /// cannot hold; its add() stores each tensor's elements on their own (a view as a copy),
+  /// sharing only identical views.
   int format_major = 0;
   /// See format_major.
   int format_minor = 0;

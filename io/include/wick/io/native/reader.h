@@ -69,8 +69,9 @@ class Reader {
   /// PyTorch's state_dict keys ("model.hidden.weight") when exactly one tensor has it.
   /// ArgumentError naming the path and listing close matches when there is no such tensor, or
   /// naming two matches when the dotted spelling is ambiguous ({"a.b": t, "a": {"b": u}}).
-  /// A view (format 2.1) is read into memory of its own elements only (the whole record is
-  /// still hashed when verifying); mmapped, it views the mapping.
+  /// A view (format 2.1) is read into memory holding only its record's elements from its first
+  /// to its last (the whole record is still read and checked when verifying); mmapped, it
+  /// views the mapping.
   Tensor tensor(std::string_view path);
   /// Loads tensor `id` of the index (EntryInfo::id): no path lookup. ArgumentError when out of
   /// range.
