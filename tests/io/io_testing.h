@@ -25,6 +25,14 @@ struct TutorialMlp : nn::Module {
   Tensor forward(const Tensor& x) { return output(relu(hidden(x))); }
 };
 
+/// LoadOptions with `verify` and `mmap` set, the rest default.
+inline LoadOptions read_options(bool verify, bool mmap) {
+  LoadOptions o;
+  o.verify = verify;
+  o.mmap = mmap;
+  return o;
+}
+
 /// A fresh directory under the system temp dir, removed with its contents at destruction.
 class TempDir {
  public:

@@ -15,13 +15,6 @@
 namespace wick {
 namespace {
 
-LoadOptions read_options(bool verify, bool mmap) {
-  LoadOptions o;
-  o.verify = verify;
-  o.mmap = mmap;
-  return o;
-}
-
 struct Golden {
   const char* file;
   Value value;
@@ -135,7 +128,7 @@ TEST(Golden, TiedFileSharesOneTensor) {
 
 TEST(Golden, ViewsFileSharesItsStorages) {
   for (const bool mmap : {false, true}) {
-    const Value v = load(data_dir() / "views_2_1.wick", read_options(true, mmap));
+    const Value v = load(data_dir() / "views_2_1.wick", testing::read_options(true, mmap));
     const Tensor& numbers = v["numbers"].tensor();
     EXPECT_TRUE(v["evens"].tensor().shares_storage(numbers));
     EXPECT_TRUE(v["tuple"][0].tensor().shares_storage(numbers));

@@ -13,13 +13,6 @@
 namespace wick::testing {
 namespace {
 
-LoadOptions read_options(bool verify, bool mmap) {
-  LoadOptions o;
-  o.verify = verify;
-  o.mmap = mmap;
-  return o;
-}
-
 SaveOptions version(int major, int minor) {
   SaveOptions o;
   o.format_major = major;

@@ -1039,24 +1039,11 @@ void cross_check_ids(const Index& index, uint64_t file_offset) {
 }
 }  // namespace
 
+// One walk of the tree: the tensors for the view plan, and whether a tag of 2.0 is needed.
 Version required_version(const Value& value) {
-  if (ViewPlan(value).any()) return kVersionViews;
-  std::vector<const Value*> todo{&value};  // explicit stack: trees may nest 512 deep
-  while (!todo.empty()) {
-    const Value& v = *todo.back();
-    todo.pop_back();
-    if (v.is_tuple()) return kVersion2;
-    if (v.is_list()) {
-      for (const Value& item : v.list())
-        todo.push_back(&item);
-    } else if (v.is_dict()) {
-      for (const auto& [key, item] : v.dict()) {
-        if (key.is_int()) return kVersion2;
-        todo.push_back(&item);
-      }
-    }
-  }
-  return kVersion1;
+  bool needs_2_0 = false;
+  if (ViewPlan(tensors_in_tree_order(value, &needs_2_0)).any()) return kVersionViews;
+  return needs_2_0 ? kVersion2 : kVersion1;
 }
 
 // FORMAT.md "Kind 2: index": metadata, value tree, tensor table, view table (2.1), nothing

@@ -26,25 +26,6 @@ bool same_layout(const Tensor& a, const Tensor& b) {
          layout_strides(a.shape(), a.strides()) == layout_strides(b.shape(), b.strides());
 }
 
-// The tensors of `root` in tree order (the order a writer meets them), so that a group's record
-// is chosen the same way from a Value and from a TensorDict.
-void collect(const Value& root, std::vector<const Tensor*>& out) {
-  std::vector<const Value*> todo{&root};  // explicit stack: trees may nest 512 deep
-  while (!todo.empty()) {
-    const Value& v = *todo.back();
-    todo.pop_back();
-    if (v.is_tensor()) {
-      out.push_back(&v.tensor());
-    } else if (v.is_list() || v.is_tuple()) {
-      for (std::size_t i = v.size(); i-- > 0;)
-        todo.push_back(&v[i]);
-    } else if (v.is_dict()) {
-      const auto& items = v.dict().items();
-      for (auto it = items.rbegin(); it != items.rend(); ++it)
-        todo.push_back(&it->second);
-    }
-  }
-}
 // The tensors whose storage another tensor of the list also views, found with one flat
 // open-addressing table of storage addresses (no allocation per tensor): most values share
 // nothing, and then this pass is all a save pays for views.
@@ -82,17 +63,40 @@ std::vector<const Tensor*> on_repeated_storages(const std::vector<const Tensor*>
 }
 }  // namespace
 
-ViewPlan::ViewPlan(const Value& root) {
-  std::vector<const Tensor*> tensors;
-  collect(root, tensors);
-  plan(std::move(tensors));
+std::vector<const Tensor*> tensors_in_tree_order(const Value& root, bool* needs_2_0) {
+  std::vector<const Tensor*> out;
+  std::vector<const Value*> pending{&root};  // an explicit stack: trees may nest 512 deep
+  while (!pending.empty()) {
+    const Value& v = *pending.back();
+    pending.pop_back();
+    if (v.is_tensor()) {
+      out.push_back(&v.tensor());
+    } else if (v.is_list() || v.is_tuple()) {
+      if (v.is_tuple() && needs_2_0 != nullptr) *needs_2_0 = true;
+      for (std::size_t i = v.size(); i-- > 0;)  // pushed last to first: popped in order
+        pending.push_back(&v[i]);
+    } else if (v.is_dict()) {
+      const auto& items = v.dict().items();
+      for (auto it = items.rbegin(); it != items.rend(); ++it) {
+        if (it->first.is_int() && needs_2_0 != nullptr) *needs_2_0 = true;
+        pending.push_back(&it->second);
+      }
+    }
+  }
+  return out;
 }
+
+ViewPlan::ViewPlan(const Value& root) : ViewPlan(tensors_in_tree_order(root)) {}
 
 ViewPlan::ViewPlan(const TensorDict& dict) {
   std::vector<const Tensor*> tensors;
   tensors.reserve(dict.size());
   for (const auto& [key, t] : dict)
     tensors.push_back(&t);
+  plan(std::move(tensors));
+}
+
+ViewPlan::ViewPlan(std::vector<const Tensor*> tensors) {
   plan(std::move(tensors));
 }
 

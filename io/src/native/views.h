@@ -29,6 +29,8 @@ class ViewPlan {
   static constexpr uint32_t kNone = UINT32_MAX;
   explicit ViewPlan(const Value& root);
   explicit ViewPlan(const TensorDict& tensors);
+  /// `tensors` in the order a writer meets them (tensors_in_tree_order()).
+  explicit ViewPlan(std::vector<const Tensor*> tensors);
   /// True when some storage is shared: the value needs format 2.1 to keep it.
   bool any() const noexcept { return !groups_.empty(); }
   /// The index of `t`'s group, or kNone when `t` is stored on its own.
@@ -44,6 +46,11 @@ class ViewPlan {
   // Only shared storages; a state_dict of separate parameters leaves it empty.
   std::unordered_multimap<const Storage*, uint32_t> by_storage_;
 };
+
+/// The tensors of `root` in tree order, the order a writer meets them (so that a group's record
+/// is chosen the same way from a Value as from a TensorDict). Sets `*needs_2_0` when the tree
+/// holds a tuple or a dict with an int key (FORMAT.md "Version history").
+std::vector<const Tensor*> tensors_in_tree_order(const Value& root, bool* needs_2_0 = nullptr);
 
 /// True when `t` is its group's record in the record's own layout: the first element, the
 /// record's shape and row-major order (strides of size-1 dimensions do not matter). Such a
