@@ -1,6 +1,8 @@
-"""Pure-Python reader of the wick container format (io/FORMAT.md, version 2.1)."""
+"""Pure-Python reader and writer of the wick container format (io/FORMAT.md, version 2.1)."""
 
 from .reader import FormatError, load, load_with_metadata
+from .writer import ArgumentError, bfloat16_bits, save
 
 __version__ = "0.1.0"
-__all__ = ["FormatError", "load", "load_with_metadata", "__version__"]
+__all__ = ["ArgumentError", "FormatError", "bfloat16_bits", "load", "load_with_metadata", "save",
+           "__version__"]

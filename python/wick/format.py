@@ -28,7 +28,15 @@ MAX_RANK = 32
 MAX_U63 = 2**63 - 1
 MAX_BYTES = 2**62  # the 2^62 rule
 
-# code -> (name, numpy dtype, size). bfloat16 has no NumPy dtype: its raw bits load as uint16.
+# bfloat16 has no NumPy dtype: its raw bits are uint16 carrying this marker in the dtype's
+# metadata, so that an array loaded as bfloat16 saves as bfloat16 again.
+BFLOAT16 = np.dtype("<u2", metadata={"wick_dtype": "bfloat16"})
+BFLOAT16_CODE = 7
+
+# What this package writes in the header's producer field: the project's version.
+PRODUCER = b"wick 0.1.0"
+
+# code -> (name, numpy dtype, size).
 DTYPES = {
     0: ("bool", np.dtype("?"), 1),
     1: ("uint8", np.dtype("u1"), 1),
@@ -37,7 +45,7 @@ DTYPES = {
     4: ("int32", np.dtype("<i4"), 4),
     5: ("int64", np.dtype("<i8"), 8),
     6: ("float16", np.dtype("<f2"), 2),
-    7: ("bfloat16", np.dtype("<u2"), 2),
+    7: ("bfloat16", BFLOAT16, 2),
     8: ("float32", np.dtype("<f4"), 4),
     9: ("float64", np.dtype("<f8"), 8),
 }
