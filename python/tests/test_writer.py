@@ -71,6 +71,9 @@ def test_bfloat16_loads_marked_and_saves_as_bfloat16():
     with pytest.raises(TypeError, match="bfloat16_bits"):
         wick.save({"x": bf.view(np.uint16)}, io.BytesIO())
     assert W.dtype_code((bf.astype(np.float32) * 2).dtype) == 8  # arithmetic drops the marker
+    for lost in (bf.astype(np.uint16), np.concatenate([bf, bf]), bf.view(np.uint16)):
+        assert lost.dtype.metadata is None  # as python/README.md documents
+    assert W.dtype_code(wick.bfloat16_bits(np.concatenate([bf, bf])).dtype) == F.BFLOAT16_CODE
 
 
 def test_bfloat16_bits_marks_without_copying():
