@@ -415,6 +415,24 @@ def test_stale_temp_files_are_removed_and_live_ones_kept(tmp_path):
     assert not live.exists()
 
 
+def test_the_temp_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path):
+    target = tmp_path / "t.wick"
+    script = ("import os, signal, sys; sys.path.insert(0, sys.argv[2]); from wick import writer; "
+              "import numpy as np\n"
+              "def die(a):\n"
+              "    yield memoryview(b'x' * 100)\n"
+              "    os.kill(os.getpid(), signal.SIGKILL)\n"
+              "writer._byte_chunks = die\n"
+              "writer.save({'w': np.ones(10)}, sys.argv[1])")
+    python_dir = str(pathlib.Path(wick.__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, "-c", script, str(target), python_dir])
+    assert done.returncode == -9
+    left = temp_files(tmp_path)
+    assert len(left) == 1 and not target.exists()
+    wick.save({"a": 1}, target)
+    assert temp_files(tmp_path) == [] and wick.load(target) == {"a": 1}
+
+
 def test_the_temp_file_is_named_and_locked_while_it_is_written(tmp_path, monkeypatch):
     target = tmp_path / "t.wick"
     seen = []
