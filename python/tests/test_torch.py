@@ -148,6 +148,9 @@ def test_depth_limit_through_torch():
     for _ in range(512):
         v = [v]
     back, _ = roundtrip(v)
+    for _ in range(512):
+        back = back[0]
+    assert torch.equal(back, torch.ones(1))
     with pytest.raises(wick.ArgumentError, match="deeper than 512"):
         wt.save([v], io.BytesIO())
 
@@ -159,7 +162,7 @@ def test_golden_files_load_as_torch():
     np.testing.assert_array_equal(value["bfloat16"].view(torch.int16).numpy(),
                                   plain["bfloat16"].view(np.int16))
     views = wt.load(DATA / "views_2_1.wick")
-    views_np, meta, _ = wick.load_with_metadata(DATA / "views_2_1.wick")
+    _, meta, _ = wick.load_with_metadata(DATA / "views_2_1.wick")
     out = io.BytesIO()
     wt.save(views, out, metadata=meta)
     assert out.getvalue() == (DATA / "views_2_1.wick").read_bytes()
