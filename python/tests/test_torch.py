@@ -125,6 +125,15 @@ def test_torch_size_saves_as_a_tuple():
     assert wick.load_with_metadata(io.BytesIO(data))[2] == (2, 0)
 
 
+def test_load_with_metadata_and_sparse_tensors_refused():
+    out = io.BytesIO()
+    wt.save({"x": torch.ones(2)}, out, metadata={"epoch": 4})
+    value, meta, version = wt.load_with_metadata(io.BytesIO(out.getvalue()))
+    assert meta == {"epoch": 4} and version == (1, 0) and torch.equal(value["x"], torch.ones(2))
+    with pytest.raises(TypeError, match="dense"):
+        wt.save({"s": torch.eye(3).to_sparse()}, io.BytesIO())
+
+
 @pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128, torch.quint8])
 def test_dtypes_wick_lacks_are_refused_before_the_target_changes(dtype, tmp_path):
     target = tmp_path / "t.wick"

@@ -14,7 +14,7 @@ import torch as _torch
 from numpy.lib.stride_tricks import as_strided
 
 from . import format as F
-from .reader import load as _load
+from .reader import load_with_metadata as _load_with_metadata
 from .writer import ArgumentError, _storage_of
 from .writer import save as _save
 
@@ -49,6 +49,9 @@ class _Storages:
             raise TypeError(f"save: the tensor at '{path}' is {t.dtype}, which wick has no dtype "
                             "for (it stores bool, uint8, int8..int64, float16, bfloat16, float32, "
                             "float64)")
+        if t.layout is not _torch.strided:
+            raise TypeError(f"save: the tensor at '{path}' is {t.layout}; wick stores dense "
+                            "tensors (use .to_dense())")
         _check_shape(t, path)
         if t.device.type != "cpu":
             t = t.cpu()  # a copy: a device tensor shares nothing with the others
@@ -144,14 +147,20 @@ class _Tensors:
         return base[0].as_strided(a.shape, tuple(k // item for k in a.strides), start // item)
 
 
-def load(path_or_file, *, verify=True):
-    """Load a .wick file as a tree of torch tensors (bfloat16 restored from its bits).
-
-    Tensors stored as views of one record share one torch storage, as they did when saved.
-    """
+def load_with_metadata(path_or_file, *, verify=True):
+    """As `load`, returning (value tree, metadata dict, (major, minor))."""
+    value, meta, version = _load_with_metadata(path_or_file, verify=verify)
     tensors = _Tensors()
 
     def leaf(v, path):
         return tensors.tensor(v) if isinstance(v, np.ndarray) else v
 
-    return _map_tree(_load(path_or_file, verify=verify), leaf, F.MAX_DEPTH)
+    return _map_tree(value, leaf, F.MAX_DEPTH), meta, version
+
+
+def load(path_or_file, *, verify=True):
+    """Load a .wick file as a tree of torch tensors (bfloat16 restored from its bits).
+
+    Tensors stored as views of one record share one torch storage, as they did when saved.
+    """
+    return load_with_metadata(path_or_file, verify=verify)[0]
