@@ -528,3 +528,26 @@ def test_random_view_trees_are_what_the_cpp_writer_writes(tmp_path):
         assert subprocess.run([wick_cli, "convert", str(a), str(b)]).returncode == 0
         assert b.read_bytes() == a.read_bytes(), seed
         assert_same_tree(tree, wick.load(a))
+
+
+def test_concurrent_saves_to_one_path_all_succeed(tmp_path):
+    target = tmp_path / "t.wick"
+    errors = []
+
+    def saver(i):
+        try:
+            for j in range(10):
+                wick.save({"i": i, "j": j, "w": np.full(1000, i, np.int32)}, target,
+                          durable=False)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=saver, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    value = wick.load(target)
+    assert value["j"] == 9 and (value["w"] == value["i"]).all()
+    assert temp_files(tmp_path) == []
