@@ -65,19 +65,19 @@ def _is_decimal(step):
     return step.isdigit() and step.isascii() and (step == "0" or step[0] != "0")
 
 
-def _child(node, step):
-    """The child of a container at one pointer step, or KeyError."""
+def _key_of(node, step):
+    """The key or index of a container that one pointer step names, or KeyError."""
     if isinstance(node, dict):
         if step in node:
-            return node[step]
+            return step
         try:
             key = int(step)
         except ValueError:
             raise KeyError(step) from None
         if str(key) == step and key in node:
-            return node[key]
+            return key
     elif isinstance(node, (list, tuple)) and _is_decimal(step) and int(step) < len(node):
-        return node[int(step)]
+        return int(step)
     raise KeyError(step)
 
 
@@ -235,13 +235,16 @@ class Reader:
     # ------------------------------------------------------------ lookup
 
     def _find(self, name):
-        """The skeleton node a JSON Pointer or a unique dotted name designates."""
+        """(node, steps): the skeleton node a JSON Pointer or a unique dotted name designates,
+        and its path as a list of steps."""
         if name == "" or name.startswith("/"):
             try:
-                node = self._tree
+                node, steps = self._tree, []
                 for step in _pointer_steps(name):
-                    node = _child(node, step)
-                return node
+                    key = _key_of(node, step)
+                    node = node[key]
+                    steps.append(key)
+                return node, steps
             except KeyError:
                 raise self._missing(name) from None
         matches = _dotted_matches(self._tree, name)
@@ -253,7 +256,7 @@ class Reader:
         node = self._tree
         for step in matches[0]:
             node = node[step]
-        return node
+        return node, matches[0]
 
     def _missing(self, name):
         """KeyError naming `name` and the closest tensor paths (pointer or dotted)."""
@@ -263,14 +266,25 @@ class Reader:
             names.append(".".join(str(s) for s in e.steps))
         close = difflib.get_close_matches(name, names, n=3)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-        return KeyError(f"no tensor {name!r} in {self.path}{hint}")
+        return KeyError(f"no entry {name!r} in {self.path}{hint}")
 
     def get(self, name, *, verify=True):
         """The node at `name` (JSON Pointer or unique dotted name): a tensor as tensor() gives
         it, a scalar, or a container whose tensors load as value() loads them."""
         self._check_open()
-        node = self._find(name)
+        node, _ = self._find(name)
         return self._materialize(node, verify)
+
+    def entry(self, name):
+        """The Entry of the tensor at `name` (as tensor() resolves it), reading no payload."""
+        self._check_open()
+        node, steps = self._find(name)
+        if not isinstance(node, _Ref):
+            raise KeyError(f"{name!r} names a {type(node).__name__}, not a tensor")
+        path = None
+        for step in steps:
+            path = _PathNode(path, step)
+        return self._entry(node, path)
 
     def tensor(self, name, *, verify=True):
         """The tensor at `name`: a JSON Pointer ("/model/hidden.weight", "" for the root) or
@@ -279,7 +293,7 @@ class Reader:
         dotted name is ambiguous (naming both pointers) or names no tensor. `verify` hashes
         the record's payload in place (for a view: the record it views) and checks bools."""
         self._check_open()
-        node = self._find(name)
+        node, _ = self._find(name)
         if not isinstance(node, _Ref):
             raise KeyError(f"{name!r} names a {type(node).__name__}, not a tensor")
         return self._load_ref(node, verify)
