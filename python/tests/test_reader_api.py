@@ -187,6 +187,15 @@ def test_an_ambiguous_dotted_name_is_refused_naming_both_pointers(tmp_path):
         assert r.tensor("/a.b").shape == r.tensor("/a/b").shape == (3, 4)
 
 
+def test_a_dotted_name_counts_only_tensors_for_tensor_and_every_node_for_get(tmp_path):
+    tree = DICT(("a.b", TENSOR(0)), ("a", DICT(("b", B.INT(5)))))
+    with wick.Reader(write(tmp_path, tied_file(tree))) as r:
+        assert r.tensor("a.b").shape == (3, 4) and r.entry("a.b").path == "/a.b"
+        with pytest.raises(KeyError, match="ambiguous"):
+            r.get("a.b")
+        assert r.get("/a/b") == 5 and r.get("a")["b"] == 5
+
+
 def test_a_missing_name_lists_close_matches():
     with wick.Reader(DATA / "tied.wick") as r:
         with pytest.raises(KeyError) as info:

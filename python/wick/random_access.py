@@ -234,9 +234,10 @@ class Reader:
 
     # ------------------------------------------------------------ lookup
 
-    def _find(self, name):
+    def _find(self, name, tensors_only=False):
         """(node, steps): the skeleton node a JSON Pointer or a unique dotted name designates,
-        and its path as a list of steps."""
+        and its path as a list of steps. With `tensors_only` a dotted name counts only the
+        tensors spelled so, as `Reader::tensor()` does (FORMAT.md "Tree paths")."""
         if name == "" or name.startswith("/"):
             try:
                 node, steps = self._tree, []
@@ -247,7 +248,7 @@ class Reader:
                 return node, steps
             except KeyError:
                 raise self._missing(name) from None
-        matches = _dotted_matches(self._tree, name)
+        matches = _dotted_matches(self._tree, name, tensors_only)
         if len(matches) > 1:
             raise KeyError(f"{name!r} is ambiguous: it names {pointer(matches[0])!r} and "
                            f"{pointer(matches[1])!r}")
@@ -278,7 +279,7 @@ class Reader:
     def entry(self, name):
         """The Entry of the tensor at `name` (as tensor() resolves it), reading no payload."""
         self._check_open()
-        node, steps = self._find(name)
+        node, steps = self._find(name, tensors_only=True)
         if not isinstance(node, _Ref):
             raise KeyError(f"{name!r} names a {type(node).__name__}, not a tensor")
         path = None
@@ -291,9 +292,10 @@ class Reader:
         the dotted spelling of PyTorch's state_dict keys ("model.hidden.weight") when exactly
         one node has it. KeyError when no tensor has it (listing close matches), when the
         dotted name is ambiguous (naming both pointers) or names no tensor. `verify` hashes
-        the record's payload in place (for a view: the record it views) and checks bools."""
+        the record's payload in place (for a view: the record it views) and checks bools.
+        A dotted name counts only tensors; get() counts every node, as `wick cat` does."""
         self._check_open()
-        node, _ = self._find(name)
+        node, _ = self._find(name, tensors_only=True)
         if not isinstance(node, _Ref):
             raise KeyError(f"{name!r} names a {type(node).__name__}, not a tensor")
         return self._load_ref(node, verify)
@@ -416,16 +418,17 @@ def _tile(buf, index_at):
     return records, optional
 
 
-def _dotted_matches(tree, name):
-    """Step lists of the nodes whose dotted spelling (keys and indices joined by ".") is
-    `name`; at most two (two already make it ambiguous). Only containers whose key is a
-    prefix of what remains are entered, so a lookup costs at most one pass over the tree."""
+def _dotted_matches(tree, name, tensors_only=False):
+    """Step lists of the nodes (or only the tensors) whose dotted spelling (keys and indices
+    joined by ".") is `name`; at most two (two already make it ambiguous). Only containers
+    whose key is a prefix of what remains are entered, so a lookup costs at most one pass
+    over the tree."""
     matches, stack = [], [(tree, name, [])]
     while stack and len(matches) < 2:
         node, rest, steps = stack.pop()
         for key, child in _items(node):
             spelled = str(key)
-            if rest == spelled:
+            if rest == spelled and (isinstance(child, _Ref) or not tensors_only):
                 matches.append(steps + [key])
             elif rest.startswith(spelled + ".") and isinstance(child, (dict, list, tuple)):
                 stack.append((child, rest[len(spelled) + 1:], steps + [key]))
