@@ -83,6 +83,16 @@ def widened(arr, dtype):
     return arr
 
 
+def table(rows):
+    """Rows as aligned columns, indented by two; the fourth (bytes) right-aligned."""
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+    lines = []
+    for r in rows:
+        cells = [c.rjust(w) if k == 3 else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths))]
+        lines.append("  " + "  ".join(cells).rstrip() + "\n")
+    return "".join(lines)
+
+
 # ---------------------------------------------------------------- commands
 
 
@@ -98,18 +108,20 @@ def info(path, out):
             out.write(f"  {shown(key)}: {shown(repr(value))}\n")
         entries = r.entries()
         out.write(f"entries:{'   (none)' if not entries else ''}\n")
-        first_path = {}
+        rows, first_path, first_on_record = [], {}, {}
         for e in entries:
             path_text = shown(e.path) if e.path else "(root)"
-            shape = "[" + ", ".join(map(str, e.shape)) + "]"
             note = ""
-            if e.view is None and e.record in first_path:
-                note = f"  same tensor as {first_path[e.record]}"
-            elif e.view is not None:
-                note = f"  view of record {e.record}, strides {list(e.strides)}"
-            first_path.setdefault(e.record, path_text)
-            out.write(f"  {path_text}  {e.dtype}  {shape}  {e.nbytes}  "
-                      f"{e.checksum:016x}{note}\n")
+            if (e.record, e.view) in first_path:
+                note = f"same tensor as {first_path[e.record, e.view]}"
+            elif e.record in first_on_record:
+                note = f"shares storage with {first_on_record[e.record]}"
+            first_path.setdefault((e.record, e.view), path_text)
+            first_on_record.setdefault(e.record, path_text)
+            rows.append((path_text, e.dtype, "[" + ", ".join(map(str, e.shape)) + "]",
+                         str(e.nbytes), f"{e.checksum:#018x}", note))
+        if rows:
+            out.write(table([("path", "dtype", "shape", "bytes", "checksum", "")] + rows))
         views = f"{r.view_count} view{'s' if r.view_count != 1 else ''}, " if r.view_count else ""
         out.write(f"total:     {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
                   f"{r.tensor_count} tensor{'' if r.tensor_count == 1 else 's'}, {views}"
