@@ -308,3 +308,47 @@ def test_views_in_the_view_table_are_checked_at_open(tmp_path):
     tree = LIST(TENSOR(0), VIEW(0))
     data = tied_file(tree, version=(2, 1), views=[B.view_row(0, 10, [4], [1])])
     refused(tmp_path, data, "reaches past")
+
+
+# ---------------------------------------------------------------- the read-and-hash path
+
+
+BIG = np.arange(9 << 18, dtype="<f4")  # 9 MiB: above the size where load() hashes while reading
+
+
+def big_file(tmp_path, payload=None, extra=b""):
+    data = B.build(DICT(("w", TENSOR(0)), ("t", TENSOR(1))),
+                   tensors=[(8, BIG.shape, BIG.tobytes()), (8, (3, 4), F32_12)], extra=extra)
+    return write(tmp_path, data, "big.wick")
+
+
+def test_a_large_file_loads_verified_while_read_and_equals_the_mapped_load(tmp_path):
+    path = big_file(tmp_path)
+    value = wick.load(path)
+    np.testing.assert_array_equal(value["w"], BIG)
+    assert value["w"].ctypes.data % 64 == 0 and value["w"].flags.writeable
+    with open(path, "rb") as f:
+        assert repr(wick.load(f)) == repr(value)
+    np.testing.assert_array_equal(wick.load(path, mmap=True)["w"], BIG)
+
+
+@pytest.mark.parametrize("where", [200, 5 << 20, (9 << 20) + 100])
+def test_a_flipped_byte_in_a_large_payload_is_found_by_the_hashing_read(tmp_path, where):
+    data = bytearray(big_file(tmp_path).read_bytes())
+    data[where] ^= 4
+    path = write(tmp_path, data, "bad.wick")
+    with pytest.raises(wick.FormatError, match="payload checksum mismatch") as info:
+        wick.load(path)
+    assert info.value.offset == 128 and info.value.structure == "tensor 0 payload"
+    assert wick.load(path, verify=False)["w"].size == BIG.size
+
+
+def test_damaged_record_headers_in_a_large_file_still_refuse_as_the_small_path(tmp_path):
+    data = bytearray(big_file(tmp_path).read_bytes())
+    data[64 + 6:64 + 8] = b"\0\0"  # the first record's header size: 0 (the hashing walk stops)
+    path = write(tmp_path, data, "bad.wick")
+    with pytest.raises(wick.FormatError, match="record header size 0"):
+        wick.load(path)
+    truncated = write(tmp_path, big_file(tmp_path).read_bytes()[:(4 << 20)], "cut.wick")
+    with pytest.raises(wick.FormatError):
+        wick.load(truncated)
