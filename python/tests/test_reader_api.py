@@ -352,3 +352,25 @@ def test_damaged_record_headers_in_a_large_file_still_refuse_as_the_small_path(t
     truncated = write(tmp_path, big_file(tmp_path).read_bytes()[:(4 << 20)], "cut.wick")
     with pytest.raises(wick.FormatError):
         wick.load(truncated)
+
+
+def test_one_long_key_over_many_references_costs_memory_and_time_linear_in_the_file(tmp_path):
+    # FORMAT.md "Tree paths": spelling every path would cost 1 GiB for this 150 KB file.
+    import time
+    import tracemalloc
+    data = tied_file(DICT(("k" * 65536, LIST(*[TENSOR(0)] * 16384))))
+    path = write(tmp_path, data)
+    tracemalloc.start()
+    start = time.perf_counter()
+    with wick.Reader(path) as r:
+        entries = r.entries()
+        assert len(entries) == 16384 and entries[5].steps[1] == 5
+        with pytest.raises(KeyError):
+            r.tensor("k.16384")
+        assert r.tensor("/" + "k" * 65536 + "/16383").shape == (3, 4)
+        r.verify()
+    elapsed = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < (16 << 20) + 64 * len(data), peak
+    assert elapsed < 0.25 + 2e-6 * len(data) * 20, elapsed  # 2 s/MB, slack for shared CPUs

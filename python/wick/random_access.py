@@ -261,10 +261,17 @@ class Reader:
 
     def _missing(self, name):
         """KeyError naming `name` and the closest tensor paths (pointer or dotted)."""
-        names = []
+        names, budget = [], _SUGGESTION_BYTES
         for e in self.entries()[:_MAX_SUGGESTION_POOL]:
+            steps = e.steps
+            length = sum(len(str(s)) + 1 for s in steps)
+            if length > MAX_SUGGESTED_PATH:
+                continue  # a long path is no typo of a name someone typed
+            budget -= 2 * length
+            if budget < 0:
+                break
             names.append(e.path)
-            names.append(".".join(str(s) for s in e.steps))
+            names.append(".".join(str(s) for s in steps))
         close = difflib.get_close_matches(name, names, n=3)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
         return KeyError(f"no entry {name!r} in {self.path}{hint}")
@@ -387,7 +394,10 @@ class Reader:
         return f"wick.Reader({self.path!r}, {state})"
 
 
-_MAX_SUGGESTION_POOL = 10000  # entries offered to difflib: bounds the cost of a miss
+# What a miss offers difflib, so that its cost stays bounded whatever the file holds.
+_MAX_SUGGESTION_POOL = 10000
+_SUGGESTION_BYTES = 4 << 20
+MAX_SUGGESTED_PATH = 1024
 
 
 def _copy(mapping):
@@ -423,25 +433,25 @@ def _dotted_matches(tree, name, tensors_only=False):
     joined by ".") is `name`; at most two (two already make it ambiguous). Only containers
     whose key is a prefix of what remains are entered, so a lookup costs at most one pass
     over the tree."""
-    matches, stack = [], [(tree, name, [])]
+    matches, stack = [], [(tree, name, None)]
     while stack and len(matches) < 2:
-        node, rest, steps = stack.pop()
+        node, rest, path = stack.pop()
         for key, child in _items(node):
             spelled = str(key)
             if rest == spelled and (isinstance(child, _Ref) or not tensors_only):
-                matches.append(steps + [key])
+                matches.append(_PathNode(path, key).steps())
             elif rest.startswith(spelled + ".") and isinstance(child, (dict, list, tuple)):
-                stack.append((child, rest[len(spelled) + 1:], steps + [key]))
+                stack.append((child, rest[len(spelled) + 1:], _PathNode(path, key)))
     return matches
 
 
 def _path_to(tree, target):
     """The steps from the root to the container object `target` of the skeleton."""
-    stack = [(tree, [])]
+    stack = [(tree, None)]
     while stack:
-        node, steps = stack.pop()
+        node, path = stack.pop()
         if node is target:
-            return steps
-        stack.extend((child, steps + [k]) for k, child in _items(node)
+            return path.steps() if path else []
+        stack.extend((child, _PathNode(path, k)) for k, child in _items(node)
                      if isinstance(child, (dict, list, tuple)))
     raise KeyError("node not in the tree")
