@@ -43,7 +43,8 @@ def files(tmp_path_factory):
     ambiguous = B.build(DICT(("a.b", TENSOR(0)), ("a", DICT(("b", TENSOR(0))))),
                         tensors=[(8, (3, 4), bytes(48))])
     made = {"truncated.wick": TIED[:-10], "flipped.wick": bytes(flipped),
-            "header_flip.wick": bytes(header_flip), "not_wick.txt": b"hello, not a wick file\n" * 8,
+            "header_flip.wick": bytes(header_flip),
+            "not_wick.txt": b"hello, not a wick file\n" * 8,
             "empty.wick": b"", "ambiguous.wick": ambiguous, "trailing.wick": TIED + b"\0"}
     paths = {name: d / name for name in made}
     for name, data in made.items():
