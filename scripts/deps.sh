@@ -5,7 +5,7 @@
 #   scripts/deps.sh --peers    also PyTorch and NumPy (interop tests, peer benchmarks)
 #   scripts/deps.sh --fuzz     also clang, libFuzzer, zlib and valgrind (scripts/fuzz.sh, valgrind.sh)
 #   scripts/deps.sh --bench    also the benchmark yardsticks: OpenBLAS, libtorch, PyTorch, NumPy
-#   scripts/deps.sh --python   also what python/ needs: NumPy, xxHash and pytest
+#   scripts/deps.sh --python   also what python/ needs: NumPy, xxHash, pytest, venv and setuptools
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config libxsimd-dev libgtest-dev libgmock-dev libbenchmark-dev
@@ -16,7 +16,7 @@ for group in "$@"; do
     # zlib: the fuzz seed generator deflates its zip-bomb seeds (libzip-dev pulls it in too).
     --fuzz) packages+=(clang libclang-rt-14-dev libfuzzer-14-dev valgrind zlib1g-dev) ;;
     --bench) packages+=(python3 python3-numpy python3-torch libopenblas-dev libtorch-dev) ;;
-    --python) packages+=(python3 python3-numpy python3-xxhash python3-pytest) ;;
+    --python) packages+=(python3 python3-numpy python3-xxhash python3-pytest python3-venv python3-setuptools) ;;
   esac
 done
 

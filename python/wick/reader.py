@@ -1,5 +1,7 @@
 """Decoding of wick files, front to back over the whole file (io/FORMAT.md)."""
 
+import mmap as _mmap
+import os
 import struct
 
 import numpy as np
@@ -7,6 +9,7 @@ import xxhash
 from numpy.lib.stride_tricks import as_strided
 
 from . import format as F
+from ._prefetch import read_and_hash
 
 
 class FormatError(ValueError):
@@ -21,7 +24,8 @@ class FormatError(ValueError):
 
 
 def _xxh3(data):
-    return xxhash.xxh3_64_intdigest(bytes(data))
+    # xxhash reads any contiguous buffer in place: no copy of a large payload.
+    return xxhash.xxh3_64_intdigest(data)
 
 
 class _Cursor:
@@ -457,15 +461,21 @@ def _read_view_table(cur, records):
 # ---------------------------------------------------------------- assembly
 
 
-def _load_tensor(buf, rec, i, stored_checksum, verify):
-    """A record's payload as its own writable NumPy array (bool bytes checked to be 0 or 1)."""
+def _load_tensor(buf, rec, i, stored_checksum, verify, digests=None):
+    """A record's payload as a NumPy array over `buf` itself (no copy; bool bytes checked).
+
+    `digests` maps (payload offset, size) to an XXH3-64 already taken while the file was read.
+    """
     at, p, code, sizes, payload_at = rec
-    data = bytearray(buf[payload_at:payload_at + p])
-    if verify and _xxh3(data) != stored_checksum:
+    data = buf[payload_at:payload_at + p]
+    actual = (digests or {}).get((payload_at, p)) if verify else None
+    if verify and actual is None:
+        actual = _xxh3(data)
+    if verify and actual != stored_checksum:
         raise FormatError(f"payload checksum mismatch (index says {stored_checksum:#018x})",
                           payload_at, f"tensor {i} payload")
-    if code == F.BOOL_CODE and any(b > 1 for b in data):
-        bad = next(j for j, b in enumerate(data) if b > 1)
+    if code == F.BOOL_CODE and p and np.frombuffer(data, np.uint8).max() > 1:
+        bad = int(np.argmax(np.frombuffer(data, np.uint8) > 1))
         raise FormatError("bool element is not 0 or 1", payload_at + bad, f"tensor {i} payload")
     return np.frombuffer(data, dtype=F.DTYPES[code][1]).reshape(sizes)
 
@@ -514,9 +524,10 @@ def _parse_index(buf, records, index_at, h, p, version, verify):
     return meta, tree_at, checksums, views
 
 
-def _build(buf, records, checksums, views, tree_at, end, version, verify):
+def _build(buf, records, checksums, views, tree_at, end, version, verify, digests=None):
     """Second pass over the tree, now with arrays: one object per tensor id and view id."""
-    arrays = [_load_tensor(buf, r, i, checksums[i], verify) for i, r in enumerate(records)]
+    arrays = [_load_tensor(buf, r, i, checksums[i], verify, digests)
+              for i, r in enumerate(records)]
     view_arrays = [_make_view(arrays[r], o, s, k) for r, o, s, k in views]
 
     def resolve(tag, rid, at):
@@ -526,7 +537,7 @@ def _build(buf, records, checksums, views, tree_at, end, version, verify):
     return _parse_value(cur, version, resolve, len(records))
 
 
-def _decode(buf, version, verify):
+def _decode(buf, version, verify, digests=None):
     """Header already read: trailer first (so a truncation is named there), then records."""
     if len(buf) < F.HEADER_SIZE + F.TRAILER_SIZE:
         raise FormatError(f"file of {len(buf)} bytes has no room for a trailer", len(buf),
@@ -541,7 +552,8 @@ def _decode(buf, version, verify):
         raise FormatError("index checksum differs from the index record's",
                           len(buf) - F.TRAILER_SIZE + 16, "trailer")
     meta, tree_at, checksums, views = _parse_index(buf, records, index_at, h, p, version, verify)
-    value = _build(buf, records, checksums, views, tree_at, index_at + h + p, version, verify)
+    value = _build(buf, records, checksums, views, tree_at, index_at + h + p, version, verify,
+                   digests)
     return value, meta, version
 
 
@@ -570,30 +582,94 @@ def _with_version(err, version):
     return err
 
 
-def _read_bytes(path_or_file):
+def _aligned_buffer(n):
+    """n writable bytes starting at a multiple of 64, so every payload is aligned."""
+    raw = np.empty(n + F.ALIGN, np.uint8)
+    skip = -raw.ctypes.data % F.ALIGN
+    return raw[skip:skip + n]
+
+
+def _read_all(f, verify=False):
+    """The rest of binary file `f` in one aligned allocation, filled by readinto; returns
+    (buffer, {(payload offset, size): XXH3-64} taken while reading when `verify`)."""
+    try:
+        size = os.fstat(f.fileno()).st_size - f.tell()
+    except (AttributeError, OSError, ValueError):
+        size = -1
+    if size < 0:
+        data = f.read()
+        buf = _aligned_buffer(len(data))
+        buf[:] = np.frombuffer(data, np.uint8)
+        return memoryview(buf), None
+    buf = _aligned_buffer(size)
+    view, got, digests = memoryview(buf), 0, None
+    if verify and size >= _PREFETCH_MIN:
+        got, digests = read_and_hash(f, view)
+    while got < size:
+        n = f.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    more = f.read()
+    if got == size and not more:
+        return view[:got], digests
+    # The file changed size while read: keep what is there, the checks judge it.
+    whole = _aligned_buffer(got + len(more))
+    whole[:got] = buf[:got]
+    whole[got:] = np.frombuffer(more, np.uint8)
+    return memoryview(whole), None
+
+
+def _map_file(path):
+    """A private (copy-on-write) map of `path`: writes to tensors never reach the file."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            # mmap refuses an empty file; the header check refuses it below.
+            return memoryview(bytearray())
+        return memoryview(_mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_COPY))
+
+
+# Below this size a second thread costs more than hashing after the read.
+_PREFETCH_MIN = 8 << 20
+
+
+def _read_bytes(path_or_file, mmap=False, verify=False):
+    """The whole file as one writable, 64-byte-aligned buffer (read, or mapped privately),
+    and the payload digests taken while reading (or None)."""
     if hasattr(path_or_file, "read"):
-        return path_or_file.read()
+        if mmap:
+            raise TypeError("mmap=True needs a path, not a file object")
+        return _read_all(path_or_file, verify)
+    if mmap:
+        return _map_file(path_or_file), None
     with open(path_or_file, "rb") as f:
-        return f.read()
+        return _read_all(f, verify)
 
 
-def load_with_metadata(path_or_file, *, verify=True):
-    """Load a wick file; return (value tree, metadata dict, (major, minor))."""
-    buf = memoryview(_read_bytes(path_or_file))
+def load_with_metadata(path_or_file, *, mmap=False, verify=True):
+    """Load a wick file; return (value tree, metadata dict, (major, minor)).
+
+    See load() for `mmap` and `verify`.
+    """
+    buf, digests = _read_bytes(path_or_file, mmap, verify)
     version = None
     try:
         version = _read_header(buf, verify)
-        return _decode(buf, version, verify)
+        return _decode(buf, version, verify, digests)
     except FormatError as err:
         if version is None:
             raise
         raise _with_version(err, version) from None
 
 
-def load(path_or_file, *, verify=True):
+def load(path_or_file, *, mmap=False, verify=True):
     """Load a wick file (path or binary file object) and return its value tree.
 
-    Tensors load as NumPy arrays (bfloat16 as its raw uint16 bits); views (2.1) as
-    as_strided arrays sharing memory with their record. Refusals raise FormatError.
+    Tensors load as writable NumPy arrays (bfloat16 as its raw uint16 bits) over one 64-byte
+    aligned buffer holding the whole file, read with one allocation; views (2.1) as
+    as_strided arrays sharing memory with their record. With `mmap=True` (paths only) that
+    buffer is a private copy-on-write map of the file instead: loading copies no payload, and
+    writing to a tensor changes this process's copy, never the file. `verify=False` skips the
+    checksum comparisons only. Refusals raise FormatError.
     """
-    return load_with_metadata(path_or_file, verify=verify)[0]
+    return load_with_metadata(path_or_file, mmap=mmap, verify=verify)[0]
