@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bounds_testing.h"
+#include "conformance_testing.h"
 #include "fuzz/fuzz_harness.h"
 #include "io_testing.h"
 #include "testing.h"
@@ -362,6 +363,29 @@ void expect_located(const ErrorInfo& info, const std::string& file) {
       << "a refusal that says neither where nor what: " << render(info);
 }
 
+// Files above this size stay out of tests/conformance (a few cases build megabytes to test
+// bounds; the corpus keeps to a few MB).
+constexpr std::size_t kMaxCorpusFile = std::size_t{64} << 10;
+
+// With WICK_UPDATE_CONFORMANCE=1, every refused file goes to tests/conformance/invalid/ with
+// what load(path) reports and, separately, what io::Reader reports (it checks the trailer and
+// index first).
+void write_invalid_case(const std::string& bytes, const ErrorInfo& load_info,
+                        const ErrorInfo& reader_info) {
+  // Files the path loaders take for another format (a zip, ...) are not about wick's bytes.
+  if (bytes.size() > kMaxCorpusFile || load_info.subject != "wick file" ||
+      reader_info.subject != "wick file") {
+    return;
+  }
+  const std::string name = conformance::case_name("invalid");
+  const auto dir = conformance::fresh_dir("invalid");
+  conformance::write_file(dir / (name + ".wick"), bytes);
+  const conformance::json doc = {{"kind", "format"},
+                                 {"load", conformance::refusal_json(load_info)},
+                                 {"reader", conformance::refusal_json(reader_info)}};
+  conformance::write_file(dir / (name + ".json"), doc.dump(1) + "\n");
+}
+
 void expect_refused(const std::string& bytes, const std::string& stream_msg,
                     std::optional<std::string> reader_msg = {}) {
   const Loaders l(bytes);
@@ -369,11 +393,14 @@ void expect_refused(const std::string& bytes, const std::string& stream_msg,
   const std::string path = l.path().string();
   const testing::PeakRss peak;
   expect_located(refusal([&] { l.stream(); }, stream_msg), "");
-  expect_located(refusal([&] { l.file(); }, stream_msg), path);
+  const ErrorInfo front_to_back = refusal([&] { l.file(); }, stream_msg);
+  expect_located(front_to_back, path);
   expect_located(refusal([&] { l.mmap(); }, rmsg), path);
-  expect_located(refusal([&] { l.reader_value(); }, rmsg), path);
+  const ErrorInfo random_access = refusal([&] { l.reader_value(); }, rmsg);
+  expect_located(random_access, path);
   expect_located(refusal([&] { l.reader_verify(); }, rmsg), path);
   ++refusal_counts().files;
+  if (conformance::updating()) write_invalid_case(bytes, front_to_back, random_access);
   // Sanitizers keep freed memory in quarantine, so their resident peak says nothing here.
   if (peak.available() && !testing::kSanitized) {
     refusal_counts().max_growth = std::max(refusal_counts().max_growth, peak.growth());
@@ -410,6 +437,12 @@ void expect_loads(const std::string& bytes, const Value& expected) {
   EXPECT_EQ(l.mmap(), expected);
   EXPECT_EQ(l.reader_value(), expected);
   EXPECT_NO_THROW(l.reader_verify());
+  if (conformance::updating() && bytes.size() <= kMaxCorpusFile) {
+    io::Reader r(l.path());
+    conformance::write_valid(
+        conformance::case_name("valid"), &bytes,
+        conformance::to_plain(l.file(), r.metadata(), r.info().major, r.info().minor));
+  }
 }
 
 // save(value) writes `bytes` byte for byte, but for the producer and the header checksum over it
