@@ -848,7 +848,14 @@ TensorEntry decode_table_row(ByteReader& r, uint32_t i) {
       format_error(at, "index", "tensor size exceeds 2^63-1");
     d = static_cast<int64_t>(v);
   }
-  if (payload_bytes(e.dtype, e.shape, at) != e.payload_size) {
+  // The 2^62 rule, named as the row's other faults are (a record names its own).
+  const std::optional<uint64_t> expected = bounded_nbytes(e.shape, e.dtype);
+  if (!expected) {
+    format_error(at, "index",
+                 wick::detail::cat("tensor ", i, ": shape ", shape_str(e.shape), " of ", e.dtype,
+                                   " overflows 2^62 bytes"));
+  }
+  if (*expected != e.payload_size) {
     format_error(
         at, "index",
         wick::detail::cat("tensor ", i, ": payload size ", e.payload_size, " does not match ",
