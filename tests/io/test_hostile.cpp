@@ -1075,6 +1075,76 @@ TEST(Hostile, DuplicateAndInvalidMetadataKeysAreRefused) {
   expect_refused(one_tensor_file(nul, dict_of("w", 0)), "metadata key contains a NUL byte");
 }
 
+// FORMAT.md "Conventions": strings are UTF-8, as Python's strict decoder has it. Each string
+// is refused at its length field: string values, dict keys of both kinds, metadata keys and
+// values.
+const std::vector<std::string>& not_utf8() {
+  static const std::vector<std::string> bad = {"\xff",              // never in UTF-8
+                                               "\x80",              // a continuation byte alone
+                                               "ab\xc3",            // a sequence cut short
+                                               "\xc0\x80",          // overlong NUL
+                                               "\xe0\x80\xaf",      // overlong '/'
+                                               "\xed\xa0\x80",      // a surrogate (U+D800)
+                                               "\xf4\x90\x80\x80",  // above U+10FFFF
+                                               "\xf8\x88\x80\x80\x80"};
+  return bad;
+}
+
+TEST(Hostile, StringsThatAreNotUtf8AreRefused) {
+  for (const std::string& bad : not_utf8()) {
+    SCOPED_TRACE(::testing::PrintToString(bad));
+    // The index payload starts at 256: metadata count (4), then the tree.
+    expect_refused_at(one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).raw(text(bad))),
+                      "index", 256 + 4 + 5 + 5 + 1, "string value is not valid UTF-8");
+    expect_refused_at(one_tensor_file(no_metadata(), dict_of(bad, 0)), "index", 256 + 4 + 5,
+                      "dict key is not valid UTF-8");
+    expect_refused_at(one_tensor_file(Bytes().u32(1).str(bad).raw(none()), dict_of("w", 0)),
+                      "index", 256 + 4, "metadata key is not valid UTF-8");
+    expect_refused_at(one_tensor_file(Bytes().u32(1).str("k").u8(5).str(bad), dict_of("w", 0)),
+                      "index", 256 + 4 + 5 + 1, "metadata string is not valid UTF-8");
+    const Bytes keyed =
+        keyed_dict(2).raw(int_key(0)).raw(tensor_ref(0)).raw(str_key(bad)).raw(none());
+    expect_refused_at(one_tensor_file(no_metadata(), keyed, {}, 2), "index",
+                      256 + 4 + 5 + 9 + 5 + 1, "dict key is not valid UTF-8");
+  }
+  // The edges that are UTF-8 load: the last code point, the last before the surrogates.
+  for (const std::string good : {"\xf4\x8f\xbf\xbf", "\xed\x9f\xbf", "\xef\xbf\xbf", ""}) {
+    expect_loads(one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).raw(text(good))),
+                 List{f32({1.5f, -2.0f}), good});
+  }
+}
+
+TEST(Hostile, TheWriterRefusesStringsThatAreNotUtf8BeforeTheTargetChanges) {
+  const TempDir dir;
+  const auto target = dir / "t.wick";
+  const Value old_value = Dict{{"w", f32({1, 2})}};
+  save(old_value, target);
+  const std::vector<char> old_bytes = testing::read_bytes(target);
+  const std::string bad = "caf\xe9";  // Latin-1, not UTF-8
+  SaveOptions bad_key, bad_text;
+  bad_key.metadata = Dict{{bad, 1}};
+  bad_text.metadata = Dict{{"k", bad}};
+  const std::vector<std::pair<Value, SaveOptions>> refused = {
+      {Dict{{"w", f32({1})}, {"s", List{1, bad}}}, {}},
+      {Dict{{"w", f32({1})}, {bad, 2}}, {}},
+      {Dict{{"w", f32({1})}, {"d", Dict{{Key(0), 1}, {Key(bad), 2}}}}, {}},
+      {old_value, bad_key},
+      {old_value, bad_text}};
+  for (const auto& [value, options] : refused) {
+    EXPECT_THROW(save(value, target, options), ArgumentError);
+    EXPECT_EQ(testing::read_bytes(target), old_bytes);
+    std::ostringstream out;
+    EXPECT_THROW(save(value, out, options), ArgumentError);
+    EXPECT_TRUE(out.str().empty()) << out.str().size() << " bytes written";
+  }
+  // A TensorDict's keys, and a Writer's add(): refused before any record.
+  TensorDict tensors;
+  tensors.insert("a", f32({1}));
+  tensors.insert(bad, f32({2}));
+  EXPECT_THROW(save(tensors, target), ArgumentError);
+  EXPECT_EQ(testing::read_bytes(target), old_bytes);
+}
+
 TEST(Hostile, UnknownValueTagsAreRefused) {
   for (const uint8_t tag : {uint8_t{12}, uint8_t{128}, uint8_t{255}}) {
     SCOPED_TRACE(int{tag});
