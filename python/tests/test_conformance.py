@@ -153,3 +153,27 @@ def test_invalid_file_is_refused_where_the_corpus_says(case):
         wick.load(case.path)
     assert (e.value.offset, e.value.structure) == (want["offset"], want["structure"]), \
         f"{e.value} (C++: {want['structure']} at {want['offset']}: {want['detail']})"
+
+
+def test_the_checks_notice_a_wrong_plain_form():
+    """The valid-file check fails on a changed bit, a moved view or sharing that is not there."""
+    import copy
+
+    case = next(c for c in VALID if c.name == "views")
+    value = wick.load(case.path)
+
+    def fails(mutate):
+        bad = copy.copy(case)
+        bad.doc = copy.deepcopy(case.doc)
+        bad.bin = bytearray(case.bin)
+        mutate(bad)
+        check = _Checker(bad)
+        with pytest.raises(AssertionError):
+            check.node(value, bad.doc["value"])
+            check.sharing()
+
+    fails(lambda c: c.bin.__setitem__(0, c.bin[0] ^ 1))
+    fails(lambda c: c.doc["tensors"][1].__setitem__("offset", 1))
+    # Tensor 1 (evens) claimed to be on a storage of its own: the loaded one shares.
+    fails(lambda c: (c.doc["storages"].append(dict(c.doc["storages"][0])),
+                     c.doc["tensors"][1].__setitem__("storage", len(c.doc["storages"]) - 1)))

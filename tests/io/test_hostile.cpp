@@ -1378,6 +1378,29 @@ TEST(Hostile, AnOptionalRecordIsStillVerified) {
   expect_refused_at(bytes, "record header (kind 99)", 64, "header checksum mismatch");
 }
 
+// FORMAT.md "What a refusal reports": a payload the file cannot hold is refused at its start,
+// an optional record's as a tensor's (a reader of a file knows its size).
+TEST(Hostile, AnOptionalPayloadTheFileCannotHoldIsRefusedAtItsStart) {
+  FileBuilder f(1, 1);
+  Bytes& b = f.bytes();
+  b.u32(99).u16(1).u16(64).u64(uint64_t{1} << 20).u64(0).zeros(32).seal(64);
+  f.index(no_metadata(), none(), {});
+  expect_refused_at(f.finish(), "optional record", 128, "truncated", "record");
+}
+
+// FORMAT.md "What a refusal reports": the producer is informational; only the bytes after its
+// first NUL must be zero.
+TEST(Hostile, AProducerOfAnyBytesBeforeItsNulLoads) {
+  FileBuilder f;
+  const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1.5f, -2.0f})});
+  f.index(no_metadata(), dict_of("w", 0), {r});
+  std::string bytes = f.finish();
+  bytes.replace(24, 6, "\xff\x80\x01 \xe9\x7f", 6);
+  const uint64_t sum = io::checksum(bytes.data(), 56);
+  bytes.replace(56, 8, reinterpret_cast<const char*>(&sum), 8);
+  expect_loads(bytes, Dict{{"w", f32({1.5f, -2.0f})}});
+}
+
 TEST(Hostile, AnUnknownRequiredRecordKindIsRefused) {
   FileBuilder f(1, 1);
   f.record(77, 0, "must be understood");
