@@ -74,7 +74,8 @@ def tied_tree_file(tree, **kw):
 
 def test_a_flipped_payload_byte_fails_its_checksum_naming_the_offset():
     err = refuse(patch(TIED, TENSOR_PAYLOAD_AT + 5, b"\x7f"), "payload checksum mismatch")
-    assert err.offset == TENSOR_PAYLOAD_AT and err.structure == "tensor 0 payload"
+    # At the record, named by the tensor's first path (FORMAT.md "What a refusal reports").
+    assert err.offset == 64 and err.structure == "tensor '/encoder.weight'"
 
 
 def test_without_verification_the_flipped_payload_loads_changed():
@@ -107,7 +108,7 @@ def test_big_endian_byte_order_mark():
 
 def test_header_checksum():
     err = refuse(patch(TIED, 30, b"Z"), "header checksum mismatch")
-    assert (err.offset, err.structure) == (56, "file header")
+    assert (err.offset, err.structure) == (0, "file header")
 
 
 def test_a_newer_major_is_refused_naming_both_versions():
@@ -122,7 +123,8 @@ def test_major_zero_is_refused():
 
 def test_header_size_and_flags():
     assert refuse(rehash_header(patch(TIED, 16, b"\x80")), "header size").offset == 16
-    assert refuse(rehash_header(patch(TIED, 21, b"\1")), "non-zero flags").offset == 20
+    err = refuse(rehash_header(patch(TIED, 21, b"\1")), "padding/reserved byte is 1")
+    assert (err.offset, err.structure) == (21, "file header flags")
 
 
 def test_producer_padding_after_the_nul_is_zero():
@@ -131,16 +133,16 @@ def test_producer_padding_after_the_nul_is_zero():
 
 def test_a_reserved_trailer_byte_is_refused():
     t = len(TIED) - 64
-    err = refuse(rehash_trailer(patch(TIED, t + 33, b"\1")), "non-zero reserved")
-    assert (err.offset, err.structure) == (t + 33, "trailer")
+    err = refuse(rehash_trailer(patch(TIED, t + 33, b"\1")), "padding/reserved byte is 1")
+    assert (err.offset, err.structure) == (t + 33, "trailer reserved bytes")
 
 
 def test_a_reserved_index_byte_is_refused():
     index_at = struct.unpack_from("<Q", TIED, len(TIED) - 64)[0]
     data = patch(TIED, index_at + 40, b"\1")
     data = patch(data, index_at + 56, B.u64(B.xxh3(data[index_at:index_at + 56])))
-    err = refuse(data, "non-zero reserved")
-    assert (err.offset, err.structure) == (index_at + 40, "index")
+    err = refuse(data, "padding/reserved byte is 1")
+    assert (err.offset, err.structure) == (index_at + 40, "index record reserved bytes")
 
 
 def test_a_byte_after_the_trailer_is_refused():
@@ -149,12 +151,14 @@ def test_a_byte_after_the_trailer_is_refused():
 
 def test_a_trailer_version_differing_from_the_header():
     data = rehash_trailer(patch(TIED, len(TIED) - 40, b"\2\0"))
-    assert refuse(data, "differs from the header's 1.0").structure == "trailer"
+    err = refuse(data, "does not match the file")
+    assert (err.offset, err.structure) == (len(TIED) - 64, "trailer")
 
 
 def test_a_trailer_file_size_that_is_not_the_real_size():
     data = rehash_trailer(patch(TIED, len(TIED) - 56, B.u64(len(TIED) + 64)))
-    assert refuse(data, "file size").offset == len(TIED) - 56
+    err = refuse(data, "size 512 (found 448)")
+    assert (err.offset, err.structure) == (len(TIED) - 64, "trailer")
 
 
 # ---------------------------------------------------------------- versions
@@ -192,14 +196,15 @@ def test_an_unknown_optional_record_is_skipped_and_a_required_one_refused():
     bad_payload = B.record(77, B.u64(B.xxh3(b"hellO")), b"hello", flags=1)
     refuse(tied_tree_file(TENSOR(0), extra=bad_payload), "payload checksum mismatch")
     refuse(tied_tree_file(TENSOR(0), extra=B.record(77, B.u64(0), b"", flags=2)),
-           "unknown record flag bits")
+           "unknown flag bits")
 
 
 @pytest.mark.parametrize("header_size", [72, 576])
 def test_record_header_sizes_outside_the_rules(header_size):
     extra = B.record(77, B.u64(0), b"", flags=1)
     extra = patch(extra, 6, struct.pack("<H", header_size))
-    refuse(tied_tree_file(TENSOR(0), extra=bytes(extra)), "record header size")
+    err = refuse(tied_tree_file(TENSOR(0), extra=bytes(extra)), "is not a multiple of 64")
+    assert err.structure == "record header (kind 77)"
 
 
 def test_dtype_code_and_rank():
@@ -229,14 +234,15 @@ def test_tensor_ids_in_order_without_gaps():
 
 def test_the_index_row_must_agree_with_the_record():
     row = B.tensor_row(64, 8, (4, 3), F32_12)
-    refuse(tied_tree_file(TENSOR(0), rows=[row]), "row disagrees with the record")
-    refuse(tied_tree_file(TENSOR(0), rows=[]), "tensor table has 0 rows for 1 tensor records")
+    err = refuse(tied_tree_file(TENSOR(0), rows=[row]), "disagrees with the record")
+    assert (err.offset, err.structure) == (64, "tensor ''")
+    refuse(tied_tree_file(TENSOR(0), rows=[]), "value refers to tensor 0 but the file has 0")
 
 
 def test_bool_elements_are_0_or_1():
     assert loads(B.build(TENSOR(0), tensors=[(0, (2,), b"\0\1")]))[0].tolist() == [False, True]
-    err = refuse(B.build(TENSOR(0), tensors=[(0, (2,), b"\1\2")]), "bool element")
-    assert err.offset == 129
+    err = refuse(B.build(TENSOR(0), tensors=[(0, (2,), b"\1\2")]), "element 1 is byte 2")
+    assert (err.offset, err.structure) == (129, "bool tensor #0")
 
 
 # ---------------------------------------------------------------- values
@@ -244,8 +250,10 @@ def test_bool_elements_are_0_or_1():
 
 def test_counts_are_checked_before_allocating():
     huge = b"\7" + B.u32(2**32 - 1)
-    assert "count 4294967295 exceeds" in str(refuse(tied_tree_file(huge)))
-    refuse(tied_tree_file(b"\x08" + B.u32(10**9)), "count")
+    err = refuse(tied_tree_file(huge), "container items needs 4294967295 bytes")
+    # After the count: where the items that cannot fit would start.
+    assert err.offset == struct.unpack_from("<Q", TIED, len(TIED) - 64)[0] + 64 + 4 + 5
+    refuse(tied_tree_file(b"\x08" + B.u32(10**9)), "container items")
 
 
 def test_nesting_depth_512_loads_and_513_is_refused():
@@ -255,7 +263,7 @@ def test_nesting_depth_512_loads_and_513_is_refused():
     for _ in range(511):
         value = value[0]
     assert value[0].shape == (3, 4)
-    refuse(tied_tree_file(nested(513)), "nesting depth exceeds 512")
+    refuse(tied_tree_file(nested(513)), "nesting deeper than 512 levels")
 
 
 def test_dict_key_rules():
@@ -268,36 +276,37 @@ def test_tag_10_rules():
     v = (2, 0)
     assert list(loads(B.build(INT_DICT((7, TENSOR(0)), ("07", NONE)), [(8, (3, 4), F32_12)],
                               version=v))[0]) == [7, "07"]
-    refuse(B.build(INT_DICT(("a", TENSOR(0))), [(8, (3, 4), F32_12)], version=v), "no int key")
-    refuse(B.build(b"\x0a" + B.u32(0), [], version=v), "tag-10 dict with no entry")
+    refuse(B.build(INT_DICT(("a", TENSOR(0))), [(8, (3, 4), F32_12)], version=v), "has none")
+    refuse(B.build(b"\x0a" + B.u32(0), [], version=v), "an empty dict with int keys")
     refuse(B.build(INT_DICT((7, TENSOR(0)), ("7", NONE)), [(8, (3, 4), F32_12)], version=v),
-           "decimal twin")
+           "has both the int key 7 and the string key '7'")
     refuse(B.build(INT_DICT((-1, TENSOR(0)), (-1, NONE)), [(8, (3, 4), F32_12)], version=v),
            "duplicate dict key -1")
     bad_key = b"\x0a" + B.u32(1) + b"\4" + b"\0" * 8 + TENSOR(0)
-    refuse(B.build(bad_key, [(8, (3, 4), F32_12)], version=v), "not 3 or 5")
+    refuse(B.build(bad_key, [(8, (3, 4), F32_12)], version=v), "ints (3) or strings (5)")
 
 
 def test_unknown_tag_and_unknown_tensor_id():
     refuse(tied_tree_file(LIST(TENSOR(0), b"\x0c")), "unknown value tag 12")
-    refuse(tied_tree_file(LIST(TENSOR(0), TENSOR(1))), "tensor id 1 is not below")
+    refuse(tied_tree_file(LIST(TENSOR(0), TENSOR(1))), "value refers to tensor 1 but the file has 1")
 
 
 def test_every_tensor_must_be_referenced():
-    err = refuse(B.build(TENSOR(0), tensors=[(1, (1,), b"\1"), (1, (1,), b"\2")]),
-                 "referenced by neither")
-    assert (err.offset, err.structure) == (192, "tensor 1")
+    data = B.build(TENSOR(0), tensors=[(1, (1,), b"\1"), (1, (1,), b"\2")])
+    err = refuse(data, "tensor 1 is not referenced by the value tree")
+    index_payload_at = struct.unpack_from("<Q", data, len(data) - 64)[0] + 64
+    assert (err.offset, err.structure) == (index_payload_at, "index")
 
 
 def test_metadata_rules():
     assert loads(tied_tree_file(TENSOR(0), meta=[("k", INT(3))]))[1] == {"k": 3}
     refuse(tied_tree_file(TENSOR(0), meta=[("k", INT(3)), ("k", NONE)]), "duplicate metadata key")
-    refuse(tied_tree_file(TENSOR(0), meta=[("", NONE)]), "empty metadata key")
-    refuse(tied_tree_file(TENSOR(0), meta=[("k", LIST())]), "not a scalar")
+    refuse(tied_tree_file(TENSOR(0), meta=[("", NONE)]), "metadata key is empty")
+    refuse(tied_tree_file(TENSOR(0), meta=[("k", LIST())]), "metadata values are tags 0-5")
 
 
 def test_the_index_payload_ends_after_the_last_table():
-    refuse(tied_tree_file(TENSOR(0), index_tail=b"\0"), "1 bytes after the last table")
+    refuse(tied_tree_file(TENSOR(0), index_tail=b"\0"), "1 unexpected bytes after the last table")
 
 
 def test_a_bad_utf8_string():
@@ -321,39 +330,38 @@ def test_a_good_view_loads_over_its_record():
 
 
 @pytest.mark.parametrize("row, message", [
-    (B.view_row(1, 0, (2,), (1,)), "record 1 is not below the tensor count 1"),
-    (B.view_row(0, 0, (1,) * 33, (1,) * 33), "rank 33 exceeds 32"),
-    (B.view_row(0, 2**63, (1,), (1,)), "exceeds 2^63-1"),
-    (B.view_row(0, 0, (0,), (1,)), "has no element"),
-    (B.view_row(0, 5, (3,), (3,)), "reaches past the record's 10 elements"),
-    (B.view_row(0, 0, (2, 3), (0, 1)), "reaches an element twice"),
-    (B.view_row(0, 0, (2, 3), (2, 1)), "reaches an element twice"),
-    (B.view_row(0, 0, (10,), (1,)), "is the record as stored"),
+    (B.view_row(1, 0, (2,), (1,)), "view 0 refers to tensor 1 but the file has 1 tensors"),
+    (B.view_row(0, 0, (1,) * 33, (1,) * 33), "view 0: rank 33"),
+    (B.view_row(0, 2**63, (1,), (1,)), "view 0: offset exceeds 2^63-1"),
+    (B.view_row(0, 0, (0,), (1,)), "view 0 has no elements"),
+    (B.view_row(0, 5, (3,), (3,)), "view 0 runs past the 10 elements"),
+    (B.view_row(0, 0, (2, 3), (0, 1)), "view 0 reaches an element twice"),
+    (B.view_row(0, 0, (2, 3), (2, 1)), "view 0 reaches an element twice"),
+    (B.view_row(0, 0, (10,), (1,)), "as it is stored; that is tag 6"),
     (B.view_row(0, 0, (2**61, 1), (1, 1)), "2^62"),
 ])
 def test_view_row_rules(row, message):
-    assert refuse(views_file([row]), message).structure == "view 0"
+    assert refuse(views_file([row]), message).structure == "index"
 
 
 def test_a_view_of_size_1_dimensions_with_odd_strides_is_still_the_record():
-    refuse(views_file([B.view_row(0, 0, (10, 1), (1, 99))], sizes=(10, 1)),
-           "is the record as stored")
-    refuse(views_file([B.view_row(0, 0, (1, 10), (0, 1))], sizes=(1, 10)),
-           "is the record as stored")
+    refuse(views_file([B.view_row(0, 0, (10, 1), (1, 99))], sizes=(10, 1)), "as it is stored")
+    refuse(views_file([B.view_row(0, 0, (1, 10), (0, 1))], sizes=(1, 10)), "as it is stored")
     # A reshape with a size-1 dimension is a different layout from the record.
     assert loads(views_file([B.view_row(0, 0, (1, 10), (7, 1))]))[0][1].shape == (1, 10)
 
 
 def test_two_rows_with_one_layout_are_refused():
     rows = [B.view_row(0, 0, (5, 1), (2, 3)), B.view_row(0, 0, (5, 1), (2, 4))]
-    err = refuse(views_file(rows), "same layout")
-    assert err.structure == "view 1" and err.offset is not None
+    err = refuse(views_file(rows), "view 1 repeats view 0")
+    assert err.structure == "index" and err.offset is not None
 
 
 def test_every_view_must_be_referenced_and_view_ids_in_range():
     rows = [B.view_row(0, 0, (5,), (2,))]
-    assert refuse(views_file(rows, tree=TENSOR(0)), "not referenced").structure == "view 0"
-    refuse(views_file(rows, tree=LIST(TENSOR(0), VIEW(0), VIEW(1))), "view id 1 is not below")
+    assert refuse(views_file(rows, tree=TENSOR(0)), "view 0 is not referenced").structure == "index"
+    refuse(views_file(rows, tree=LIST(TENSOR(0), VIEW(0), VIEW(1))),
+           "value refers to view 1 but the file has 1 views")
 
 
 def test_a_record_referenced_only_by_a_view_loads():
@@ -385,22 +393,25 @@ def test_a_tensor_header_size_other_than_the_ranks():
 
 def test_non_zero_tensor_header_padding_and_reserved_bytes():
     rec = B.record(1, _tensor_fields(0, 8, (3, 4)) + b"\1", F32_12)
-    assert refuse(_file_with_tensor_record(rec), "header padding").offset == 64 + 40
+    err = refuse(_file_with_tensor_record(rec), "padding/reserved byte is 1")
+    assert (err.offset, err.structure) == (64 + 40, "tensor record padding")
     fields = bytearray(_tensor_fields(0, 8, (3, 4)))
     fields[7] = 1  # reserved u16 at record offset 22
     rec = B.record(1, bytes(fields), F32_12)
-    assert refuse(_file_with_tensor_record(rec), "reserved").offset == 64 + 23
+    err = refuse(_file_with_tensor_record(rec), "padding/reserved byte is 1")
+    assert (err.offset, err.structure) == (64 + 23, "tensor record reserved bytes")
 
 
 def test_non_zero_payload_padding():
     rec = bytearray(B.record(1, _tensor_fields(0, 8, (3, 4)), F32_12))
     rec[-1] = 1
-    assert refuse(_file_with_tensor_record(bytes(rec)), "payload padding").offset == 64 + 127
+    err = refuse(_file_with_tensor_record(bytes(rec)), "padding/reserved byte is 1")
+    assert (err.offset, err.structure) == (64 + 127, "tensor padding")
 
 
 def test_a_tensor_record_may_not_be_optional():
     rec = B.record(1, _tensor_fields(0, 8, (3, 4)), F32_12, flags=1)
-    refuse(_file_with_tensor_record(rec), "tensor record flags are not 0")
+    refuse(_file_with_tensor_record(rec), "tensor records cannot be optional")
 
 
 def test_a_record_after_the_index_is_refused():
@@ -408,18 +419,20 @@ def test_a_record_after_the_index_is_refused():
     optional = B.record(77, B.u64(0), b"", flags=1)
     data = bytearray(TIED[:t] + optional + TIED[t:])
     data = rehash_trailer(patch(data, len(data) - 56, B.u64(len(data))))
-    err = refuse(data, "between the index and the trailer")
-    assert (err.offset, err.structure) == (t, "index")
+    # A front-to-back reader expects the trailer right after the index: it finds the record.
+    err = refuse(data, "end magic WICKEND missing")
+    assert (err.offset, err.structure) == (t + 56, "trailer")
 
 
 def test_the_trailer_must_point_at_the_index():
     t = len(TIED) - 64
     data = rehash_trailer(patch(TIED, t, B.u64(64)))
-    err = refuse(data, "index offset 64, the index is at")
+    err = refuse(data, "does not match the file: index at 64 (found at 192)")
     assert (err.offset, err.structure) == (t, "trailer")
 
 
 def test_the_trailer_index_checksum_must_match_the_index_record():
     t = len(TIED) - 64
     data = rehash_trailer(patch(TIED, t + 16, B.u64(1)))
-    assert refuse(data, "index checksum differs").offset == t + 16
+    err = refuse(data, "does not match the file")
+    assert (err.offset, err.structure) == (t, "trailer")

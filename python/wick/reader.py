@@ -1,4 +1,9 @@
-"""Decoding of wick files, front to back over the whole file (io/FORMAT.md)."""
+"""Decoding of wick files, front to back over the whole file (io/FORMAT.md).
+
+The checks run in the order FORMAT.md "What a refusal reports" gives (the order a reader that
+streams the file meets them), and each refusal names the offset and structure that section
+says, so this reader and the C++ one report the same fault the same way (tests/conformance).
+"""
 
 import mmap as _mmap
 import os
@@ -10,7 +15,6 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import format as F
 from ._prefetch import read_and_hash
-
 
 class FormatError(ValueError):
     """A file the spec refuses. `offset` is the file offset (or None), `structure` what was hit."""
@@ -40,9 +44,13 @@ class _Cursor:
     def remaining(self):
         return self.end - self.pos
 
-    def take(self, n):
+    def need(self, n, what):
+        """Refused at the current position unless n more bytes remain."""
         if n > self.remaining():
-            self.fail(f"needs {n} bytes, {self.remaining()} remain")
+            self.fail(f"truncated: {what} needs {n} bytes, only {self.remaining()} remain")
+
+    def take(self, n, what="field"):
+        self.need(n, what)
         start = self.pos
         self.pos += n
         return self.buf[start:self.pos]
@@ -60,179 +68,249 @@ class _Cursor:
         return self.unpack("Q")[0]
 
     def count(self, min_item_bytes, what):
-        """A u32 count, refused before allocating when its items cannot fit in what remains."""
-        at = self.pos
+        """A u32 count; refused, after it, when its items cannot fit in what remains."""
         n = self.u32()
-        if n * min_item_bytes > self.remaining():
-            self.fail(f"{what} count {n} exceeds the {self.remaining()} bytes that remain", at)
+        self.need(n * min_item_bytes, what)
         return n
 
-    def string(self, key=False):
-        """A `string` (u32 length + UTF-8); keys may not contain NUL ("Conventions")."""
+    def string(self, what="string"):
+        """A `string` (u32 length + UTF-8), refused at its length when not UTF-8."""
         at = self.pos
-        raw = bytes(self.take(self.u32()))
-        if key and b"\0" in raw:
-            self.fail("key contains a NUL byte", at)
+        raw = bytes(self.take(self.u32(), what))
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
-            self.fail("string is not valid UTF-8", at)
+            self.fail(f"{what} is not valid UTF-8", at)
 
 
-def _require_zero(buf, start, end, structure, what):
-    """Padding and reserved bytes are zero ("Conventions")."""
-    for i in range(start, end):
-        if buf[i]:
-            raise FormatError(f"non-zero {what} byte", i, structure)
+def _require_zero(buf, start, end, structure):
+    """Padding and reserved bytes are zero ("Conventions"): refused at the first that is not."""
+    seg = bytes(buf[start:end])
+    rest = seg.lstrip(b"\0")
+    if rest:
+        raise FormatError(f"padding/reserved byte is {rest[0]}, expected 0",
+                          start + len(seg) - len(rest), structure)
 
 
-def _checked_bytes(sizes, dsize, structure, offset):
-    """Bytes of a tensor, refusing sizes above 2^63-1 and the 2^62 rule ("Kind 1: tensor")."""
+def _read_exact(buf, at, n, structure):
+    """n bytes at `at`, or refused as truncated at `at`."""
+    if n > len(buf) - at:
+        raise FormatError(f"truncated: needs {n} bytes, the data ends after "
+                          f"{max(0, len(buf) - at)}", at, structure)
+
+
+def _bytes_within_rule(sizes, dsize):
+    """Payload bytes, or None when the 2^62 rule ("Kind 1: tensor") refuses the sizes."""
     claimed, elements = dsize, 1
     for s in sizes:
-        if s > F.MAX_U63:
-            raise FormatError(f"size {s} exceeds 2^63-1", offset, structure)
         claimed *= max(s, 1)
         elements *= s
-        if claimed > F.MAX_BYTES:
-            raise FormatError("sizes times dtype size exceed 2^62 bytes", offset, structure)
-    return elements * dsize
+    return elements * dsize if claimed <= F.MAX_BYTES else None
 
 
 def _version_text(v):
     return f"{v[0]}.{v[1]}"
 
 
-# ---------------------------------------------------------------- file header and trailer
+# ---------------------------------------------------------------- file header
 
 
 def _read_header(buf, verify):
     """Check the 64-byte file header; return the file's (major, minor)."""
     s = "file header"
     if len(buf) < F.HEADER_SIZE:
-        raise FormatError(f"file of {len(buf)} bytes is shorter than the header", len(buf), s)
+        got = min(len(buf), len(F.MAGIC))
+        if bytes(buf[:got]) != F.MAGIC[:got]:
+            raise FormatError(f"not a wick file ({len(buf)} bytes, bad magic)", 0, s)
+        raise FormatError(f"truncated: needs 64 bytes, the data ends after {len(buf)}", 0, s)
     if buf[0:8] != F.MAGIC:
         raise FormatError("bad magic: not a wick file", 0, s)
     if buf[12:16] != F.BYTE_ORDER_MARK:
         raise FormatError("byte order mark is not little-endian 0x01020304", 12, s)
     if verify and _xxh3(buf[0:56]) != struct.unpack_from("<Q", buf, 56)[0]:
-        raise FormatError("header checksum mismatch", 56, s)
-    major, minor, _, size, flags = struct.unpack_from("<HHIII", buf, 8)
-    if major == 0:
-        raise FormatError("invalid format major version 0", 8, s)
+        raise FormatError("header checksum mismatch", 0, s)
+    major, minor, _, size = struct.unpack_from("<HHII", buf, 8)
     if major > F.READER_MAJOR:
         raise FormatError(f"format version {major}.{minor} is newer than this reader's "
                           f"{F.READER_MAJOR}.{F.READER_MINOR}; upgrade wick to read it", 8, s)
-    if size != F.HEADER_SIZE:
-        raise FormatError(f"header size {size}, expected 64", 16, s)
-    if flags:
-        raise FormatError(f"non-zero flags {flags:#x}", 20, s)
-    _check_producer(buf, s)
+    if major == 0:
+        raise FormatError("invalid format major version 0", 8, s)
+    try:
+        if size != F.HEADER_SIZE:
+            raise FormatError(f"header size {size}, expected 64", 16, s)
+        _require_zero(buf, 20, 24, "file header flags")
+        _check_producer(buf)
+    except FormatError as err:
+        raise _with_version(err, (major, minor)) from None
     return major, minor
 
 
-def _check_producer(buf, s):
-    """The producer is NUL-padded ASCII: after the first NUL, padding, so zero."""
+def _check_producer(buf):
+    """The producer is informational: only the bytes after its first NUL are checked (zero)."""
     field = bytes(buf[F.PRODUCER_START:F.PRODUCER_END])
     text = field.split(b"\0", 1)[0]
-    if any(b >= 0x80 for b in text):
-        raise FormatError("producer is not ASCII", F.PRODUCER_START, s)
-    _require_zero(buf, F.PRODUCER_START + len(text), F.PRODUCER_END, s, "producer padding")
-
-
-def _read_trailer(buf, version, verify):
-    """Check the trailer (the file's last 64 bytes); return (index offset, index checksum)."""
-    s, t = "trailer", len(buf) - F.TRAILER_SIZE
-    if buf[t + 56:t + 64] != F.END_MAGIC:
-        raise FormatError("bad end magic", t + 56, s)
-    if verify and _xxh3(buf[t:t + 48]) != struct.unpack_from("<Q", buf, t + 48)[0]:
-        raise FormatError("trailer checksum mismatch", t + 48, s)
-    index_at, size, checksum, major, minor = struct.unpack_from("<QQQHH", buf, t)
-    if size != len(buf):
-        raise FormatError(f"file size {size} in the trailer, the file has {len(buf)}", t + 8, s)
-    if (major, minor) != version:
-        raise FormatError(f"version {major}.{minor} differs from the header's "
-                          f"{_version_text(version)}", t + 24, s)
-    _require_zero(buf, t + 28, t + 48, s, "reserved")
-    return index_at, checksum
+    _require_zero(buf, F.PRODUCER_START + len(text), F.PRODUCER_END,
+                  "file header producer padding")
 
 
 # ---------------------------------------------------------------- records
 
 
-def _read_prefix(buf, at, end):
-    """The common record prefix ("Records"): (kind, flags, H, P, payload end with padding)."""
-    s = f"record at {at}"
-    if end - at < F.RECORD_PREFIX:
-        raise FormatError("truncated record prefix", at, s)
+def _record_header_name(kind):
+    if kind == F.KIND_TENSOR:
+        return "tensor record header"
+    if kind == F.KIND_INDEX:
+        return "index record header"
+    return f"record header (kind {kind})"
+
+
+def _read_prefix(buf, at):
+    """The common record prefix ("Records"), then the rest of the header: (kind, flags, H, P)."""
+    _read_exact(buf, at, F.RECORD_PREFIX, "record header")
     kind, flags, h, p = struct.unpack_from("<IHHQ", buf, at)
-    if flags & ~F.FLAG_OPTIONAL:
-        raise FormatError(f"unknown record flag bits {flags:#x}", at + 4, s)
+    s = _record_header_name(kind)
     if h < 64 or h > F.MAX_RECORD_HEADER or h % F.ALIGN:
-        raise FormatError(f"record header size {h} is not a multiple of 64 in 64..512", at + 6, s)
-    if h > end - at:
-        raise FormatError("truncated record header", at, s)
-    if p > end - at - h:
-        raise FormatError(f"payload size {p} runs past the end of the records", at + 8, s)
-    return kind, flags, h, p, at + h + p + F.pad64(p)
+        raise FormatError(f"header size {h} is not a multiple of 64 between 64 and 512",
+                          at + 6, s)
+    if flags & ~F.FLAG_OPTIONAL:
+        raise FormatError(f"unknown flag bits {flags:#x}", at + 4, s)
+    if p > F.MAX_BYTES:
+        raise FormatError(f"payload size {p} is beyond any real file", at + 8, s)
+    _read_exact(buf, at + F.RECORD_PREFIX, h - F.RECORD_PREFIX, "record header")
+    return kind, flags, h, p
 
 
-def _check_record(buf, at, h, p, end, verify, s):
-    """Header checksum and the zero padding after the payload."""
-    if verify and _xxh3(buf[at:at + h - 8]) != struct.unpack_from("<Q", buf, at + h - 8)[0]:
-        raise FormatError("header checksum mismatch", at + h - 8, s)
-    pad_end = at + h + p + F.pad64(p)
-    if pad_end > end:
-        raise FormatError("truncated payload padding", end, s)
-    _require_zero(buf, at + h + p, pad_end, s, "payload padding")
+def _check_header_checksum(buf, at, h, s):
+    if _xxh3(buf[at:at + h - 8]) != struct.unpack_from("<Q", buf, at + h - 8)[0]:
+        raise FormatError("header checksum mismatch", at, s)
 
 
-def _read_tensor_record(buf, at, flags, h, p, expected_id):
-    """A kind-1 record: returns (dtype code, sizes, payload offset). Checks ("Kind 1: tensor")."""
-    s = f"tensor {expected_id}"
+def _take_payload(buf, at, p, s):
+    """A payload of p bytes at `at`: refused at its start when the file cannot hold it."""
+    if p > len(buf) - at:
+        raise FormatError(f"truncated: claims {p} bytes, only {max(0, len(buf) - at)} remain "
+                          "in the file", at, s)
+    return buf[at:at + p]
+
+
+def _read_padding(buf, at, p, verify, s):
+    """The pad64(P) zero bytes after a payload that starts at `at`."""
+    _read_exact(buf, at + p, F.pad64(p), s)
+    if verify:
+        _require_zero(buf, at + p, at + p + F.pad64(p), s)
+
+
+def _tensor_header(buf, at, flags, h, p, verify):
+    """A kind-1 record's header ("Kind 1: tensor"): returns (id, dtype code, sizes)."""
+    s = "tensor record header"
+    if verify:
+        _check_header_checksum(buf, at, h, s)
     if flags:
-        raise FormatError("tensor record flags are not 0", at + 4, s)
+        raise FormatError("tensor records cannot be optional", at + 4, s)
     tid, code, rank = struct.unpack_from("<IBB", buf, at + 16)
-    if tid != expected_id:
-        raise FormatError(f"tensor id {tid}, expected {expected_id}", at + 16, s)
     if code not in F.DTYPES:
         raise FormatError(f"unknown dtype code {code}", at + 20, s)
     if rank > F.MAX_RANK:
         raise FormatError(f"rank {rank} exceeds 32", at + 21, s)
     if h != F.tensor_header_size(rank):
         raise FormatError(f"header size {h} for rank {rank}", at + 6, s)
-    _require_zero(buf, at + 22, at + 24, s, "reserved")
+    _require_zero(buf, at + 22, at + 24, "tensor record reserved bytes")
     sizes = struct.unpack_from(f"<{rank}Q", buf, at + 24)
-    _require_zero(buf, at + 24 + 8 * rank, at + h - 8, s, "header padding")
-    if _checked_bytes(sizes, F.DTYPES[code][2], s, at + 24) != p:
+    for i, size in enumerate(sizes):
+        if size > F.MAX_U63:
+            raise FormatError(f"size {size} exceeds 2^63-1", at + 24 + 8 * i, s)
+    _require_zero(buf, at + 24 + 8 * rank, at + h - 8, "tensor record padding")
+    expected = _bytes_within_rule(sizes, F.DTYPES[code][2])
+    if expected is None:
+        raise FormatError(f"sizes {list(sizes)} overflow 2^62 bytes", at, "tensor record")
+    if expected != p:
         raise FormatError(f"payload size {p} does not match dtype and sizes", at + 8, s)
-    return code, tuple(sizes), at + h
+    return tid, code, tuple(sizes)
 
 
-def _check_optional(buf, at, h, p, verify):
-    """An unknown optional record: its payload checksum at offset 16 when P > 0 ("Records")."""
-    if verify and p and _xxh3(buf[at + h:at + h + p]) != struct.unpack_from("<Q", buf, at + 16)[0]:
-        raise FormatError("payload checksum mismatch", at + h, f"optional record at {at}")
+def _tensor_record(buf, at, flags, h, p, expected_id, verify, digests=None):
+    """A kind-1 record: ((offset, P, code, sizes, payload offset), payload hash or None)."""
+    tid, code, sizes = _tensor_header(buf, at, flags, h, p, verify)
+    if tid != expected_id:
+        raise FormatError(f"tensor id {tid}, expected {expected_id}", at + 16, "tensor record")
+    payload = _take_payload(buf, at + h, p, "tensor payload")
+    if code == F.BOOL_CODE:
+        elements = np.frombuffer(payload, np.uint8)
+        if p and elements.max() > 1:
+            j = int(np.argmax(elements > 1))
+            raise FormatError(f"element {j} is byte {elements[j]}, expected 0 or 1", at + h + j,
+                              f"bool tensor #{tid}")
+    digest = None
+    if verify:
+        digest = (digests or {}).get((at + h, p))
+        if digest is None:
+            digest = _xxh3(payload)
+    _read_padding(buf, at + h, p, verify, "tensor padding")
+    return (at, p, code, sizes, at + h), digest
 
 
-def _walk_records(buf, verify):
-    """Records from offset 64 to the index; returns (tensor records, index offset, its H and P)."""
-    end, at, tensors = len(buf) - F.TRAILER_SIZE, F.HEADER_SIZE, []
+def _index_record(buf, at, flags, h, p, stored, verify):
+    """Kind 2: flags 0, H = 64, reserved zero, its payload checksum, its padding."""
+    if flags or h != 64:
+        raise FormatError("index records have flags 0 and a 64-byte header", at,
+                          "index record header")
+    _require_zero(buf, at + 24, at + 56, "index record reserved bytes")
+    payload = _take_payload(buf, at + h, p, "index")
+    if verify and _xxh3(payload) != stored:
+        raise FormatError("payload checksum mismatch", at, "index")
+    _read_padding(buf, at + h, p, True, "index padding")
+
+
+def _optional_record(buf, at, kind, flags, h, p, stored, verify):
+    """An unknown kind: skipped when optional, after its payload checksum ("Records")."""
+    if not flags & F.FLAG_OPTIONAL:
+        raise FormatError(f"unknown required record kind {kind}", at, "record header")
+    start = at + h
+    _take_payload(buf, start, p, "optional record")
+    if verify and p and _xxh3(buf[start:start + p]) != stored:
+        raise FormatError("payload checksum mismatch", at, f"optional record (kind {kind})")
+    _read_padding(buf, start, p, verify, "record padding")
+
+
+def _walk_records(buf, verify, digests=None):
+    """Records from offset 64 to the index: (tensor records, their hashes, index at, P)."""
+    at, records, hashes = F.HEADER_SIZE, [], []
     while True:
-        if at >= end:
-            raise FormatError("no index record before the trailer", at, "records")
-        kind, flags, h, p, nxt = _read_prefix(buf, at, end)
-        s = f"record at {at}"
-        _check_record(buf, at, h, p, end, verify, s)
+        kind, flags, h, p = _read_prefix(buf, at)
         if kind == F.KIND_TENSOR:
-            tensors.append((at, p) + _read_tensor_record(buf, at, flags, h, p, len(tensors)))
-        elif kind == F.KIND_INDEX:
-            return tensors, at, h, p, nxt
-        elif flags & F.FLAG_OPTIONAL:
-            _check_optional(buf, at, h, p, verify)
+            rec, digest = _tensor_record(buf, at, flags, h, p, len(records), verify, digests)
+            records.append(rec)
+            hashes.append(digest)
         else:
-            raise FormatError(f"unknown required record kind {kind}", at, s)
-        at = nxt
+            if verify:
+                _check_header_checksum(buf, at, h, _record_header_name(kind))
+            stored = struct.unpack_from("<Q", buf, at + 16)[0]
+            if kind == F.KIND_INDEX:
+                _index_record(buf, at, flags, h, p, stored, verify)
+                return records, hashes, at, p
+            _optional_record(buf, at, kind, flags, h, p, stored, verify)
+        at += h + p + F.pad64(p)
+
+
+# ---------------------------------------------------------------- trailer
+
+
+def _read_trailer(buf, at, index_at, version, verify):
+    """The trailer right after the index: its own checks, then that it matches the file."""
+    s = "trailer"
+    _read_exact(buf, at, F.TRAILER_SIZE, s)
+    if buf[at + 56:at + 64] != F.END_MAGIC:
+        raise FormatError("end magic WICKEND missing", at + 56, s)
+    if verify and _xxh3(buf[at:at + 48]) != struct.unpack_from("<Q", buf, at + 48)[0]:
+        raise FormatError("checksum mismatch", at, s)
+    _require_zero(buf, at + 28, at + 48, "trailer reserved bytes")
+    index_offset, size, checksum, major, minor = struct.unpack_from("<QQQHH", buf, at)
+    stored = struct.unpack_from("<Q", buf, index_at + 16)[0]
+    if (index_offset, size, checksum, (major, minor)) != (index_at, at + 64, stored, version):
+        raise FormatError(f"does not match the file: index at {index_offset} (found at "
+                          f"{index_at}), size {size} (found {at + 64})", at, s)
+    if len(buf) != at + 64:
+        raise FormatError(f"{len(buf) - at - 64} unexpected bytes after the trailer", at, s)
 
 
 # ---------------------------------------------------------------- values
@@ -248,113 +326,203 @@ def _parse_scalar(cur, tag):
         return cur.unpack("q")[0]
     if tag == F.TAG_FLOAT:
         return cur.unpack("d")[0]
-    return cur.string()
+    return cur.string("string value")
 
 
-class _Frame:
-    """An open container on the explicit stack."""
-
-    def __init__(self, tag, count, at):
-        self.tag, self.left, self.at = tag, count, at
-        self.items = {} if tag in (F.TAG_DICT, F.TAG_INT_DICT) else []
-        self.key = None
-        self.has_int = False
-
-    def finish(self):
-        if self.tag == F.TAG_TUPLE:
-            return tuple(self.items)
-        return self.items
-
-
-def _read_key(cur, frame):
-    """A dict key: tag 8 keys are strings, tag 10 keys tag 3 (int) or tag 5 (string)."""
+def _dict_key(cur):
+    """A dict key: a string that may be empty but holds no NUL ("Values")."""
     at = cur.pos
-    if frame.tag == F.TAG_DICT:
-        key = cur.string(key=True)
-    else:
+    key = cur.string("dict key")
+    if "\0" in key:
+        cur.fail("dict key contains a NUL byte", at)
+    return key
+
+
+def _int_key_step(key):
+    """The int a string key spells in decimal as a tree path does ("Tree paths"), or None."""
+    digits = key[1:] if key.startswith("-") else key
+    if not digits.isascii() or not digits.isdigit() or key == "-0":
+        return None
+    if len(digits) > 1 and digits[0] == "0":
+        return None
+    n = int(key)
+    return n if -2**63 <= n < 2**63 else None
+
+
+class _Open:
+    """An open container of the checking pass: its tag, items left, keys seen so far."""
+
+    def __init__(self, tag, count, at, link):
+        self.tag, self.count, self.left, self.at, self.link = tag, count, count, at, link
+        self.keys, self.int_keys = [], []  # (key, offset)
+
+    def close(self):
+        """A dict's keys, checked when it closes ("Values"); refusals name the dict's index."""
+        seen = {}
+        for key, at in self.keys:
+            if key in seen:
+                raise FormatError(f"duplicate dict key {key!r}", at, "index")
+            seen[key] = at
+        if self.tag != F.TAG_INT_DICT:
+            return
+        if not self.int_keys:
+            raise FormatError("a dict with int keys (tag 10) has none", self.at, "index")
+        ints = {}
+        for key, at in self.int_keys:
+            if key in ints:
+                raise FormatError(f"duplicate dict key {key}", at, "index")
+            ints[key] = at
+        for key, _ in self.keys:
+            if _int_key_step(key) in ints:
+                raise FormatError(f"a dict has both the int key {key} and the string key "
+                                  f"'{key}'", self.at, "index")
+
+
+MIN_ITEM = {F.TAG_LIST: F.MIN_VALUE, F.TAG_TUPLE: F.MIN_VALUE, F.TAG_DICT: F.MIN_DICT_ENTRY,
+            F.TAG_INT_DICT: F.MIN_INT_DICT_ENTRY}
+
+
+def _value_head(cur, depth, version):
+    """One value's tag and contents, a container's count: (tag, id or count or None)."""
+    at = cur.pos
+    tag = cur.u8()
+    if tag in F.SCALAR_TAGS:
+        _parse_scalar(cur, tag)
+        return tag, None
+    if tag not in MIN_ITEM and tag not in (F.TAG_TENSOR, F.TAG_VIEW):
+        cur.fail(f"unknown value tag {tag}", at)
+    since = F.TAG_SINCE.get(tag)
+    if since and version < since:
+        cur.fail(f"value tag {tag} ({F.TAG_NAMES[tag]}) needs format {_version_text(since)}; "
+                 f"the file is {_version_text(version)}", at)
+    n = cur.u32()
+    if tag in (F.TAG_TENSOR, F.TAG_VIEW):
+        return tag, n  # checked against the tables once they are read
+    if tag == F.TAG_INT_DICT and n == 0:
+        cur.fail("an empty dict with int keys (tag 10); an empty dict is tag 8", at)
+    cur.need(n * MIN_ITEM[tag], "container items")
+    if depth >= F.MAX_DEPTH:
+        cur.fail("nesting deeper than 512 levels", at)
+    return tag, n
+
+
+def _item_step(cur, parent):
+    """Reads the key before a dict's item; returns the item's path step."""
+    if parent.tag == F.TAG_DICT:
+        at = cur.pos
+        key = _dict_key(cur)
+        parent.keys.append((key, at))
+        return key
+    if parent.tag == F.TAG_INT_DICT:
+        at = cur.pos
         tag = cur.u8()
         if tag == F.TAG_INT:
             key = cur.unpack("q")[0]
-            frame.has_int = True
-        elif tag == F.TAG_STRING:
-            key = cur.string(key=True)
-        else:
-            cur.fail(f"tag-10 dict key has tag {tag}, not 3 or 5", at)
-    if key in frame.items:
-        cur.fail(f"duplicate dict key {key!r}", at)
-    if frame.tag == F.TAG_INT_DICT and _has_digit_twin(frame.items, key):
-        cur.fail(f"dict holds both {key!r} and its decimal twin", at)
-    frame.key = key
+            parent.int_keys.append((key, at))
+            return str(key)
+        if tag != F.TAG_STRING:
+            cur.fail(f"dict key tag {tag}: keys of a tag-10 dict are ints (3) or strings (5)", at)
+        at = cur.pos
+        key = _dict_key(cur)
+        parent.keys.append((key, at))
+        return key
+    return str(parent.count - parent.left)
 
 
-def _has_digit_twin(items, key):
-    """An int key and the string of its digits may not share a dict ("Values")."""
-    if isinstance(key, int):
-        return str(key) in items
-    try:
-        return int(key) in items and str(int(key)) == key
-    except ValueError:
-        return False
+def _check_tree(cur, version):
+    """The checking pass over the value tree: every rule of "Values" but the id ranges.
 
-
-def _open_container(cur, tag, at):
-    """The count of a list, tuple or dict, checked against the remaining bytes."""
-    per_item = {F.TAG_LIST: F.MIN_VALUE, F.TAG_TUPLE: F.MIN_VALUE,
-                F.TAG_DICT: F.MIN_DICT_ENTRY, F.TAG_INT_DICT: F.MIN_INT_DICT_ENTRY}[tag]
-    n = cur.count(per_item, f"value tag {tag}")
-    if tag == F.TAG_INT_DICT and n == 0:
-        cur.fail("tag-10 dict with no entry", at)
-    return _Frame(tag, n, at)
-
-
-def _read_leaf_or_open(cur, version, resolve, tensor_count):
-    """One value's tag: a leaf value, or a new _Frame for a container."""
-    at = cur.pos
-    tag = cur.u8()
-    since = F.TAG_SINCE.get(tag)
-    if since and (version < since or (tag == F.TAG_VIEW and not F.views_allowed(version))):
-        cur.fail(f"value tag {tag} ({F.TAG_NAMES[tag]}) needs format {_version_text(since)}; "
-                 f"the file is {_version_text(version)}", at)
-    if tag in F.SCALAR_TAGS:
-        return _parse_scalar(cur, tag), None
-    if tag == F.TAG_TENSOR:
-        tid = cur.u32()
-        if tid >= tensor_count:
-            cur.fail(f"tensor id {tid} is not below the tensor count {tensor_count}", at)
-        return resolve(tag, tid, at), None
-    if tag == F.TAG_VIEW:
-        return resolve(tag, cur.u32(), at), None
-    if tag in (F.TAG_LIST, F.TAG_TUPLE, F.TAG_DICT, F.TAG_INT_DICT):
-        return None, _open_container(cur, tag, at)
-    cur.fail(f"unknown value tag {tag}", at)
-
-
-def _parse_value(cur, version, resolve, tensor_count):
-    """One value, parsed with an explicit stack (nesting depth at most 512, "Values")."""
-    stack, result = [], None
+    Returns the tensor and view references in pre-order as (tag, id, path link), where a path
+    link is (parent link, step) or None for the root: paths are spelled only for a refusal.
+    """
+    stack, refs = [], []
     while True:
-        if stack and stack[-1].left == 0:
-            done = stack.pop()
-            if done.tag == F.TAG_INT_DICT and not done.has_int:
-                cur.fail("tag-10 dict has no int key", done.at)
-            value = done.finish()
-        else:
-            if stack and stack[-1].tag in (F.TAG_DICT, F.TAG_INT_DICT):
-                _read_key(cur, stack[-1])
-            value, frame = _read_leaf_or_open(cur, version, resolve, tensor_count)
-            if frame is not None:
-                if len(stack) >= F.MAX_DEPTH:
-                    cur.fail("nesting depth exceeds 512", frame.at)
-                stack.append(frame)
-                continue
+        link = None
+        if stack:
+            link = (stack[-1].link, _item_step(cur, stack[-1]))
+        at = cur.pos
+        tag, n = _value_head(cur, len(stack), version)
+        if tag in (F.TAG_TENSOR, F.TAG_VIEW):
+            refs.append((tag, n, link))
+        elif n:
+            stack.append(_Open(tag, n, at, link))
+            continue
+        while stack:
+            stack[-1].left -= 1
+            if stack[-1].left:
+                break
+            stack.pop().close()
         if not stack:
-            return value
-        parent = stack[-1]
-        parent.left -= 1
-        if isinstance(parent.items, dict):
-            parent.items[parent.key] = value
-        else:
-            parent.items.append(value)
+            return refs
+
+
+def _spell(link):
+    """A path link as a JSON Pointer ("Tree paths")."""
+    steps = []
+    while link is not None:
+        link, step = link
+        steps.append("/" + step.replace("~", "~0").replace("/", "~1"))
+    return "".join(reversed(steps))
+
+
+def _tensor_name(refs, views, i):
+    """'<path>' of the first reference to record i in pre-order (direct or through a view)."""
+    for tag, rid, link in refs:
+        if (rid if tag == F.TAG_TENSOR else views[rid][0]) == i:
+            return f"'{_spell(link)}'"
+    return f"#{i}"
+
+
+class _Builder:
+    """The second pass over a checked tree: the Python values, one object per tensor and view."""
+
+    def __init__(self, arrays, view_arrays):
+        self.arrays, self.view_arrays = arrays, view_arrays
+
+    def build(self, cur):
+        stack = []  # [tag, items, keys or None, left]
+        while True:
+            key = None
+            if stack and stack[-1][0] in (F.TAG_DICT, F.TAG_INT_DICT):
+                key = self._key(cur, stack[-1][0])
+            value, opened = self._head(cur)
+            if opened is not None:
+                stack.append(opened + [key])
+                continue
+            while True:
+                if not stack:
+                    return value
+                frame = stack[-1]
+                if isinstance(frame[1], dict):
+                    frame[1][key] = value
+                else:
+                    frame[1].append(value)
+                frame[2] -= 1
+                if frame[2]:
+                    break
+                stack.pop()
+                tag, items, _, key = frame
+                value = tuple(items) if tag == F.TAG_TUPLE else items
+
+    @staticmethod
+    def _key(cur, tag):
+        if tag == F.TAG_INT_DICT and cur.u8() == F.TAG_INT:
+            return cur.unpack("q")[0]
+        return cur.string()
+
+    def _head(self, cur):
+        tag = cur.u8()
+        if tag in F.SCALAR_TAGS:
+            return _parse_scalar(cur, tag), None
+        n = cur.u32()
+        if tag == F.TAG_TENSOR:
+            return self.arrays[n], None
+        if tag == F.TAG_VIEW:
+            return self.view_arrays[n], None
+        items = {} if tag in (F.TAG_DICT, F.TAG_INT_DICT) else []
+        if n == 0:
+            return (() if tag == F.TAG_TUPLE else items), None
+        return None, [tag, items, n]
 
 
 # ---------------------------------------------------------------- index payload
@@ -363,58 +531,78 @@ def _parse_value(cur, version, resolve, tensor_count):
 def _read_metadata(cur):
     """Metadata: unique, non-empty, NUL-free string keys to scalars (index part 1)."""
     meta = {}
-    for _ in range(cur.count(F.MIN_META_ENTRY, "metadata")):
+    for _ in range(cur.count(F.MIN_META_ENTRY, "metadata entries")):
         at = cur.pos
-        key = cur.string(key=True)
-        if not key:
-            cur.fail("empty metadata key", at)
+        key = cur.string("metadata key")
+        if not key or "\0" in key:
+            cur.fail("metadata key " + ("is empty" if not key else "contains a NUL byte"), at)
         if key in meta:
             cur.fail(f"duplicate metadata key {key!r}", at)
         tag_at = cur.pos
         tag = cur.u8()
         if tag not in F.SCALAR_TAGS:
-            cur.fail(f"metadata value tag {tag} is not a scalar", tag_at)
+            cur.fail(f"metadata '{key}' has tag {tag}; metadata values are tags 0-5", tag_at)
         meta[key] = _parse_scalar(cur, tag)
     return meta
 
 
-def _read_tensor_table(cur, records):
-    """Index part 3: one row per tensor record, agreeing with it exactly."""
+def _read_table_row(cur, i, previous):
+    """Index part 3, one row: (record offset, P, checksum, dtype code, sizes)."""
     at = cur.pos
-    n = cur.count(F.MIN_TENSOR_ROW, "tensor table")
-    if n != len(records):
-        cur.fail(f"tensor table has {n} rows for {len(records)} tensor records", at)
-    checksums = []
-    for i, (rec_at, p, code, sizes, _) in enumerate(records):
-        row_at = cur.pos
-        offset, size, checksum, rcode, rank = cur.unpack("QQQBB")
-        if rank > F.MAX_RANK:
-            cur.fail(f"tensor {i}: rank {rank} exceeds 32", row_at)
-        rsizes = cur.unpack(f"{rank}Q")
-        if (offset, size, rcode, rsizes) != (rec_at, p, code, sizes):
-            cur.fail(f"tensor {i}: row disagrees with the record at {rec_at}", row_at)
-        checksums.append(checksum)
-    return checksums
-
-
-def _read_view_row(outer, i, records):
-    """One view table row, checked by the rules of index part 4 (refusals name `view i`)."""
-    at = outer.pos
-    cur = _Cursor(outer.buf, outer.pos, outer.end, f"view {i}")
-    rec, offset, rank = cur.unpack("IQB")
-    if rec >= len(records):
-        cur.fail(f"view {i}: record {rec} is not below the tensor count {len(records)}", at)
+    offset, size, checksum, code, rank = cur.unpack("QQQBB")
+    if code not in F.DTYPES:
+        cur.fail(f"tensor {i}: unknown dtype code {code}", at + 24)
     if rank > F.MAX_RANK:
-        cur.fail(f"view {i}: rank {rank} exceeds 32", at)
-    sizes, strides = cur.unpack(f"{rank}Q"), cur.unpack(f"{rank}Q")
-    code, rsizes = records[rec][2], records[rec][3]
-    if offset > F.MAX_U63 or any(x > F.MAX_U63 for x in strides):
-        cur.fail(f"view {i}: offset or stride exceeds 2^63-1", at)
-    _checked_bytes(sizes, F.DTYPES[code][2], f"view {i}", at)
+        cur.fail(f"tensor {i}: rank {rank}", at + 25)
+    sizes = cur.unpack(f"{rank}Q")
+    if any(s > F.MAX_U63 for s in sizes):
+        cur.fail("tensor size exceeds 2^63-1", at)
+    expected = _bytes_within_rule(sizes, F.DTYPES[code][2])
+    if expected is None:
+        cur.fail(f"tensor {i}: sizes {list(sizes)} overflow 2^62 bytes", at)
+    if expected != size:
+        cur.fail(f"tensor {i}: payload size {size} does not match dtype and sizes", at)
+    if offset % F.ALIGN or offset < F.HEADER_SIZE or (previous and offset <= previous[0]):
+        cur.fail(f"tensor {i}: record offset {offset} is misaligned, inside the header, or not "
+                 "after the previous record", at)
+    return offset, size, checksum, code, tuple(sizes)
+
+
+def _read_tensor_table(cur):
+    """Index part 3: one row per tensor record, at increasing aligned offsets."""
+    rows = []
+    for i in range(cur.count(F.MIN_TENSOR_ROW, "tensor table")):
+        rows.append(_read_table_row(cur, i, rows[-1] if rows else None))
+    return rows
+
+
+def _view_field(cur, i, what):
+    at = cur.pos
+    v = cur.u64()
+    if v > F.MAX_U63:
+        cur.fail(f"view {i}: {what} exceeds 2^63-1", at)
+    return v
+
+
+def _read_view_row(cur, i, rows):
+    """Index part 4, one row, then its rules against its record (refused at the row)."""
+    at = cur.pos
+    rec = cur.u32()
+    offset = _view_field(cur, i, "offset")
+    rank = cur.u8()
+    if rank > F.MAX_RANK:
+        cur.fail(f"view {i}: rank {rank}", at + 12)
+    cur.need(16 * rank, "view sizes and strides")
+    sizes = tuple(_view_field(cur, i, "size") for _ in range(rank))
+    strides = tuple(_view_field(cur, i, "stride") for _ in range(rank))
+    if rec >= len(rows):
+        cur.fail(f"view {i} refers to tensor {rec} but the file has {len(rows)} tensors", at)
+    code, rsizes = rows[rec][3], rows[rec][4]
+    if _bytes_within_rule(sizes, F.DTYPES[code][2]) is None:
+        cur.fail(f"view {i}: sizes {list(sizes)} overflow 2^62 bytes", at)
     if 0 in sizes:
-        cur.fail(f"view {i}: has no element", at)
+        cur.fail(f"view {i} has no elements; an empty tensor is a record (tag 6)", at)
     _check_view_layout(cur, i, at, offset, sizes, strides, rsizes)
-    outer.pos = cur.pos
     return rec, offset, sizes, strides
 
 
@@ -424,59 +612,96 @@ def _check_view_layout(cur, i, at, offset, sizes, strides, rsizes):
     for s in rsizes:
         count *= s
     if offset + sum((n - 1) * k for n, k in zip(sizes, strides)) >= count:
-        cur.fail(f"view {i}: reaches past the record's {count} elements", at)
+        cur.fail(f"view {i} runs past the {count} elements of its record", at)
     reach = 0
-    for n, k in sorted(zip(sizes, strides), key=lambda d: d[1]):
-        if n > 1 and k <= reach:
-            cur.fail(f"view {i}: reaches an element twice", at)
+    for n, k in sorted(((n, k) for n, k in zip(sizes, strides) if n > 1), key=lambda d: d[1]):
+        if k <= reach:
+            cur.fail(f"view {i} reaches an element twice", at)
         reach += (n - 1) * k
-    if offset == 0 and tuple(sizes) == tuple(rsizes):
+    if offset == 0 and sizes == rsizes:
         expect, row_major = 1, True
         for n, k in reversed(list(zip(sizes, strides))):
             row_major &= n == 1 or k == expect
             expect *= n
         if row_major:
-            cur.fail(f"view {i}: is the record as stored (use tag 6)", at)
+            cur.fail(f"view {i} is all of tensor as it is stored; that is tag 6", at)
 
 
 def _view_layout_key(rec, offset, sizes, strides):
     """Layout identity: strides of size-1 dimensions reach nothing, so they do not count."""
-    return rec, offset, tuple(sizes), tuple(k if n > 1 else 0 for n, k in zip(sizes, strides))
+    return rec, offset, sizes, tuple(k if n > 1 else 0 for n, k in zip(sizes, strides))
 
 
-def _read_view_table(cur, records):
-    """Index part 4 (2.1): rows, each layout once."""
-    rows, seen = [], set()
-    for i in range(cur.count(F.MIN_VIEW_ROW, "view table")):
-        at = cur.pos
-        row = _read_view_row(cur, i, records)
-        key = _view_layout_key(*row)
-        if key in seen:
-            raise FormatError(f"view {i}: same layout as an earlier row", at, f"view {i}")
-        seen.add(key)
-        rows.append(row)
-    return rows
+def _read_view_table(cur, rows):
+    """Index part 4 (2.1): rows, then each layout once (refused at the table's end)."""
+    views = [_read_view_row(cur, i, rows)
+             for i in range(cur.count(F.MIN_VIEW_ROW, "view table"))]
+    seen = {}
+    for i, row in enumerate(views):
+        first = seen.setdefault(_view_layout_key(*row), i)
+        if first != i:
+            cur.fail(f"view {i} repeats view {first}")
+    return views
+
+
+def _cross_check(refs, rows, views, payload_at):
+    """Ids in range, every view referenced, every record referenced ("Values")."""
+    used, viewed = set(), set()
+    for tag, rid, _ in refs:
+        limit, what = (len(rows), "tensor") if tag == F.TAG_TENSOR else (len(views), "view")
+        if rid >= limit:
+            raise FormatError(f"value refers to {what} {rid} but the file has {limit} {what}s",
+                              payload_at, "index")
+        (used if tag == F.TAG_TENSOR else viewed).add(rid)
+    for v, row in enumerate(views):
+        if v not in viewed:
+            raise FormatError(f"view {v} is not referenced by the value tree", payload_at,
+                              "index")
+        used.add(row[0])
+    for t in range(len(rows)):
+        if t not in used:
+            raise FormatError(f"tensor {t} is not referenced by the value tree", payload_at,
+                              "index")
+
+
+def _parse_index(buf, index_at, p, version):
+    """The index payload: metadata, tree (checked), tables, nothing else, cross-checks."""
+    start = index_at + 64
+    cur = _Cursor(buf, start, start + p, "index")
+    meta = _read_metadata(cur)
+    tree_at = cur.pos
+    refs = _check_tree(cur, version)
+    rows = _read_tensor_table(cur)
+    views = _read_view_table(cur, rows) if F.views_allowed(version) else []
+    if cur.remaining():
+        cur.fail(f"{cur.remaining()} unexpected bytes after the last table")
+    _cross_check(refs, rows, views, start)
+    return meta, tree_at, refs, rows, views
+
+
+def _check_rows_against_records(records, hashes, refs, rows, views, index_at):
+    """Each table row agrees with its record, and each payload with the row's checksum."""
+    if len(rows) != len(records):
+        raise FormatError(f"lists {len(rows)} tensors but the file holds {len(records)}",
+                          index_at, "index")
+    for i, (rec, row) in enumerate(zip(records, rows)):
+        at, _, code, sizes, _ = rec
+        if (row[0], row[3], row[4]) != (at, code, sizes):
+            raise FormatError(f"index row (offset {row[0]}) disagrees with the record", at,
+                              f"tensor {_tensor_name(refs, views, i)}")
+        if hashes[i] is not None and hashes[i] != row[2]:
+            raise FormatError(f"payload checksum mismatch (index says {row[2]:#018x})", at,
+                              f"tensor {_tensor_name(refs, views, i)}")
 
 
 # ---------------------------------------------------------------- assembly
 
 
-def _load_tensor(buf, rec, i, stored_checksum, verify, digests=None):
-    """A record's payload as a NumPy array over `buf` itself (no copy; bool bytes checked).
-
-    `digests` maps (payload offset, size) to an XXH3-64 already taken while the file was read.
-    """
-    at, p, code, sizes, payload_at = rec
+def _load_tensor(buf, rec):
+    """A record's payload as a NumPy array over `buf` itself: no copy (the caller's buffer is
+    writable and private: a read, or a copy-on-write map)."""
+    _, p, code, sizes, payload_at = rec
     data = buf[payload_at:payload_at + p]
-    actual = (digests or {}).get((payload_at, p)) if verify else None
-    if verify and actual is None:
-        actual = _xxh3(data)
-    if verify and actual != stored_checksum:
-        raise FormatError(f"payload checksum mismatch (index says {stored_checksum:#018x})",
-                          payload_at, f"tensor {i} payload")
-    if code == F.BOOL_CODE and p and np.frombuffer(data, np.uint8).max() > 1:
-        bad = int(np.argmax(np.frombuffer(data, np.uint8) > 1))
-        raise FormatError("bool element is not 0 or 1", payload_at + bad, f"tensor {i} payload")
     return np.frombuffer(data, dtype=F.DTYPES[code][1]).reshape(sizes)
 
 
@@ -487,89 +712,18 @@ def _make_view(base, offset, sizes, strides):
     return as_strided(flat[offset:], shape=sizes, strides=[k * item for k in strides])
 
 
-def _check_references(tree_refs, records, views, index_at):
-    """Every view referenced by the tree; every record by the tree or a view ("Values")."""
-    used = {rid for tag, rid, _ in tree_refs if tag == F.TAG_TENSOR}
-    used_views = {rid for tag, rid, _ in tree_refs if tag == F.TAG_VIEW}
-    for v in range(len(views)):
-        if v not in used_views:
-            raise FormatError("is not referenced by the value tree", index_at, f"view {v}")
-        used.add(views[v][0])
-    for t in range(len(records)):
-        if t not in used:
-            raise FormatError("is referenced by neither the tree nor a view", records[t][0],
-                              f"tensor {t}")
-
-
-def _parse_index(buf, records, index_at, h, p, version, verify):
-    """The index payload: metadata, tree (first pass, refs collected), tables, nothing else."""
-    cur = _Cursor(buf, index_at + h, index_at + h + p, "index")
-    meta = _read_metadata(cur)
-    tree_at, tree_refs = cur.pos, []
-
-    def collect(tag, rid, at):
-        tree_refs.append((tag, rid, at))
-        return None
-
-    _parse_value(cur, version, collect, len(records))
-    checksums = _read_tensor_table(cur, records)
-    views = _read_view_table(cur, records) if F.views_allowed(version) else []
-    if cur.remaining():
-        cur.fail(f"{cur.remaining()} bytes after the last table")
-    for tag, rid, at in tree_refs:
-        if tag == F.TAG_VIEW and rid >= len(views):
-            raise FormatError(f"view id {rid} is not below the view count {len(views)}",
-                              at, "index")
-    _check_references(tree_refs, records, views, index_at)
-    return meta, tree_at, checksums, views
-
-
-def _build(buf, records, checksums, views, tree_at, end, version, verify, digests=None):
-    """Second pass over the tree, now with arrays: one object per tensor id and view id."""
-    arrays = [_load_tensor(buf, r, i, checksums[i], verify, digests)
-              for i, r in enumerate(records)]
-    view_arrays = [_make_view(arrays[r], o, s, k) for r, o, s, k in views]
-
-    def resolve(tag, rid, at):
-        return arrays[rid] if tag == F.TAG_TENSOR else view_arrays[rid]
-
-    cur = _Cursor(buf, tree_at, end, "index")
-    return _parse_value(cur, version, resolve, len(records))
-
-
 def _decode(buf, version, verify, digests=None):
-    """Header already read: trailer first (so a truncation is named there), then records."""
-    if len(buf) < F.HEADER_SIZE + F.TRAILER_SIZE:
-        raise FormatError(f"file of {len(buf)} bytes has no room for a trailer", len(buf),
-                          "trailer")
-    trailer_index, trailer_checksum = _read_trailer(buf, version, verify)
-    records, index_at, h, p, index_end = _walk_records(buf, verify)
-    _check_index_record(buf, index_at, h, p, index_end, verify)
-    if trailer_index != index_at:
-        raise FormatError(f"index offset {trailer_index}, the index is at {index_at}",
-                          len(buf) - F.TRAILER_SIZE, "trailer")
-    if trailer_checksum != struct.unpack_from("<Q", buf, index_at + 16)[0]:
-        raise FormatError("index checksum differs from the index record's",
-                          len(buf) - F.TRAILER_SIZE + 16, "trailer")
-    meta, tree_at, checksums, views = _parse_index(buf, records, index_at, h, p, version, verify)
-    value = _build(buf, records, checksums, views, tree_at, index_at + h + p, version, verify,
-                   digests)
-    return value, meta, version
+    """Header already read: the records, the trailer, the index, the rows against the records.
 
-
-def _check_index_record(buf, at, h, p, end, verify):
-    """Kind 2: flags 0, H = 64, reserved zero, payload checksum, and the trailer right after."""
-    s = "index"
-    if struct.unpack_from("<H", buf, at + 4)[0]:
-        raise FormatError("index record flags are not 0", at + 4, s)
-    if h != 64:
-        raise FormatError(f"index header size {h}, expected 64", at + 6, s)
-    _require_zero(buf, at + 24, at + 56, s, "reserved")
-    if verify and _xxh3(buf[at + h:at + h + p]) != struct.unpack_from("<Q", buf, at + 16)[0]:
-        raise FormatError("payload checksum mismatch", at + h, s)
-    if end != len(buf) - F.TRAILER_SIZE:
-        raise FormatError(f"{len(buf) - F.TRAILER_SIZE - end} bytes between the index and the "
-                          "trailer (a file ends at its trailer)", end, s)
+    `digests` maps (payload offset, size) to the XXH3-64 taken while the file was read."""
+    records, hashes, index_at, p = _walk_records(buf, verify, digests)
+    _read_trailer(buf, index_at + 64 + p + F.pad64(p), index_at, version, verify)
+    meta, tree_at, refs, rows, views = _parse_index(buf, index_at, p, version)
+    _check_rows_against_records(records, hashes, refs, rows, views, index_at)
+    arrays = [_load_tensor(buf, r) for r in records]
+    view_arrays = [_make_view(arrays[r], o, s, k) for r, o, s, k in views]
+    cur = _Cursor(buf, tree_at, index_at + 64 + p, "index")
+    return _Builder(arrays, view_arrays).build(cur), meta, version
 
 
 def _with_version(err, version):

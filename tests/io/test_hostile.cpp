@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "bounds_testing.h"
+#include "conformance_testing.h"
 #include "fuzz/fuzz_harness.h"
 #include "io_testing.h"
 #include "testing.h"
@@ -362,6 +363,29 @@ void expect_located(const ErrorInfo& info, const std::string& file) {
       << "a refusal that says neither where nor what: " << render(info);
 }
 
+// Files above this size stay out of tests/conformance (a few cases build megabytes to test
+// bounds; the corpus keeps to a few MB).
+constexpr std::size_t kMaxCorpusFile = std::size_t{64} << 10;
+
+// With WICK_UPDATE_CONFORMANCE=1, every refused file goes to tests/conformance/invalid/ with
+// what load(path) reports and, separately, what io::Reader reports (it checks the trailer and
+// index first).
+void write_invalid_case(const std::string& bytes, const ErrorInfo& load_info,
+                        const ErrorInfo& reader_info) {
+  // Files the path loaders take for another format (a zip, ...) are not about wick's bytes.
+  if (bytes.size() > kMaxCorpusFile || load_info.subject != "wick file" ||
+      reader_info.subject != "wick file") {
+    return;
+  }
+  const std::string name = conformance::case_name("invalid");
+  const auto dir = conformance::fresh_dir("invalid");
+  conformance::write_file(dir / (name + ".wick"), bytes);
+  const conformance::json doc = {{"kind", "format"},
+                                 {"load", conformance::refusal_json(load_info)},
+                                 {"reader", conformance::refusal_json(reader_info)}};
+  conformance::write_file(dir / (name + ".json"), doc.dump(1) + "\n");
+}
+
 void expect_refused(const std::string& bytes, const std::string& stream_msg,
                     std::optional<std::string> reader_msg = {}) {
   const Loaders l(bytes);
@@ -369,11 +393,14 @@ void expect_refused(const std::string& bytes, const std::string& stream_msg,
   const std::string path = l.path().string();
   const testing::PeakRss peak;
   expect_located(refusal([&] { l.stream(); }, stream_msg), "");
-  expect_located(refusal([&] { l.file(); }, stream_msg), path);
+  const ErrorInfo front_to_back = refusal([&] { l.file(); }, stream_msg);
+  expect_located(front_to_back, path);
   expect_located(refusal([&] { l.mmap(); }, rmsg), path);
-  expect_located(refusal([&] { l.reader_value(); }, rmsg), path);
+  const ErrorInfo random_access = refusal([&] { l.reader_value(); }, rmsg);
+  expect_located(random_access, path);
   expect_located(refusal([&] { l.reader_verify(); }, rmsg), path);
   ++refusal_counts().files;
+  if (conformance::updating()) write_invalid_case(bytes, front_to_back, random_access);
   // Sanitizers keep freed memory in quarantine, so their resident peak says nothing here.
   if (peak.available() && !testing::kSanitized) {
     refusal_counts().max_growth = std::max(refusal_counts().max_growth, peak.growth());
@@ -410,6 +437,12 @@ void expect_loads(const std::string& bytes, const Value& expected) {
   EXPECT_EQ(l.mmap(), expected);
   EXPECT_EQ(l.reader_value(), expected);
   EXPECT_NO_THROW(l.reader_verify());
+  if (conformance::updating() && bytes.size() <= kMaxCorpusFile) {
+    io::Reader r(l.path());
+    conformance::write_valid(
+        conformance::case_name("valid"), &bytes,
+        conformance::to_plain(l.file(), r.metadata(), r.info().major, r.info().minor));
+  }
 }
 
 // save(value) writes `bytes` byte for byte, but for the producer and the header checksum over it
@@ -1042,6 +1075,76 @@ TEST(Hostile, DuplicateAndInvalidMetadataKeysAreRefused) {
   expect_refused(one_tensor_file(nul, dict_of("w", 0)), "metadata key contains a NUL byte");
 }
 
+// FORMAT.md "Conventions": strings are UTF-8, as Python's strict decoder has it. Each string
+// is refused at its length field: string values, dict keys of both kinds, metadata keys and
+// values.
+const std::vector<std::string>& not_utf8() {
+  static const std::vector<std::string> bad = {"\xff",              // never in UTF-8
+                                               "\x80",              // a continuation byte alone
+                                               "ab\xc3",            // a sequence cut short
+                                               "\xc0\x80",          // overlong NUL
+                                               "\xe0\x80\xaf",      // overlong '/'
+                                               "\xed\xa0\x80",      // a surrogate (U+D800)
+                                               "\xf4\x90\x80\x80",  // above U+10FFFF
+                                               "\xf8\x88\x80\x80\x80"};
+  return bad;
+}
+
+TEST(Hostile, StringsThatAreNotUtf8AreRefused) {
+  for (const std::string& bad : not_utf8()) {
+    SCOPED_TRACE(::testing::PrintToString(bad));
+    // The index payload starts at 256: metadata count (4), then the tree.
+    expect_refused_at(one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).raw(text(bad))),
+                      "index", 256 + 4 + 5 + 5 + 1, "string value is not valid UTF-8");
+    expect_refused_at(one_tensor_file(no_metadata(), dict_of(bad, 0)), "index", 256 + 4 + 5,
+                      "dict key is not valid UTF-8");
+    expect_refused_at(one_tensor_file(Bytes().u32(1).str(bad).raw(none()), dict_of("w", 0)),
+                      "index", 256 + 4, "metadata key is not valid UTF-8");
+    expect_refused_at(one_tensor_file(Bytes().u32(1).str("k").u8(5).str(bad), dict_of("w", 0)),
+                      "index", 256 + 4 + 5 + 1, "metadata string is not valid UTF-8");
+    const Bytes keyed =
+        keyed_dict(2).raw(int_key(0)).raw(tensor_ref(0)).raw(str_key(bad)).raw(none());
+    expect_refused_at(one_tensor_file(no_metadata(), keyed, {}, 2), "index",
+                      256 + 4 + 5 + 9 + 5 + 1, "dict key is not valid UTF-8");
+  }
+  // The edges that are UTF-8 load: the last code point, the last before the surrogates.
+  for (const std::string good : {"\xf4\x8f\xbf\xbf", "\xed\x9f\xbf", "\xef\xbf\xbf", ""}) {
+    expect_loads(one_tensor_file(no_metadata(), list(2).raw(tensor_ref(0)).raw(text(good))),
+                 List{f32({1.5f, -2.0f}), good});
+  }
+}
+
+TEST(Hostile, TheWriterRefusesStringsThatAreNotUtf8BeforeTheTargetChanges) {
+  const TempDir dir;
+  const auto target = dir / "t.wick";
+  const Value old_value = Dict{{"w", f32({1, 2})}};
+  save(old_value, target);
+  const std::vector<char> old_bytes = testing::read_bytes(target);
+  const std::string bad = "caf\xe9";  // Latin-1, not UTF-8
+  SaveOptions bad_key, bad_text;
+  bad_key.metadata = Dict{{bad, 1}};
+  bad_text.metadata = Dict{{"k", bad}};
+  const std::vector<std::pair<Value, SaveOptions>> refused = {
+      {Dict{{"w", f32({1})}, {"s", List{1, bad}}}, {}},
+      {Dict{{"w", f32({1})}, {bad, 2}}, {}},
+      {Dict{{"w", f32({1})}, {"d", Dict{{Key(0), 1}, {Key(bad), 2}}}}, {}},
+      {old_value, bad_key},
+      {old_value, bad_text}};
+  for (const auto& [value, options] : refused) {
+    EXPECT_THROW(save(value, target, options), ArgumentError);
+    EXPECT_EQ(testing::read_bytes(target), old_bytes);
+    std::ostringstream out;
+    EXPECT_THROW(save(value, out, options), ArgumentError);
+    EXPECT_TRUE(out.str().empty()) << out.str().size() << " bytes written";
+  }
+  // A TensorDict's keys, and a Writer's add(): refused before any record.
+  TensorDict tensors;
+  tensors.insert("a", f32({1}));
+  tensors.insert(bad, f32({2}));
+  EXPECT_THROW(save(tensors, target), ArgumentError);
+  EXPECT_EQ(testing::read_bytes(target), old_bytes);
+}
+
 TEST(Hostile, UnknownValueTagsAreRefused) {
   for (const uint8_t tag : {uint8_t{12}, uint8_t{128}, uint8_t{255}}) {
     SCOPED_TRACE(int{tag});
@@ -1273,6 +1376,29 @@ TEST(Hostile, AnOptionalRecordIsStillVerified) {
   std::string bytes = g.finish();
   bytes[64 + 20] ^= 1;
   expect_refused_at(bytes, "record header (kind 99)", 64, "header checksum mismatch");
+}
+
+// FORMAT.md "What a refusal reports": a payload the file cannot hold is refused at its start,
+// an optional record's as a tensor's (a reader of a file knows its size).
+TEST(Hostile, AnOptionalPayloadTheFileCannotHoldIsRefusedAtItsStart) {
+  FileBuilder f(1, 1);
+  Bytes& b = f.bytes();
+  b.u32(99).u16(1).u16(64).u64(uint64_t{1} << 20).u64(0).zeros(32).seal(64);
+  f.index(no_metadata(), none(), {});
+  expect_refused_at(f.finish(), "optional record", 128, "truncated", "record");
+}
+
+// FORMAT.md "What a refusal reports": the producer is informational; only the bytes after its
+// first NUL must be zero.
+TEST(Hostile, AProducerOfAnyBytesBeforeItsNulLoads) {
+  FileBuilder f;
+  const Row r = f.tensor({kCodeFloat32, {2}, f32_payload({1.5f, -2.0f})});
+  f.index(no_metadata(), dict_of("w", 0), {r});
+  std::string bytes = f.finish();
+  bytes.replace(24, 6, "\xff\x80\x01 \xe9\x7f", 6);
+  const uint64_t sum = io::checksum(bytes.data(), 56);
+  bytes.replace(56, 8, reinterpret_cast<const char*>(&sum), 8);
+  expect_loads(bytes, Dict{{"w", f32({1.5f, -2.0f})}});
 }
 
 TEST(Hostile, AnUnknownRequiredRecordKindIsRefused) {

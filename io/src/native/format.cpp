@@ -76,9 +76,49 @@ uint64_t Hasher::digest() const noexcept {
   return XXH3_64bits_digest(static_cast<const XXH3_state_t*>(state_));
 }
 
+std::size_t utf8_error(std::string_view s) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    // The sequence length and the range of its second byte (RFC 3629, table 3-7 of Unicode):
+    // the narrowed ranges are what refuses overlong forms, surrogates and > U+10FFFF.
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return i;
+    }
+    if (n - i < len || p[i + 1] < lo || p[i + 1] > hi) return i;
+    for (std::size_t k = 2; k < len; ++k)
+      if (p[i + k] < 0x80 || p[i + k] > 0xbf) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 void ByteWriter::string(std::string_view s) {
   WICK_CHECK(s.size() <= UINT32_MAX, ArgumentError, "save: string of ", s.size(),
              " bytes is longer than the format's 4 GiB limit");
+  // Writers never write what readers refuse; callers check earlier where they can, so that
+  // nothing is written, and this catches every string they did not.
+  const std::size_t bad = utf8_error(s);
+  WICK_CHECK(bad == std::string_view::npos, ArgumentError, "save: a string of ", s.size(),
+             " bytes is not valid UTF-8 (byte ", bad, "); wick files hold UTF-8 strings");
   u32(static_cast<uint32_t>(s.size()));
   bytes(s.data(), s.size());
 }
@@ -98,10 +138,17 @@ void ByteReader::need(uint64_t n, const char* field) const {
 }
 
 std::string_view ByteReader::view(const char* field) {
+  const uint64_t at = offset();
   const uint32_t n = u32();
   need(n, field);
   const std::string_view s(reinterpret_cast<const char*>(bytes_.data() + pos_), n);
   pos_ += n;
+  // FORMAT.md "Conventions": every string is UTF-8; refused at its length field.
+  if (const std::size_t bad = utf8_error(s); bad != std::string_view::npos) {
+    format_error(at, what_,
+                 wick::detail::cat(field, " is not valid UTF-8 (byte ", bad, " of ", n, " is ",
+                                   hex64(static_cast<unsigned char>(s[bad])).substr(16), ")"));
+  }
   return s;
 }
 
@@ -848,7 +895,14 @@ TensorEntry decode_table_row(ByteReader& r, uint32_t i) {
       format_error(at, "index", "tensor size exceeds 2^63-1");
     d = static_cast<int64_t>(v);
   }
-  if (payload_bytes(e.dtype, e.shape, at) != e.payload_size) {
+  // The 2^62 rule, named as the row's other faults are (a record names its own).
+  const std::optional<uint64_t> expected = bounded_nbytes(e.shape, e.dtype);
+  if (!expected) {
+    format_error(at, "index",
+                 wick::detail::cat("tensor ", i, ": shape ", shape_str(e.shape), " of ", e.dtype,
+                                   " overflows 2^62 bytes"));
+  }
+  if (*expected != e.payload_size) {
     format_error(
         at, "index",
         wick::detail::cat("tensor ", i, ": payload size ", e.payload_size, " does not match ",

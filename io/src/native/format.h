@@ -258,6 +258,10 @@ constexpr uint64_t pad64(uint64_t n) noexcept {
 
 /// "0x0123456789abcdef": how checksums appear in error messages.
 std::string hex64(uint64_t v);
+/// FORMAT.md "Conventions": strings are UTF-8. The index of the first byte of `s` that does
+/// not start a valid UTF-8 sequence (overlong forms, surrogates and code points above U+10FFFF
+/// are invalid, as in Python's strict decoder), or std::string_view::npos when `s` is valid.
+std::size_t utf8_error(std::string_view s) noexcept;
 /// Throws the native decoder's FormatError: subject "wick file", `what` as its structure, the
 /// offset, and what the format expects against what the file holds when the caller knows them.
 /// Renders as "wick file: <what> at offset <offset>: <msg>".
@@ -327,7 +331,8 @@ class ByteReader {
   uint64_t u64() { return get<uint64_t>("u64"); }
   int64_t i64() { return get<int64_t>("i64"); }
   double f64() { return std::bit_cast<double>(get<uint64_t>("f64")); }
-  /// FORMAT.md "Conventions": a u32-length-prefixed string, as a view into the bytes read.
+  /// FORMAT.md "Conventions": a u32-length-prefixed string, as a view into the bytes read;
+  /// FormatError at its length field unless it is UTF-8.
   std::string_view view(const char* field);
   /// Throws unless `n` more bytes remain.
   void need(uint64_t n, const char* field) const;

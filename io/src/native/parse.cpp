@@ -281,6 +281,14 @@ class StreamParser {
                    wick::detail::cat("unknown required record kind ", p.kind,
                                      " (written by a newer wick?)"));
     }
+    // As take() does for the other payloads: one the file cannot hold is refused at its start.
+    const std::optional<uint64_t> size = src_.size();
+    if (const uint64_t left = size ? *size - std::min(*size, src_.position()) : 0;
+        size && p.payload_size > left) {
+      format_error(src_.position(), "optional record",
+                   wick::detail::cat("truncated: claims ", p.payload_size, " bytes, only ", left,
+                                     " remain in the file"));
+    }
     hasher_.reset();
     skip(src_, p.payload_size, &hasher_, report_, "optional record");
     if (p.payload_size > 0 && hasher_.digest() != stored) {

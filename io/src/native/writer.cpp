@@ -117,6 +117,7 @@ class Writer::Impl {
   void add(const std::string& key, const Value& value) {
     check_usable("Writer::add");
     WICK_CHECK(!root_given_, ArgumentError, "Writer::add: finish(root) was already called");
+    check_utf8(key, "the dict key", "");
     check_holdable(value, key);  // before anything is written: the writer stays usable
     WICK_CHECK(added_keys_.insert(key).second, ArgumentError, "Writer::add: duplicate key '", key,
                "'");
@@ -144,6 +145,8 @@ class Writer::Impl {
     WICK_CHECK(entry_count_ == 0, ArgumentError,
                "Writer::finish(root): entries were already add()ed; call finish() instead");
     WICK_CHECK(root.size() <= UINT32_MAX, ArgumentError, "save: dict has more than 2^32-1 items");
+    for (const auto& [key, t] : root)
+      check_utf8(key, "the dict key", "");  // before any record is written
     root_given_ = true;
     guarded([&] {
       if (version_ >= kVersionViews) plan(ViewPlan(root));
@@ -350,7 +353,18 @@ class Writer::Impl {
       throw ArgumentError(wick::detail::cat("save: dict key '", key.substr(0, nul),
                                             "\\0...' contains a NUL byte (at byte ", nul, ")"));
     }
+    check_utf8(key, "dict key", "");
     check_tensor(t, key);
+  }
+
+  // FORMAT.md "Conventions": strings are UTF-8, and readers refuse any other; checked before
+  // anything of the value is written (ByteWriter::string() checks again as it writes).
+  static void check_utf8(std::string_view s, const char* what, const std::string& path) {
+    const std::size_t bad = utf8_error(s);
+    WICK_CHECK(bad == std::string_view::npos, ArgumentError, "save: ", what,
+               path.empty() ? "" : " at '", path, path.empty() ? "" : "'",
+               " is not valid UTF-8 (byte ", bad, " of ", s.size(),
+               "); wick files hold UTF-8 strings");
   }
 
   // FORMAT.md "Values": a dict entry (key, tensor tag, id).
@@ -504,6 +518,7 @@ class Writer::Impl {
   void check_holdable(const Value& root, const std::string& root_path) const {
     const auto open = [&](const Value& v, const std::string& path,
                           std::size_t) -> std::optional<Tag> {
+      if (v.is_string()) check_utf8(v.as_string(), "the string", path);
       if (!v.is_list() && !v.is_tuple() && !v.is_dict()) return std::nullopt;
       const Tag tag = container_tag(v);
       WICK_CHECK(version_of(tag) <= version_, ArgumentError,
@@ -516,7 +531,9 @@ class Writer::Impl {
       if (tag == Tag::KeyedDict) refuse_keys_spelled_alike(v.dict(), path);
       return tag;
     };
-    walk_tree(root, root_path, open, [](Tag, const Key&, const std::string&) {});
+    walk_tree(root, root_path, open, [](Tag, const Key& key, const std::string& path) {
+      if (const std::string* s = key.if_string()) check_utf8(*s, "the dict key", path);
+    });
   }
 
   // FORMAT.md "Values", tag 10: no string key spells an int key of its dict, so that every
