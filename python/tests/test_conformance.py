@@ -1,7 +1,9 @@
 """The conformance corpus (tests/conformance/): the files the C++ suite reads, read by Python.
 
-Valid files load to exactly their plain form (values, dtypes, bits, sharing); invalid files
-are refused with the offset and structure the C++ front-to-back loader reports.
+Valid files load to exactly their plain form (values, dtypes, bits, sharing), through
+wick.load and through wick.Reader (value() and tensor by tensor); invalid files are refused
+with the offset and structure the C++ front-to-back loader reports (wick.load), and with those
+the C++ io::Reader reports (wick.Reader).
 """
 
 import numpy as np
@@ -153,6 +155,56 @@ def test_invalid_file_is_refused_where_the_corpus_says(case):
         wick.load(case.path)
     assert (e.value.offset, e.value.structure) == (want["offset"], want["structure"]), \
         f"{e.value} (C++: {want['structure']} at {want['offset']}: {want['detail']})"
+
+
+@pytest.mark.parametrize("case", INVALID, ids=repr)
+def test_invalid_file_is_refused_by_the_reader_where_the_corpus_says(case):
+    """As tests/io/test_conformance.cpp: `Reader(path).value()` and `Reader(path).verify()`
+    each refuse with the corpus's "reader" offset and structure (the open, or the call)."""
+    want = case.doc["reader"]
+    for call in ("value", "verify"):
+        with pytest.raises(wick.FormatError) as e:
+            with wick.Reader(case.path) as r:
+                getattr(r, call)()
+        assert (e.value.offset, e.value.structure) == (want["offset"], want["structure"]), \
+            f"Reader.{call}: {e.value} (C++: {want['structure']!r} at {want['offset']}: " \
+            f"{want['detail']})"
+
+
+@pytest.mark.parametrize("mmap", [True, False], ids=["mmap", "copy"])
+@pytest.mark.parametrize("case", VALID, ids=repr)
+def test_valid_file_reads_through_the_reader_to_its_plain_form(case, mmap):
+    """Reader.value() is the plain form (sharing included), and so is every tensor by path."""
+    with wick.Reader(case.path, mmap=mmap) as r:
+        assert r.version == plain.version(case.doc)
+        check = _Checker(case)
+        check.node(r.value(), case.doc["value"])
+        check.sharing()
+        want = plain.from_plain(case.doc, case.bin)[0]
+        paths = _tensor_paths(case.doc["value"])
+        assert [e.path for e in r.entries()] == [p for p, _ in paths]
+        expected = plain.numpy_tensors(case.doc, case.bin)
+        for path, i in paths:
+            got = r.tensor(path)
+            assert got.dtype == expected[i].dtype and got.shape == expected[i].shape, path
+            assert got.tobytes() == expected[i].tobytes(), path
+            assert _same(r.get(path), got), path
+        assert _same(r.value(verify=False), want)
+        r.verify()
+
+
+def _tensor_paths(node, steps=()):
+    """(JSON Pointer, tensor entry) of every tensor node of a plain tree, in tree order."""
+    (kind, x), = node.items()
+    if kind == "tensor":
+        return [("".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in steps), x)]
+    if kind in ("list", "tuple"):
+        items = enumerate(x)
+    elif kind == "dict":
+        items = x
+    else:
+        return []
+    return [pair for k, n in items for pair in _tensor_paths(n, steps + (k,))]
 
 
 def test_the_checks_notice_a_wrong_plain_form():

@@ -244,19 +244,34 @@ def test_trailing_bytes(tmp_path):
 
 
 def test_a_bad_trailer(tmp_path):
-    err = refused(tmp_path, TIED[:-1] + b"X", "bad end magic")
-    assert err.offset == len(TIED) - 8
+    err = refused(tmp_path, TIED[:-1] + b"X", "end magic WICKEND missing")
+    assert (err.offset, err.structure) == (len(TIED) - 8, "trailer")
     flipped = bytearray(TIED)
     flipped[-30] ^= 1
-    assert refused(tmp_path, flipped, "trailer checksum").structure == "trailer"
+    err = refused(tmp_path, flipped, "checksum mismatch")
+    assert (err.offset, err.structure) == (len(TIED) - 64, "trailer")
 
 
-def test_a_damaged_index_or_record_header_is_refused_at_open(tmp_path):
+def test_a_damaged_index_is_refused_at_open(tmp_path):
     index_at = struct.unpack_from("<Q", TIED, len(TIED) - 64)[0]
-    for at, match in ((index_at + 64, "payload checksum"), (64 + 20, "header checksum")):
-        bad = bytearray(TIED)
-        bad[at] ^= 1
-        refused(tmp_path, bad, match)
+    bad = bytearray(TIED)
+    bad[index_at + 64] ^= 1
+    err = refused(tmp_path, bad, "index payload checksum mismatch")
+    assert (err.offset, err.structure) == (index_at + 64, "")
+
+
+def test_a_damaged_tensor_record_header_opens_and_is_refused_when_read(tmp_path):
+    # The open reads the index, not the headers of the records it lists (as io::Reader):
+    # a verified tensor() reads its record's header, value() and verify() read every byte.
+    bad = bytearray(TIED)
+    bad[64 + 20] ^= 1
+    with wick.Reader(write(tmp_path, bad)) as r:
+        assert len(r.entries()) == 2
+        for call in (lambda: r.tensor("/encoder.weight"), r.value, r.verify):
+            with pytest.raises(wick.FormatError, match="header checksum") as info:
+                call()
+            assert (info.value.offset, info.value.structure) == (64, "tensor record header")
+        assert r.tensor("/encoder.weight", verify=False).shape == (3, 4)
 
 
 def test_a_damaged_payload_opens_and_is_refused_when_read(tmp_path):
@@ -266,7 +281,8 @@ def test_a_damaged_payload_opens_and_is_refused_when_read(tmp_path):
         assert len(r.entries()) == 2
         with pytest.raises(wick.FormatError, match="payload checksum") as info:
             r.tensor("/encoder.weight")
-        assert info.value.offset == 128
+        # At the record's start, named by its first path, as the whole load names it.
+        assert (info.value.offset, info.value.structure) == (64, "tensor '/encoder.weight'")
         assert r.tensor("/encoder.weight", verify=False)[0, 0] != 0
         with pytest.raises(wick.FormatError):
             r.verify()
@@ -280,14 +296,16 @@ def test_records_that_do_not_tile_the_file_are_refused(tmp_path):
     index_at = struct.unpack_from("<Q", TIED, len(TIED) - 64)[0]
     body = TIED[:len(TIED) - 64]
     second = len(body)
-    payload = TIED[index_at + 64:len(TIED) - 64].rstrip(b"\0")
+    payload = TIED[index_at + 64:index_at + 64 + struct.unpack_from("<Q", TIED, index_at + 8)[0]]
     index = B.record(2, B.u64(B.xxh3(payload)) + b"\0" * 32, payload)
     trailer = B.u64(second) + B.u64(second + len(index) + 64) + B.u64(B.xxh3(payload))
     trailer += struct.pack("<HH", 1, 0) + b"\0" * 20
     data = body + index + trailer + B.u64(B.xxh3(trailer)) + b"WICKEND\n"
-    refused(tmp_path, data, "index record before")
+    err = refused(tmp_path, data, "a second index record that the index does not list")
+    assert (err.offset, err.structure) == (index_at, "index record header")
     # A gap of zero bytes between the records and the index.
-    refused(tmp_path, tied_file(TENSOR(0), extra=b"\0" * 64), "record header size 0")
+    err = refused(tmp_path, tied_file(TENSOR(0), extra=b"\0" * 64), "header size 0")
+    assert (err.offset, err.structure) == (192 + 6, "record header (kind 0)")
 
 
 def test_optional_records_are_skipped_at_open_and_verified_by_verify(tmp_path):
@@ -307,7 +325,7 @@ def test_a_newer_minor_names_both_versions_at_open(tmp_path):
 def test_views_in_the_view_table_are_checked_at_open(tmp_path):
     tree = LIST(TENSOR(0), VIEW(0))
     data = tied_file(tree, version=(2, 1), views=[B.view_row(0, 10, [4], [1])])
-    refused(tmp_path, data, "reaches past")
+    refused(tmp_path, data, "runs past")
 
 
 # ---------------------------------------------------------------- the read-and-hash path
@@ -339,7 +357,7 @@ def test_a_flipped_byte_in_a_large_payload_is_found_by_the_hashing_read(tmp_path
     path = write(tmp_path, data, "bad.wick")
     with pytest.raises(wick.FormatError, match="payload checksum mismatch") as info:
         wick.load(path)
-    assert info.value.offset == 128 and info.value.structure == "tensor 0 payload"
+    assert (info.value.offset, info.value.structure) == (64, "tensor '/w'")
     assert wick.load(path, verify=False)["w"].size == BIG.size
 
 
@@ -347,7 +365,7 @@ def test_damaged_record_headers_in_a_large_file_still_refuse_as_the_small_path(t
     data = bytearray(big_file(tmp_path).read_bytes())
     data[64 + 6:64 + 8] = b"\0\0"  # the first record's header size: 0 (the hashing walk stops)
     path = write(tmp_path, data, "bad.wick")
-    with pytest.raises(wick.FormatError, match="record header size 0"):
+    with pytest.raises(wick.FormatError, match="header size 0"):
         wick.load(path)
     truncated = write(tmp_path, big_file(tmp_path).read_bytes()[:(4 << 20)], "cut.wick")
     with pytest.raises(wick.FormatError):
@@ -374,3 +392,30 @@ def test_one_long_key_over_many_references_costs_memory_and_time_linear_in_the_f
     tracemalloc.stop()
     assert peak < (16 << 20) + 64 * len(data), peak
     assert elapsed < 0.25 + 2e-6 * len(data) * 20, elapsed  # 2 s/MB, slack for shared CPUs
+
+
+# ---------------------------------------------------------------- reads of one tensor
+
+
+def test_a_bool_byte_other_than_0_or_1_is_refused_at_that_byte_whether_verified_or_not(tmp_path):
+    data = B.build(DICT(("b", TENSOR(0))), tensors=[(0, (4,), b"\0\1\2\1")])
+    with wick.Reader(write(tmp_path, data)) as r:
+        for verify in (True, False):
+            with pytest.raises(wick.FormatError) as info:
+                r.tensor("/b", verify=verify)
+            assert (info.value.offset, info.value.structure) == (128 + 2, "bool tensor '/b'")
+
+
+def test_a_record_that_disagrees_with_its_row_is_refused_by_a_verified_read(tmp_path):
+    # The row says float32 [3, 4], the record int32 [3, 4]: the open does not read the record's
+    # header (io::Reader); a verified tensor() does, and names no structure (a disagreement).
+    row = B.tensor_row(64, 8, (3, 4), F32_12)
+    data = B.build(TENSOR(0), tensors=[(4, (3, 4), F32_12)], rows=[row])
+    with wick.Reader(write(tmp_path, data)) as r:
+        with pytest.raises(wick.FormatError, match="disagrees with the index") as info:
+            r.tensor("")
+        assert (info.value.offset, info.value.structure) == (64, "")
+        assert r.tensor("", verify=False).dtype == np.float32
+        with pytest.raises(wick.FormatError) as info:
+            r.verify()  # front to back: the row against its record, named by its path
+        assert (info.value.offset, info.value.structure) == (64, "tensor ''")

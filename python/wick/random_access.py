@@ -1,8 +1,10 @@
 """Random access to a wick file: list entries from the index, load one tensor by name.
 
 Follows io/FORMAT.md "How readers use this" (random access): the header and trailer, then the
-index record, then the record headers from offset 64 to the index (they must tile the file),
-and never a payload until a tensor is asked for. The file is mapped privately
+index record, then that the records the index lists tile the file from offset 64 to the index
+(reading the headers of the optional records between them), and never a payload until a tensor
+is asked for. Refusals report what the C++ io::Reader reports, in the order of FORMAT.md "What a
+refusal reports", 6 (checked on the conformance corpus). The file is mapped privately
 (copy-on-write), so tensors are zero-copy views of the mapping and writing to one never
 changes the file.
 """
@@ -127,11 +129,13 @@ class Reader:
     """Random access to a wick file: `with wick.Reader(path) as r: r.tensor("/model/w")`.
 
     Opening verifies the header, trailer and index record (checksums included), and that the
-    records tile the file from offset 64 to the index, reading record headers only; payloads
-    are read when a tensor is asked for. With `mmap=True` (default) tensors are zero-copy
-    NumPy arrays over a private map of the file: writable, never written back; with
-    `mmap=False` they are copies in owned memory. Arrays stay valid after close(). Refusals
-    raise FormatError; a missing name raises KeyError. Mirrors the C++ `io::Reader`.
+    records the index lists tile the file from offset 64 to the index with only optional
+    records between them (whose headers it reads); a tensor's record header and payload are
+    read when it is asked for, and value() and verify() check every byte front to back.
+    With `mmap=True` (default) tensors are zero-copy NumPy arrays over a private map of the
+    file: writable, never written back; with `mmap=False` they are copies in owned memory.
+    Arrays stay valid after close(). Refusals raise FormatError (offset and structure as
+    io::Reader reports them); a missing name raises KeyError. Mirrors the C++ `io::Reader`.
     """
 
     def __init__(self, path, *, mmap=True):
@@ -144,6 +148,7 @@ class Reader:
         buf = memoryview(self._map if self._map is not None else b"")
         self.version = None
         try:
+            _refuse_a_short_file(buf)
             self.version = R._read_header(buf, True)
             self._open_index(buf)
         except FormatError as err:
@@ -158,34 +163,25 @@ class Reader:
     # ------------------------------------------------------------ opening
 
     def _open_index(self, buf):
-        """Trailer, index record, records tiling 64..index, index payload, tree skeleton."""
-        if len(buf) < F.HEADER_SIZE + F.TRAILER_SIZE:
-            raise FormatError(f"file of {len(buf)} bytes has no room for a trailer", len(buf),
-                              "trailer")
-        index_at, checksum = R._read_trailer(buf, self.version, True)
-        end = len(buf) - F.TRAILER_SIZE
-        if index_at % F.ALIGN or not F.HEADER_SIZE <= index_at < end:
-            raise FormatError(f"index offset {index_at} is not a record offset in the file",
-                              end, "trailer")
-        kind, _, h, p, index_end = R._read_prefix(buf, index_at, end)
-        if kind != F.KIND_INDEX:
-            raise FormatError(f"record kind {kind} where the trailer puts the index",
-                              index_at, "trailer")
-        R._check_record(buf, index_at, h, p, end, True, "index")
-        R._check_index_record(buf, index_at, h, p, index_end, True)
-        if checksum != struct.unpack_from("<Q", buf, index_at + 16)[0]:
-            raise FormatError("index checksum differs from the index record's", end + 16,
-                              "trailer")
-        self._records, self._optional = _tile(buf, index_at)
-        meta, tree_at, self._checksums, self._views = R._parse_index(
-            buf, self._records, index_at, h, p, self.version, True)
+        """FORMAT.md "What a refusal reports", random access: the trailer, the index record it
+        names, the index payload, then that the records the index lists tile the file."""
+        index_at = _trailer_at_the_end(buf, self.version)
+        p = _index_record_at(buf, index_at)
+        meta, tree_at, _, rows, self._views = R._parse_index(buf, index_at, p, self.version)
+        self._records = [_record_of_row(row) for row in rows]
+        self._checksums = [row[2] for row in rows]
         self.metadata = meta
-        self.producer = bytes(buf[F.PRODUCER_START:F.PRODUCER_END]).split(b"\0", 1)[0].decode()
+        # Informational ("File header"): any bytes before its NUL load, shown as UTF-8.
+        producer = bytes(buf[F.PRODUCER_START:F.PRODUCER_END]).split(b"\0", 1)[0]
+        self.producer = producer.decode("utf-8", "replace")
         self.file_size = len(buf)
-        self._tree_at, self._tree_end = tree_at, index_at + h + p
+        self._tree_at, self._tree_end = tree_at, index_at + F.HEADER_SIZE + p
+        # The tree with references in place of tensors: one _Ref per tensor id and view id.
+        refs = [_Ref(F.TAG_TENSOR, i) for i in range(len(rows))]
+        view_refs = [_Ref(F.TAG_VIEW, i) for i in range(len(self._views))]
         cur = R._Cursor(buf, tree_at, self._tree_end, "index")
-        self._tree = R._parse_value(cur, self.version, lambda tag, rid, at: _Ref(tag, rid),
-                                    len(self._records))
+        self._tree = R._Builder(refs, view_refs).build(cur)
+        _check_records_tile(buf, self._records, index_at, self._name_of)
 
     # ------------------------------------------------------------ file facts
 
@@ -280,8 +276,8 @@ class Reader:
         """The node at `name` (JSON Pointer or unique dotted name): a tensor as tensor() gives
         it, a scalar, or a container whose tensors load as value() loads them."""
         self._check_open()
-        node, _ = self._find(name)
-        return self._materialize(node, verify)
+        node, steps = self._find(name)
+        return self._materialize(node, steps, verify)
 
     def entry(self, name):
         """The Entry of the tensor at `name` (as tensor() resolves it), reading no payload."""
@@ -314,35 +310,54 @@ class Reader:
         return self._owned(R._make_view(self._record(rid, verify), offset, sizes, strides))
 
     def _record(self, rid, verify):
-        """Record `rid`'s payload as an array over the mapping, verified in place."""
+        """Record `rid`'s payload as an array over the mapping. Verifying first reads the
+        record's header (it must say what the index row says), then checks the payload in
+        place: its bool bytes, then its XXH3-64 against the row (as io::Reader does)."""
         at, p, code, sizes, payload_at = self._records[rid]
         dtype = F.DTYPES[code][1]
         if verify:
-            with memoryview(self._map)[payload_at:payload_at + p] as data:
+            buf = memoryview(self._map)
+            _record_header_at(buf, self._records[rid], rid, self._name_of)
+            with buf[payload_at:payload_at + p] as data:
+                if code == F.BOOL_CODE:
+                    R._check_bool_bytes(data, payload_at, lambda: self._name_of(rid))
                 if xxhash.xxh3_64_intdigest(data) != self._checksums[rid]:
                     raise FormatError("payload checksum mismatch (index says "
-                                      f"{self._checksums[rid]:#018x})", payload_at,
-                                      f"tensor {rid} payload")
-            raw = np.frombuffer(self._map, np.uint8, p, payload_at) if p else None
-            if code == F.BOOL_CODE and raw is not None and raw.max() > 1:
-                raise FormatError("bool element is not 0 or 1",
-                                  payload_at + int(np.argmax(raw > 1)), f"tensor {rid} payload")
+                                      f"{self._checksums[rid]:#018x})", at,
+                                      f"tensor {self._name_of(rid)}")
+        elif code == F.BOOL_CODE and p:
+            R._check_bool_bytes(np.frombuffer(self._map, np.uint8, p, payload_at), payload_at,
+                                lambda: self._name_of(rid))
         if p == 0:
             return np.empty(sizes, dtype)
         return np.frombuffer(self._map, dtype, p // dtype.itemsize, payload_at).reshape(sizes)
 
+    def _name_of(self, rid):
+        """"'<path>'" of the first reference to record `rid` in tree order (through tag 6 or a
+        view), as refusals name a tensor ("What a refusal reports"); "#<id>" if none."""
+        stack = [(self._tree, None)]
+        while stack:
+            node, path = stack.pop()
+            if isinstance(node, _Ref):
+                record = node.id if node.tag == F.TAG_TENSOR else self._views[node.id][0]
+                if record == rid:
+                    return f"'{pointer(path.steps() if path else [])}'"
+                continue
+            stack.extend((child, _PathNode(path, step))
+                         for step, child in reversed(list(_items(node))))
+        return f"#{rid}"
+
     def _owned(self, arr):
         return arr if self._mmap else np.array(arr)
 
-    def _materialize(self, node, verify):
+    def _materialize(self, node, steps, verify):
         """A skeleton subtree with its tensors loaded (one array per tensor or view id)."""
         if isinstance(node, _Ref):
             return self._load_ref(node, verify)
         if not isinstance(node, (dict, list, tuple)):
             return node
         whole = self._whole(verify)
-        path = _path_to(self._tree, node)
-        for step in path:
+        for step in steps:
             whole = whole[step]
         return whole
 
@@ -353,19 +368,30 @@ class Reader:
         return self._whole(verify)
 
     def _whole(self, verify):
+        """Verified: the whole file checked front to back as wick.load checks it (what
+        io::Reader::value() does too), arrays over `buf`. Unverified: built from the index
+        opened, touching only bool payloads (their bytes are checked)."""
         buf = memoryview(self._map) if self._mmap else _copy(self._map)
-        return R._build(buf, self._records, self._checksums, self._views, self._tree_at,
-                        self._tree_end, self.version, verify)
+        if verify:
+            return self._decode(buf)[0]
+        for rid, (_, p, code, _, payload_at) in enumerate(self._records):
+            if code == F.BOOL_CODE and p:
+                R._check_bool_bytes(buf[payload_at:payload_at + p], payload_at,
+                                    lambda rid=rid: self._name_of(rid))
+        return R._assemble(buf, self._records, self._views, self._tree_at, self._tree_end)
 
-    def verify(self):
-        """Check every byte of the file as a verified load does; FormatError on the first
-        problem, else None. Hashes the mapping in place."""
-        self._check_open()
-        buf = memoryview(self._map)
+    def _decode(self, buf):
         try:
-            R._decode(buf, R._read_header(buf, True), True)
+            return R._decode(buf, R._read_header(buf, True), True)
         except FormatError as err:
             raise R._with_version(err, self.version) from None
+
+    def verify(self):
+        """Check every byte of the file as a verified load does, front to back (the order of
+        FORMAT.md "What a refusal reports"); FormatError on the first problem, else None.
+        Hashes the mapping in place."""
+        self._check_open()
+        self._decode(memoryview(self._map))
 
     # ------------------------------------------------------------ lifetime
 
@@ -407,25 +433,132 @@ def _copy(mapping):
     return memoryview(buf)
 
 
-def _tile(buf, index_at):
-    """Walk the record headers from offset 64 to the index ("How readers use this"): the
-    tensor records and whole optional records must tile exactly that span. Returns the tensor
-    records (as the whole load has them) and the optional records' (offset, H, P)."""
-    records, optional, at = [], [], F.HEADER_SIZE
-    while at < index_at:
-        kind, flags, h, p, nxt = R._read_prefix(buf, at, index_at)
-        s = f"record at {at}"
-        R._check_record(buf, at, h, p, index_at, True, s)
-        if kind == F.KIND_TENSOR:
-            records.append((at, p) + R._read_tensor_record(buf, at, flags, h, p, len(records)))
-        elif kind == F.KIND_INDEX:
-            raise FormatError("an index record before the one the trailer names", at, s)
-        elif flags & F.FLAG_OPTIONAL:
-            optional.append((at, h, p))
-        else:
-            raise FormatError(f"unknown required record kind {kind}", at, s)
-        at = nxt
-    return records, optional
+# FORMAT.md "What a refusal reports", random access. Faults of one structure are named as the
+# front-to-back reader names them; faults of agreement between structures (the trailer against
+# the header or the file, the record the trailer names, a record the index lists against the
+# file's extent) name no structure, as io::Reader reports them.
+
+MIN_FILE = F.HEADER_SIZE + F.HEADER_SIZE + F.TRAILER_SIZE  # header, index header, trailer
+
+
+def _refuse_a_short_file(buf):
+    """A file too short for a header, an index record header and a trailer: not a wick file
+    (at 0) when its first bytes are not the magic, else truncated (at its size)."""
+    if len(buf) >= MIN_FILE:
+        return
+    if len(buf) < len(F.MAGIC) or bytes(buf[:len(F.MAGIC)]) != F.MAGIC:
+        raise FormatError(f"not a wick file ({len(buf)} bytes, bad magic)", 0, "")
+    raise FormatError(f"truncated: {len(buf)} bytes is less than the minimum {MIN_FILE}",
+                      len(buf), "")
+
+
+def _trailer_at_the_end(buf, version):
+    """The file's last 64 bytes: the trailer's own checks, then its version and file size
+    against the header and the file, and an index offset that leaves room for an index record
+    header before it. Returns the index offset."""
+    at = len(buf) - F.TRAILER_SIZE
+    index_at, size, _, found = R._decode_trailer(buf, at, True)
+    if found != version:
+        raise FormatError(f"the trailer says version {R._version_text(found)} but the header "
+                          f"says {R._version_text(version)}", at, "")
+    if size != len(buf):
+        raise FormatError(f"the trailer says the file is {size} bytes but it is {len(buf)} "
+                          "(truncated or appended to)", at, "")
+    if index_at % F.ALIGN or index_at < F.HEADER_SIZE or index_at > at - F.HEADER_SIZE:
+        raise FormatError(f"index offset {index_at} is outside the file", at, "")
+    return index_at
+
+
+def _index_record_at(buf, at):
+    """The record the trailer names: its header checksum, its prefix, that it is an index
+    record whose checksum the trailer repeats, its reserved bytes, a payload that ends where
+    the trailer starts, the payload's checksum. Returns the payload size."""
+    R._check_header_checksum(buf, at, F.HEADER_SIZE, "index record header")
+    kind, flags, h, p = R._decode_prefix(buf, at)
+    stored = struct.unpack_from("<Q", buf, at + 16)[0]
+    trailer_at = len(buf) - F.TRAILER_SIZE
+    trailer_checksum = struct.unpack_from("<Q", buf, trailer_at + 16)[0]
+    if kind != F.KIND_INDEX or h != F.HEADER_SIZE or flags or stored != trailer_checksum:
+        raise FormatError("the trailer does not point at an index record", at, "")
+    R._check_index_reserved(buf, at)
+    payload_at = at + h
+    if p > trailer_at - payload_at or payload_at + p + F.pad64(p) != trailer_at:
+        raise FormatError(f"index payload of {p} bytes does not end where the trailer starts",
+                          at + 8, "")
+    if R._xxh3(buf[payload_at:payload_at + p]) != stored:
+        raise FormatError("index payload checksum mismatch", payload_at, "")
+    return p
+
+
+def _record_of_row(row):
+    """A tensor table row as the whole load has a record: (offset, P, code, sizes, payload)."""
+    offset, p, _, code, sizes = row
+    return offset, p, code, sizes, offset + F.tensor_header_size(len(sizes))
+
+
+def _record_extent(record):
+    """Bytes from a record's start to the next record's: header, payload, padding."""
+    _, p, _, sizes, _ = record
+    return F.tensor_header_size(len(sizes)) + p + F.pad64(p)
+
+
+def _check_records_tile(buf, records, index_at, name_of):
+    """FORMAT.md "How readers use this": the records the index lists, in order, and optional
+    records between them fill offset 64 to the index exactly, so no bytes there can hold
+    another file's records. Reads only the headers of the records in the gaps."""
+    at = F.HEADER_SIZE
+    for i, record in enumerate(records):
+        start, p = record[0], record[1]
+        if start < at or start > index_at or _record_extent(record) > index_at - start:
+            raise FormatError(f"tensor {name_of(i)}: record ({p} payload bytes) overlaps "
+                              "another record or lies outside the data", start, "")
+        _skip_optional_records(buf, at, start, records, i, name_of)
+        at = start + _record_extent(record)
+    _skip_optional_records(buf, at, index_at, records, len(records), name_of)
+
+
+def _skip_optional_records(buf, at, until, records, following, name_of):
+    """Optional records from `at` to `until` (where record `following` starts): each header's
+    prefix, kind, flags, extent and checksum ("Records")."""
+    while at < until:
+        try:
+            kind, flags, h, p = R._decode_prefix(buf, at)
+        except FormatError:
+            # Not a record at all: most likely the record before is not the size its row says.
+            if following:
+                _record_header_at(buf, records[following - 1], following - 1, name_of)
+            raise
+        s = R._record_header_name(kind)
+        if kind in (F.KIND_TENSOR, F.KIND_INDEX):
+            what = "tensor" if kind == F.KIND_TENSOR else "second index"
+            raise FormatError(f"a {what} record that the index does not list (only optional "
+                              "records may lie between the records it lists)", at, s)
+        if not flags & F.FLAG_OPTIONAL:
+            raise FormatError(f"unknown required record kind {kind}", at, "record header")
+        if h + p + F.pad64(p) > until - at:
+            raise FormatError(f"optional record of {p} payload bytes runs past the next "
+                              f"record, at {until}", at, s)
+        R._check_header_checksum(buf, at, h, s)
+        at += h + p + F.pad64(p)
+
+
+def _record_header_at(buf, record, rid, name_of):
+    """Tensor record `rid`'s header, read at the offset its row gives: every rule of "Kind 1:
+    tensor" in the front-to-back order (the prefix, then the checksum, the kind, the rest),
+    and then that it says what the row says (id, dtype, sizes)."""
+    at, _, code, sizes, _ = record
+    s = "tensor record header"
+    R._read_exact(buf, at, F.tensor_header_size(len(sizes)), s)
+    kind, flags, h, p = R._decode_prefix(buf, at)
+    R._read_exact(buf, at, h, s)
+    R._check_header_checksum(buf, at, h, s)
+    if kind != F.KIND_TENSOR:
+        raise FormatError(f"record kind {kind}, expected {F.KIND_TENSOR}", at, s)
+    tid, found_code, found_sizes = R._tensor_header(buf, at, flags, h, p, False)
+    if (tid, found_code, found_sizes) != (rid, code, sizes):
+        raise FormatError(f"tensor {name_of(rid)}: the record (id {tid}, "
+                          f"{F.DTYPES[found_code][0]} {list(found_sizes)}) disagrees with the "
+                          "index", at, "")
 
 
 def _dotted_matches(tree, name, tensors_only=False):
@@ -443,15 +576,3 @@ def _dotted_matches(tree, name, tensors_only=False):
             elif rest.startswith(spelled + ".") and isinstance(child, (dict, list, tuple)):
                 stack.append((child, rest[len(spelled) + 1:], _PathNode(path, key)))
     return matches
-
-
-def _path_to(tree, target):
-    """The steps from the root to the container object `target` of the skeleton."""
-    stack = [(tree, None)]
-    while stack:
-        node, path = stack.pop()
-        if node is target:
-            return path.steps() if path else []
-        stack.extend((child, _PathNode(path, k)) for k, child in _items(node)
-                     if isinstance(child, (dict, list, tuple)))
-    raise KeyError("node not in the tree")

@@ -20,8 +20,9 @@ class FormatError(ValueError):
     """A file the spec refuses. `offset` is the file offset (or None), `structure` what was hit."""
 
     def __init__(self, message, offset=None, structure=""):
-        where = f" at offset {offset}" if offset is not None else ""
-        super().__init__(f"{structure}{where}: {message}")
+        # A fault between structures (random access, "What a refusal reports") names none.
+        where = f"{structure} at offset {offset}" if offset is not None else structure
+        super().__init__(f"{where.strip()}: {message}" if where.strip() else message)
         self.offset = offset
         self.structure = structure
         self.reason = message
@@ -167,6 +168,14 @@ def _record_header_name(kind):
 def _read_prefix(buf, at):
     """The common record prefix ("Records"), then the rest of the header: (kind, flags, H, P)."""
     _read_exact(buf, at, F.RECORD_PREFIX, "record header")
+    kind, flags, h, p = _decode_prefix(buf, at)
+    _read_exact(buf, at + F.RECORD_PREFIX, h - F.RECORD_PREFIX, "record header")
+    return kind, flags, h, p
+
+
+def _decode_prefix(buf, at):
+    """The 16-byte prefix at `at` (the caller made sure it is there), checked in the order of
+    "What a refusal reports": header size, flags, payload size. Returns (kind, flags, H, P)."""
     kind, flags, h, p = struct.unpack_from("<IHHQ", buf, at)
     s = _record_header_name(kind)
     if h < 64 or h > F.MAX_RECORD_HEADER or h % F.ALIGN:
@@ -176,7 +185,6 @@ def _read_prefix(buf, at):
         raise FormatError(f"unknown flag bits {flags:#x}", at + 4, s)
     if p > F.MAX_BYTES:
         raise FormatError(f"payload size {p} is beyond any real file", at + 8, s)
-    _read_exact(buf, at + F.RECORD_PREFIX, h - F.RECORD_PREFIX, "record header")
     return kind, flags, h, p
 
 
@@ -235,11 +243,7 @@ def _tensor_record(buf, at, flags, h, p, expected_id, verify, digests=None):
         raise FormatError(f"tensor id {tid}, expected {expected_id}", at + 16, "tensor record")
     payload = _take_payload(buf, at + h, p, "tensor payload")
     if code == F.BOOL_CODE:
-        elements = np.frombuffer(payload, np.uint8)
-        if p and elements.max() > 1:
-            j = int(np.argmax(elements > 1))
-            raise FormatError(f"element {j} is byte {elements[j]}, expected 0 or 1", at + h + j,
-                              f"bool tensor #{tid}")
+        _check_bool_bytes(payload, at + h, lambda: f"#{tid}")
     digest = None
     if verify:
         digest = (digests or {}).get((at + h, p))
@@ -249,12 +253,27 @@ def _tensor_record(buf, at, flags, h, p, expected_id, verify, digests=None):
     return (at, p, code, sizes, at + h), digest
 
 
+def _check_bool_bytes(payload, payload_at, name_of):
+    """Every byte of a bool payload is 0 or 1 ("Dtypes"): refused at the first that is not,
+    structure `bool tensor <name_of()>` (the name is spelled only then)."""
+    elements = np.frombuffer(payload, np.uint8)
+    if len(elements) and elements.max() > 1:
+        j = int(np.argmax(elements > 1))
+        raise FormatError(f"element {j} is byte {elements[j]}, expected 0 or 1", payload_at + j,
+                          f"bool tensor {name_of()}")
+
+
+def _check_index_reserved(buf, at):
+    """Bytes 24 to 55 of an index record header are zero ("Kind 2: index")."""
+    _require_zero(buf, at + 24, at + 56, "index record reserved bytes")
+
+
 def _index_record(buf, at, flags, h, p, stored, verify):
     """Kind 2: flags 0, H = 64, reserved zero, its payload checksum, its padding."""
     if flags or h != 64:
         raise FormatError("index records have flags 0 and a 64-byte header", at,
                           "index record header")
-    _require_zero(buf, at + 24, at + 56, "index record reserved bytes")
+    _check_index_reserved(buf, at)
     payload = _take_payload(buf, at + h, p, "index")
     if verify and _xxh3(payload) != stored:
         raise FormatError("payload checksum mismatch", at, "index")
@@ -295,18 +314,26 @@ def _walk_records(buf, verify, digests=None):
 # ---------------------------------------------------------------- trailer
 
 
-def _read_trailer(buf, at, index_at, version, verify):
-    """The trailer right after the index: its own checks, then that it matches the file."""
+def _decode_trailer(buf, at, verify):
+    """The trailer's own checks (end magic, checksum, reserved bytes) on the 64 bytes at `at`;
+    returns its (index offset, file size, index checksum, (major, minor))."""
     s = "trailer"
-    _read_exact(buf, at, F.TRAILER_SIZE, s)
     if buf[at + 56:at + 64] != F.END_MAGIC:
         raise FormatError("end magic WICKEND missing", at + 56, s)
     if verify and _xxh3(buf[at:at + 48]) != struct.unpack_from("<Q", buf, at + 48)[0]:
         raise FormatError("checksum mismatch", at, s)
     _require_zero(buf, at + 28, at + 48, "trailer reserved bytes")
     index_offset, size, checksum, major, minor = struct.unpack_from("<QQQHH", buf, at)
+    return index_offset, size, checksum, (major, minor)
+
+
+def _read_trailer(buf, at, index_at, version, verify):
+    """The trailer right after the index: its own checks, then that it matches the file."""
+    s = "trailer"
+    _read_exact(buf, at, F.TRAILER_SIZE, s)
+    index_offset, size, checksum, found = _decode_trailer(buf, at, verify)
     stored = struct.unpack_from("<Q", buf, index_at + 16)[0]
-    if (index_offset, size, checksum, (major, minor)) != (index_at, at + 64, stored, version):
+    if (index_offset, size, checksum, found) != (index_at, at + 64, stored, version):
         raise FormatError(f"does not match the file: index at {index_offset} (found at "
                           f"{index_at}), size {size} (found {at + 64})", at, s)
     if len(buf) != at + 64:
@@ -720,10 +747,15 @@ def _decode(buf, version, verify, digests=None):
     _read_trailer(buf, index_at + 64 + p + F.pad64(p), index_at, version, verify)
     meta, tree_at, refs, rows, views = _parse_index(buf, index_at, p, version)
     _check_rows_against_records(records, hashes, refs, rows, views, index_at)
+    return _assemble(buf, records, views, tree_at, index_at + 64 + p), meta, version
+
+
+def _assemble(buf, records, views, tree_at, tree_end):
+    """The value tree of a checked file: one array over `buf` per record, one as_strided
+    array per view row, the tree (bytes tree_at to tree_end) built around them."""
     arrays = [_load_tensor(buf, r) for r in records]
     view_arrays = [_make_view(arrays[r], o, s, k) for r, o, s, k in views]
-    cur = _Cursor(buf, tree_at, index_at + 64 + p, "index")
-    return _Builder(arrays, view_arrays).build(cur), meta, version
+    return _Builder(arrays, view_arrays).build(_Cursor(buf, tree_at, tree_end, "index"))
 
 
 def _with_version(err, version):
