@@ -14,11 +14,13 @@ from numpy.lib.stride_tricks import as_strided
 
 CORPUS = pathlib.Path(__file__).resolve().parents[2] / "tests" / "conformance"
 
-# Plain dtype name -> NumPy dtype. NumPy has no bfloat16: wick.load gives its raw bits as uint16.
+# Plain dtype name -> NumPy dtype. NumPy has no bfloat16: wick.load gives its raw bits as uint16
+# marked {"wick_dtype": "bfloat16"} (python/README.md), which is what wick.save writes as bf16.
 NUMPY_DTYPES = {
     "bool": np.dtype("?"), "uint8": np.dtype("u1"), "int8": np.dtype("i1"),
     "int16": np.dtype("<i2"), "int32": np.dtype("<i4"), "int64": np.dtype("<i8"),
-    "float16": np.dtype("<f2"), "bfloat16": np.dtype("<u2"), "float32": np.dtype("<f4"),
+    "float16": np.dtype("<f2"),
+    "bfloat16": np.dtype("<u2", metadata={"wick_dtype": "bfloat16"}), "float32": np.dtype("<f4"),
     "float64": np.dtype("<f8"),
 }
 

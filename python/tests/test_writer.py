@@ -551,3 +551,26 @@ def test_concurrent_saves_to_one_path_all_succeed(tmp_path):
     value = wick.load(target)
     assert value["j"] == 9 and (value["w"] == value["i"]).all()
     assert temp_files(tmp_path) == []
+
+
+def test_a_version_asked_for_is_written_for_any_value_it_holds(tmp_path):
+    """save(version=...) is the C++ SaveOptions::format_major/format_minor: 2.0 or 2.1 for a
+    value that needs neither; a forced 2.0 stores a view as a copy; 1.0 refuses a tuple."""
+    base = np.arange(6, dtype=np.float32)
+    for asked in [(1, 0), (2, 0), (2, 1)]:
+        out = io.BytesIO()
+        wick.save({"w": base}, out, version=asked)
+        _, _, got = wick.load_with_metadata(io.BytesIO(out.getvalue()))
+        assert got == asked
+    shared = {"all": base, "odd": base[1::2]}
+    out = io.BytesIO()
+    wick.save(shared, out, version=(2, 0))
+    back = wick.load(io.BytesIO(out.getvalue()))
+    assert not np.shares_memory(back["all"], back["odd"])
+    np.testing.assert_array_equal(back["odd"], base[1::2])
+    with pytest.raises(wick.ArgumentError, match="tuple or an int dict key"):
+        wick.save({"t": (1, 2)}, tmp_path / "t.wick", version=(1, 0))
+    assert not (tmp_path / "t.wick").exists()
+    for bad in [(2, 2), (3, 0), (0, 1)]:
+        with pytest.raises(wick.ArgumentError, match="cannot write format version"):
+            wick.save({}, io.BytesIO(), version=bad)

@@ -106,7 +106,7 @@ def _map_tree(root, leaf, limit):
     return done[0]
 
 
-def save(obj, path_or_file, *, metadata=None, durable=True):
+def save(obj, path_or_file, *, metadata=None, durable=True, version=None):
     """Save a tree of torch tensors (state_dict, optimizer state, nested containers) as .wick.
 
     Tensors that share a torch storage stay shared (format 2.1 views); bfloat16 and float16
@@ -119,7 +119,7 @@ def save(obj, path_or_file, *, metadata=None, durable=True):
         return storages.array(v, path) if isinstance(v, _torch.Tensor) else v
 
     tree = _map_tree(obj, leaf, F.MAX_DEPTH)
-    _save(tree, path_or_file, metadata=metadata, durable=durable)
+    _save(tree, path_or_file, metadata=metadata, durable=durable, version=version)
 
 
 class _Tensors:

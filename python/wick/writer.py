@@ -644,7 +644,26 @@ def _write_file(f, layout, meta, version):
     out.flush()
 
 
-def _plan(obj, metadata):
+# The versions this writer writes ("Version history"); the oldest that holds a value is chosen.
+WRITABLE_VERSIONS = ((1, 0), (2, 0), (2, 1))
+
+
+def _chosen_version(asked, tree, groups):
+    """The version to write: the oldest that holds the value, or the one asked for, which must
+    hold it (FORMAT.md "Writers": a forced 2.0 stores shared tensors as copies, as does 1.0)."""
+    if asked is None:
+        return (2, 1) if groups else (2, 0) if tree.needs_2_0 else (1, 0)
+    asked = tuple(asked)
+    if asked not in WRITABLE_VERSIONS:
+        raise ArgumentError(f"save: cannot write format version {asked}; this writer writes "
+                            + ", ".join(f"{a}.{b}" for a, b in WRITABLE_VERSIONS))
+    if tree.needs_2_0 and asked < (2, 0):
+        raise ArgumentError(f"save: the value holds a tuple or an int dict key, which format "
+                            f"{asked[0]}.{asked[1]} cannot hold (2.0 can)")
+    return asked
+
+
+def _plan(obj, metadata, version):
     """Phase one: everything checked and laid out; returns (layout, metadata bytes, version)."""
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError("save: metadata must be a dict of str to scalars")
@@ -652,11 +671,12 @@ def _plan(obj, metadata):
     tree = _Tree()
     tree.walk(obj)
     groups = _plan_views(tree.tensors)
-    version = (2, 1) if groups else (2, 0) if tree.needs_2_0 else (1, 0)
-    return _Layout(tree, groups, bool(groups)), meta, version
+    version = _chosen_version(version, tree, groups)
+    views_on = version >= (2, 1)
+    return _Layout(tree, groups if views_on else {}, views_on), meta, version
 
 
-def save(obj, path_or_file, *, metadata=None, durable=True):
+def save(obj, path_or_file, *, metadata=None, durable=True, version=None):
     """Save the value tree `obj` as a .wick file, byte for byte as the C++ writer would.
 
     `obj`: dicts (str keys, or int and str keys), lists, tuples, int, float, str, bool, None,
@@ -664,9 +684,11 @@ def save(obj, path_or_file, *, metadata=None, durable=True):
     A path is replaced atomically (temp file, fsync, rename, directory fsync; `durable=False`
     skips both fsyncs); a writable binary file object gets the bytes streamed, never seeked.
     Raises TypeError for a type wick has no encoding for and ArgumentError for a value a
-    reader would refuse, before the target is touched.
+    reader would refuse, before the target is touched. `version`, (major, minor) of 1.0, 2.0
+    or 2.1, writes that version for any value that version holds (the C++
+    `SaveOptions::format_major`/`format_minor`); by default the oldest that holds the value.
     """
-    layout, meta, version = _plan(obj, metadata)
+    layout, meta, version = _plan(obj, metadata, version)
     if hasattr(path_or_file, "write"):
         _write_file(path_or_file, layout, meta, version)
         if hasattr(path_or_file, "flush"):
