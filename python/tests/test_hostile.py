@@ -423,3 +423,18 @@ def test_the_trailer_index_checksum_must_match_the_index_record():
     t = len(TIED) - 64
     data = rehash_trailer(patch(TIED, t + 16, B.u64(1)))
     assert refuse(data, "index checksum differs").offset == t + 16
+
+
+def test_a_size_1_dimension_may_have_any_stride_up_to_2_63_minus_1():
+    """A stride that reaches nothing loads on every path (NumPy's intp would overflow on
+    2^63-1 elements of 8 bytes: as_strided raised OverflowError before)."""
+    for stride in (2**63 - 1, 2**60):
+        data = views_file([B.view_row(0, 1, (1, 3), (stride, 2))])
+        value = loads(data)[0]
+        np.testing.assert_array_equal(value[1], [[1, 3, 5]])
+        assert np.shares_memory(value[0], value[1])
+        path = pathlib.Path(refuse.tmp) / "ok.wick"
+        with wick.Reader(path) as r:
+            np.testing.assert_array_equal(r.tensor("/1"), [[1, 3, 5]])
+            assert r.entries()[1].strides == (stride, 2)
+        np.testing.assert_array_equal(wick.load(path, mmap=True)[1], [[1, 3, 5]])

@@ -215,8 +215,11 @@ class Reader:
             if isinstance(node, _Ref):
                 out.append(self._entry(node, path))
                 continue
-            stack.extend((child, _PathNode(path, step))
-                         for step, child in reversed(list(_items(node))))
+            # Only tensors and containers get a path node: a scalar leaf (a one-byte none)
+            # would otherwise cost a node and a stack slot of its own.
+            kids = [(child, step) for step, child in _items(node)
+                    if isinstance(child, (_Ref, dict, list, tuple))]
+            stack.extend((child, _PathNode(path, step)) for child, step in reversed(kids))
         return out
 
     def _entry(self, ref, path):

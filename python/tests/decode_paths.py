@@ -1,0 +1,91 @@
+"""Every Python decode path over one file, for the bounds, corruption and mutation tests.
+
+Each path either loads or raises wick.FormatError; anything else escapes to the test as the
+bug it is. `canonical()` turns a loaded tree into plain, comparable data (arrays as dtype,
+shape and bytes; floats as their bits, so NaN payloads compare) so paths can be compared.
+"""
+
+import io
+import struct
+
+import numpy as np
+
+import wick
+from wick import cli
+
+
+def canonical(value):
+    """A hashable, comparable image of a value tree (types kept: tuple vs list, int vs bool)."""
+    if isinstance(value, np.ndarray):
+        meta = (value.dtype.metadata or {}).get("wick_dtype", "")
+        return ("array", value.dtype.str, meta, value.shape,
+                np.ascontiguousarray(value).tobytes())
+    if isinstance(value, dict):
+        return ("dict", tuple((type(k).__name__, k, canonical(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(canonical(v) for v in value))
+    if isinstance(value, float):
+        return ("float", struct.pack("<d", value))
+    return (type(value).__name__, value)
+
+
+def whole_loads(path, verify=True):
+    """(name, thunk) for each whole-file load of `path`."""
+    def from_file_object():
+        with open(path, "rb") as f:
+            return wick.load(io.BytesIO(f.read()), verify=verify)
+    return [
+        ("load", lambda: wick.load(path, verify=verify)),
+        ("load(mmap)", lambda: wick.load(path, mmap=True, verify=verify)),
+        ("load(file object)", from_file_object),
+    ]
+
+
+def reader_paths(path):
+    """Reader open, entries(), value(), verify() and tensor(name) for every entry, with and
+    without mmap; returns the value (mapped) or raises FormatError."""
+    with wick.Reader(path) as r:
+        entries = r.entries()
+        value = r.value()
+        r.verify()
+        for e in entries:
+            r.tensor(e.path)
+        r.value(verify=False)
+    with wick.Reader(path, mmap=False) as r:
+        r.value()
+    return value
+
+
+def cli_codes(path):
+    """`python3 -m wick info` and `verify` in-process: (info code, verify code)."""
+    out, err = io.StringIO(), io.StringIO()
+    return (cli.run(["info", str(path)], out, err), cli.run(["verify", str(path)], out, err))
+
+
+def outcome(thunk):
+    """("ok", canonical value) or ("refused", the FormatError)."""
+    try:
+        return "ok", canonical(thunk())
+    except wick.FormatError as err:
+        assert err.structure, f"a refusal without a structure: {err}"
+        return "refused", err
+
+
+def every_path(path):
+    """Outcomes of every verified path, which must agree: {name: outcome}."""
+    results = {name: outcome(thunk) for name, thunk in whole_loads(path)}
+    results["Reader"] = outcome(lambda: reader_paths(path))
+    return results
+
+
+def unverified_paths(path):
+    """Unverified loads may return changed values on a damaged file but never crash."""
+    results = {name: outcome(thunk) for name, thunk in whole_loads(path, verify=False)}
+
+    def reader_unverified():
+        with wick.Reader(path) as r:
+            for e in r.entries():
+                r.tensor(e.path, verify=False)
+            return r.value(verify=False)
+    results["Reader(verify=False)"] = outcome(reader_unverified)
+    return results
