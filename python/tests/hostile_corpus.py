@@ -100,8 +100,8 @@ def hostile_files(scale=1.0):
     def n(count):
         return max(2, int(count * scale))
     ok = [
-        (f"{n(20000)} one-byte nones", one_tensor(LIST(TENSOR(0), many(NONE, n(20000))))),
-        (f"a tensor referenced {n(4000)} times", one_tensor(many(TENSOR(0), n(4000)))),
+        (f"{n(50000)} one-byte nones", one_tensor(LIST(TENSOR(0), many(NONE, n(50000))))),
+        (f"a tensor referenced {n(10000)} times", one_tensor(many(TENSOR(0), n(10000)))),
         (f"a tensor referenced {n(2000)} times in a tuple",
          one_tensor(many(TENSOR(0), n(2000), tag=b"\x09"), version=(2, 0))),
         (f"one 64 KiB key over {n(1024)} references", long_key_refs(refs=n(1024))),

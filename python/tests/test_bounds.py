@@ -6,7 +6,6 @@ C + D * file size per MB, whatever the file repeats or claims (hostile_corpus.py
 taken on a separate run without tracemalloc, which slows allocation several times.
 """
 
-import gc
 import os
 import time
 import tracemalloc
@@ -16,6 +15,7 @@ import pytest
 
 import wick
 from wick import cli
+from wick import torch as wick_torch
 from hostile_corpus import hostile_files
 
 MIB = 1 << 20
@@ -79,6 +79,7 @@ PATHS = [
     ("load", WHOLE_LOAD, lambda p: _whole(p)),
     ("load(verify=False)", WHOLE_LOAD, lambda p: _whole(p, verify=False)),
     ("load(mmap=True)", WHOLE_LOAD, lambda p: _whole(p, mmap=True)),
+    ("wick.torch.load", WHOLE_LOAD, lambda p: lambda: wick_torch.load(p)),
     ("Reader", READER, _reader),
     ("python3 -m wick info, verify", TOOLS, _tools),
 ]
@@ -95,11 +96,9 @@ def _run(fn):
 
 def _measure(fn):
     """(outcome, peak traced bytes, seconds)."""
-    gc.collect()
     start = time.perf_counter()
     outcome = _run(fn)
     seconds = time.perf_counter() - start
-    gc.collect()
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
