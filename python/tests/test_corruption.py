@@ -32,7 +32,16 @@ def small_views_file():
     return out.getvalue()
 
 
+def with_optional_record():
+    """tied.wick's value with an optional record (kind 77) before the index."""
+    optional = B.record(77, B.u64(B.xxh3(b"hello")), b"hello", flags=1)
+    return B.build(B.DICT(("w", B.TENSOR(0)), ("again", B.TENSOR(0))),
+                   tensors=[(8, (3, 4), np.arange(12, dtype="<f4").tobytes())], extra=optional)
+
+
 FILES = {"tied.wick": (DATA / "tied.wick").read_bytes(), "small views": small_views_file()}
+# The mutation loop's seeds: the golden files, the small views file, an optional record.
+SEEDS = GOLDEN + [FILES["small views"], with_optional_record()]
 
 
 def assert_refused_everywhere(path, what):
@@ -113,7 +122,7 @@ def mutate(rng, data):
         elif op == 3:
             del d[at:at + rng.randint(1, 16)]
         else:
-            other = rng.choice(GOLDEN)
+            other = rng.choice(SEEDS)
             start, n = rng.randrange(len(other)), rng.randint(1, 64)
             d[at:at + n] = other[start:start + n]
     return rehash(d) if rng.random() < 0.7 else d
@@ -125,7 +134,7 @@ MUTANTS = 2500  # about 10 s; 20,000 more (seed 2) and 3,000 (seed 1) passed whe
 def test_seeded_mutants_load_or_are_refused_alike_on_every_path(tmp_path):
     rng, path, counts = random.Random(19), tmp_path / "mutant.wick", {"ok": 0, "refused": 0}
     for i in range(MUTANTS):
-        data = mutate(rng, rng.choice(GOLDEN))
+        data = mutate(rng, rng.choice(SEEDS))
         path.write_bytes(data)
         results = every_path(path)
         kinds = {name: kind for name, (kind, _) in results.items()}

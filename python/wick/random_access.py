@@ -356,6 +356,9 @@ class Reader:
         return self._whole(verify)
 
     def _whole(self, verify):
+        if verify:  # a whole verified load checks the optional records too, so this must
+            for at, h, p in self._optional:
+                R._check_optional(memoryview(self._map), at, h, p, True)
         buf = memoryview(self._map) if self._mmap else _copy(self._map)
         return R._build(buf, self._records, self._checksums, self._views, self._tree_at,
                         self._tree_end, self.version, verify)
