@@ -42,13 +42,16 @@ def whole_loads(path, verify=True):
 
 
 def reader_value(path):
-    """Reader open, entries(), value(), then tensor(name) for every entry, with and without
-    mmap; returns the value (mapped) or raises FormatError."""
+    """Reader open, entries(), value(), then tensor(name) for every entry (equal to the node
+    of value() at its path), with and without mmap; returns the value or raises FormatError."""
     with wick.Reader(path) as r:
         entries = r.entries()
         value = r.value()
         for e in entries:
-            r.tensor(e.path)
+            node = value
+            for step in e.steps:
+                node = node[step]
+            assert canonical(r.tensor(e.path)) == canonical(node), e.path
         r.value(verify=False)
     with wick.Reader(path, mmap=False) as r:
         r.value()
@@ -63,9 +66,9 @@ def reader_verify(path):
 
 
 def cli_codes(path):
-    """`python3 -m wick info` and `verify` in-process: (info code, verify code)."""
+    """`python3 -m wick info`, `verify` and `cat` in-process: their exit codes."""
     out, err = io.StringIO(), io.StringIO()
-    return (cli.run(["info", str(path)], out, err), cli.run(["verify", str(path)], out, err))
+    return tuple(cli.run([command, str(path)], out, err) for command in ("info", "verify", "cat"))
 
 
 def outcome(thunk):
