@@ -7,11 +7,16 @@ shape and bytes; floats as their bits, so NaN payloads compare) so paths can be 
 
 import io
 import struct
+import sys
 
 import numpy as np
 
 import wick
 from wick import cli
+
+
+# canonical() recurses, two frames per level: trees nest 512 deep ("Values").
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * 512 + 200))
 
 
 def canonical(value):

@@ -19,6 +19,7 @@ import pytest
 import wick
 import builder as B
 from decode_paths import cli_codes, every_path, unverified_paths
+from hostile_corpus import deep_long_keys, nested, one_tensor
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "tests" / "data"
 GOLDEN = [(DATA / name).read_bytes() for name in sorted(p.name for p in DATA.glob("*.wick"))]
@@ -73,6 +74,18 @@ def test_every_truncation_is_refused_by_every_path(name, tmp_path):
 def every_path_of(data, path):
     path.write_bytes(data)
     return every_path(path)
+
+
+def test_nesting_512_deep_loads_alike_on_every_path(tmp_path):
+    """The deepest tree (and one under 1 KiB keys) through every path and the tools."""
+    path = tmp_path / "deep.wick"
+    for data in (one_tensor(nested(511, B.LIST(B.TENSOR(0)))), deep_long_keys()):
+        path.write_bytes(data)
+        results = every_path(path)
+        assert {kind for kind, _ in results.values()} == {"ok"}
+        assert len({value for _, value in results.values()}) == 1
+        unverified_paths(path)
+        assert cli_codes(path) == (0, 0, 0)
 
 
 # ---------------------------------------------------------------- seeded mutations
