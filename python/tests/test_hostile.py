@@ -436,3 +436,29 @@ def test_the_trailer_index_checksum_must_match_the_index_record():
     data = rehash_trailer(patch(TIED, t + 16, B.u64(1)))
     err = refuse(data, "does not match the file")
     assert (err.offset, err.structure) == (t, "trailer")
+
+
+def test_a_size_1_dimension_may_have_any_stride_up_to_2_63_minus_1():
+    """A stride that reaches nothing loads on every path (NumPy's intp would overflow on
+    2^63-1 elements of 8 bytes: as_strided raised OverflowError before)."""
+    for stride in (2**63 - 1, 2**60):
+        data = views_file([B.view_row(0, 1, (1, 3), (stride, 2))])
+        value = loads(data)[0]
+        np.testing.assert_array_equal(value[1], [[1, 3, 5]])
+        assert np.shares_memory(value[0], value[1])
+        path = pathlib.Path(refuse.tmp) / "ok.wick"
+        with wick.Reader(path) as r:
+            np.testing.assert_array_equal(r.tensor("/1"), [[1, 3, 5]])
+            assert r.entries()[1].strides == (stride, 2)
+        np.testing.assert_array_equal(wick.load(path, mmap=True)[1], [[1, 3, 5]])
+
+
+def test_reader_value_checks_the_optional_records_a_verified_load_checks():
+    bad = B.record(77, B.u64(B.xxh3(b"hellO")), b"hello", flags=1)
+    path = pathlib.Path(refuse.tmp) / "opt.wick"
+    path.write_bytes(tied_tree_file(TENSOR(0), extra=bad))
+    with wick.Reader(path) as r:
+        assert r.tensor("").shape == (3, 4)  # one tensor needs only its record
+        with pytest.raises(wick.FormatError, match="payload checksum mismatch"):
+            r.value()
+        assert r.value(verify=False).shape == (3, 4)

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 from . import format as F
-from .random_access import Reader
+from .random_access import Reader, pointer
 from .reader import FormatError
 
 OK, USAGE, UNREADABLE, NOT_WICK, CORRUPT, OTHER = 0, 2, 3, 4, 5, 6
@@ -32,14 +32,62 @@ class Failure(Exception):
         self.code = code
 
 
+def _escaped(text):
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def _cut(length, head, tail):
+    """A text of `length` escaped bytes, of which `head` and `tail` are the first and last."""
+    if length <= MAX_SHOWN:
+        return head.decode("utf-8", "backslashreplace")
+    head, tail = head[:480].decode("utf-8", "ignore"), tail[-480:].decode("utf-8", "ignore")
+    return f"{head}...[{length - 960} bytes]...{tail}"
+
+
 def shown(text):
     """`text` safe for a terminal: control characters escaped, long texts cut in the middle."""
-    safe = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+    safe = _escaped(text)
     raw = safe.encode("utf-8", "backslashreplace")
     if len(raw) <= MAX_SHOWN:
         return safe
-    head, tail = raw[:480].decode("utf-8", "ignore"), raw[-480:].decode("utf-8", "ignore")
-    return f"{head}...[{len(raw) - 960} bytes]...{tail}"
+    return _cut(len(raw), raw, raw)
+
+
+class PathTexts:
+    """shown(entry.path) for the entries of one Reader, escaping each path node once.
+
+    A path is a chain of parent nodes (FORMAT.md "Tree paths"): one 64 KiB key above 16,384
+    references would cost 1 GiB to spell path by path. Each node keeps its escaped length and
+    its first and last MAX_SHOWN bytes, computed from its parent's, so the cost is linear.
+    """
+
+    def __init__(self):
+        self._cache = {}  # id(path node) -> (length, head, tail); the entries keep nodes alive
+
+    def __call__(self, entry):
+        node = entry._path  # pylint: disable=protected-access
+        if node is None:
+            return "(root)"
+        # Only containers are cached: a leaf's texts (2 KiB) kept per reference would not be.
+        return _cut(*_extend(self._state(node.parent), node.step))
+
+    def _state(self, node):
+        chain = []
+        while node is not None and id(node) not in self._cache:
+            chain.append(node)
+            node = node.parent
+        state = self._cache[id(node)] if node is not None else (0, b"", b"")
+        for n in reversed(chain):
+            state = self._cache[id(n)] = _extend(state, n.step)
+        return state
+
+
+def _extend(state, step):
+    """(length, head, tail) of a path's escaped text after one more step."""
+    piece = _escaped(pointer([step])).encode("utf-8", "backslashreplace")
+    length, head, tail = state
+    return (length + len(piece), (head + piece[:MAX_SHOWN])[:MAX_SHOWN],
+            (tail + piece[-MAX_SHOWN:])[-MAX_SHOWN:])
 
 
 def human_bytes(n):
@@ -83,14 +131,31 @@ def widened(arr, dtype):
     return arr
 
 
-def table(rows):
-    """Rows as aligned columns, indented by two; the fourth (bytes) right-aligned."""
-    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
-    lines = []
-    for r in rows:
+def table(rows, out):
+    """Rows as aligned columns, indented by two; the fourth (bytes) right-aligned. `rows()`
+    gives the rows afresh: one pass finds the widths, a second writes, so no row is kept."""
+    widths = None
+    for r in rows():
+        widths = [max(len(c), w) for c, w in zip(r, widths or [0] * len(r))]
+    for r in rows():
         cells = [c.rjust(w) if k == 3 else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths))]
-        lines.append("  " + "  ".join(cells).rstrip() + "\n")
-    return "".join(lines)
+        out.write("  " + "  ".join(cells).rstrip() + "\n")
+
+
+def entry_rows(entries):
+    """The header and one row per entry of `info`'s table, with the sharing notes."""
+    yield ("path", "dtype", "shape", "bytes", "checksum", "")
+    path_text, first_path, first_on_record = PathTexts(), {}, {}
+    for e in entries:
+        note = ""
+        if (e.record, e.view) in first_path:
+            note = f"same tensor as {path_text(first_path[e.record, e.view])}"
+        elif e.record in first_on_record:
+            note = f"shares storage with {path_text(first_on_record[e.record])}"
+        first_path.setdefault((e.record, e.view), e)
+        first_on_record.setdefault(e.record, e)
+        yield (path_text(e), e.dtype, "[" + ", ".join(map(str, e.shape)) + "]", str(e.nbytes),
+               f"{e.checksum:#018x}", note)
 
 
 # ---------------------------------------------------------------- commands
@@ -108,20 +173,8 @@ def info(path, out):
             out.write(f"  {shown(key)}: {shown(repr(value))}\n")
         entries = r.entries()
         out.write(f"entries:{'   (none)' if not entries else ''}\n")
-        rows, first_path, first_on_record = [], {}, {}
-        for e in entries:
-            path_text = shown(e.path) if e.path else "(root)"
-            note = ""
-            if (e.record, e.view) in first_path:
-                note = f"same tensor as {first_path[e.record, e.view]}"
-            elif e.record in first_on_record:
-                note = f"shares storage with {first_on_record[e.record]}"
-            first_path.setdefault((e.record, e.view), path_text)
-            first_on_record.setdefault(e.record, path_text)
-            rows.append((path_text, e.dtype, "[" + ", ".join(map(str, e.shape)) + "]",
-                         str(e.nbytes), f"{e.checksum:#018x}", note))
-        if rows:
-            out.write(table([("path", "dtype", "shape", "bytes", "checksum", "")] + rows))
+        if entries:
+            table(lambda: entry_rows(entries), out)
         views = f"{r.view_count} view{'s' if r.view_count != 1 else ''}, " if r.view_count else ""
         out.write(f"total:     {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
                   f"{r.tensor_count} tensor{'' if r.tensor_count == 1 else 's'}, {views}"

@@ -211,8 +211,11 @@ class Reader:
             if isinstance(node, _Ref):
                 out.append(self._entry(node, path))
                 continue
-            stack.extend((child, _PathNode(path, step))
-                         for step, child in reversed(list(_items(node))))
+            # Only tensors and containers get a path node: a scalar leaf (a one-byte none)
+            # would otherwise cost a node and a stack slot of its own.
+            kids = [(child, step) for step, child in _items(node)
+                    if isinstance(child, (_Ref, dict, list, tuple))]
+            stack.extend((child, _PathNode(path, step)) for child, step in reversed(kids))
         return out
 
     def _entry(self, ref, path):
@@ -434,9 +437,9 @@ def _copy(mapping):
 
 
 # FORMAT.md "What a refusal reports", random access. Faults of one structure are named as the
-# front-to-back reader names them; faults of agreement between structures (the trailer against
-# the header or the file, the record the trailer names, a record the index lists against the
-# file's extent) name no structure, as io::Reader reports them.
+# front-to-back reader names them; faults of agreement between structures name the structure
+# that disagrees: the trailer (against the header or the file), the index record header (the
+# record the trailer names), the tensor (a record against its row or the file's extent).
 
 MIN_FILE = F.HEADER_SIZE + F.HEADER_SIZE + F.TRAILER_SIZE  # header, index header, trailer
 
@@ -447,9 +450,9 @@ def _refuse_a_short_file(buf):
     if len(buf) >= MIN_FILE:
         return
     if len(buf) < len(F.MAGIC) or bytes(buf[:len(F.MAGIC)]) != F.MAGIC:
-        raise FormatError(f"not a wick file ({len(buf)} bytes, bad magic)", 0, "")
+        raise FormatError(f"not a wick file ({len(buf)} bytes, bad magic)", 0, "file header")
     raise FormatError(f"truncated: {len(buf)} bytes is less than the minimum {MIN_FILE}",
-                      len(buf), "")
+                      len(buf), "trailer")
 
 
 def _trailer_at_the_end(buf, version):
@@ -460,12 +463,12 @@ def _trailer_at_the_end(buf, version):
     index_at, size, _, found = R._decode_trailer(buf, at, True)
     if found != version:
         raise FormatError(f"the trailer says version {R._version_text(found)} but the header "
-                          f"says {R._version_text(version)}", at, "")
+                          f"says {R._version_text(version)}", at, "trailer")
     if size != len(buf):
         raise FormatError(f"the trailer says the file is {size} bytes but it is {len(buf)} "
-                          "(truncated or appended to)", at, "")
+                          "(truncated or appended to)", at, "trailer")
     if index_at % F.ALIGN or index_at < F.HEADER_SIZE or index_at > at - F.HEADER_SIZE:
-        raise FormatError(f"index offset {index_at} is outside the file", at, "")
+        raise FormatError(f"index offset {index_at} is outside the file", at, "trailer")
     return index_at
 
 
@@ -479,14 +482,15 @@ def _index_record_at(buf, at):
     trailer_at = len(buf) - F.TRAILER_SIZE
     trailer_checksum = struct.unpack_from("<Q", buf, trailer_at + 16)[0]
     if kind != F.KIND_INDEX or h != F.HEADER_SIZE or flags or stored != trailer_checksum:
-        raise FormatError("the trailer does not point at an index record", at, "")
+        raise FormatError("the trailer does not point at an index record", at,
+                          "index record header")
     R._check_index_reserved(buf, at)
     payload_at = at + h
     if p > trailer_at - payload_at or payload_at + p + F.pad64(p) != trailer_at:
         raise FormatError(f"index payload of {p} bytes does not end where the trailer starts",
-                          at + 8, "")
+                          at + 8, "index record header")
     if R._xxh3(buf[payload_at:payload_at + p]) != stored:
-        raise FormatError("index payload checksum mismatch", payload_at, "")
+        raise FormatError("index payload checksum mismatch", payload_at, "index")
     return p
 
 
@@ -511,7 +515,8 @@ def _check_records_tile(buf, records, index_at, name_of):
         start, p = record[0], record[1]
         if start < at or start > index_at or _record_extent(record) > index_at - start:
             raise FormatError(f"tensor {name_of(i)}: record ({p} payload bytes) overlaps "
-                              "another record or lies outside the data", start, "")
+                              "another record or lies outside the data", start,
+                              f"tensor {name_of(i)}")
         _skip_optional_records(buf, at, start, records, i, name_of)
         at = start + _record_extent(record)
     _skip_optional_records(buf, at, index_at, records, len(records), name_of)
@@ -558,7 +563,7 @@ def _record_header_at(buf, record, rid, name_of):
     if (tid, found_code, found_sizes) != (rid, code, sizes):
         raise FormatError(f"tensor {name_of(rid)}: the record (id {tid}, "
                           f"{F.DTYPES[found_code][0]} {list(found_sizes)}) disagrees with the "
-                          "index", at, "")
+                          "index", at, f"tensor {name_of(rid)}")
 
 
 def _dotted_matches(tree, name, tensors_only=False):

@@ -736,7 +736,11 @@ def _make_view(base, offset, sizes, strides):
     """as_strided over the record's flattened memory: shares the record's buffer."""
     flat = base.reshape(-1)
     item = flat.itemsize
-    return as_strided(flat[offset:], shape=sizes, strides=[k * item for k in strides])
+    # A size-1 dimension's stride reaches nothing and may be anything up to 2^63-1, which
+    # times the item size can overflow NumPy's intp: such a stride becomes 0.
+    return as_strided(flat[offset:], shape=sizes,
+                      strides=[k * item if n > 1 or k * item <= F.MAX_U63 else 0
+                               for n, k in zip(sizes, strides)])
 
 
 def _decode(buf, version, verify, digests=None):

@@ -219,7 +219,7 @@ def _plan_views(tensors):
 
 def _key_text(key, path):
     """A string key's UTF-8 bytes, refusing NUL and what UTF-8 cannot encode."""
-    raw = _utf8(key, f"dict key at '{path}'")
+    raw = _utf8(key, _Text(lambda: f"dict key at '{path}'"))
     if b"\0" in raw:
         raise ArgumentError(f"save: dict key at '{path}' contains a NUL byte")
     return raw
@@ -288,8 +288,38 @@ def _dict_tag(d, path):
     return F.TAG_INT_DICT
 
 
+class _Path:
+    """A dotted tree path as its parent chain, spelled only for a message: spelling it at
+    every node would cost the sum of the paths, the square of a tree whose long keys sit
+    above many values (FORMAT.md "Tree paths")."""
+
+    __slots__ = ("parent", "step")
+
+    def __init__(self, parent, step):
+        self.parent, self.step = parent, step
+
+    def __str__(self):
+        steps, node = [], self
+        while node is not None:
+            steps.append(str(node.step))
+            node = node.parent
+        return ".".join(reversed(steps))
+
+
+class _Text:
+    """A message part built only when printed (refusals are rare, values many)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make):
+        self.make = make
+
+    def __str__(self):
+        return self.make()
+
+
 def _child(path, step):
-    return f"{path}.{step}" if path else str(step)
+    return _Path(path or None, step)
 
 
 class _Tree:
@@ -314,7 +344,8 @@ class _Tree:
             if dict_tag is not None:
                 here = _child(path, key)
                 if _is_int_key(key):
-                    out += struct.pack("<Bq", F.TAG_INT, _int(key, f"dict key at '{here}'"))
+                    out += struct.pack("<Bq", F.TAG_INT,
+                                       _int(key, _Text(lambda: f"dict key at '{here}'")))
                 else:
                     raw = _key_text(key, here)
                     if dict_tag == F.TAG_INT_DICT:
@@ -329,7 +360,7 @@ class _Tree:
 
     def _value(self, out, v, path, depth):
         """Encode v; for a container return its (items, path, dict tag) frame."""
-        if _encode_scalar(out, v, f"the value at '{path}'"):
+        if _encode_scalar(out, v, _Text(lambda: f"the value at '{path}'")):
             return None
         if isinstance(v, np.ndarray):
             t = _Tensor(v, _check_array(v, path))

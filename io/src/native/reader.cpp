@@ -16,9 +16,14 @@ namespace {
 constexpr std::size_t kReadChunk = std::size_t{256} << 10;
 constexpr uint64_t kMinFileSize = kFileHeaderSize + kIndexHeaderSize + kTrailerSize;
 
-[[noreturn]] void fail(const std::string& file, uint64_t offset, const std::string& msg) {
-  throw FormatError(
-      ErrorInfo{.subject = "wick file", .file = file, .offset = offset, .detail = msg});
+// FORMAT.md "What a refusal reports", 6: every random-access refusal names its structure.
+[[noreturn]] void fail(const std::string& file, uint64_t offset, const std::string& structure,
+                       const std::string& msg) {
+  throw FormatError(ErrorInfo{.subject = "wick file",
+                              .file = file,
+                              .offset = offset,
+                              .structure = structure,
+                              .detail = msg});
 }
 }  // namespace
 
@@ -72,9 +77,10 @@ class Reader::Impl {
     file_.read_at(magic.data(), static_cast<std::size_t>(std::min<uint64_t>(size, magic.size())),
                   file_header::kMagic.offset, "file header");
     if (size < magic.size() || std::memcmp(magic.data(), kMagic.data(), kMagic.size()) != 0) {
-      fail(name, 0, wick::detail::cat("not a wick file (", size, " bytes, bad magic)"));
+      fail(name, 0, "file header",
+           wick::detail::cat("not a wick file (", size, " bytes, bad magic)"));
     }
-    fail(name, size,
+    fail(name, size, "trailer",
          wick::detail::cat("truncated: ", size, " bytes is less than the minimum ", kMinFileSize));
   }
 
@@ -87,18 +93,18 @@ class Reader::Impl {
     file_.read_at(tb.data(), tb.size(), trailer_at, "trailer");
     const Trailer t = decode_trailer(tb, trailer_at);
     if (t.major != fh.major || t.minor != fh.minor) {
-      fail(name, trailer_at,
+      fail(name, trailer_at, "trailer",
            wick::detail::cat("the trailer says version ", t.major, ".", t.minor,
                              " but the header says ", fh.major, ".", fh.minor));
     }
     if (t.file_size != size) {
-      fail(name, trailer_at,
+      fail(name, trailer_at, "trailer",
            wick::detail::cat("the trailer says the file is ", t.file_size, " bytes but it is ",
                              size, " (truncated or appended to)"));
     }
     if (t.index_offset % kAlign != 0 || t.index_offset < kFileHeaderSize ||
         t.index_offset > trailer_at - kIndexHeaderSize) {
-      fail(name, trailer_at,
+      fail(name, trailer_at, "trailer",
            wick::detail::cat("index offset ", t.index_offset, " is outside the file"));
     }
     return t;
@@ -116,7 +122,8 @@ class Reader::Impl {
     const auto stored = load_field<uint64_t, f::kPayloadChecksum>(ih);
     if (p.kind != kKindIndex || p.header_size != kIndexHeaderSize || p.flags != 0 ||
         stored != t.index_checksum) {
-      fail(name, t.index_offset, "the trailer does not point at an index record");
+      fail(name, t.index_offset, "index record header",
+           "the trailer does not point at an index record");
     }
     check_zero(std::span<const std::byte>(ih).subspan(f::kReserved.offset, f::kReserved.size),
                t.index_offset + f::kReserved.offset, "index record reserved bytes");
@@ -124,7 +131,7 @@ class Reader::Impl {
     const uint64_t payload_end = size - kTrailerSize;
     if (p.payload_size > payload_end - payload_at ||
         payload_at + p.payload_size + pad64(p.payload_size) != payload_end) {
-      fail(name, t.index_offset + record::kPayloadSize.offset,
+      fail(name, t.index_offset + record::kPayloadSize.offset, "index record header",
            wick::detail::cat("index payload of ", p.payload_size,
                              " bytes does not end where the trailer starts"));
     }
@@ -135,6 +142,7 @@ class Reader::Impl {
       throw FormatError(ErrorInfo{.subject = "wick file",
                                   .file = name,
                                   .offset = payload_at,
+                                  .structure = "index",
                                   .expected = std::to_string(stored),
                                   .found = std::to_string(actual),
                                   .detail = wick::detail::cat("index checksum mismatch: stored ",
@@ -281,7 +289,7 @@ class Reader::Impl {
             e.payload_size > index_offset - e.record_offset ||
             h > index_offset - e.record_offset - e.payload_size ||
             pad64(e.payload_size) > index_offset - e.record_offset - e.payload_size - h) {
-          fail(file_.name(), e.record_offset,
+          fail(file_.name(), e.record_offset, "tensor " + name_of(i),
                wick::detail::cat("tensor ", name_of(i), ": record (", e.payload_size,
                                  " payload bytes) overlaps another record or lies outside the "
                                  "data"));
@@ -369,7 +377,7 @@ class Reader::Impl {
     TensorEntry rec;
     const uint32_t rec_id = decode_tensor_header(header, e.record_offset, rec);
     if (rec_id != id || rec.dtype != e.dtype || rec.shape != e.shape) {
-      fail(file_.name(), e.record_offset,
+      fail(file_.name(), e.record_offset, "tensor " + name_of(id),
            wick::detail::cat("tensor ", name_of(id), ": the record (id ", rec_id, ", ",
                              dtype_name(rec.dtype), " ", shape_str(rec.shape),
                              ") disagrees with the index"));
