@@ -132,7 +132,7 @@ def test_verify_reports_each_file_with_offset_and_structure(files):
     assert "tied.wick: OK (1 tensor" in out
     assert ("flipped.wick: corrupt\n  tensor '/encoder.weight' at offset 64: payload checksum"
             in out)
-    assert "not_wick.txt: not a wick file\n  at offset 0: not a wick file (184 bytes" in out
+    assert "not_wick.txt: not a wick file\n  file header at offset 0: not a wick file (184 bytes" in out
 
 
 def test_cat_prints_tensors_scalars_and_names_close_matches(files):

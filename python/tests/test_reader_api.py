@@ -257,7 +257,7 @@ def test_a_damaged_index_is_refused_at_open(tmp_path):
     bad = bytearray(TIED)
     bad[index_at + 64] ^= 1
     err = refused(tmp_path, bad, "index payload checksum mismatch")
-    assert (err.offset, err.structure) == (index_at + 64, "")
+    assert (err.offset, err.structure) == (index_at + 64, "index")
 
 
 def test_a_damaged_tensor_record_header_opens_and_is_refused_when_read(tmp_path):
@@ -408,13 +408,13 @@ def test_a_bool_byte_other_than_0_or_1_is_refused_at_that_byte_whether_verified_
 
 def test_a_record_that_disagrees_with_its_row_is_refused_by_a_verified_read(tmp_path):
     # The row says float32 [3, 4], the record int32 [3, 4]: the open does not read the record's
-    # header (io::Reader); a verified tensor() does, and names no structure (a disagreement).
+    # header (io::Reader); a verified tensor() does, and names the tensor (its path is "").
     row = B.tensor_row(64, 8, (3, 4), F32_12)
     data = B.build(TENSOR(0), tensors=[(4, (3, 4), F32_12)], rows=[row])
     with wick.Reader(write(tmp_path, data)) as r:
         with pytest.raises(wick.FormatError, match="disagrees with the index") as info:
             r.tensor("")
-        assert (info.value.offset, info.value.structure) == (64, "")
+        assert (info.value.offset, info.value.structure) == (64, "tensor ''")
         assert r.tensor("", verify=False).dtype == np.float32
         with pytest.raises(wick.FormatError) as info:
             r.verify()  # front to back: the row against its record, named by its path

@@ -145,7 +145,7 @@ TEST(Info, DamagedIndexIsCorrupt) {
   const auto r = run_wick({"info", "--json", file});
   EXPECT_EQ(r.code, 5);
   EXPECT_TRUE(r.out.empty()) << r.out;
-  EXPECT_NE(r.err.find("is corrupt: at offset "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is corrupt: index at offset "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("index checksum mismatch"), std::string::npos) << r.err;
 }
 
