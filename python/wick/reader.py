@@ -603,8 +603,8 @@ def _read_all(f, verify=False):
         return memoryview(buf), None
     buf = _aligned_buffer(size)
     view, got, digests = memoryview(buf), 0, None
-    if verify and size >= _PREFETCH_MIN:
-        got, digests = read_and_hash(f, view)
+    if size >= _PREFETCH_MIN:
+        got, digests = read_and_hash(f, view, buf.ctypes.data, verify)
     while got < size:
         n = f.readinto(view[got:])
         if not n:
