@@ -202,9 +202,10 @@ def read_and_hash(f, view, address, verify=True):
     digests, got, size = ({} if verify else None), 0, len(view)
     walk = _hash_records(view, _Hasher(view, address), digests) if verify else iter(())
     need = next(walk, None)
+    chunk = CHUNK if verify else size  # nothing to hash: one read, as few syscalls as can be
     try:
         while got < size:
-            n = f.readinto(view[got:min(size, got + CHUNK)])
+            n = f.readinto(view[got:min(size, got + chunk)])
             if not n:
                 break
             got += n
