@@ -8,6 +8,11 @@ torch.load, and two floors for any load into owned memory: one readinto of the .
 a fresh buffer, and into a buffer already faulted in (the kernel's copy alone); then the median
 time of wick.Reader opening a 1 GiB file.
 
+torch.load (1.13) reads each storage of the zip with one read() straight into a fresh
+allocation (strace: one 16 MiB mmap and one read per tensor, no second copy), so it is itself
+a fresh-buffer readinto, with 4 KiB page faults where NumPy gets huge pages: no load into
+owned memory can take half its time, which would be below the kernel's copy alone.
+
     PYTHONPATH=python /usr/bin/python3 bench/python/bench_load.py [--dir DIR] [--runs 5]
 
 The .wick files come from wick.save when the package has it, else from the C++ CLI
@@ -132,10 +137,10 @@ def run(work, args):
         "np.load (.npy)": lambda: np.load(npy),
         "torch.load (.pt)": lambda: torch.load(pt),
         "floor: readinto, fresh buffer": lambda: readinto(w, aligned_empty(size)),
-        "floor: readinto, faulted buffer": lambda: readinto(w, faulted),
+        "floor: readinto, faulted buffer": lambda buf=faulted: readinto(w, buf),
     }
     times, cpu = interleaved(cases, args.runs)
-    del faulted
+    del faulted, cases
     print(f"{mib:.0f} MiB float32 state dict, 16 tensors; .wick written by {writer}; "
           f"{args.runs} interleaved rounds, page cache warm")
     print(f"  {'':<38} {'min':>8} {'median':>8}  GiB/s at min  CPU median")

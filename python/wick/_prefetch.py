@@ -48,6 +48,7 @@ _native = {}  # "madvise", "xxh3": the ctypes functions, or None; looked up at f
 
 
 def _ctypes_madvise():
+    """libc's madvise through ctypes (which releases the GIL for the call), or None."""
     if "madvise" not in _native:
         _native["madvise"] = None
         if _LINUX:
@@ -149,6 +150,8 @@ class _Hasher:
         return self.native() if self.native else xxhash.xxh3_64()
 
     def update(self, h, start, stop):
+        # The native call reads raw memory: callers pass only spans inside the view
+        # (_hash_records refuses a payload size that reaches past the trailer).
         if self.native:
             h.update(self.address + start, stop - start)
         else:
