@@ -1,39 +1,30 @@
-"""Reading a large file into a fresh buffer at about the speed of `np.load`, hashing as it arrives.
+"""Reading a large file into a fresh buffer while hashing its tensor payloads as they arrive.
 
 Where the time goes (256 MiB, page cache warm, bench/python/bench_load.py): the kernel's copy
-from the page cache (~30 ms), the page faults of the fresh buffer, which zero every page they
-map (~22 ms, even with the huge pages NumPy asks for), and XXH3 of the tensor payloads. So:
+from the page cache (~30 ms) and the page faults of the fresh buffer, which zero every page
+they map (~22 ms, even with the huge pages NumPy asks for) -- together what np.load pays --
+and XXH3 of the tensor payloads on top. So this thread hashes each chunk right after reading
+it, while the chunk is still in cache. python-xxhash's XXH3 (which calls libxxhash's generic
+entry points) measured 5-19 GB/s on a cached MiB here and holds the GIL; the system libxxhash
+it links to also exports XXH3_64bits_update_dispatch, which picks AVX2/AVX-512 at run time
+(37-45 GB/s on the same MiB; ~6 ms for 256 MiB). It is used, through ctypes, when present and
+proven equal to python-xxhash at first use; otherwise python-xxhash hashes the chunks.
 
-- A helper thread pre-faults the buffer with madvise(MADV_POPULATE_WRITE) while this thread
-  reads into it. That call maps zeroed pages without writing the buffer's bytes, so it needs
-  no synchronisation with the read: whichever thread touches a page first faults it in, and
-  the read only ever finds a page mapped sooner. ctypes releases the GIL for the call, so the
-  zeroing runs on another core while this one copies. That only pays when a core is idle:
-  with every core busy the two threads take turns, and the pair cost ~5 ms (10%) more CPU
-  than letting the read fault the pages (measured on 2 busy cores: 0.84x np.load with the
-  helper, 0.89x without). So the helper runs only when the 1-minute load average leaves a
-  core spare, and never off Linux or on a kernel older than 5.14 (the call fails there and
-  the read faults the pages itself).
-- This thread hashes each chunk right after reading it, while the chunk is still in cache.
-  python-xxhash's XXH3 (which calls libxxhash's generic entry points) measured 5-19 GB/s on
-  a cached MiB here and holds the GIL; the system libxxhash it links to also exports
-  XXH3_64bits_update_dispatch, which picks AVX2/AVX-512 at run time (37-45 GB/s on the same
-  MiB) and, called through ctypes, releases the GIL. It is used when present and proven equal
-  to python-xxhash at first use; otherwise python-xxhash hashes the chunks.
-  (A separate hashing thread holding the GIL cost more in GIL handoffs with the reading
-  thread, up to the 5 ms switch interval each, than the hashing it overlapped.)
+Measured and dropped: a second thread hashing while this one reads (it must trade the GIL
+with the reader every chunk, up to the 5 ms switch interval when it does not block: 0.67x
+np.load against 0.88x for this), and a helper thread pre-faulting the buffer with
+madvise(MADV_POPULATE_WRITE) so the zeroing overlaps the copy (it moved 18 ms of CPU off this
+thread but cost ~8 ms more in all and no wall time on the 2 shared cores measured: 0.83x
+against 0.92x even with the cores 76% idle at the start).
 
 The digests are only hints keyed by (payload offset, size): the decoder still checks every
 rule itself and uses a digest only for the exact span it was taken over. A file whose records
 do not walk cleanly just stops the hinting; the decoder hashes the rest.
 """
 
-import mmap
-import os
 import platform
 import struct
 import sys
-import threading
 
 import xxhash
 
@@ -41,35 +32,10 @@ from . import format as F
 
 CHUNK = 1 << 20  # stays in the 2 MiB L2 between the read and the hash
 
-# Linux 5.14, the same value on every architecture (asm-generic); not in Python's mmap module.
-MADV_POPULATE_WRITE = 23
-_LINUX = sys.platform.startswith("linux") and platform.machine() in ("x86_64", "aarch64")
-_native = {}  # "madvise", "xxh3": the ctypes functions, or None; looked up at first use
-
-
-def _ctypes_madvise():
-    """libc's madvise through ctypes (which releases the GIL for the call), or None."""
-    if "madvise" not in _native:
-        _native["madvise"] = None
-        if _LINUX:
-            try:
-                import ctypes
-                fn = ctypes.CDLL(None, use_errno=True).madvise
-                fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-                fn.restype = ctypes.c_int
-                _native["madvise"] = fn
-            except (OSError, AttributeError):
-                pass
-    return _native["madvise"]
-
-
-def _populate(address, size):
-    """Fault in the whole pages of [address, address + size); a failure only costs speed."""
-    fn = _ctypes_madvise()
-    start = -address % mmap.PAGESIZE
-    length = (size - start) // mmap.PAGESIZE * mmap.PAGESIZE
-    if fn is not None and length > 0:
-        fn(address + start, length, MADV_POPULATE_WRITE)
+# Only x86-64 builds of libxxhash export the dispatching entry points, and the library names
+# tried below are Linux's.
+_NATIVE_OK = sys.platform.startswith("linux") and platform.machine() == "x86_64"
+_native = {}  # "xxh3": the factory of native hashers, or None; looked up at first use
 
 
 class _NativeXXH3:
@@ -130,7 +96,7 @@ def _native_xxh3():
     """A factory of _NativeXXH3 hashers, or None to use python-xxhash."""
     if "xxh3" not in _native:
         _native["xxh3"] = None
-        if _LINUX:
+        if _NATIVE_OK:
             try:
                 lib = _load_libxxhash()
                 if lib is not None and _proven(lib):
@@ -187,34 +153,16 @@ def _hash_records(view, hasher, digests):
         at += h + p + F.pad64(p)
 
 
-def _spare_core():
-    """Whether some core is likely idle (see the module docstring)."""
-    try:
-        return os.getloadavg()[0] < len(os.sched_getaffinity(0)) - 0.5
-    except (OSError, AttributeError):
-        return False
-
-
-def read_and_hash(f, view, address, verify=True):
-    """Fill `view` (the memory at `address`) from `f`; return (bytes read, the payload
-    digests when `verify`, else None)."""
-    populate = None
-    if _LINUX and _spare_core():
-        populate = threading.Thread(target=_populate, args=(address, len(view)), daemon=True)
-        populate.start()
-    digests, got, size = ({} if verify else None), 0, len(view)
-    walk = _hash_records(view, _Hasher(view, address), digests) if verify else iter(())
+def read_and_hash(f, view, address):
+    """Fill `view` (the memory at `address`) from `f`; return (bytes read, payload digests)."""
+    digests, got, size = {}, 0, len(view)
+    walk = _hash_records(view, _Hasher(view, address), digests)
     need = next(walk, None)
-    chunk = CHUNK if verify else size  # nothing to hash: one read, as few syscalls as can be
-    try:
-        while got < size:
-            n = f.readinto(view[got:min(size, got + chunk)])
-            if not n:
-                break
-            got += n
-            while need is not None and need <= got:
-                need = next(walk, None)
-    finally:
-        if populate is not None:
-            populate.join()
+    while got < size:
+        n = f.readinto(view[got:min(size, got + CHUNK)])
+        if not n:
+            break
+        got += n
+        while need is not None and need <= got:
+            need = next(walk, None)
     return got, digests
