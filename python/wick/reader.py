@@ -794,7 +794,7 @@ def _read_all(f, verify=False):
     buf = _aligned_buffer(size)
     view, got, digests = memoryview(buf), 0, None
     if verify and size >= _PREFETCH_MIN:
-        got, digests = read_and_hash(f, view)
+        got, digests = read_and_hash(f, view, buf.ctypes.data)
     while got < size:
         n = f.readinto(view[got:])
         if not n:
@@ -819,7 +819,8 @@ def _map_file(path):
         return memoryview(_mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_COPY))
 
 
-# Below this size a second thread costs more than hashing after the read.
+# Below this size the whole file stays in cache from its read to the hashing of each payload
+# by _load_tensor: hashing while reading saves nothing there.
 _PREFETCH_MIN = 8 << 20
 
 
