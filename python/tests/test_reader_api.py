@@ -5,6 +5,7 @@ import pathlib
 import struct
 
 import numpy as np
+import xxhash
 import pytest
 
 import wick
@@ -359,6 +360,46 @@ def test_a_flipped_byte_in_a_large_payload_is_found_by_the_hashing_read(tmp_path
         wick.load(path)
     assert (info.value.offset, info.value.structure) == (64, "tensor '/w'")
     assert wick.load(path, verify=False)["w"].size == BIG.size
+
+
+@pytest.fixture(params=["native", "python-xxhash"])
+def hash_path(request, monkeypatch):
+    """The read-and-hash load with libxxhash's dispatching XXH3 (through ctypes) and with the
+    python-xxhash fallback it drops to when the library lacks it or disagrees."""
+    from wick import _prefetch
+    if request.param == "native":
+        if _prefetch._NATIVE_OK:  # Linux x86-64: Debian's libxxhash0 is what python3-xxhash uses
+            assert _prefetch._native_xxh3() is not None, "libxxhash's XXH3 dispatch not found"
+        else:
+            pytest.skip("the native hash is used on Linux x86-64 only")
+    else:
+        monkeypatch.setitem(_prefetch._native, "xxh3", None)
+    return request.param
+
+
+def test_both_hash_paths_give_python_xxhash_digests(tmp_path, hash_path):
+    from wick import _prefetch
+    rng = np.random.default_rng(5)
+    data = rng.integers(0, 256, size=(3 << 20) + 77, dtype=np.uint8)
+    hasher = _prefetch._Hasher(memoryview(data), data.ctypes.data)
+    for start, stop in [(0, data.size), (1, 4096), (17, (1 << 20) + 3), (data.size - 5, data.size)]:
+        walk, digest = _prefetch._hash_span(hasher, start, stop), None
+        try:
+            while True:
+                next(walk)
+        except StopIteration as done:
+            digest = done.value
+        assert digest == xxhash.xxh3_64_intdigest(data[start:stop].tobytes()), (start, stop)
+
+
+def test_both_hash_paths_load_and_refuse_alike(tmp_path, hash_path):
+    path = big_file(tmp_path)
+    np.testing.assert_array_equal(wick.load(path)["w"], BIG)
+    data = bytearray(path.read_bytes())
+    data[(5 << 20) + 3] ^= 1
+    bad = write(tmp_path, data, "bad.wick")
+    with pytest.raises(wick.FormatError, match="payload checksum mismatch"):
+        wick.load(bad)
 
 
 def test_damaged_record_headers_in_a_large_file_still_refuse_as_the_small_path(tmp_path):
