@@ -3,7 +3,6 @@
 import pathlib
 
 import numpy as np
-import pytest
 
 import wick
 import builder as B

@@ -8,7 +8,7 @@ import pytest
 
 import wick
 import builder as B
-from builder import DICT, INT, INT_DICT, LIST, NONE, STR, TENSOR, TUPLE, VIEW
+from builder import DICT, INT, INT_DICT, LIST, NONE, TENSOR, TUPLE, VIEW
 
 DATA = pathlib.Path(__file__).resolve().parents[2] / "tests" / "data"
 TIED = (DATA / "tied.wick").read_bytes()

@@ -20,6 +20,7 @@ import xxhash
 from . import format as F
 from . import reader as R
 from .reader import FormatError
+from .tree_path import TreePath
 
 
 class _Ref:
@@ -29,23 +30,6 @@ class _Ref:
 
     def __init__(self, tag, rid):
         self.tag, self.id = tag, rid
-
-
-class _PathNode:
-    """One step of a tree path; a path is its chain of parents, spelled only when asked
-    (FORMAT.md "Tree paths": spelling every path could cost the square of the file)."""
-
-    __slots__ = ("parent", "step")
-
-    def __init__(self, parent, step):
-        self.parent, self.step = parent, step
-
-    def steps(self):
-        out, node = [], self
-        while node is not None:
-            out.append(node.step)
-            node = node.parent
-        return out[::-1]
 
 
 def pointer(steps):
@@ -215,7 +199,7 @@ class Reader:
             # would otherwise cost a node and a stack slot of its own.
             kids = [(child, step) for step, child in _items(node)
                     if isinstance(child, (_Ref, dict, list, tuple))]
-            stack.extend((child, _PathNode(path, step)) for child, step in reversed(kids))
+            stack.extend((child, TreePath(path, step)) for child, step in reversed(kids))
         return out
 
     def _entry(self, ref, path):
@@ -290,7 +274,7 @@ class Reader:
             raise KeyError(f"{name!r} names a {type(node).__name__}, not a tensor")
         path = None
         for step in steps:
-            path = _PathNode(path, step)
+            path = TreePath(path, step)
         return self._entry(node, path)
 
     def tensor(self, name, *, verify=True):
@@ -346,7 +330,7 @@ class Reader:
                 if record == rid:
                     return f"'{pointer(path.steps() if path else [])}'"
                 continue
-            stack.extend((child, _PathNode(path, step))
+            stack.extend((child, TreePath(path, step))
                          for step, child in reversed(list(_items(node))))
         return f"#{rid}"
 
@@ -577,7 +561,7 @@ def _dotted_matches(tree, name, tensors_only=False):
         for key, child in _items(node):
             spelled = str(key)
             if rest == spelled and (isinstance(child, _Ref) or not tensors_only):
-                matches.append(_PathNode(path, key).steps())
+                matches.append(TreePath(path, key).steps())
             elif rest.startswith(spelled + ".") and isinstance(child, (dict, list, tuple)):
-                stack.append((child, rest[len(spelled) + 1:], _PathNode(path, key)))
+                stack.append((child, rest[len(spelled) + 1:], TreePath(path, key)))
     return matches

@@ -15,6 +15,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from . import format as F
 from .reader import load_with_metadata as _load_with_metadata
+from .tree_path import TreePath
 from .writer import ArgumentError, _storage_of
 from .writer import save as _save
 
@@ -76,24 +77,6 @@ class _Storages:
                           strides=tuple(k * item for k in t.stride()), writeable=False)
 
 
-class _DottedPath:
-    """A dotted tree path kept as its parent chain and spelled only when a message needs it:
-    spelling every node's path would cost the sum of their lengths, the square of a file whose
-    long keys sit above many values (FORMAT.md "Tree paths")."""
-
-    __slots__ = ("parent", "key")
-
-    def __init__(self, parent, key):
-        self.parent, self.key = parent, key
-
-    def __str__(self):
-        keys, node = [], self
-        while node is not None:
-            keys.append(str(node.key))
-            node = node.parent
-        return ".".join(reversed(keys))
-
-
 def _map_tree(root, leaf, limit):
     """The tree with each non-container value v replaced by leaf(v, path), built with an
     explicit stack (trees nest up to 512 deep). torch.Size is a tuple and stays one."""
@@ -120,7 +103,7 @@ def _map_tree(root, leaf, limit):
             (stack[-1][3] if stack else done).append(built)
             continue
         keys.append(item[0])
-        open_or_place(item[1], _DottedPath(path or None, item[0]))
+        open_or_place(item[1], TreePath(path or None, item[0]))
     return done[0]
 
 

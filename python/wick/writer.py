@@ -18,6 +18,7 @@ import numpy as np
 import xxhash
 
 from . import format as F
+from .tree_path import TreePath
 
 # Payload bytes per write: hashed, then written while still in cache.
 CHUNK = 1 << 20
@@ -288,24 +289,6 @@ def _dict_tag(d, path):
     return F.TAG_INT_DICT
 
 
-class _Path:
-    """A dotted tree path as its parent chain, spelled only for a message: spelling it at
-    every node would cost the sum of the paths, the square of a tree whose long keys sit
-    above many values (FORMAT.md "Tree paths")."""
-
-    __slots__ = ("parent", "step")
-
-    def __init__(self, parent, step):
-        self.parent, self.step = parent, step
-
-    def __str__(self):
-        steps, node = [], self
-        while node is not None:
-            steps.append(str(node.step))
-            node = node.parent
-        return ".".join(reversed(steps))
-
-
 class _Text:
     """A message part built only when printed (refusals are rare, values many)."""
 
@@ -319,7 +302,7 @@ class _Text:
 
 
 def _child(path, step):
-    return _Path(path or None, step)
+    return TreePath(path or None, step)
 
 
 class _Tree:
