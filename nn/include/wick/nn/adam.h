@@ -29,12 +29,12 @@ namespace wick::nn {
 
 /// Adam hyperparameters (PyTorch's defaults).
 struct AdamOptions {
-  double lr = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weight_decay = 0.0;
-  bool amsgrad = false;
+  double lr = 1e-3;           ///< learning rate
+  double beta1 = 0.9;         ///< decay of the running mean of gradients
+  double beta2 = 0.999;       ///< decay of the running mean of squared gradients
+  double eps = 1e-8;          ///< added to the denominator for numerical stability
+  double weight_decay = 0.0;  ///< L2 penalty added to the gradient
+  bool amsgrad = false;       ///< use the maximum of past squared-gradient means (AMSGrad)
   /// Maximize the objective: step along the gradient instead of against it.
   bool maximize = false;
 };
@@ -77,12 +77,12 @@ class Adam : public Optimizer {
 
 /// AdamW hyperparameters: AdamOptions with PyTorch's AdamW default weight_decay of 0.01.
 struct AdamWOptions {
-  double lr = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weight_decay = 1e-2;
-  bool amsgrad = false;
+  double lr = 1e-3;            ///< learning rate
+  double beta1 = 0.9;          ///< decay of the running mean of gradients
+  double beta2 = 0.999;        ///< decay of the running mean of squared gradients
+  double eps = 1e-8;           ///< added to the denominator for numerical stability
+  double weight_decay = 1e-2;  ///< decoupled weight decay, applied to the parameter
+  bool amsgrad = false;        ///< use the maximum of past squared-gradient means (AMSGrad)
   /// Maximize the objective: step along the gradient instead of against it.
   bool maximize = false;
 };

@@ -20,7 +20,9 @@ class Linear : public UnaryModule {
   /// x of shape [..., in_features] -> [..., out_features].
   Tensor forward(const Tensor& input) override;
 
+  /// Size of the last dimension of the input.
   int64_t in_features() const noexcept { return in_features_; }
+  /// Size of the last dimension of the output.
   int64_t out_features() const noexcept { return out_features_; }
 
   /// The parameters (handles sharing storage with the registered ones).

@@ -83,6 +83,7 @@ class Module {
 
   /// Switches this module and its descendants to training / evaluation mode.
   void train(bool on = true);
+  /// Same as train(false).
   void eval() { train(false); }
   /// True in training mode (the default).
   bool is_training() const noexcept { return training_; }

@@ -40,7 +40,9 @@ class Optimizer {
   explicit Optimizer(std::vector<Tensor> params, const std::string& type_name);
   Optimizer(const Optimizer&) = delete;
   Optimizer& operator=(const Optimizer&) = delete;
+  /// Moves the parameters and state; the moved-from optimizer is left empty.
   Optimizer(Optimizer&&) = default;
+  /// Moves the parameters and state; the moved-from optimizer is left empty.
   Optimizer& operator=(Optimizer&&) = default;
   virtual ~Optimizer() = default;
 
@@ -62,10 +64,10 @@ class Optimizer {
   /// (`state[1]['exp_avg']`), and the optimizer is left unchanged. ShapeError when any shape
   /// differs, ArgumentError otherwise.
   void load_state_dict(const Value& state);
-  /// Loads a state dict in wick 1.x's flat layout: `param_groups.0.<hyperparameter>` 0-d
-  /// tensors (betas float64 [2], params int64 [n]), `state.<i>.<buffer>` and the 0-d
-  /// `state.<i>.step`. The hyperparameters 1.x did not have take PyTorch's defaults; errors
-  /// name the keys in PyTorch's layout, as load_state_dict(const Value&) does.
+  /// Loads a state dict in wick 1.x's flat layout: param_groups.0.NAME 0-d tensors (betas
+  /// float64 [2], params int64 [n]), state.I.BUFFER and the 0-d state.I.step tensors. The
+  /// hyperparameters 1.x did not have take PyTorch's defaults; errors name the keys in PyTorch's
+  /// layout, as load_state_dict(const Value&) does.
   void load_state_dict(const TensorDict& state);
 
   /// The learning rate (for schedules).
@@ -90,8 +92,8 @@ class Optimizer {
   };
   /// One param_groups entry: its key and its kind.
   struct HyperSpec {
-    std::string name;
-    HyperKind kind;
+    std::string name;  ///< the key in param_groups, e.g. "lr"
+    HyperKind kind;    ///< how its value is stored and checked
   };
   /// The values of the Float, Number, Flag (0 or 1) and Pair (two slots) entries, in spec
   /// order; Foreach and Off entries take no slot (the base class keeps them).
@@ -105,8 +107,8 @@ class Optimizer {
   };
   /// One entry of a parameter's state: its key and its kind.
   struct SlotSpec {
-    std::string name;
-    SlotKind kind;
+    std::string name;  ///< the key in the parameter's state, e.g. "exp_avg"
+    SlotKind kind;     ///< how its value is stored and checked
   };
 
   /// The param_groups entries this optimizer saves, in torch 1.13's order, without "params".
@@ -123,9 +125,9 @@ class Optimizer {
   /// (converted to the parameter's dtype, fresh storage; undefined for None); `step` when a
   /// Step slot exists. `present` false: no state.
   struct LoadedParamState {
-    bool present = false;
-    std::vector<Tensor> buffers;
-    float step = 0.0F;
+    bool present = false;         ///< false: the checkpoint has no state for this parameter
+    std::vector<Tensor> buffers;  ///< in state_slots() order, the step excluded
+    float step = 0.0F;            ///< the Step slot's value, when there is one
   };
   /// Installs validated values; must not throw except for memory allocation.
   virtual void apply_loaded(const HyperValues& values, std::vector<LoadedParamState> state) = 0;

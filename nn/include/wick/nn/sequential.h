@@ -34,6 +34,7 @@ class Sequential : public UnaryModule {
   /// Output of the last module applied to the output of the one before... (identity when empty).
   Tensor forward(const Tensor& input) override;
 
+  /// Number of modules.
   std::size_t size() const noexcept { return layers_.size(); }
   /// The i-th module; ArgumentError when out of range.
   UnaryModule& operator[](std::size_t i) const;

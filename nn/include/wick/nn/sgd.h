@@ -25,11 +25,11 @@ namespace wick::nn {
 
 /// SGD hyperparameters (PyTorch's defaults, except lr which PyTorch requires).
 struct SGDOptions {
-  double lr = 0.01;
-  double momentum = 0.0;
-  double dampening = 0.0;
-  double weight_decay = 0.0;
-  bool nesterov = false;
+  double lr = 0.01;           ///< learning rate
+  double momentum = 0.0;      ///< momentum factor (0: plain SGD)
+  double dampening = 0.0;     ///< dampening of the momentum
+  double weight_decay = 0.0;  ///< L2 penalty added to the gradient
+  bool nesterov = false;      ///< Nesterov momentum
   /// Maximize the objective: step along the gradient instead of against it.
   bool maximize = false;
 };
