@@ -30,7 +30,7 @@ inline constexpr std::size_t kFormatCount = 5;
 
 /// What wick says about a format, for help texts and messages.
 struct FormatInfo {
-  FileFormat id;
+  FileFormat id;  ///< the format this row describes
   /// format_name(id): the name format_from_name() and `wick convert --to` take ("pytorch").
   std::string_view name;
   /// How texts for people name it ("PyTorch .pt").

@@ -30,8 +30,8 @@ struct EntryInfo {
   /// Id of the tensor record that holds the elements; tied tensors and views of one record
   /// share it (tensor_by_id() loads the record).
   uint32_t id = 0;
-  DType dtype = kFloat32;
-  Shape shape;
+  DType dtype = kFloat32;    ///< element type
+  Shape shape;               ///< sizes of the tensor (of the view, for a view)
   uint64_t nbytes = 0;       ///< bytes of the tensor's elements (its record's when not a view)
   uint64_t offset = 0;       ///< file offset of the tensor record
   uint64_t checksum = 0;     ///< XXH3-64 of the record's payload
@@ -40,10 +40,10 @@ struct EntryInfo {
 
 /// File-level facts from the header, trailer and index.
 struct FileInfo {
-  uint16_t major = 0;
-  uint16_t minor = 0;
-  std::string producer;  ///< "wick 0.1.0"
-  uint64_t file_size = 0;
+  uint16_t major = 0;          ///< format version, major part (FORMAT.md)
+  uint16_t minor = 0;          ///< format version, minor part
+  std::string producer;        ///< "wick 0.1.0"
+  uint64_t file_size = 0;      ///< bytes
   uint64_t tensor_count = 0;   ///< tensor records
   uint64_t view_count = 0;     ///< rows of the view table (format 2.1)
   uint64_t payload_bytes = 0;  ///< sum of tensor payloads
@@ -58,6 +58,7 @@ class Reader {
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
 
+  /// File-level facts, read when the Reader opened the file.
   const FileInfo& info() const noexcept;
   /// File-level metadata.
   const Dict& metadata() const noexcept;

@@ -36,13 +36,18 @@ class TreePath {
   std::string str() const;
   /// Bytes of str(), without building it.
   std::size_t size() const noexcept;
+  /// True for the root (the empty pointer).
   bool empty() const noexcept { return size() == 0; }
+  /// str(), so a path passes where a string is expected.
   operator std::string() const { return str(); }  // NOLINT: a path reads as its text
 
+  /// True when str() is `b`.
   friend bool operator==(const TreePath& a, std::string_view b) {
     return a.size() == b.size() && a.str() == b;
   }
+  /// True when both spell the same pointer.
   friend bool operator==(const TreePath& a, const TreePath& b) { return a == b.str(); }
+  /// Writes str().
   friend std::ostream& operator<<(std::ostream& out, const TreePath& p);
 
  private:
