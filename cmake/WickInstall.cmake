@@ -43,3 +43,13 @@ install(FILES ${PROJECT_BINARY_DIR}/wick.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/
 if(TARGET wick_cli)
   install(TARGETS wick_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+
+# Documentation under share/doc/wick: what a user of the installed library reads first, the
+# format spec, the licence with the third-party notices, and (WICK_BUILD_DOCS) the API reference.
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/io/FORMAT.md
+  ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/NOTICE DESTINATION ${CMAKE_INSTALL_DOCDIR})
+if(WICK_BUILD_DOCS)
+  install(DIRECTORY ${WICK_DOCS_DIR}/html DESTINATION ${CMAKE_INSTALL_DOCDIR})
+endif()
+
+include(WickPackage)

@@ -6,6 +6,7 @@
 #   scripts/deps.sh --fuzz     also clang, libFuzzer, zlib and valgrind (scripts/fuzz.sh, valgrind.sh)
 #   scripts/deps.sh --bench    also the benchmark yardsticks: OpenBLAS, libtorch, PyTorch, NumPy
 #   scripts/deps.sh --python   also what python/ needs: NumPy, xxHash, pytest, venv and setuptools
+#   scripts/deps.sh --docs     also Doxygen (scripts/docs.sh, the API reference)
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config libxsimd-dev libgtest-dev libgmock-dev libbenchmark-dev
@@ -17,6 +18,7 @@ for group in "$@"; do
     --fuzz) packages+=(clang libclang-rt-14-dev libfuzzer-14-dev valgrind zlib1g-dev) ;;
     --bench) packages+=(python3 python3-numpy python3-torch libopenblas-dev libtorch-dev) ;;
     --python) packages+=(python3 python3-numpy python3-xxhash python3-pytest python3-venv python3-setuptools) ;;
+    --docs) packages+=(doxygen) ;;
   esac
 done
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Builds and runs the consumer program (main.cpp) the three ways a user can take wick:
+# Builds and runs the consumer program (main.cpp) the four ways a user can take wick from source:
 #   1. find_package(wick) against `cmake --install BUILD_DIR` into a scratch prefix
 #   2. add_subdirectory(<this checkout>) from a parent project
-#   3. one g++ line with `pkg-config --cflags --libs wick` against the same prefix
-# then runs the installed `wick` command-line tool. Usage: tests/consumer/run.sh BUILD_DIR
+#   3. one g++ line with `pkg-config --cflags --libs wick` against the same prefix, without
+#      -std=c++20 of its own (wick.pc's Cflags must carry it)
+#   4. FetchContent_Declare(wick GIT_REPOSITORY <this clone> GIT_TAG <HEAD>): the committed tree
+# then runs the installed `wick` command-line tool and checks the installed docs.
+# Usage: tests/consumer/run.sh BUILD_DIR   (the installed .deb: tests/consumer/deb.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -16,27 +19,48 @@ prefix="$work/prefix"
 echo "--- installing $build into $prefix"
 cmake --install "$build" --prefix "$prefix" > "$work/install.log"
 
-echo "--- consumer 1/3: find_package(wick)"
+echo "--- consumer 1/4: find_package(wick)"
 cmake -S "$here" -B "$work/find" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
   > "$work/find.log"
 cmake --build "$work/find" -j"$jobs" >> "$work/find.log" || { cat "$work/find.log"; exit 1; }
 "$work/find/consumer"
 
-echo "--- consumer 2/3: add_subdirectory(wick)"
+echo "--- consumer 2/4: add_subdirectory(wick)"
 cmake -S "$here" -B "$work/sub" -DWICK_SOURCE_DIR="$src" -DCMAKE_BUILD_TYPE=Release \
   > "$work/sub.log"
 cmake --build "$work/sub" -j"$jobs" >> "$work/sub.log" || { cat "$work/sub.log"; exit 1; }
 "$work/sub/consumer"
 
-echo "--- consumer 3/3: pkg-config"
+echo "--- consumer 3/4: pkg-config"
 pc=$(find "$prefix" -name wick.pc -print -quit)
 [[ -n "$pc" ]] || { echo "run.sh: no wick.pc under $prefix" >&2; exit 1; }
 export PKG_CONFIG_PATH=$(dirname "$pc")
 echo "pkg-config --cflags --libs wick: $(pkg-config --cflags --libs wick)"
+# No -std= here: g++ 12 defaults to gnu++17, where the headers do not compile, so this only
+# builds if wick.pc's Cflags ask for C++20.
 # shellcheck disable=SC2046
-g++ -std=c++20 -O1 "$here/main.cpp" -o "$work/pkgconfig-consumer" $(pkg-config --cflags --libs wick)
+g++ -O1 "$here/main.cpp" -o "$work/pkgconfig-consumer" $(pkg-config --cflags --libs wick)
 "$work/pkgconfig-consumer"
+
+echo "--- consumer 4/4: FetchContent (GIT_REPOSITORY $src, GIT_TAG HEAD)"
+if [[ -n "$(git -C "$src" status --porcelain --untracked-files=no)" ]]; then
+  echo "(FetchContent builds the committed HEAD; this checkout has uncommitted changes)"
+fi
+cmake -S "$here/fetchcontent" -B "$work/fetch" -DWICK_GIT_REPOSITORY="$src" \
+  -DWICK_GIT_TAG="$(git -C "$src" rev-parse HEAD)" -DCMAKE_BUILD_TYPE=Release > "$work/fetch.log" \
+  || { cat "$work/fetch.log"; exit 1; }
+cmake --build "$work/fetch" -j"$jobs" >> "$work/fetch.log" || { cat "$work/fetch.log"; exit 1; }
+"$work/fetch/consumer"
 
 echo "--- installed command-line tool"
 "$prefix/bin/wick" --version
 "$prefix/bin/wick" verify "$src"/tests/data/*.wick
+
+echo "--- installed documentation"
+for doc in README.md FORMAT.md LICENSE NOTICE; do
+  [[ -s "$prefix/share/doc/wick/$doc" ]] || { echo "run.sh: no share/doc/wick/$doc" >&2; exit 1; }
+done
+if grep -q '^WICK_BUILD_DOCS:BOOL=ON' "$build/CMakeCache.txt"; then
+  [[ -s "$prefix/share/doc/wick/html/index.html" ]] || { echo "run.sh: no HTML docs" >&2; exit 1; }
+fi
+ls "$prefix/share/doc/wick"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the Debian package wick_<version>_<arch>.deb with CPack (cmake/WickPackage.cmake): the
+# library, headers, CMake package, pkg-config file, `wick` tool, README/FORMAT/LICENSE/NOTICE
+# and the Doxygen API reference, installed under /usr.
+#   scripts/package.sh [BUILD_DIR [OUT_DIR]]   (defaults: build, BUILD_DIR/package)
+# An existing BUILD_DIR is reused: only the docs target is added to it.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$src/build}
+out=${2:-$build/package}
+bash "$src/scripts/deps.sh" --docs
+cmake -S "$src" -B "$build" -DWICK_BUILD_DOCS=ON -DWICK_INSTALL=ON > /dev/null
+cmake --build "$build" -j"${WICK_JOBS:-$(nproc)}"
+mkdir -p "$out"
+(cd "$build" && cpack -G DEB -B "$out" > "$out/cpack.log") || { cat "$out/cpack.log"; exit 1; }
+deb=$(find "$out" -maxdepth 1 -name 'wick_*.deb' -print -quit)
+[[ -n "$deb" ]] || { echo "package: no wick_*.deb in $out" >&2; exit 1; }
+dpkg-deb --info "$deb" | sed -n '/Package:/,$p'
+echo "package: $deb ($(dpkg-deb --contents "$deb" | wc -l) entries)"
