@@ -34,7 +34,8 @@ cmake --build "$work/sub" -j"$jobs" >> "$work/sub.log" || { cat "$work/sub.log";
 echo "--- consumer 3/4: pkg-config"
 pc=$(find "$prefix" -name wick.pc -print -quit)
 [[ -n "$pc" ]] || { echo "run.sh: no wick.pc under $prefix" >&2; exit 1; }
-export PKG_CONFIG_PATH=$(dirname "$pc")
+PKG_CONFIG_PATH=$(dirname "$pc")
+export PKG_CONFIG_PATH
 echo "pkg-config --cflags --libs wick: $(pkg-config --cflags --libs wick)"
 # No -std= here: g++ 12 defaults to gnu++17, where the headers do not compile, so this only
 # builds if wick.pc's Cflags ask for C++20.
