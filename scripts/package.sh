@@ -3,17 +3,20 @@
 # library, headers, CMake package, pkg-config file, `wick` tool, README/FORMAT/LICENSE/NOTICE
 # and the Doxygen API reference, installed under /usr.
 #   scripts/package.sh [BUILD_DIR [OUT_DIR]]   (defaults: build, BUILD_DIR/package)
-# An existing BUILD_DIR is reused: only the docs target is added to it.
+# An existing BUILD_DIR is reused: only the docs target is added to it. WICK_JOBS: parallel jobs.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$src/build}
-out=${2:-$build/package}
+build=$(realpath -m "${1:-$src/build}")
+out=$(realpath -m "${2:-$build/package}")
 bash "$src/scripts/deps.sh" --docs
-cmake -S "$src" -B "$build" -DWICK_BUILD_DOCS=ON -DWICK_INSTALL=ON > /dev/null
-cmake --build "$build" -j"${WICK_JOBS:-$(nproc)}"
+# Only what the package holds is built (cpack's install step would otherwise build `all`, tests
+# and benchmarks included).
+cmake -S "$src" -B "$build" -DWICK_BUILD_DOCS=ON -DWICK_BUILD_TOOLS=ON -DWICK_INSTALL=ON \
+  -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON > /dev/null
+cmake --build "$build" -j"${WICK_JOBS:-$(nproc)}" --target wick wick_cli docs
 mkdir -p "$out"
 (cd "$build" && cpack -G DEB -B "$out" > "$out/cpack.log") || { cat "$out/cpack.log"; exit 1; }
 deb=$(find "$out" -maxdepth 1 -name 'wick_*.deb' -print -quit)
 [[ -n "$deb" ]] || { echo "package: no wick_*.deb in $out" >&2; exit 1; }
-dpkg-deb --info "$deb" | sed -n '/Package:/,$p'
+dpkg-deb --field "$deb" Package Version Architecture Depends Recommends
 echo "package: $deb ($(dpkg-deb --contents "$deb" | wc -l) entries)"
