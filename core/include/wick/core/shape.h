@@ -18,10 +18,13 @@ namespace wick {
 /// argument-dependent lookup.
 class Shape : public std::vector<int64_t> {
  public:
+  /// Every constructor of std::vector<int64_t>: `Shape{2, 3}`, `Shape(rank, 1)`, iterators.
   using std::vector<int64_t>::vector;
+  /// The empty shape of a 0-d tensor.
   Shape() = default;
   /// From a plain vector, so functions returning std::vector<int64_t> still produce Shapes.
-  Shape(const std::vector<int64_t>& v) : std::vector<int64_t>(v) {}                 // NOLINT
+  Shape(const std::vector<int64_t>& v) : std::vector<int64_t>(v) {}  // NOLINT
+  /// From a plain vector, taking its buffer.
   Shape(std::vector<int64_t>&& v) noexcept : std::vector<int64_t>(std::move(v)) {}  // NOLINT
 };
 
