@@ -85,7 +85,7 @@ Tensor reduce_to(const Tensor& g, const Shape& shape, DType dtype);
 namespace wick::detail {
 
 /// The differentiable elementwise ops, for the recording entry points below.
-enum class GradOp { Add, Sub, Mul, Div, Neg, Relu, Exp, Log, Tanh, Sigmoid };
+enum class GradOp { Add, Sub, Mul, Div, Neg, Relu, Exp, Log, Tanh, Sigmoid, Abs };
 
 // Entry points the public ops call when needs_grad(): each runs the op with grad mode off and
 // records its node (autograd_ops.cpp).

@@ -31,6 +31,8 @@ const char* name_of(GradOp op) {
       return "log";
     case GradOp::Tanh:
       return "tanh";
+    case GradOp::Abs:
+      return "abs";
     default:
       return "sigmoid";
   }
@@ -86,6 +88,8 @@ Tensor forward_unary(const Tensor& x, GradOp op) {
       return log(x);
     case GradOp::Tanh:
       return tanh(x);
+    case GradOp::Abs:
+      return abs(x);
     default:
       return sigmoid(x);
   }
@@ -162,8 +166,10 @@ Tensor grad_scalar(const Tensor& t, Scalar s, GradOp op, bool scalar_first) {
 
 Tensor grad_unary(const Tensor& x, GradOp op) {
   Tensor out = no_grad([&] { return forward_unary(x, op); });
-  // relu, exp, tanh and sigmoid differentiate through their output, log through its input.
-  const Tensor saved = op == GradOp::Neg ? Tensor() : op == GradOp::Log ? x.detach() : out.detach();
+  // relu, exp, tanh and sigmoid differentiate through their output, log and abs through their
+  // input.
+  const bool by_input = op == GradOp::Log || op == GradOp::Abs;
+  const Tensor saved = op == GradOp::Neg ? Tensor() : by_input ? x.detach() : out.detach();
   return record(std::move(out), name_of(op), {x},
                 [op, saved, dtype = x.dtype()](const Tensor& g, const std::vector<bool>&) {
                   Tensor r;
@@ -182,6 +188,9 @@ Tensor grad_unary(const Tensor& x, GradOp op) {
                       break;
                     case GradOp::Tanh:
                       r = g * (1.0 - saved * saved);
+                      break;
+                    case GradOp::Abs:  // sign(x): zero at 0, as PyTorch
+                      r = g * (saved > 0) - g * (saved < 0);
                       break;
                     default:
                       r = g * saved * (1.0 - saved);

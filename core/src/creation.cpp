@@ -38,17 +38,38 @@ Tensor ones_like(const Tensor& like) {
   return ones(like.shape(), like.dtype());
 }
 
-Tensor arange(int64_t n) {
-  WICK_CHECK(n >= 0, ArgumentError, "arange: upper bound and larger bound inconsistent with step ",
-             "sign (end ", n, ", step 1)");
-  Tensor t = empty({n}, kInt64);
-  auto* p = t.data<int64_t>();
-  for (int64_t i = 0; i < n; ++i)
-    p[i] = i;
-  return t;
+namespace {
+
+bool integral_arg(Scalar s) {
+  return !s.is_floating();
 }
 
-Tensor arange(double start, double end, double step, DType dtype) {
+// Exact int64 arithmetic: 2^62 + 1 in int64 stays exact, as in PyTorch. The range is taken in
+// uint64, where end - start cannot overflow; start + i * step wraps there to the exact value,
+// which lies between start and end.
+Tensor arange_int(int64_t start, int64_t end, int64_t step, DType dtype) {
+  WICK_CHECK(step != 0, ArgumentError, "arange: step must be finite and nonzero, got ", step);
+  WICK_CHECK((step > 0 && end >= start) || (step < 0 && end <= start), ArgumentError,
+             "arange: upper bound and larger bound inconsistent with step sign (start ", start,
+             ", end ", end, ", step ", step, ")");
+  const auto ustart = static_cast<uint64_t>(start);
+  const uint64_t span =
+      step > 0 ? static_cast<uint64_t>(end) - ustart : ustart - static_cast<uint64_t>(end);
+  const uint64_t stride = step > 0 ? static_cast<uint64_t>(step) : 0 - static_cast<uint64_t>(step);
+  const uint64_t count = span / stride + (span % stride != 0);  // ceil(span / stride)
+  WICK_CHECK(count < uint64_t{9'000'000'000'000'000}, ArgumentError, "arange: ", count,
+             " elements is too many");
+  Tensor out = empty({static_cast<int64_t>(count)}, dtype);
+  visit_dtype(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    T* p = out.data<T>();
+    for (uint64_t i = 0; i < count; ++i)
+      p[i] = convert_value<T>(static_cast<int64_t>(ustart + i * static_cast<uint64_t>(step)));
+  });
+  return out;
+}
+
+Tensor arange_double(double start, double end, double step, DType dtype) {
   WICK_CHECK(step != 0.0 && std::isfinite(step), ArgumentError,
              "arange: step must be finite and nonzero, got ", step);
   WICK_CHECK(std::isfinite(start) && std::isfinite(end), ArgumentError,
@@ -67,6 +88,24 @@ Tensor arange(double start, double end, double step, DType dtype) {
       p[i] = convert_value<T>(start + static_cast<double>(i) * step);
   });
   return out;
+}
+
+}  // namespace
+
+Tensor arange(Scalar end) {
+  return arange(0, end, 1);
+}
+
+Tensor arange(Scalar start, Scalar end, Scalar step) {
+  const bool ints = integral_arg(start) && integral_arg(end) && integral_arg(step);
+  return arange(start, end, step, ints ? kInt64 : kFloat32);
+}
+
+Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype) {
+  const bool ints = integral_arg(start) && integral_arg(end) && integral_arg(step);
+  if (ints && (is_integral(dtype) || dtype == kBool))
+    return arange_int(start.to_int64(), end.to_int64(), step.to_int64(), dtype);
+  return arange_double(start.to_double(), end.to_double(), step.to_double(), dtype);
 }
 
 namespace {

@@ -41,7 +41,12 @@ void simd_binary(Tensor& out, const Tensor& a, const Tensor& b, BinaryOp op) {
 template <class T, BinaryOp Op>
 T int_apply(T a, T b) {
   if constexpr (std::is_same_v<T, bool>) {
-    return Op == BinaryOp::Add ? (a || b) : (a && b);  // Sub is rejected, Div never integral
+    // Sub is rejected and Div never integral; max is `or` and min `and` on bools, as in PyTorch.
+    return Op == BinaryOp::Add || Op == BinaryOp::Max ? (a || b) : (a && b);
+  } else if constexpr (Op == BinaryOp::Max) {
+    return a < b ? b : a;
+  } else if constexpr (Op == BinaryOp::Min) {
+    return b < a ? b : a;
   } else if constexpr (Op == BinaryOp::Add) {
     return detail::wrap_add(a, b);
   } else if constexpr (Op == BinaryOp::Sub) {
@@ -67,6 +72,10 @@ void int_binary(Tensor& out, const Tensor& a, const Tensor& b, BinaryOp op) {
       return int_binary_op<T, BinaryOp::Add>(out, a, b);
     case BinaryOp::Sub:
       return int_binary_op<T, BinaryOp::Sub>(out, a, b);
+    case BinaryOp::Max:
+      return int_binary_op<T, BinaryOp::Max>(out, a, b);
+    case BinaryOp::Min:
+      return int_binary_op<T, BinaryOp::Min>(out, a, b);
     default:
       return int_binary_op<T, BinaryOp::Mul>(out, a, b);
   }
@@ -97,6 +106,10 @@ const char* op_name(BinaryOp op) {
       return "sub";
     case BinaryOp::Mul:
       return "mul";
+    case BinaryOp::Max:
+      return "maximum";
+    case BinaryOp::Min:
+      return "minimum";
     default:
       return "div";
   }
@@ -133,6 +146,14 @@ Tensor binary_scalar(const Tensor& t, Scalar s, BinaryOp op, bool scalar_first) 
   return scalar_first ? arith(st, tt, op, result, name) : arith(tt, st, op, result, name);
 }
 
+// No backward pass yet: refusing beats returning a result that silently drops the graph.
+Tensor extremum(const Tensor& a, const Tensor& b, BinaryOp op) {
+  WICK_CHECK(!detail::needs_grad(a, b), ArgumentError, op_name(op),
+             ": autograd is not supported (expected inputs that do not require grad, got one "
+             "that does); detach() them first");
+  return binary(a, b, op);
+}
+
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
@@ -167,6 +188,13 @@ Tensor mul(const Tensor& a, Scalar b) {
 Tensor div(const Tensor& a, Scalar b) {
   if (detail::needs_grad(a)) return detail::grad_scalar(a, b, detail::GradOp::Div, false);
   return binary_scalar(a, b, BinaryOp::Div, false);
+}
+
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return extremum(a, b, BinaryOp::Max);
+}
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return extremum(a, b, BinaryOp::Min);
 }
 
 Tensor operator+(const Tensor& a, const Tensor& b) {

@@ -1,4 +1,4 @@
-// Elementwise unary ops: negation, relu and the transcendentals.
+// Elementwise unary ops: negation, abs, relu and the transcendentals.
 
 #include "autograd_impl.h"
 #include "ops_common.h"
@@ -22,6 +22,8 @@ const char* op_name(UnaryOp op) {
       return "log";
     case UnaryOp::Tanh:
       return "tanh";
+    case UnaryOp::Abs:
+      return "abs";
     default:
       return "sigmoid";
   }
@@ -42,7 +44,8 @@ void simd_unary(Tensor& out, const Tensor& x, UnaryOp op) {
   });
 }
 
-// Integral inputs reach here only for neg and relu (the others compute in float32).
+// Integral inputs reach here only for neg, abs and relu (the others compute in float32). abs of
+// the most negative value wraps to itself, as in PyTorch.
 template <class T>
 void int_unary(Tensor& out, const Tensor& x, UnaryOp op) {
   detail::for_each_unary_row<T, T>(out, x, [op](T* po, const T* px, int64_t sx, int64_t n) {
@@ -50,6 +53,8 @@ void int_unary(Tensor& out, const Tensor& x, UnaryOp op) {
       const T v = px[i * sx];
       if (op == UnaryOp::Neg) {
         po[i] = detail::wrap_sub(T(0), v);
+      } else if (op == UnaryOp::Abs) {
+        po[i] = v < T(0) ? detail::wrap_sub(T(0), v) : v;
       } else if constexpr (std::is_signed_v<T>) {
         po[i] = v < 0 ? T(0) : v;
       } else {
@@ -65,9 +70,9 @@ Tensor unary(const Tensor& x, UnaryOp op) {
   WICK_CHECK(!(op == UnaryOp::Neg && x.dtype() == kBool), ArgumentError,
              "neg: negation of a bool tensor is not supported (expected a numeric dtype, got "
              "bool); use logical_not to invert a mask");
-  WICK_CHECK(!(op == UnaryOp::Relu && x.dtype() == kBool), ArgumentError,
-             "relu: bool inputs are not supported (expected a numeric dtype, got bool)");
-  const bool transcendental = op != UnaryOp::Neg && op != UnaryOp::Relu;
+  WICK_CHECK(!((op == UnaryOp::Relu || op == UnaryOp::Abs) && x.dtype() == kBool), ArgumentError,
+             name, ": bool inputs are not supported (expected a numeric dtype, got bool)");
+  const bool transcendental = op != UnaryOp::Neg && op != UnaryOp::Relu && op != UnaryOp::Abs;
   const DType result = transcendental && !is_floating(x.dtype()) ? kFloat32 : x.dtype();
   const DType cd = detail::compute_dtype(result);
   const Tensor in = detail::to_compute(x, result);
@@ -90,6 +95,10 @@ Tensor unary(const Tensor& x, UnaryOp op) {
 Tensor operator-(const Tensor& a) {
   if (detail::needs_grad(a)) return detail::grad_unary(a, detail::GradOp::Neg);
   return unary(a, UnaryOp::Neg);
+}
+Tensor abs(const Tensor& x) {
+  if (detail::needs_grad(x)) return detail::grad_unary(x, detail::GradOp::Abs);
+  return unary(x, UnaryOp::Abs);
 }
 Tensor relu(const Tensor& x) {
   if (detail::needs_grad(x)) return detail::grad_unary(x, detail::GradOp::Relu);

@@ -1,6 +1,7 @@
 #include "wick/core/shape.h"
 
 #include <algorithm>
+#include <ostream>
 
 #include "wick/core/error.h"
 
@@ -13,6 +14,10 @@ std::string shape_str(std::span<const int64_t> shape) {
     s += std::to_string(shape[i]);
   }
   return s + "]";
+}
+
+std::ostream& operator<<(std::ostream& out, const Shape& shape) {
+  return out << shape_str(shape);
 }
 
 int64_t shape_numel(std::span<const int64_t> shape) {

@@ -414,6 +414,126 @@ TEST(OpsUnary, BoolErrors) {
   WICK_EXPECT_THROW_MSG(relu(b), ArgumentError, "relu: bool inputs are not supported");
 }
 
+TEST(OpsUnary, AbsOfFloatsClearsTheSignBitAndKeepsNaN) {
+  for (const DType d : {kFloat32, kFloat64, kFloat16, kBFloat16}) {
+    SCOPED_TRACE(std::string(dtype_name(d)));
+    const Tensor r = abs(tensor({-2.5, -0.0, 0.0, 3.0, kNaN, -kInf, kInf}, d));
+    EXPECT_EQ(r.dtype(), d);
+    const auto v = values(r);
+    EXPECT_EQ(v[0], 2.5);
+    EXPECT_FALSE(std::signbit(v[1]));  // abs(-0.0) is 0.0, as in PyTorch
+    EXPECT_EQ(v[3], 3.0);
+    EXPECT_TRUE(std::isnan(v[4]));
+    EXPECT_EQ(v[5], kInf);
+    EXPECT_EQ(v[6], kInf);
+  }
+  // Views and broadcast inputs go through the same kernels.
+  const Tensor m = tensor({{-1.0, 2.0, -3.0}, {4.0, -5.0, 6.0}});
+  EXPECT_EQ(values(abs(m.t())), (std::vector<double>{1, 4, 2, 5, 3, 6}));
+  EXPECT_EQ(values(abs(tensor({-7.0}).expand({3}))), (std::vector<double>{7, 7, 7}));
+  EXPECT_EQ(abs(zeros({0, 3})).shape(), (Shape{0, 3}));
+}
+
+TEST(OpsUnary, AbsOfIntegersKeepsTheDtypeAndWrapsTheMinimum) {
+  const Tensor r = abs(from_vector(std::vector<int8_t>{-128, -1, 0, 5, 127}));
+  EXPECT_EQ(r.dtype(), kInt8);
+  EXPECT_EQ(values(r), (std::vector<double>{-128, 1, 0, 5, 127}));  // torch.abs wraps too
+  EXPECT_EQ(values(abs(from_vector(std::vector<uint8_t>{0, 255}))), (std::vector<double>{0, 255}));
+  const Tensor big = abs(tensor({std::numeric_limits<int64_t>::min() + 1, int64_t{-3}}));
+  EXPECT_EQ(big.dtype(), kInt64);
+  EXPECT_EQ(big.data<int64_t>()[0], std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(big.data<int64_t>()[1], 3);
+  EXPECT_EQ(values(abs(from_vector(std::vector<int16_t>{-300}))), (std::vector<double>{300}));
+  EXPECT_EQ(values(abs(from_vector(std::vector<int32_t>{-70000}))), (std::vector<double>{70000}));
+}
+
+TEST(OpsUnary, AbsErrors) {
+  WICK_EXPECT_THROW_MSG(abs(tensor({true})), ArgumentError,
+                        "abs: bool inputs are not supported (expected a numeric dtype, got bool)");
+  WICK_EXPECT_THROW_MSG(abs(Tensor()), ArgumentError, "abs");
+}
+
+TEST(OpsUnary, AbsGradientIsTheSignAndZeroAtZero) {
+  Tensor x = tensor({-2.0, 0.0, 3.0});
+  x.set_requires_grad(true);
+  sum(abs(x)).backward();
+  EXPECT_EQ(values(x.grad()), (std::vector<double>{-1, 0, 1}));
+}
+
+// ---- maximum / minimum
+// ---------------------------------------------------------------------------
+
+TEST(OpsExtremum, ElementwiseWithBroadcasting) {
+  const Tensor a = tensor({{1.0, 5.0, -2.0}, {0.5, -7.0, 8.0}});
+  const Tensor b = tensor({0.0, 6.0, -3.0});
+  EXPECT_EQ(maximum(a, b).shape(), (Shape{2, 3}));
+  EXPECT_EQ(values(maximum(a, b)), (std::vector<double>{1, 6, -2, 0.5, 6, 8}));
+  EXPECT_EQ(values(minimum(a, b)), (std::vector<double>{0, 5, -3, 0, -7, -3}));
+  EXPECT_EQ(values(maximum(b, a)), values(maximum(a, b)));
+  // A 0-d operand, a column against a row, transposed views.
+  EXPECT_EQ(values(maximum(a, scalar_tensor(2.0, kFloat32))),
+            (std::vector<double>{2, 5, 2, 2, 2, 8}));
+  EXPECT_EQ(maximum(tensor({{1.0}, {2.0}}), tensor({0.0, 3.0, 1.5})).shape(), (Shape{2, 3}));
+  EXPECT_EQ(values(minimum(a.t(), a.t())), values(a.t()));
+}
+
+TEST(OpsExtremum, NaNInEitherOperandGivesNaN) {
+  const Tensor a = tensor({kNaN, 1.0, kNaN, -kInf, 2.0});
+  const Tensor b = tensor({1.0, kNaN, kNaN, kInf, 2.0});
+  for (const auto& [name, r] : {std::pair{"maximum", maximum(a, b)}, {"minimum", minimum(a, b)}}) {
+    SCOPED_TRACE(name);
+    const auto v = values(r);
+    EXPECT_TRUE(std::isnan(v[0]));
+    EXPECT_TRUE(std::isnan(v[1]));
+    EXPECT_TRUE(std::isnan(v[2]));
+    EXPECT_EQ(v[4], 2.0);
+  }
+  EXPECT_EQ(values(maximum(a, b))[3], kInf);
+  EXPECT_EQ(values(minimum(a, b))[3], -kInf);
+  // Ties keep the first operand, which only shows for signed zeros.
+  EXPECT_TRUE(std::signbit(values(maximum(tensor({-0.0}), tensor({0.0})))[0]));
+  EXPECT_FALSE(std::signbit(values(minimum(tensor({0.0}), tensor({-0.0})))[0]));
+}
+
+TEST(OpsExtremum, DtypesPromoteAsPyTorch) {
+  // int64 against float32 is float32; uint8 against int8 is int16; bool is or / and.
+  const Tensor r = maximum(tensor({1, 5}), tensor({2.5f, 4.0f}));
+  EXPECT_EQ(r.dtype(), kFloat32);
+  EXPECT_EQ(values(r), (std::vector<double>{2.5, 5}));
+  const Tensor u = from_vector(std::vector<uint8_t>{200, 1});
+  const Tensor s = from_vector(std::vector<int8_t>{-1, 3});
+  EXPECT_EQ(maximum(u, s).dtype(), kInt16);
+  EXPECT_EQ(values(maximum(u, s)), (std::vector<double>{200, 3}));
+  EXPECT_EQ(values(minimum(u, s)), (std::vector<double>{-1, 1}));
+  const Tensor t = tensor({true, true, false, false});
+  const Tensor f = tensor({true, false, true, false});
+  EXPECT_EQ(maximum(t, f).dtype(), kBool);
+  EXPECT_EQ(values(maximum(t, f)), (std::vector<double>{1, 1, 1, 0}));
+  EXPECT_EQ(values(minimum(t, f)), (std::vector<double>{1, 0, 0, 0}));
+  const Tensor i64 = tensor({std::numeric_limits<int64_t>::max(), int64_t{-4}});
+  EXPECT_EQ(maximum(i64, tensor({int64_t{0}, int64_t{0}})).data<int64_t>()[0],
+            std::numeric_limits<int64_t>::max());  // exact, not through double
+  const Tensor h = maximum(tensor({1.0, -2.0}, kFloat16), tensor({0.5, -1.0}, kBFloat16));
+  EXPECT_EQ(h.dtype(), kFloat32);
+  EXPECT_EQ(values(h), (std::vector<double>{1, -1}));
+  EXPECT_EQ(minimum(tensor({1.0}, kBFloat16), tensor({2.0}, kBFloat16)).dtype(), kBFloat16);
+}
+
+TEST(OpsExtremum, Errors) {
+  WICK_EXPECT_THROW_MSG(maximum(zeros({2, 3}), zeros({4})), ShapeError, "maximum");
+  WICK_EXPECT_THROW_MSG(minimum(zeros({2, 3}), zeros({4})), ShapeError, "[2, 3]");
+  WICK_EXPECT_THROW_MSG(maximum(Tensor(), zeros({1})), ArgumentError, "maximum");
+  WICK_EXPECT_THROW_MSG(minimum(zeros({1}), Tensor()), ArgumentError, "minimum");
+  Tensor x = zeros({2});
+  x.set_requires_grad(true);
+  WICK_EXPECT_THROW_MSG(maximum(x, zeros({2})), ArgumentError,
+                        "maximum: autograd is not supported");
+  WICK_EXPECT_THROW_MSG(minimum(zeros({2}), x), ArgumentError,
+                        "minimum: autograd is not supported");
+  const NoGradGuard guard;  // without grad mode the inputs are plain values
+  EXPECT_EQ(values(maximum(x, ones({2}))), (std::vector<double>{1, 1}));
+}
+
 // ---- comparisons -------------------------------------------------------------------------------
 
 TEST(OpsCompare, MatchReferenceIncludingNaN) {

@@ -38,6 +38,19 @@ Tensor tiny_and_big(int64_t n) {
   return from_vector(values);
 }
 
+// torch.Size([2, 3]) prints as "[2, 3]" in wick (the spelling of its error messages too).
+TEST(Print, ShapesAndDTypesStream) {
+  std::ostringstream s;
+  s << zeros({2, 3}).shape() << ' ' << zeros({}).shape() << ' ' << Shape{0, 1} << ' '
+    << ones({4}).dtype();
+  EXPECT_EQ(s.str(), "[2, 3] [] [0, 1] wick.float32");
+  // A Shape is still a std::vector<int64_t> both ways.
+  const std::vector<int64_t> plain = zeros({5, 6}).shape();
+  const Shape back = plain;
+  EXPECT_EQ(back, (Shape{5, 6}));
+  EXPECT_EQ(plain, zeros({5, 6}).shape());
+}
+
 TEST(Print, EveryDTypeZerosOnes) {
   // torch.zeros(3, dtype=torch.bool)
   EXPECT_EQ(to_string(zeros({3}, kBool)), "tensor([False, False, False])");

@@ -122,6 +122,12 @@ std::vector<Case> elementwise_cases(int64_t n, int64_t off_a, int64_t off_b) {
       {"row broadcast [3, n] * [3, 1]", [=] { return rows * rows.slice(1, 0, 1); }},
       {"neg", [=] { return -a; }},
       {"relu", [=] { return relu(a); }},
+      {"abs", [=] { return abs(a); }},
+      {"maximum", [=] { return maximum(a, b_ties); }},
+      {"minimum", [=] { return minimum(a, b_ties); }},
+      {"maximum broadcast [3, n], [n]", [=] { return maximum(rows, a); }},
+      {"minimum scalar vector", [=] { return minimum(one, a); }},
+      {"minimum vector scalar", [=] { return minimum(a, one); }},
       {"exp", [=] { return exp(a); }, false, tol, 0},
       {"log", [=] { return log(pos); }, false, tol, tol},
       {"log of negatives", [=] { return log(a); }, false, tol, tol},
@@ -250,6 +256,12 @@ void check_streamed_rows() {
       k.unary[static_cast<int>(UnaryOp::Relu)](pa, got.data() + off, n);
       scalar.unary[static_cast<int>(UnaryOp::Relu)](pa, want.data() + off, n);
       EXPECT_TRUE(same()) << "relu";
+      k.unary[static_cast<int>(UnaryOp::Abs)](pa, got.data() + off, n);
+      scalar.unary[static_cast<int>(UnaryOp::Abs)](pa, want.data() + off, n);
+      EXPECT_TRUE(same()) << "abs";
+      k.binary_vv[static_cast<int>(BinaryOp::Min)](pa, pb, got.data() + off, n);
+      scalar.binary_vv[static_cast<int>(BinaryOp::Min)](pa, pb, want.data() + off, n);
+      EXPECT_TRUE(same()) << "min";
       k.binary_vv[static_cast<int>(BinaryOp::Add)](pa, pb, got.data() + off, n);
       scalar.binary_vv[static_cast<int>(BinaryOp::Add)](pa, pb, want.data() + off, n);
       EXPECT_TRUE(same()) << "add";

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <limits>
 
 #include "testing.h"
 #include "wick/core/creation.h"
@@ -170,6 +171,52 @@ TEST(Creation, FactoriesProduceShapeDtypeAndValues) {
   WICK_EXPECT_THROW_MSG(arange(0, 5, 0), ArgumentError, "step must be finite and nonzero");
   WICK_EXPECT_THROW_MSG(arange(5, 0, 1), ArgumentError, "inconsistent with step sign");
   WICK_EXPECT_THROW_MSG(arange(-1), ArgumentError, "inconsistent with step sign");
+}
+
+// torch.arange infers its dtype from its arguments: int64 when all are integers, the default
+// float32 as soon as one is floating.
+TEST(Creation, ArangeDtypeFollowsItsArgumentsAsTorch) {
+  EXPECT_EQ(arange(0, 6).dtype(), kInt64);
+  EXPECT_EQ(values(arange(0, 6)), (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(values(arange(10, 0, -3)), (std::vector<int64_t>{10, 7, 4, 1}));
+  EXPECT_EQ(arange(10, 0, -3).dtype(), kInt64);
+  EXPECT_EQ(arange(int64_t{2}, int32_t{5}).dtype(), kInt64);
+  EXPECT_EQ(arange(0, 6.0).dtype(), kFloat32);
+  EXPECT_EQ(arange(0.0, 6).dtype(), kFloat32);
+  EXPECT_EQ(arange(0, 6, 0.5).dtype(), kFloat32);
+  EXPECT_EQ(arange(0, 6, 0.5).numel(), 12);
+  EXPECT_EQ(arange(4.0).dtype(), kFloat32);
+  EXPECT_EQ(values(arange(4.0)), (std::vector<int64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(arange(0, 1, 0.25).dtype(), kFloat32);
+  EXPECT_EQ(arange(5, 5).numel(), 0);
+  EXPECT_EQ(arange(5, 5).dtype(), kInt64);
+  // An explicit dtype wins.
+  EXPECT_EQ(arange(0, 6, 1, kFloat64).dtype(), kFloat64);
+  EXPECT_EQ(arange(0, 6, 2, kInt16).dtype(), kInt16);
+  EXPECT_EQ(values(arange(0.5, 3, 1, kInt32)), (std::vector<int64_t>{0, 1, 2}));  // truncated
+  // Integers are exact beyond 2^53, where a double would round.
+  const int64_t big = (int64_t{1} << 62) + 1;
+  const Tensor t = arange(big, big + 3);
+  EXPECT_EQ(t.data<int64_t>()[0], big);
+  EXPECT_EQ(t.data<int64_t>()[2], big + 2);
+  const Tensor ends = arange(INT64_MAX - 2, INT64_MAX, 1);
+  EXPECT_EQ(ends.numel(), 2);
+  EXPECT_EQ(ends.data<int64_t>()[1], INT64_MAX - 1);
+  const Tensor down = arange(INT64_MIN + 2, INT64_MIN, -1);
+  EXPECT_EQ(down.numel(), 2);
+  EXPECT_EQ(down.data<int64_t>()[1], INT64_MIN + 1);
+}
+
+TEST(Creation, ArangeErrors) {
+  WICK_EXPECT_THROW_MSG(arange(0, 6, 0), ArgumentError, "arange: step must be finite and nonzero");
+  WICK_EXPECT_THROW_MSG(arange(0.0, 6.0, 0.0), ArgumentError, "step must be finite and nonzero");
+  WICK_EXPECT_THROW_MSG(arange(6, 0), ArgumentError,
+                        "inconsistent with step sign (start 6, end 0, step 1)");
+  WICK_EXPECT_THROW_MSG(arange(0, 6, -1), ArgumentError, "inconsistent with step sign");
+  WICK_EXPECT_THROW_MSG(arange(0.0, std::numeric_limits<double>::infinity()), ArgumentError,
+                        "unsupported range");
+  WICK_EXPECT_THROW_MSG(arange(INT64_MIN, INT64_MAX), ArgumentError, "elements is too many");
+  WICK_EXPECT_THROW_MSG(arange(0.0, 1e300, 1.0), ArgumentError, "elements is too many");
   for (DType d :
        {kBool, kUInt8, kInt8, kInt16, kInt32, kInt64, kFloat16, kBFloat16, kFloat32, kFloat64}) {
     EXPECT_EQ(zeros({2, 3}, d).dtype(), d);

@@ -328,6 +328,26 @@ TEST(Value, DictKeepsInsertionOrderAndRejectsDuplicates) {
   WICK_EXPECT_THROW_MSG((Dict{{"a", 1}, {"a", 2}}), ArgumentError, "duplicate key 'a'");
 }
 
+TEST(Value, DictEraseAndPopWithStringAndIntKeys) {
+  Value ckpt(Dict{{"model", Dict{{"w", 1}}}, {"epoch", 3}, {0, "zero"}, {"loss", 0.5}});
+  ckpt.dict().erase("epoch");  // del ckpt["epoch"]
+  EXPECT_EQ(repr(ckpt), "{'model': {'w': 1}, 0: 'zero', 'loss': 0.5}");
+  EXPECT_EQ(ckpt.dict().pop(0).as_string(), "zero");  // ckpt.pop(0): the int key
+  EXPECT_EQ(ckpt.dict().pop("missing", Value()).kind(), Value::Kind::None);
+  EXPECT_EQ(ckpt.dict().pop("loss", Value(1.0)).as_float(), 0.5);
+  EXPECT_EQ(ckpt.dict().keys(), (std::vector<Key>{"model"}));
+  EXPECT_EQ(ckpt["model"]["w"].as_int(), 1);
+  ckpt.dict().insert("epoch", 4);
+  EXPECT_EQ(repr(ckpt), "{'model': {'w': 1}, 'epoch': 4}");
+  // The int 0 and the string "0" stay distinct keys.
+  Dict d{{0, 1}, {"0", 2}};
+  d.erase("0");
+  EXPECT_EQ(d.keys(), (std::vector<Key>{0}));
+  WICK_EXPECT_THROW_MSG(d.erase("0"), ArgumentError, "dict erase: no key '0'");
+  WICK_EXPECT_THROW_MSG(d.pop(1), ArgumentError, "dict pop: no key 1");
+  WICK_EXPECT_THROW_MSG(ckpt.dict().erase("epochs"), ArgumentError, "dict erase: no key 'epochs'");
+}
+
 // PyTorch's optimizer state is keyed by parameter index: {0: {...}, 1: {...}}.
 TEST(Value, DictsHoldIntKeysBesideStringKeys) {
   Value state(Dict{{0, Dict{{"step", 3}}}, {1, Dict{{"step", 4}}}, {"0", "a string key"}});

@@ -1456,6 +1456,15 @@ int decode_everywhere(const std::string& what, const std::string& bytes,
     const auto entries = r.entries();
     if (!entries.empty()) (void)r.tensor(entries.back().path.str());
   });
+  // A name one edit from the last tensor's: the suggestions search the whole tree.
+  run("Reader::tensor misspelled", [&] {
+    io::Reader r(l.path());
+    const auto entries = r.entries();
+    try {
+      (void)r.tensor((entries.empty() ? std::string("/x") : entries.back().path.str()) + "x");
+    } catch (const ArgumentError&) {
+    }
+  });
   return refused;
 }
 
@@ -1549,7 +1558,7 @@ TEST(HostileViews, AViewTableTheBytesCannotHoldIsRefusedBeforeAllocating) {
   f.index_payload(claims);
   const std::string huge = f.finish();
   expect_refused(huge, "truncated: view table needs");
-  EXPECT_EQ(decode_everywhere("4G views claimed", huge, kNativeRefusalBound), 6);
+  EXPECT_EQ(decode_everywhere("4G views claimed", huge, kNativeRefusalBound), 7);
   // A 2.1 index that stops after the tensor table, and one with a byte after the view table.
   FileBuilder g(2, 1);
   const Row r2 = g.tensor({kCodeFloat32, {4}, f32_payload({1, 2, 3, 4})});
@@ -1664,7 +1673,7 @@ TEST(HostileViews, ManyReferencesAndManyRowsCostAFixedAmountPerByte) {
   unreferenced.raw(tensor_ref(0));
   g.index(no_metadata(), unreferenced, {r2}, rows);
   EXPECT_EQ(decode_everywhere("200k view rows, one unreferenced", g.finish(), kNativeRefusalBound),
-            6);
+            7);
 }
 
 // {long key: [t, t, ..., t]}: every reference's path repeats the key.
@@ -1707,7 +1716,7 @@ TEST(HostileNative, MillionsOfTinyValuesCostAFixedAmountPerByte) {
   Bytes refused = list(kValues + 1).raw(tensor_ref(7));
   refused.str().append(kValues, '\0');
   const std::string bad = one_tensor_file(no_metadata(), refused);
-  EXPECT_EQ(decode_everywhere("4M none values, bad tensor id", bad, kNativeRefusalBound), 6);
+  EXPECT_EQ(decode_everywhere("4M none values, bad tensor id", bad, kNativeRefusalBound), 7);
   // 1 MB of them loads: the Value tree is the price of asking for it.
   Bytes small = list(1'000'001).raw(tensor_ref(0));
   small.str().append(1'000'000, '\0');

@@ -6,14 +6,15 @@
 
 namespace wick::simd::detail {
 
-/// Elementwise binary ops. Max propagates NaN (a NaN in either operand wins, `a` first) and keeps
-/// `a` on ties, so a running max over rows matches a sequential scan.
-enum class BinaryOp : int { Add, Sub, Mul, Div, Max };
-inline constexpr int kNumBinaryOps = 5;
+/// Elementwise binary ops. Max and Min propagate NaN (a NaN in either operand wins, `a` first) and
+/// keep `a` on ties, so a running max over rows matches a sequential scan.
+enum class BinaryOp : int { Add, Sub, Mul, Div, Max, Min };
+inline constexpr int kNumBinaryOps = 6;
 
-/// Elementwise unary ops. Relu is `x < 0 ? 0 : x` (keeps -0.0 and NaN, as PyTorch).
-enum class UnaryOp : int { Neg, Relu, Exp, Log, Tanh, Sigmoid };
-inline constexpr int kNumUnaryOps = 6;
+/// Elementwise unary ops. Relu is `x < 0 ? 0 : x` (keeps -0.0 and NaN, as PyTorch); Abs clears the
+/// sign bit (abs(-0.0) is 0.0, NaN stays NaN).
+enum class UnaryOp : int { Neg, Relu, Exp, Log, Tanh, Sigmoid, Abs };
+inline constexpr int kNumUnaryOps = 7;
 
 /// Comparisons giving bool; the scalar-vector form is the vector-scalar form of mirror().
 enum class CompareOp : int { Eq, Ne, Lt, Le, Gt, Ge };

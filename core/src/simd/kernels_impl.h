@@ -72,6 +72,12 @@ struct Max {
     return xsimd::select(~xsimd::isnan(a) & ((b > a) | xsimd::isnan(b)), b, a);
   }
 };
+struct Min {
+  template <class V>
+  static V apply(const V& a, const V& b) {
+    return xsimd::select(~xsimd::isnan(a) & ((b < a) | xsimd::isnan(b)), b, a);
+  }
+};
 
 // Flips the sign bit, so -(0.0) is -0.0 (xsimd's 0 - x would give +0.0).
 struct Neg {
@@ -85,6 +91,13 @@ struct Relu {
   static V apply(const V& x) {
     const V zero(typename V::value_type(0));
     return xsimd::select(x < zero, zero, x);
+  }
+};
+// Clears the sign bit, as std::abs does (NaN keeps its payload).
+struct Abs {
+  template <class V>
+  static V apply(const V& x) {
+    return xsimd::abs(x);
   }
 };
 struct Exp {
@@ -862,13 +875,13 @@ template <class T, class A>
 TypedKernels<T> make_typed() {
   return TypedKernels<T>{
       {binary_vv<T, A, Add>, binary_vv<T, A, Sub>, binary_vv<T, A, Mul>, binary_vv<T, A, Div>,
-       binary_vv<T, A, Max>},
+       binary_vv<T, A, Max>, binary_vv<T, A, Min>},
       {binary_vs<T, A, Add>, binary_vs<T, A, Sub>, binary_vs<T, A, Mul>, binary_vs<T, A, Div>,
-       binary_vs<T, A, Max>},
+       binary_vs<T, A, Max>, binary_vs<T, A, Min>},
       {binary_sv<T, A, Add>, binary_sv<T, A, Sub>, binary_sv<T, A, Mul>, binary_sv<T, A, Div>,
-       binary_sv<T, A, Max>},
+       binary_sv<T, A, Max>, binary_sv<T, A, Min>},
       {unary<T, A, Neg>, unary<T, A, Relu>, unary<T, A, Exp>, unary<T, A, Log>, unary<T, A, Tanh>,
-       unary<T, A, Sigmoid>},
+       unary<T, A, Sigmoid>, unary<T, A, Abs>},
       {compare_vv<T, A, Eq>, compare_vv<T, A, Ne>, compare_vv<T, A, Lt>, compare_vv<T, A, Le>,
        compare_vv<T, A, Gt>, compare_vv<T, A, Ge>},
       {compare_vs<T, A, Eq>, compare_vs<T, A, Ne>, compare_vs<T, A, Lt>, compare_vs<T, A, Le>,

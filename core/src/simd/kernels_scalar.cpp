@@ -39,6 +39,12 @@ struct Max {
     return (a == a && (b > a || b != b)) ? b : a;
   }
 };
+struct Min {
+  template <class T>
+  static T apply(T a, T b) {
+    return (a == a && (b < a || b != b)) ? b : a;
+  }
+};
 
 struct Neg {
   template <class T>
@@ -50,6 +56,12 @@ struct Relu {
   template <class T>
   static T apply(T x) {
     return x < T(0) ? T(0) : x;
+  }
+};
+struct Abs {
+  template <class T>
+  static T apply(T x) {
+    return std::abs(x);
   }
 };
 struct Exp {
@@ -207,13 +219,13 @@ template <class T>
 TypedKernels<T> make_typed() {
   return TypedKernels<T>{
       {binary_vv<T, Add>, binary_vv<T, Sub>, binary_vv<T, Mul>, binary_vv<T, Div>,
-       binary_vv<T, Max>},
+       binary_vv<T, Max>, binary_vv<T, Min>},
       {binary_vs<T, Add>, binary_vs<T, Sub>, binary_vs<T, Mul>, binary_vs<T, Div>,
-       binary_vs<T, Max>},
+       binary_vs<T, Max>, binary_vs<T, Min>},
       {binary_sv<T, Add>, binary_sv<T, Sub>, binary_sv<T, Mul>, binary_sv<T, Div>,
-       binary_sv<T, Max>},
+       binary_sv<T, Max>, binary_sv<T, Min>},
       {unary<T, Neg>, unary<T, Relu>, unary<T, Exp>, unary<T, Log>, unary<T, Tanh>,
-       unary<T, Sigmoid>},
+       unary<T, Sigmoid>, unary<T, Abs>},
       {compare_vv<T, Eq>, compare_vv<T, Ne>, compare_vv<T, Lt>, compare_vv<T, Le>,
        compare_vv<T, Gt>, compare_vv<T, Ge>},
       {compare_vs<T, Eq>, compare_vs<T, Ne>, compare_vs<T, Lt>, compare_vs<T, Le>,

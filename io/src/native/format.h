@@ -563,6 +563,13 @@ struct PathTable {
   uint32_t find(std::string_view path) const;
   /// The tensor nodes whose keys joined by '.' (list items by index) spell `dotted`.
   std::vector<uint32_t> find_dotted(std::string_view dotted) const;
+  /// Up to `max` tensor nodes whose path is at most kMaxEdits (fewer for short queries) edits
+  /// from `query`, closest first, ties in tree order. The query is compared with each path's
+  /// JSON pointer when it starts with '/', with its dotted spelling otherwise. Memory is
+  /// O(query size) and time O(tree bytes): see paths.cpp.
+  std::vector<uint32_t> close_tensors(std::string_view query, std::size_t max) const;
+  /// The most edits close_tensors() allows.
+  static constexpr uint32_t kMaxEdits = 4;
 };
 
 /// Builds the path table of `index`.

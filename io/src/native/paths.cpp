@@ -2,6 +2,8 @@
 // holding every path at once.
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <ostream>
 
 #include "native/format.h"
@@ -171,6 +173,138 @@ std::vector<uint32_t> PathTable::find_dotted(std::string_view dotted) const {
   }
   std::sort(found.begin(), found.end());
   return found;
+}
+
+namespace {
+
+// One row of Levenshtein's table (the distances of every prefix of the query to one path
+// prefix of length `len`), kept only on the diagonal band |j - len| <= k, outside which no cell
+// can be k or less: each step costs 2k + 1 cells whatever the query's length.
+struct Band {
+  static constexpr int kWidth = 2 * PathTable::kMaxEdits + 1;
+  uint64_t len = 0;
+  std::array<uint32_t, kWidth> cell{};
+};
+
+class EditSearch {
+ public:
+  EditSearch(std::string_view query, uint32_t k) : q_(query), k_(k) {}
+
+  // The row of the empty path.
+  Band root() const {
+    Band b;
+    for (int d = 0; d < Band::kWidth; ++d)
+      b.cell[d] = at_root(d);
+    return b;
+  }
+  // Extends `b` by `c`; false once every cell exceeds k (no extension can come back).
+  bool feed(Band& b, char c) const {
+    Band n;
+    n.len = b.len + 1;
+    bool alive = false;
+    for (int d = 0; d < Band::kWidth; ++d) {
+      const int64_t j = static_cast<int64_t>(n.len) - k_ + d;
+      uint32_t v = kFar;
+      if (j == 0) {
+        v = static_cast<uint32_t>(std::min<uint64_t>(n.len, kFar));
+      } else if (j > 0 && j <= static_cast<int64_t>(q_.size())) {
+        v = std::min({get(b, j) + 1, d > 0 ? n.cell[d - 1] + 1 : kFar,
+                      get(b, j - 1) + (q_[static_cast<std::size_t>(j - 1)] != c)});
+      }
+      n.cell[d] = std::min(v, kFar);
+      alive = alive || n.cell[d] <= k_;
+    }
+    b = n;
+    return alive;
+  }
+  // The distance of the whole query to the path `b` ends, or kFar.
+  uint32_t distance(const Band& b) const { return get(b, static_cast<int64_t>(q_.size())); }
+
+ private:
+  static constexpr uint32_t kFar = PathTable::kMaxEdits + 1;
+
+  uint32_t at_root(int d) const {
+    const int64_t j = d - static_cast<int64_t>(k_);
+    return j < 0 || j > static_cast<int64_t>(q_.size()) ? kFar : static_cast<uint32_t>(j);
+  }
+  uint32_t get(const Band& b, int64_t j) const {
+    const int64_t d = j - static_cast<int64_t>(b.len) + k_;
+    return d < 0 || d >= Band::kWidth || j < 0 ? kFar : b.cell[static_cast<std::size_t>(d)];
+  }
+
+  std::string_view q_;
+  int64_t k_;
+};
+
+// Feeds one path step (separator and key, or list index) of `node`; false when it strays too
+// far. Pointer keys are fed escaped, as the pointer spells them.
+bool feed_step(const EditSearch& s, const PathTable& t, uint32_t node, bool pointer, Band& b) {
+  const uint32_t parent = t.parent[node];
+  if ((pointer || parent != 0) && !s.feed(b, pointer ? '/' : '.')) return false;
+  std::array<char, 20> digits;
+  std::string_view key;
+  Index::KeyDigits key_digits;
+  if (is_dict_tag(t.index->tree[parent].tag)) {
+    key = t.index->key(t.index->tree[node], key_digits);
+  } else {
+    const auto [end, ec] =
+        std::to_chars(digits.data(), digits.data() + digits.size(), t.ordinal[node]);
+    key = std::string_view(digits.data(), static_cast<std::size_t>(end - digits.data()));
+  }
+  for (const char c : key) {
+    const bool alive = !pointer || (c != '~' && c != '/')
+                           ? s.feed(b, c)
+                           : s.feed(b, '~') && s.feed(b, c == '~' ? '0' : '1');
+    if (!alive) return false;
+  }
+  return true;
+}
+
+// Inserts (d, node) after every kept candidate at most d away (nodes come in tree order, so
+// ties stay in tree order) and drops the farthest beyond `max`.
+void keep_best(std::vector<std::pair<uint32_t, uint32_t>>& best, uint32_t d, uint32_t node,
+               std::size_t max) {
+  auto at = best.begin();
+  while (at != best.end() && at->first <= d)
+    ++at;
+  if (static_cast<std::size_t>(at - best.begin()) >= max) return;
+  best.insert(at, {d, node});
+  if (best.size() > max) best.pop_back();
+}
+
+}  // namespace
+
+// One pass over the tree in pre-order with a stack of the rows of the open ancestors. A node's
+// key is fed only while some cell stays within k, and every cell of a row for a path longer
+// than the query plus k exceeds k, so the stack holds at most |query| + k + 1 rows and each
+// node costs at most (its key's bytes + 1) * (2k + 1) cells: O(query) memory, O(tree) time.
+std::vector<uint32_t> PathTable::close_tensors(std::string_view query, std::size_t max) const {
+  std::vector<std::pair<uint32_t, uint32_t>> best;  // (distance, node), closest first, <= max
+  const std::size_t n = index->tree.size();
+  if (n == 0 || max == 0) return {};
+  const auto k = static_cast<uint32_t>(std::clamp<std::size_t>(query.size() / 3, 1, kMaxEdits));
+  const bool pointer = !query.empty() && query.front() == '/';
+  const EditSearch search(query, k);
+  std::vector<std::pair<uint32_t, Band>> open{{0, search.root()}};
+  std::vector<bool> alive(n, false);
+  alive[0] = true;
+  for (uint32_t node = 1; node < n; ++node) {
+    const uint32_t p = parent[node];
+    if (!alive[p]) continue;
+    while (open.back().first != p)
+      open.pop_back();
+    Band b = open.back().second;
+    if (!feed_step(search, *this, node, pointer, b)) continue;
+    alive[node] = true;
+    if (is_tensor_tag(index->tree[node].tag)) {
+      if (const uint32_t d = search.distance(b); d <= k) keep_best(best, d, node, max);
+    }
+    if (is_container(index->tree[node])) open.emplace_back(node, b);
+  }
+  std::vector<uint32_t> out;
+  for (const auto& [d, node] : best)
+    out.push_back(node);
+  return out;
 }
 
 std::string tensor_name(const Index& index, uint32_t id) {

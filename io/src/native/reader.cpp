@@ -250,16 +250,18 @@ class Reader::Impl {
     return wick::detail::cat("'", paths()->path(first_ref_[id]), "'");
   }
 
-  // Names up to five tensors below a key that contains the last step asked for (or whose own
-  // key is part of it): one pass over the tree, paths spelled out only for those five.
+  // Names up to five tensors: first those whose path is a few edits from `path`
+  // (PathTable::close_tensors), then those below a key that contains the last step asked for
+  // (or whose own key is part of it). Each is one pass over the tree; paths are spelled out only
+  // for the five named.
   [[noreturn]] void not_found(std::string_view path) const {
+    constexpr std::size_t kShown = 5;
     const PathTable& table = *paths();
+    std::vector<uint32_t> names = table.close_tensors(path, kShown);
     const std::size_t cut = path.find_last_of("/.");
     const std::string_view want = cut == std::string_view::npos ? path : path.substr(cut + 1);
-    std::string hint;
-    int shown = 0;
     std::vector<bool> below(want.empty() ? 0 : index_->tree.size(), false);
-    for (uint32_t node = 1; node < below.size() && shown < 5; ++node) {
+    for (uint32_t node = 1; node < below.size() && names.size() < kShown; ++node) {
       const FlatNode& n = index_->tree[node];
       const uint32_t parent = table.parent[node];
       Index::KeyDigits digits;
@@ -267,12 +269,16 @@ class Reader::Impl {
       const bool keyed = is_dict_tag(index_->tree[parent].tag);
       below[node] = below[parent] || (keyed && key.find(want) != std::string_view::npos);
       if (is_tensor_tag(n.tag) &&
-          (below[node] || (keyed && want.find(key) != std::string_view::npos)))
-        hint += (shown++ == 0 ? "; similar: '" : ", '") + table.path(node) + "'";
+          (below[node] || (keyed && want.find(key) != std::string_view::npos)) &&
+          std::find(names.begin(), names.end(), node) == names.end())
+        names.push_back(node);
     }
+    std::string hint;
+    for (const uint32_t node : names)
+      hint += (hint.empty() ? "; did you mean '" : ", '") + table.path(node) + "'";
     throw ArgumentError(wick::detail::cat("Reader::tensor: no tensor at '", path, "' in ",
                                           file_.name(), " (", index_->tensors.size(), " tensors",
-                                          hint, ")"));
+                                          hint, hint.empty() ? ")" : "?)"));
   }
 
   // FORMAT.md "How readers use this": the records a random-access reader uses must tile the

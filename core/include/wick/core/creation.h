@@ -23,12 +23,17 @@ Tensor empty_like(const Tensor& like);
 Tensor zeros_like(const Tensor& like);
 Tensor ones_like(const Tensor& like);
 
-/// 0, 1, ..., n-1 as int64 (like torch.arange(n)).
-Tensor arange(int64_t n);
-/// start, start+step, ... < end (> end for a negative step), with ceil((end-start)/step)
-/// elements, computed in double and converted to `dtype`. ArgumentError for step == 0 or a
-/// range whose sign disagrees with step.
-Tensor arange(double start, double end, double step = 1.0, DType dtype = kFloat32);
+/// 0, 1, ..., end-1 (torch.arange(end)): int64 for an integer `end`, float32 for a floating one.
+Tensor arange(Scalar end);
+/// start, start+step, ... < end (> end for a negative step), with ceil((end-start)/step) elements,
+/// as torch.arange: int64 when all three are integers (`arange(0, 6)`), float32 (the default
+/// dtype) when any is floating (`arange(0, 1, 0.25)`). ArgumentError for a zero or non-finite
+/// step, a non-finite bound, or a range whose sign disagrees with step.
+Tensor arange(Scalar start, Scalar end, Scalar step = 1);
+/// The same with an explicit dtype. All-integer arguments with an integral dtype are computed
+/// exactly in int64 (then wrapped to the dtype, as PyTorch); anything else in double, then
+/// converted to `dtype`.
+Tensor arange(Scalar start, Scalar end, Scalar step, DType dtype);
 
 /// A tensor of `shape` holding `values` (row-major), dtype from T. ShapeError when the counts
 /// differ.

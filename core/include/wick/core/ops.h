@@ -39,11 +39,21 @@ Tensor operator-(const Tensor& a);
 
 /// max(x, 0), same dtype.
 Tensor relu(const Tensor& x);
+/// |x|, same dtype (torch.abs): abs(-0.0) is 0.0, NaN stays NaN, and the most negative integer
+/// wraps to itself. ArgumentError for bool, which PyTorch does not implement either.
+Tensor abs(const Tensor& x);
 /// Transcendentals: integral inputs are computed in float32 (as PyTorch).
 Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
+
+/// Elementwise larger / smaller of two tensors (torch.maximum, torch.minimum), with broadcasting
+/// and dtype = promote_types(a, b). NaN in either operand gives NaN; on ties `a` is kept (which
+/// only shows for 0.0 against -0.0). For bool, maximum is `or` and minimum `and`. Autograd is not
+/// supported yet: ArgumentError when an input requires grad.
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
 
 /// Elementwise comparisons giving bool tensors, with broadcasting and type promotion.
 Tensor eq(const Tensor& a, const Tensor& b);

@@ -66,13 +66,7 @@ class OrderedDict {
   bool contains(KeyRef key) const { return find(key) != nullptr; }
   /// Pointer to the value for `key`, or nullptr.
   const V* find(KeyRef key) const {
-    auto it = [&] {
-      if constexpr (std::is_same_v<K, std::string>) {
-        return index_.find(std::string(key));
-      } else {
-        return index_.find(key);
-      }
-    }();
+    const auto it = index_find(key);
     return it == index_.end() ? nullptr : &items_[it->second].second;
   }
   V* find(KeyRef key) { return const_cast<V*>(static_cast<const OrderedDict*>(this)->find(key)); }
@@ -86,6 +80,18 @@ class OrderedDict {
                                     available.empty() ? std::string("none") : available, ")"));
   }
   V& at(KeyRef key) { return const_cast<V&>(static_cast<const OrderedDict*>(this)->at(key)); }
+
+  /// Removes `key` (Python's `del d[key]`), keeping the order of the rest; ArgumentError naming
+  /// the key when it is absent (Python raises KeyError). O(size()): later items move up by one.
+  void erase(KeyRef key) { (void)remove_at(index_find_or_throw(key, "erase")); }
+  /// Removes `key` and returns its value (`d.pop(key)`); ArgumentError naming the key when absent.
+  V pop(KeyRef key) { return remove_at(index_find_or_throw(key, "pop")); }
+  /// Removes `key` and returns its value, or returns `fallback` when it is absent
+  /// (`d.pop(key, default)`).
+  V pop(KeyRef key, V fallback) {
+    const auto it = index_find(key);
+    return it == index_.end() ? fallback : remove_at(it);
+  }
 
   std::size_t size() const noexcept { return items_.size(); }
   bool empty() const noexcept { return items_.empty(); }
@@ -105,8 +111,33 @@ class OrderedDict {
   const std::vector<Item>& items() const noexcept { return items_; }
 
  private:
+  using Index = std::unordered_map<K, std::size_t>;
+
+  typename Index::const_iterator index_find(KeyRef key) const {
+    if constexpr (std::is_same_v<K, std::string>) {
+      return index_.find(std::string(key));
+    } else {
+      return index_.find(key);
+    }
+  }
+  typename Index::const_iterator index_find_or_throw(KeyRef key, const char* op) const {
+    const auto it = index_find(key);
+    WICK_CHECK(it != index_.end(), ArgumentError, "dict ", op, ": no key ", detail::key_repr(key));
+    return it;
+  }
+  // Erases the item `it` points at and renumbers the ones after it, so index_ stays exact.
+  V remove_at(typename Index::const_iterator it) {
+    const std::size_t pos = it->second;
+    V value = std::move(items_[pos].second);
+    index_.erase(it);
+    items_.erase(items_.begin() + static_cast<std::ptrdiff_t>(pos));
+    for (std::size_t i = pos; i < items_.size(); ++i)
+      index_.find(items_[i].first)->second = i;
+    return value;
+  }
+
   std::vector<Item> items_;
-  std::unordered_map<K, std::size_t> index_;
+  Index index_;
 };
 
 }  // namespace wick
