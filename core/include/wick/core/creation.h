@@ -19,9 +19,11 @@ Tensor ones(const Shape& shape, DType dtype = kFloat32);
 /// Tensor filled with `value` converted to `dtype`.
 Tensor full(const Shape& shape, Scalar value, DType dtype = kFloat32);
 /// empty/zeros/ones with the shape and dtype of `like`.
+///@{
 Tensor empty_like(const Tensor& like);
 Tensor zeros_like(const Tensor& like);
 Tensor ones_like(const Tensor& like);
+///@}
 
 /// 0, 1, ..., end-1 (torch.arange(end)): int64 for an integer `end`, float32 for a floating one.
 Tensor arange(Scalar end);

@@ -27,6 +27,8 @@ enum class DType : uint8_t {
   Float64 = 9,
 };
 
+/// Short names for the dtypes, as torch.bool, torch.uint8, ... (wick::kFloat32).
+///@{
 inline constexpr DType kBool = DType::Bool;
 inline constexpr DType kUInt8 = DType::UInt8;
 inline constexpr DType kInt8 = DType::Int8;
@@ -37,6 +39,7 @@ inline constexpr DType kFloat16 = DType::Float16;
 inline constexpr DType kBFloat16 = DType::BFloat16;
 inline constexpr DType kFloat32 = DType::Float32;
 inline constexpr DType kFloat64 = DType::Float64;
+///@}
 
 /// Number of dtypes; codes are 0 .. kNumDTypes - 1.
 inline constexpr int kNumDTypes = 10;
@@ -91,45 +94,55 @@ DType promote_types(DType a, DType b) noexcept;
 /// C++ element type for each dtype.
 template <DType D>
 struct dtype_traits;
+/// dtype_traits for DType::Bool.
 template <>
 struct dtype_traits<DType::Bool> {
-  using type = bool;
+  using type = bool;  ///< the C++ element type
 };
+/// dtype_traits for DType::UInt8.
 template <>
 struct dtype_traits<DType::UInt8> {
-  using type = uint8_t;
+  using type = uint8_t;  ///< the C++ element type
 };
+/// dtype_traits for DType::Int8.
 template <>
 struct dtype_traits<DType::Int8> {
-  using type = int8_t;
+  using type = int8_t;  ///< the C++ element type
 };
+/// dtype_traits for DType::Int16.
 template <>
 struct dtype_traits<DType::Int16> {
-  using type = int16_t;
+  using type = int16_t;  ///< the C++ element type
 };
+/// dtype_traits for DType::Int32.
 template <>
 struct dtype_traits<DType::Int32> {
-  using type = int32_t;
+  using type = int32_t;  ///< the C++ element type
 };
+/// dtype_traits for DType::Int64.
 template <>
 struct dtype_traits<DType::Int64> {
-  using type = int64_t;
+  using type = int64_t;  ///< the C++ element type
 };
+/// dtype_traits for DType::Float16.
 template <>
 struct dtype_traits<DType::Float16> {
-  using type = Half;
+  using type = Half;  ///< the C++ element type
 };
+/// dtype_traits for DType::BFloat16.
 template <>
 struct dtype_traits<DType::BFloat16> {
-  using type = BFloat16;
+  using type = BFloat16;  ///< the C++ element type
 };
+/// dtype_traits for DType::Float32.
 template <>
 struct dtype_traits<DType::Float32> {
-  using type = float;
+  using type = float;  ///< the C++ element type
 };
+/// dtype_traits for DType::Float64.
 template <>
 struct dtype_traits<DType::Float64> {
-  using type = double;
+  using type = double;  ///< the C++ element type
 };
 
 /// The dtype whose element type is exactly T (compile error for anything else).
@@ -163,7 +176,7 @@ constexpr DType dtype_of() noexcept {
 /// Tag carrying an element type through visit_dtype.
 template <class T>
 struct TypeTag {
-  using type = T;
+  using type = T;  ///< the element type
 };
 
 /// Calls f(TypeTag<T>{}) with the element type of `d`.

@@ -23,7 +23,7 @@ float bfloat16_bits_to_float(uint16_t bits) noexcept;
 
 /// IEEE 754 binary16 value (wick.float16).
 struct Half {
-  uint16_t bits = 0;
+  uint16_t bits = 0;  ///< the binary16 bit pattern
 
   Half() = default;
   /// Rounds `value` to the nearest binary16 (ties to even).
@@ -42,7 +42,7 @@ struct Half {
 
 /// Brain floating point value (wick.bfloat16): the top 16 bits of a float32.
 struct BFloat16 {
-  uint16_t bits = 0;
+  uint16_t bits = 0;  ///< the bfloat16 bit pattern (a float32's top half)
 
   BFloat16() = default;
   /// Rounds `value` to the nearest bfloat16 (ties to even).

@@ -32,7 +32,10 @@ uint64_t key_hash_seed() noexcept;
 /// `dict.at(0)` read naturally. The int 0 and the string "0" are different keys, as in Python.
 class Key {
  public:
+  /// The empty string key.
   Key() = default;
+  /// A string key, or an int key from any integer type (implicit: `dict["w"]`, `dict.at(0)`).
+  ///@{
   Key(std::string s) : v_(std::move(s)) {}         // NOLINT: implicit by design
   Key(const char* s) : v_(std::string(s)) {}       // NOLINT
   Key(std::string_view s) : v_(std::string(s)) {}  // NOLINT
@@ -40,9 +43,13 @@ class Key {
   Key(T v)  // NOLINT: implicit by design
       : v_(std::is_signed_v<T> ? static_cast<int64_t>(v)
                                : detail::key_int(static_cast<uint64_t>(v))) {}
+  ///@}
 
+  /// Which of the two the key is.
+  ///@{
   bool is_string() const noexcept { return v_.index() == 0; }
   bool is_int() const noexcept { return v_.index() == 1; }
+  ///@}
   /// The string; ArgumentError for an int key.
   const std::string& str() const;
   /// The int; ArgumentError for a string key.
@@ -52,6 +59,7 @@ class Key {
   /// The key as a path step or a flattened name: the string itself, or the int in decimal.
   std::string text() const;
 
+  /// Same kind and same value (the int 0 is not the string "0").
   friend bool operator==(const Key&, const Key&) = default;
   /// String keys before int keys; strings by bytes, ints by value.
   friend auto operator<=>(const Key&, const Key&) = default;

@@ -34,11 +34,15 @@ inline std::string key_repr(const Key& key) {
 template <class V, class K = std::string>
 class OrderedDict {
  public:
+  /// One entry: key and value.
   using Item = std::pair<K, V>;
   /// What lookups take: a string_view for string keys, a Key (implicit from both) otherwise.
   using KeyRef = std::conditional_t<std::is_same_v<K, std::string>, std::string_view, const K&>;
+  /// Iterators over the Items in insertion order.
+  ///@{
   using iterator = typename std::vector<Item>::iterator;
   using const_iterator = typename std::vector<Item>::const_iterator;
+  ///@}
 
   OrderedDict() = default;
   /// Builds from pairs; ArgumentError on a duplicate key.
@@ -69,6 +73,7 @@ class OrderedDict {
     const auto it = index_find(key);
     return it == index_.end() ? nullptr : &items_[it->second].second;
   }
+  /// Pointer to the value for `key`, or nullptr.
   V* find(KeyRef key) { return const_cast<V*>(static_cast<const OrderedDict*>(this)->find(key)); }
   /// The value for `key`; ArgumentError naming the key and the keys present when absent.
   const V& at(KeyRef key) const {
@@ -79,6 +84,7 @@ class OrderedDict {
     throw ArgumentError(detail::cat("dict lookup: no key ", detail::key_repr(key), " (keys: ",
                                     available.empty() ? std::string("none") : available, ")"));
   }
+  /// The value for `key`; ArgumentError naming the key and the keys present when absent.
   V& at(KeyRef key) { return const_cast<V&>(static_cast<const OrderedDict*>(this)->at(key)); }
 
   /// Removes `key` (Python's `del d[key]`), keeping the order of the rest; ArgumentError naming
@@ -93,12 +99,17 @@ class OrderedDict {
     return it == index_.end() ? fallback : remove_at(it);
   }
 
+  /// Number of entries.
   std::size_t size() const noexcept { return items_.size(); }
+  /// True when there are no entries.
   bool empty() const noexcept { return items_.empty(); }
+  /// Iteration over the Items in insertion order.
+  ///@{
   iterator begin() noexcept { return items_.begin(); }
   iterator end() noexcept { return items_.end(); }
   const_iterator begin() const noexcept { return items_.begin(); }
   const_iterator end() const noexcept { return items_.end(); }
+  ///@}
   /// The keys in order.
   std::vector<K> keys() const {
     std::vector<K> out;

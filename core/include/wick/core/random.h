@@ -60,11 +60,15 @@ Generator& default_generator() noexcept;
 void manual_seed(uint64_t seed);
 
 /// Uniform samples in [0, 1) (floating dtypes only).
+///@{
 Tensor rand(const Shape& shape, Generator& gen, DType dtype = kFloat32);
 Tensor rand(const Shape& shape, DType dtype = kFloat32);
+///@}
 /// Standard normal samples (floating dtypes only).
+///@{
 Tensor randn(const Shape& shape, Generator& gen, DType dtype = kFloat32);
 Tensor randn(const Shape& shape, DType dtype = kFloat32);
+///@}
 /// Uniform samples in [low, high) (floating dtypes only); Linear uses it for its init.
 Tensor uniform(const Shape& shape, double low, double high, Generator& gen, DType dtype = kFloat32);
 

@@ -16,7 +16,10 @@ class Scalar {
   /// The kind of number held.
   enum class Kind : uint8_t { Bool, Int, Float };
 
+  /// The int 0.
   Scalar() noexcept : kind_(Kind::Int), i_(0) {}
+  /// From a C++ bool, integer or floating-point number (implicit, as a Python number would be).
+  ///@{
   Scalar(bool v) noexcept : kind_(Kind::Bool), i_(v ? 1 : 0) {}  // NOLINT: implicit by design
   template <class T>
   requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) Scalar(T v)
@@ -26,11 +29,15 @@ class Scalar {
   noexcept : kind_(Kind::Float), d_(static_cast<double>(v)) {}                    // NOLINT
   Scalar(Half v) noexcept : kind_(Kind::Float), d_(static_cast<float>(v)) {}      // NOLINT
   Scalar(BFloat16 v) noexcept : kind_(Kind::Float), d_(static_cast<float>(v)) {}  // NOLINT
+  ///@}
 
+  /// Which kind of number this holds.
+  ///@{
   Kind kind() const noexcept { return kind_; }
   bool is_bool() const noexcept { return kind_ == Kind::Bool; }
   bool is_integral() const noexcept { return kind_ == Kind::Int; }
   bool is_floating() const noexcept { return kind_ == Kind::Float; }
+  ///@}
 
   /// The value as double (exact for bools, floats, and integers up to 2^53).
   double to_double() const noexcept { return kind_ == Kind::Float ? d_ : static_cast<double>(i_); }

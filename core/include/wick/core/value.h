@@ -36,6 +36,7 @@ class Tuple : public std::vector<Value> {
   using std::vector<Value>::vector;
   Tuple() = default;
   // Defined after Value: clang instantiates the body here, where Value is still incomplete.
+  /// A tuple of `items`.
   explicit Tuple(std::vector<Value> items);
 };
 
@@ -54,6 +55,9 @@ class Value {
 
   /// none.
   Value() = default;
+  /// None, a bool, an int (any integer type), a float, a string, a tensor, a list, a dict or
+  /// a tuple, held by value (implicit, as Python values convert).
+  ///@{
   Value(std::nullptr_t) {}  // NOLINT: implicit by design, like Python's None
   Value(bool v) : v_(v) {}  // NOLINT
   template <class T>
@@ -68,11 +72,14 @@ class Value {
   Value(List v) : v_(std::move(v)) {}                                              // NOLINT
   Value(Dict v) : v_(std::move(v)) {}                                              // NOLINT
   Value(Tuple v) : v_(std::move(v)) {}                                             // NOLINT
+  ///@}
   /// A list: `wick::save({x, y}, path)` saves a list of two tensors.
   Value(std::initializer_list<Value> items) : v_(List(items)) {}
   /// A dict of tensors (a state_dict), keeping its order.
   Value(const TensorDict& dict);  // NOLINT
 
+  /// What this holds.
+  ///@{
   Kind kind() const noexcept { return static_cast<Kind>(v_.index()); }
   bool is_none() const noexcept { return kind() == Kind::None; }
   bool is_bool() const noexcept { return kind() == Kind::Bool; }
@@ -83,12 +90,17 @@ class Value {
   bool is_list() const noexcept { return kind() == Kind::List; }
   bool is_dict() const noexcept { return kind() == Kind::Dict; }
   bool is_tuple() const noexcept { return kind() == Kind::Tuple; }
+  ///@}
 
   /// The held value; ArgumentError naming the expected and actual kind otherwise.
+  ///@{
   bool as_bool() const;
   int64_t as_int() const;
+  ///@}
   /// A float, or an int converted to double (as Python accepts an int where a float is wanted).
   double as_float() const;
+  /// The held value; ArgumentError naming the expected and actual kind otherwise.
+  ///@{
   const std::string& as_string() const;
   const Tensor& tensor() const;
   Tensor& tensor();
@@ -98,18 +110,25 @@ class Value {
   Dict& dict();
   const Tuple& tuple() const;
   Tuple& tuple();
+  ///@}
 
   /// Item `i` of a list or tuple; ArgumentError for another kind or an index out of range.
+  ///@{
   const Value& operator[](std::size_t i) const;
   Value& operator[](std::size_t i);
+  ///@}
   /// Entry `key` (a string key) of a dict; ArgumentError for another kind or a missing key.
+  ///@{
   const Value& operator[](std::string_view key) const { return at(key); }
   Value& operator[](std::string_view key) { return at(key); }
+  ///@}
   /// Entry `key` of a dict, a string or an int key: `state.at(0)` is the entry keyed by the
   /// int 0 (where `state[0]` would be item 0 of a list). ArgumentError for another kind or a
   /// missing key.
+  ///@{
   const Value& at(const Key& key) const;
   Value& at(const Key& key);
+  ///@}
   /// Number of items of a list, tuple or dict; ArgumentError for other kinds.
   std::size_t size() const;
 
