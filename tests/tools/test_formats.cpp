@@ -11,14 +11,29 @@
 namespace wick::testing {
 namespace {
 
+// The fixtures are made once for the suite: importing torch costs seconds.
 class CliFormats : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const ScriptResult r = run_python("tests/tools/make_cli_fixtures.py", {dir_.path().string()});
-    WICK_EXPECT_SCRIPT_OK(r);
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    made_ =
+        new ScriptResult(run_python("tests/tools/make_cli_fixtures.py", {dir_->path().string()}));
   }
-  std::string at(const std::string& name) const { return (dir_ / name).string(); }
-  TempDir dir_;
+  static void TearDownTestSuite() {
+    delete made_;
+    delete dir_;
+  }
+  void SetUp() override { WICK_EXPECT_SCRIPT_OK(*made_); }
+  // A fresh copy of fixture `name`, so a test that damages or writes files disturbs no other.
+  std::string at(const std::string& name) const {
+    const std::filesystem::path copy = own_ / name;
+    if (std::filesystem::exists(*dir_ / name))
+      std::filesystem::copy_file(*dir_ / name, copy, std::filesystem::copy_options::skip_existing);
+    return copy.string();
+  }
+  TempDir own_;
+  static inline TempDir* dir_ = nullptr;
+  static inline ScriptResult* made_ = nullptr;
 };
 
 TEST_F(CliFormats, InfoNamesTheFormatAndListsEveryLeaf) {
