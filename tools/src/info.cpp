@@ -31,8 +31,7 @@ bool listed_value(const std::string& path, const Value& v) {
 // How many leaves of `root` are not tensors.
 uint64_t count_values(const Value& root) {
   uint64_t n = 0;
-  for_each_leaf(root,
-                [&](const std::string& path, const Value& v) { n += listed_value(path, v); });
+  for_each_leaf(root, [&](const std::string& path, const Value& v) { n += listed_value(path, v); });
   return n;
 }
 
@@ -283,7 +282,8 @@ void print_foreign(const std::string& file, const Loaded& l, uint64_t size, std:
           });
         });
   }
-  out << "total:     " << t.tensors << (t.tensors == 1 ? " entry, " : " entries, ");
+  out << "total:     " << t.tensors << (t.tensors == 1 ? " entry, " : " entries, ") << t.tensors
+      << (t.tensors == 1 ? " tensor, " : " tensors, ");
   if (t.values > 0) out << t.values << (t.values == 1 ? " other value, " : " other values, ");
   out << t.bytes << " payload bytes (" << human_bytes(t.bytes) << ")\n";
 }
