@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "page_release.h"
 #include "tools/cli_testing.h"
 
 namespace wick::testing {
@@ -39,7 +40,9 @@ TEST(ConvertStreaming, PeakMemoryIsNearTheLargestTensorNotTheFile) {
     // The progress bars: the verifying pass, and the wick writer's own (the foreign writers
     // report no progress).
     EXPECT_NE(r.err.find("verifying"), std::string::npos) << r.err;
-    if (ext == ".wick") EXPECT_NE(r.err.find("writing"), std::string::npos) << r.err;
+    if (ext == ".wick") {
+      EXPECT_NE(r.err.find("writing"), std::string::npos) << r.err;
+    }
     RecordProperty("peak_kib" + ext, std::to_string(r.peak_kib));
     const Value back = load(out);
     const Value& layers = ext == ".safetensors" ? back : back["model"];
@@ -74,6 +77,29 @@ TEST(ConvertStreaming, SharedStoragesMetadataAndScalarsSurvive) {
   EXPECT_EQ(back, v);
   EXPECT_EQ(io::Reader(out).metadata(), (Dict{{"note", "kept"}}));
   EXPECT_EQ(io::Reader(out).info().tensor_count, 1u);  // one record and a view, as in the input
+}
+
+// Dropping pages is harmless only for a file mapping: tensors in anonymous memory, which
+// MADV_DONTNEED would zero, must be left alone, and mapped ones read back the same.
+TEST(ConvertStreaming, PageReleaseTouchesOnlyTheFilesMapping) {
+  TempDir dir;
+  const std::string file = (dir / "in.wick").string();
+  const Tensor owned = full({int64_t{1} << 20}, 7.0);  // 4 MiB: whole pages of its own
+  save(Dict{{"t", owned}}, file);
+  LoadOptions mapped;
+  mapped.mmap = true;
+  const Value from_file = io::Reader(file, mapped).value();
+  const Value root = Dict{{"owned", owned}, {"mapped", from_file["t"]}};
+  {
+    const cli::PageRelease release(root, file);
+    release.release();
+  }
+  EXPECT_TRUE(bitwise_equal(owned, full({int64_t{1} << 20}, 7.0)));
+  EXPECT_TRUE(bitwise_equal(root["mapped"].tensor(), owned));
+  // Another file's name: nothing of this one is released, and nothing breaks.
+  const cli::PageRelease other(root, dir / "missing");
+  other.release();
+  EXPECT_TRUE(bitwise_equal(owned, full({int64_t{1} << 20}, 7.0)));
 }
 
 }  // namespace

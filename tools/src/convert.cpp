@@ -70,6 +70,8 @@ void convert_wick(const ConvertJob& job, std::ostream& err) {
   const uint64_t size = std::filesystem::file_size(job.in, ec);
   const bool bar = !ec && want_progress(job.progress, size);
   const std::string in_name = shown(job.in, kMaxShownBytes, Escape::kLine);
+  std::optional<io::Reader> reader;
+  Value root;
   on_file(job.in, [&] {
     {
       std::optional<ProgressBar> verifying;  // outlives the reader that calls it
@@ -80,15 +82,20 @@ void convert_wick(const ConvertJob& job, std::ostream& err) {
     LoadOptions mapped;
     mapped.mmap = true;
     mapped.verify = false;  // just verified
-    io::Reader reader(job.in, mapped);
-    const Value root = selected(job.in, reader.value(), job.only);
-    std::optional<ProgressBar> writing;
-    SaveOptions options;
-    options.metadata = reader.metadata();
-    if (bar) options.progress = writing.emplace(err, "writing " + in_name).callback();
-    const PageRelease release(root);
-    io::save_as(root, job.out, job.format, options);
+    reader.emplace(job.in, mapped);
+    root = selected(job.in, reader->value(), job.only);
   });
+  std::optional<ProgressBar> writing;
+  SaveOptions options;
+  options.metadata = reader->metadata();
+  if (bar) options.progress = writing.emplace(err, "writing " + in_name).callback();
+  const PageRelease release(root, job.in);
+  try {
+    io::save_as(root, job.out, job.format, options);
+  } catch (const IoError& e) {
+    // The input was read; what failed is the output (no space, no permission).
+    throw Failure(kUnreadable, "cannot write " + job.out + ": " + e.what());
+  }
 }
 }  // namespace
 

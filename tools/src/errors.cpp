@@ -19,7 +19,7 @@ const char* const kExitCodeHelp =
     "  0  success (verify: every file intact; diff: the files are equal)\n"
     "  1  diff: the files differ\n"
     "  2  usage error, or no such path inside the file\n"
-    "  3  a file is missing or cannot be read\n"
+    "  3  a file is missing or cannot be read (convert: or OUT cannot be written)\n"
     "  4  a file is in no format wick reads (wick, PyTorch .pt, safetensors, .npy, .npz)\n"
     "  5  a file is corrupt or refused: a checksum or structural rule fails, or the library\n"
     "     refuses what it holds (a pickle naming a global it does not allow, an object array)\n"

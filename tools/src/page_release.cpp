@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "tree.h"
 
@@ -13,11 +16,36 @@ namespace wick::cli {
 
 namespace {
 constexpr auto kPeriod = std::chrono::milliseconds(5);
+
+using Span = std::pair<uintptr_t, uintptr_t>;
+
+// The address ranges where `file` is mapped into this process.
+std::vector<Span> mappings_of(const std::filesystem::path& file) {
+  std::error_code ec;
+  const std::filesystem::path target = std::filesystem::canonical(file, ec);
+  std::vector<Span> out;
+  if (ec) return out;
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    // "start-end perms offset dev inode   path": the path is the rest after the fifth field.
+    std::istringstream in(line);
+    std::string range, perms, offset, dev, inode, path;
+    in >> range >> perms >> offset >> dev >> inode;
+    std::getline(in >> std::ws, path);
+    if (path != target.string()) continue;
+    const std::size_t dash = range.find('-');
+    out.emplace_back(std::stoull(range.substr(0, dash), nullptr, 16),
+                     std::stoull(range.substr(dash + 1), nullptr, 16));
+  }
+  return out;
+}
 }  // namespace
 
-PageRelease::PageRelease(const Value& root) {
+PageRelease::PageRelease(const Value& root, const std::filesystem::path& file) {
+  const std::vector<Span> mapped = mappings_of(file);
   const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  std::vector<std::pair<uintptr_t, uintptr_t>> spans;
+  std::vector<Span> spans;
   for_each_leaf(root, [&](const std::string&, const Value& v) {
     if (!v.is_tensor() || !v.tensor().storage()) return;
     const Storage& s = *v.tensor().storage();
@@ -26,7 +54,12 @@ PageRelease::PageRelease(const Value& root) {
     // Whole pages only: a page shared with bytes outside the storage is left alone.
     const uintptr_t begin = (lo + page - 1) / page * page;
     const uintptr_t end = (lo + s.nbytes()) / page * page;
-    if (begin < end) spans.emplace_back(begin, end);
+    // Only the part inside a mapping of the file.
+    for (const auto& [mb, me] : mapped) {
+      const uintptr_t b = std::max(begin, mb);
+      const uintptr_t e = std::min(end, me);
+      if (b < e) spans.emplace_back(b, e);
+    }
   });
   std::sort(spans.begin(), spans.end());
   for (const auto& [b, e] : spans) {

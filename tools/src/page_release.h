@@ -5,6 +5,7 @@
 // written, so resident memory stays at what the writer touched since, whatever the file's size.
 
 #include <cstddef>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -12,13 +13,14 @@
 
 namespace wick::cli {
 
-/// While alive, drops (madvise MADV_DONTNEED) the pages under every tensor of `root` from this
-/// process every `kPeriod`. Only for tensors that view a private file mapping nothing writes:
-/// a dropped page is read again from the file when touched, so nothing changes but the
-/// resident size.
+/// While alive, drops (madvise MADV_DONTNEED) from this process, every few milliseconds, the
+/// pages under the tensors of `root` that lie in a mapping of `file` (read from
+/// /proc/self/maps): a dropped page of a file mapping nothing writes is read again from the
+/// file when touched, so nothing changes but the resident size. Tensors in anonymous memory
+/// (which MADV_DONTNEED would zero) are never touched.
 class PageRelease {
  public:
-  explicit PageRelease(const Value& root);
+  PageRelease(const Value& root, const std::filesystem::path& file);
   ~PageRelease();
   PageRelease(const PageRelease&) = delete;
   PageRelease& operator=(const PageRelease&) = delete;
