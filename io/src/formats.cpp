@@ -378,6 +378,10 @@ Value load_foreign(const std::filesystem::path& path, FileFormat format) {
 
 }  // namespace detail
 
+std::optional<FileFormat> recognise_format(const std::filesystem::path& path) {
+  return detail::sniff_format(path);
+}
+
 FileFormat detect_format(const std::filesystem::path& path) {
   if (const auto f = detail::sniff_format(path)) return *f;
   std::string head;

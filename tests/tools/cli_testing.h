@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <streambuf>
 #include <string>
 #include <thread>
@@ -25,17 +27,37 @@ struct CliRun {
   std::string out;
   std::string err;
   bool timed_out = false;  ///< killed after the timeout (a hang)
+  /// The child's peak resident memory as far as seen (its VmHWM, read every few ms while it
+  /// runs; 0 when it ended before a read). Not getrusage's ru_maxrss: a spawned child inherits
+  /// its parent's high-water mark across exec, and a test process is large.
+  long peak_kib = 0;
 };
+
+// VmHWM of `pid` in KiB once it runs `name` (before its exec it still shares the parent's
+// memory), else 0.
+inline long vm_hwm_kib(pid_t pid, const std::string& name) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  bool ours = false;
+  while (std::getline(status, line)) {
+    if (line.rfind("Name:", 0) == 0) ours = line.find(name) != std::string::npos;
+    if (ours && line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
 
 /// How long run_wick() waits before it kills the child and fails the test: a hang must fail
 /// the test, not stall the suite.
 inline constexpr std::chrono::seconds kCliTimeout{60};
 
-// Waits for `pid`, killing it (SIGKILL) once `timeout` has passed. The exit status, or -1.
-inline int wait_or_kill(pid_t pid, std::chrono::milliseconds timeout, bool& timed_out) {
+// Waits for `pid`, killing it (SIGKILL) once `timeout` has passed. The exit status, or -1;
+// `peak_kib` gets the largest VmHWM seen of the child running `wick`.
+inline int wait_or_kill(pid_t pid, std::chrono::milliseconds timeout, bool& timed_out,
+                        long* peak_kib = nullptr) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
   while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (peak_kib != nullptr) *peak_kib = std::max(*peak_kib, vm_hwm_kib(pid, "wick"));
     if (std::chrono::steady_clock::now() >= deadline) {
       timed_out = true;
       kill(pid, SIGKILL);
@@ -47,16 +69,17 @@ inline int wait_or_kill(pid_t pid, std::chrono::milliseconds timeout, bool& time
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/// `wick ARGS...` with stdin from /dev/null and stdout/stderr captured through files; killed
-/// (timed_out, code -1, a test failure) after `timeout`.
+/// `wick ARGS...` with stdin from `stdin_file` (/dev/null unless given) and stdout/stderr
+/// captured through files; killed (timed_out, code -1, a test failure) after `timeout`.
 inline CliRun run_wick(const std::vector<std::string>& args,
-                       std::chrono::milliseconds timeout = kCliTimeout) {
+                       std::chrono::milliseconds timeout = kCliTimeout,
+                       const std::string& stdin_file = "/dev/null") {
   const TempDir dir;
   const std::string out_path = (dir / "stdout").string();
   const std::string err_path = (dir / "stderr").string();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, stdin_file.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
@@ -73,7 +96,7 @@ inline CliRun run_wick(const std::vector<std::string>& args,
   posix_spawn_file_actions_destroy(&actions);
   EXPECT_EQ(rc, 0) << "posix_spawn " << WICK_CLI_PATH;
   if (rc != 0) return run;
-  run.code = wait_or_kill(pid, timeout, run.timed_out);
+  run.code = wait_or_kill(pid, timeout, run.timed_out, &run.peak_kib);
   EXPECT_FALSE(run.timed_out) << "wick did not finish within " << timeout.count() << " ms";
   const auto out = read_bytes(out_path);
   const auto err = read_bytes(err_path);

@@ -11,8 +11,9 @@ using testing::run_wick;
 TEST(Cli, HelpListsSubcommandsAndExitCodes) {
   const auto r = run_wick({"--help"});
   EXPECT_EQ(r.code, 0);
-  for (const char* s : {"info", "verify", "cat", "diff", "Exit codes:", "3  a file is missing",
-                        "4  a file is not a wick file", "5  a wick file is corrupt"}) {
+  for (const char* s :
+       {"info", "verify", "cat", "diff", "Exit codes:", "3  a file is missing",
+        "4  a file is in no format wick reads", "5  a file is corrupt or refused"}) {
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
   }
 }
@@ -92,8 +93,8 @@ TEST(Cli, ErrorsNameTheFileAndTheProblem) {
   const std::vector<Case> cases = {
       {missing, 3, "cannot read " + missing},
       {dir.path().string(), 3, "cannot read " + dir.path().string()},
-      {text, 4, text + " is not a wick file"},
-      {empty, 4, empty + " is not a wick file"},
+      {text, 4, text + " is not a file wick reads: detect_format: "},
+      {empty, 4, empty + " is empty (0 bytes): there is nothing to read"},
       {truncated, 5, truncated + " is corrupt: "},
   };
   for (const Case& c : cases) {

@@ -49,6 +49,11 @@ TEST(Convert, ErrorsHaveTheirExitCodes) {
   EXPECT_NE(r.err.find("unknown format 'hdf5'"), std::string::npos) << r.err;
   r = run_wick({"convert", (dir / "missing.wick").string(), (dir / "z.wick").string()});
   EXPECT_EQ(r.code, 3) << r.err;
+  // OUT in a directory that does not exist: a write failure, named as such, not a read one.
+  const auto nowhere = (dir / "no-such-dir" / "z.wick").string();
+  r = run_wick({"convert", src, nowhere});
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_EQ(r.err.rfind("wick: cannot write " + nowhere, 0), 0u) << r.err;
   r = run_wick({"convert", "--help"});
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("--to"), std::string::npos);

@@ -160,10 +160,11 @@ TEST(HostileCli, LongKeyAboveManyTensorsCostsLinearMemoryInEveryCommand) {
     EXPECT_EQ(cli::run_cat(f.a, std::nullopt, print_options(), out), cli::kOk);
   });
   expect_cli_bounded("diff equal, long key over many refs", f.a, [&] {
-    EXPECT_EQ(cli::run_diff(f.a, f.a, false, cli::kDefaultDiffLimit, out), cli::kOk);
+    EXPECT_EQ(cli::run_diff(f.a, f.a, std::nullopt, false, cli::kDefaultDiffLimit, out), cli::kOk);
   });
   expect_cli_bounded("diff all differ, long key over many refs", f.a, [&] {
-    EXPECT_EQ(cli::run_diff(f.a, f.b, false, cli::kDefaultDiffLimit, out), cli::kDiffer);
+    EXPECT_EQ(cli::run_diff(f.a, f.b, std::nullopt, false, cli::kDefaultDiffLimit, out),
+              cli::kDiffer);
   });
 }
 

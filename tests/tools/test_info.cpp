@@ -21,7 +21,7 @@ TEST(Info, PrintsVersionProducerMetadataEntriesAndTotals) {
   EXPECT_TRUE(r.err.empty()) << r.err;
   const std::string expected_head = "file:      " + file +
                                     "\n"
-                                    "format:    1.0\n"
+                                    "format:    wick 1.0\n"
                                     "producer:  wick " +
                                     std::string(version()) +
                                     "\n"
@@ -44,8 +44,16 @@ TEST(Info, PrintsVersionProducerMetadataEntriesAndTotals) {
                        cli::hex64(entries[1].checksum) + "\n"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("total:     2 entries, 2 tensors, 32 payload bytes (32 B)\n"),
-            std::string::npos)
+  // Every leaf is listed, not only the tensors: the epoch and the history's items too.
+  for (const char* row :
+       {"  /epoch                int      -           -  -                   3\n",
+        "  /history/0            float    -           -  -                   1.5\n",
+        "  /history/1            string   -           -  -                   'text'\n"}) {
+    EXPECT_NE(r.out.find(row), std::string::npos) << row << r.out;
+  }
+  EXPECT_NE(
+      r.out.find("total:     2 entries, 2 tensors, 3 other values, 32 payload bytes (32 B)\n"),
+      std::string::npos)
       << r.out;
 }
 
@@ -57,7 +65,7 @@ TEST(Info, ShowsAFormat2CheckpointWithIntKeysAndTuples) {
        file);
   const auto r = run_wick({"info", file});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.out.find("format:    2.0\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("format:    wick 2.0\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  /state/0/exp_avg  float32"), std::string::npos) << r.out;
   const auto json = run_wick({"info", "--json", file});
   ASSERT_EQ(json.code, 0) << json.err;
@@ -111,7 +119,10 @@ TEST(Info, JsonMatchesTheReader) {
   EXPECT_EQ(j["file_size"], reader.info().file_size);
   EXPECT_EQ(j["metadata"], nlohmann::json({{"note", "test"}}));
   const auto entries = reader.entries();
-  ASSERT_EQ(j["entries"].size(), entries.size());
+  ASSERT_EQ(j["entries"].size(), entries.size() + 3);  // and /epoch, /history/0, /history/1
+  EXPECT_EQ(j["entries"][2], nlohmann::json({{"path", "/epoch"}, {"kind", "int"}, {"value", 3}}));
+  EXPECT_EQ(j["entries"][4]["value"], "text");
+  EXPECT_EQ(j["totals"]["values"], 3);
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& e = j["entries"][i];
     EXPECT_EQ(e["path"], entries[i].path);

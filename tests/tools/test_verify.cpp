@@ -96,8 +96,9 @@ TEST(Verify, SeveralFilesReportEachAndExitWithTheFirstFailure) {
   testing::write_bytes(text, std::vector<char>(100, 'a'));
   const auto r = run_wick({"verify", f.good, missing, text, f.bad});
   EXPECT_EQ(r.code, 3) << r.out;
-  for (const std::string& s : {f.good + ": OK", missing + ": unreadable\n  load: cannot open",
-                               text + ": not a wick file\n", f.bad + ": corrupt (2 problems)"}) {
+  for (const std::string& s :
+       {f.good + ": OK", missing + ": unreadable\n  load: cannot open",
+        text + ": not a file wick reads\n", f.bad + ": corrupt (2 problems)"}) {
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
   }
   EXPECT_EQ(run_wick({"verify", f.good, text, f.bad}).code, 4);

@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "errors.h"
+#include "source.h"
 #include "text.h"
 #include "tree.h"
 #include "wick/io/native/reader.h"
@@ -53,11 +54,31 @@ Found resolve(const std::string& file, const std::string& path, bool& is_tensor)
   is_tensor = found[0].node->is_tensor();
   return Found{nullptr, std::move(found[0].pointer)};
 }
+// A file in a foreign format, loaded whole (it has no index to resolve a path from).
+int cat_foreign(const std::string& file, const std::optional<std::string>& path,
+                const PrintOptions& print, std::ostream& out) {
+  const Value root = load_any(file).root;
+  EscapingStream safe(out);
+  if (!path) {
+    safe << root << '\n';
+    return kOk;
+  }
+  const std::vector<Found> found = find_nodes(root, *path);
+  if (found.empty()) throw no_such_path(file, *path, root);
+  if (found.size() > 1) throw ambiguous(file, *path, found);
+  if (found[0].node->is_tensor()) {
+    safe << to_string(found[0].node->tensor(), print) << '\n';
+  } else {
+    safe << *found[0].node << '\n';
+  }
+  return kOk;
+}
 }  // namespace
 
 int run_cat(const std::string& file, const std::optional<std::string>& path,
             const PrintOptions& print, std::ostream& out) {
   const ScopedPrintOptions scoped(print);
+  if (detect(file) != io::FileFormat::Wick) return cat_foreign(file, path, print, out);
   return on_file(file, [&] {
     LoadOptions options;
     options.mmap = true;

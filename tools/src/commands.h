@@ -27,15 +27,20 @@ int run_cat(const std::string& file, const std::optional<std::string>& path,
 /// Differences `wick diff` lists by default; the rest are counted.
 inline constexpr std::size_t kDefaultDiffLimit = 1000;
 
-/// `wick diff A B`: entries only in one file, dtype and shape changes, max abs differences,
-/// matched by the trees' structure. Lists at most `limit` entries (0: all), differences first.
-int run_diff(const std::string& a, const std::string& b, bool json, std::size_t limit,
-             std::ostream& out);
+/// `wick diff A B [PATH]`: entries only in one file, dtype and shape changes, max abs
+/// differences, matched by the trees' structure; only below PATH when given. Lists at most
+/// `limit` entries (0: all), differences first.
+int run_diff(const std::string& a, const std::string& b, const std::optional<std::string>& path,
+             bool json, std::size_t limit, std::ostream& out);
 
-/// `wick convert IN OUT [--to FORMAT]`: any supported format (detected by content) to another,
-/// chosen by --to or by OUT's extension.
+/// `wick convert IN OUT [--to FORMAT] [--only PATH]...`: any supported format (detected by
+/// content) to another, chosen by --to or by OUT's extension; only the subtrees `only` names
+/// (with their ancestors) when it is not empty. A wick input streams tensor by tensor (memory
+/// near the largest tensor) with a progress bar on `err` per `progress`; a foreign one is
+/// loaded whole.
 int run_convert(const std::string& in, const std::string& out_path, const std::string& to,
-                std::ostream& out);
+                const std::vector<std::string>& only, ProgressMode progress, std::ostream& out,
+                std::ostream& err);
 
 /// The whole command line; returns the process exit code.
 int run_cli(int argc, char** argv, std::ostream& out, std::ostream& err);

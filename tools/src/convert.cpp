@@ -1,27 +1,129 @@
 #include <ostream>
 
+#include <filesystem>
+#include <optional>
+
 #include "commands.h"
 #include "errors.h"
+#include "page_release.h"
+#include "progress.h"
+#include "source.h"
 #include "text.h"
+#include "tree.h"
 #include "wick/io/formats.h"
+#include "wick/io/native/reader.h"
 
 namespace wick::cli {
 
+namespace {
+// The JSON pointer of the one node `path` names in `root`; Failure(kUsage) otherwise.
+std::string pointer_of(const std::string& file, const Value& root, const std::string& path) {
+  const std::vector<Found> found = find_nodes(root, path);
+  if (found.size() == 1) return found[0].pointer;
+  if (found.empty()) {
+    std::string similar;
+    for (const std::string& p : similar_paths(root, path))
+      similar += (similar.empty() ? "; similar: '" : ", '") + shown(p) + "'";
+    throw Failure(kUsage, "convert --only: no entry '" + shown(path) + "' in " + file + similar);
+  }
+  throw Failure(kUsage, "convert --only: '" + shown(path) + "' names more than one entry in " +
+                            file + " ('" + shown(found[0].pointer) + "', '" +
+                            shown(found[1].pointer) + "'); name one by its JSON pointer");
+}
+
+// `root` cut down to the subtrees `only` names (all of it when `only` is empty).
+Value selected(const std::string& in, const Value& root, const std::vector<std::string>& only) {
+  if (only.empty()) return root;
+  std::vector<std::string> pointers;
+  for (const std::string& p : only)
+    pointers.push_back(pointer_of(in, root, p));
+  return select_subtrees(root, pointers);
+}
+
+struct ConvertJob {
+  std::string in;
+  std::string out;
+  io::FileFormat format;
+  std::vector<std::string> only;
+  ProgressMode progress;
+};
+
+// A foreign file has no index to read one tensor by: it is loaded whole, then saved.
+void convert_foreign(const ConvertJob& job) {
+  if (job.only.empty()) {
+    on_file(job.in, [&] { io::convert(job.in, job.out, job.format); });
+    return;
+  }
+  const Loaded l = load_any(job.in);
+  SaveOptions options;
+  options.metadata = l.metadata;
+  on_file(job.in,
+          [&] { io::save_as(selected(job.in, l.root, job.only), job.out, job.format, options); });
+}
+
+// A wick file streams tensor by tensor: one sequential pass verifies every checksum (a copy
+// must not launder a damaged tensor under fresh checksums), then the writer reads the tensors
+// from a mapping whose pages PageRelease hands back as it goes, so memory stays near one
+// tensor however large the file.
+void convert_wick(const ConvertJob& job, std::ostream& err) {
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(job.in, ec);
+  const bool bar = !ec && want_progress(job.progress, size);
+  const std::string in_name = shown(job.in, kMaxShownBytes, Escape::kLine);
+  std::optional<io::Reader> reader;
+  Value root;
+  on_file(job.in, [&] {
+    {
+      std::optional<ProgressBar> verifying;  // outlives the reader that calls it
+      LoadOptions check;
+      if (bar) check.progress = verifying.emplace(err, "verifying " + in_name).callback();
+      io::Reader(job.in, check).verify();
+    }
+    LoadOptions mapped;
+    mapped.mmap = true;
+    mapped.verify = false;  // just verified
+    reader.emplace(job.in, mapped);
+    root = selected(job.in, reader->value(), job.only);
+  });
+  std::optional<ProgressBar> writing;
+  SaveOptions options;
+  options.metadata = reader->metadata();
+  if (bar) options.progress = writing.emplace(err, "writing " + in_name).callback();
+  const PageRelease release(root, job.in);
+  try {
+    io::save_as(root, job.out, job.format, options);
+  } catch (const IoError& e) {
+    // The input was read; what failed is the output (no space, no permission).
+    throw Failure(kUnreadable, "cannot write " + job.out + ": " + e.what());
+  }
+}
+}  // namespace
+
 int run_convert(const std::string& in, const std::string& out_path, const std::string& to,
-                std::ostream& out) {
+                const std::vector<std::string>& only, ProgressMode progress, std::ostream& out,
+                std::ostream& err) {
   std::optional<io::FileFormat> format;
   if (!to.empty()) {
     format = io::format_from_name(to);
     if (!format) throw Failure(kUsage, "convert: unknown format '" + shown(to) + "'");
+  } else {
+    format = io::format_from_extension(out_path);
+    if (!format) {
+      throw Failure(kUsage, "convert: " + shown(out_path, kMaxMessageBytes, Escape::kLine) +
+                                " has no extension that names a format; use --to");
+    }
   }
   // Errors reading IN name it; errors writing OUT are IoErrors that name OUT themselves.
-  const io::FileFormat from = on_file(in, [&] { return io::detect_format(in); });
-  on_file(in, [&] { io::convert(in, out_path, format); });
-  const io::FileFormat written =
-      format ? *format : io::format_from_extension(out_path).value_or(io::FileFormat::Wick);
-  out << "converted " << shown(in, kMaxMessageBytes, Escape::kLine) << " (" << io::format_name(from)
+  const io::FileFormat from = detect(in);
+  const ConvertJob job{in, out_path, *format, only, progress};
+  if (from == io::FileFormat::Wick) {
+    convert_wick(job, err);
+  } else {
+    convert_foreign(job);
+  }
+  out << "converted " << shown(in, kMaxMessageBytes, Escape::kLine) << " (" << format_label(from)
       << ") to " << shown(out_path, kMaxMessageBytes, Escape::kLine) << " ("
-      << io::format_name(written) << ")\n";
+      << format_label(*format) << ")\n";
   return kOk;
 }
 

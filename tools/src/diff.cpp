@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "errors.h"
 #include "json_writer.h"
+#include "source.h"
 #include "table.h"
 #include "text.h"
 #include "tree.h"
@@ -15,19 +16,24 @@
 namespace wick::cli {
 
 namespace {
-struct Loaded {
+struct DiffInput {
   std::string file;
   Value root;
   Dict metadata;
+  io::FileFormat format = io::FileFormat::Wick;
 };
 
-Loaded load_file(const std::string& file) {
-  return on_file(file, [&] {
-    LoadOptions options;
-    options.mmap = true;
-    io::Reader reader(file, options);
-    return Loaded{file, reader.value(), reader.metadata()};
-  });
+// "a.pt (PyTorch zip (torch.save))"; a wick file by its name alone.
+std::string named(const DiffInput& d) {
+  std::string s = shown(d.file, kMaxMessageBytes, Escape::kLine);
+  if (d.format != io::FileFormat::Wick) s += " (" + std::string(format_label(d.format)) + ")";
+  return s;
+}
+
+// Any format wick reads; foreign ones are loaded whole.
+DiffInput load_file(const std::string& file) {
+  cli::Loaded l = load_any(file);
+  return DiffInput{file, std::move(l.root), std::move(l.metadata), l.format};
 }
 
 // ---- walking two trees side by side ----
@@ -109,7 +115,7 @@ void walk_pair(std::string& path, const Value& a, const Value& b, const PairFn& 
   }
 }
 
-void walk(const Loaded& a, const Loaded& b, const PairFn& fn) {
+void walk(const DiffInput& a, const DiffInput& b, const PairFn& fn) {
   std::string path;
   walk_pair(path, a.root, b.root, fn);
 }
@@ -210,7 +216,7 @@ struct Result {
   }
 };
 
-Result diff(const Loaded& a, const Loaded& b, std::size_t limit) {
+Result diff(const DiffInput& a, const DiffInput& b, std::size_t limit) {
   Result r;
   r.limit = limit;
   walk(a, b, [&](const std::string&, Side side, const Value* va, const Value* vb) {
@@ -239,7 +245,7 @@ using ListedFn = std::function<void(const std::string& path, const Value* a, con
 
 // The listed pairs of `side`, by their rank: differences in the order common, only in A, only
 // in B; then the pairs that are the same.
-void for_each_listed(const Loaded& a, const Loaded& b, const Result& r, Side side,
+void for_each_listed(const DiffInput& a, const DiffInput& b, const Result& r, Side side,
                      const ListedFn& fn) {
   std::size_t pair = 0, changed = 0, same = 0, one_side = 0;
   const std::size_t first_rank = side == Side::kBoth    ? 0
@@ -272,7 +278,7 @@ std::string cell(const Value* v) {
   return v == nullptr ? "-" : shown(describe(*v), kMaxShownBytes, Escape::kLine);
 }
 
-void print_entries(const Loaded& a, const Loaded& b, const Result& r, std::ostream& out) {
+void print_entries(const DiffInput& a, const DiffInput& b, const Result& r, std::ostream& out) {
   print_table(
       out, {"path", "A", "B", "max abs diff", "status"}, {false, false, false, true, false}, "",
       [&](const RowSink& sink) {
@@ -297,7 +303,7 @@ void print_entries(const Loaded& a, const Loaded& b, const Result& r, std::ostre
   }
 }
 
-void print_metadata(const Loaded& a, const Loaded& b, const Result& r, std::ostream& out) {
+void print_metadata(const DiffInput& a, const DiffInput& b, const Result& r, std::ostream& out) {
   if (r.metadata.empty()) return;
   out << "metadata:\n";
   print_table(out, {"key", "A", "B"}, {}, "  ", [&](const RowSink& sink) {
@@ -312,9 +318,8 @@ void print_metadata(const Loaded& a, const Loaded& b, const Result& r, std::ostr
   }
 }
 
-void print(const Loaded& a, const Loaded& b, const Result& r, std::ostream& out) {
-  out << "A: " << shown(a.file, kMaxMessageBytes, Escape::kLine)
-      << "\nB: " << shown(b.file, kMaxMessageBytes, Escape::kLine) << '\n';
+void print(const DiffInput& a, const DiffInput& b, const Result& r, std::ostream& out) {
+  out << "A: " << named(a) << "\nB: " << named(b) << '\n';
   print_entries(a, b, r, out);
   print_metadata(a, b, r, out);
   if (r.equal()) {
@@ -337,7 +342,8 @@ void write_max_abs(JsonWriter& w, const Outcome& o) {
   }
 }
 
-void write_one_side(JsonWriter& w, const Loaded& a, const Loaded& b, const Result& r, Side side) {
+void write_one_side(JsonWriter& w, const DiffInput& a, const DiffInput& b, const Result& r,
+                    Side side) {
   const char* name = side == Side::kOnlyA ? "a" : "b";
   w.key(side == Side::kOnlyA ? "only_in_a" : "only_in_b").begin_array();
   for_each_listed(a, b, r, side,
@@ -350,9 +356,11 @@ void write_one_side(JsonWriter& w, const Loaded& a, const Loaded& b, const Resul
   w.end_array();
 }
 
-void write_json(const Loaded& a, const Loaded& b, const Result& r, std::ostream& out) {
+void write_json(const DiffInput& a, const DiffInput& b, const Result& r, std::ostream& out) {
   JsonWriter w(out);
-  w.begin_object().field("a", a.file).field("b", b.file).field("equal", r.equal());
+  w.begin_object().field("a", a.file).field("b", b.file);
+  w.field("a_format", io::format_name(a.format)).field("b_format", io::format_name(b.format));
+  w.field("equal", r.equal());
   w.field("limit", r.limit);
   w.key("counts")
       .begin_object()
@@ -396,12 +404,37 @@ void write_json(const Loaded& a, const Loaded& b, const Result& r, std::ostream&
   }
   w.end_array().end_object().finish();
 }
+// The pointer `path` names in `d`, or "" when it names nothing there; Failure when ambiguous.
+std::optional<std::string> pointer_in(const DiffInput& d, const std::string& path) {
+  const std::vector<Found> found = find_nodes(d.root, path);
+  if (found.empty()) return std::nullopt;
+  if (found.size() > 1) {
+    throw Failure(kUsage, "'" + shown(path) + "' names more than one entry in " + d.file + " ('" +
+                              shown(found[0].pointer) + "', '" + shown(found[1].pointer) +
+                              "'); name one by its JSON pointer");
+  }
+  return found[0].pointer;
+}
+
+// Both trees cut down to the subtree at `path` (paths stay whole); a side without it keeps
+// nothing, so the other side's entries show as only there.
+void restrict_to(DiffInput& a, DiffInput& b, const std::string& path) {
+  const std::optional<std::string> pa = pointer_in(a, path);
+  const std::optional<std::string> pb = pointer_in(b, path);
+  if (!pa && !pb) {
+    throw Failure(kUsage, "no entry '" + shown(path) + "' in " + a.file + " or " + b.file);
+  }
+  const std::string pointer = pa ? *pa : *pb;
+  a.root = pa ? select_subtrees(a.root, {pointer}) : Value(Dict{});
+  b.root = pointer_in(b, pointer) ? select_subtrees(b.root, {pointer}) : Value(Dict{});
+}
 }  // namespace
 
-int run_diff(const std::string& a, const std::string& b, bool json, std::size_t limit,
-             std::ostream& out) {
-  const Loaded la = load_file(a);
-  const Loaded lb = load_file(b);
+int run_diff(const std::string& a, const std::string& b, const std::optional<std::string>& path,
+             bool json, std::size_t limit, std::ostream& out) {
+  DiffInput la = load_file(a);
+  DiffInput lb = load_file(b);
+  if (path) restrict_to(la, lb, *path);
   const Result r = diff(la, lb, limit);
   if (json) {
     write_json(la, lb, r, out);

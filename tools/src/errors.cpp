@@ -5,8 +5,12 @@
 #include <unistd.h>
 
 #include <array>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "source.h"
+#include "wick/io/formats.h"
 
 namespace wick::cli {
 
@@ -15,9 +19,10 @@ const char* const kExitCodeHelp =
     "  0  success (verify: every file intact; diff: the files are equal)\n"
     "  1  diff: the files differ\n"
     "  2  usage error, or no such path inside the file\n"
-    "  3  a file is missing or cannot be read\n"
-    "  4  a file is not a wick file\n"
-    "  5  a wick file is corrupt (checksum or structural error)\n"
+    "  3  a file is missing or cannot be read (convert: or OUT cannot be written)\n"
+    "  4  a file is in no format wick reads (wick, PyTorch .pt, safetensors, .npy, .npz)\n"
+    "  5  a file is corrupt or refused: a checksum or structural rule fails, or the library\n"
+    "     refuses what it holds (a pickle naming a global it does not allow, an object array)\n"
     "  6  any other error (out of memory, internal error)\n";
 
 namespace {
@@ -60,11 +65,22 @@ Failure file_failure(const std::filesystem::path& file, const IoError& e) {
 }
 
 Failure file_failure(const std::filesystem::path& file, const FormatError& e) {
-  if (!has_wick_magic(file)) {
-    return {kNotWick,
-            file.string() + " is not a wick file (it does not start with \\x89WICK\\r\\n\\x1a)"};
+  std::optional<io::FileFormat> format;
+  try {
+    format = io::recognise_format(file);
+  } catch (const Error&) {
+    // Recognised but unusable (a zip that is neither a checkpoint nor an npz): e says why.
+    return {kCorrupt, file.string() + " is corrupt: " + without_file_name(e)};
   }
-  return {kCorrupt, file.string() + " is corrupt: " + without_file_name(e)};
+  if (!format)
+    return {kNotWick, file.string() + " is not a file wick reads: " + without_file_name(e)};
+  if (*format == io::FileFormat::Wick) {
+    return {kCorrupt, file.string() + " is corrupt: " + without_file_name(e)};
+  }
+  // The library's own words: a refusal ("unsupported global 'posix.system' ...") or the rule
+  // the file breaks, with its offset.
+  return {kCorrupt, file.string() + " (" + std::string(format_label(*format)) +
+                        ") is corrupt or refused: " + without_file_name(e)};
 }
 
 }  // namespace wick::cli

@@ -17,8 +17,8 @@ enum ExitCode : int {
   kDiffer = 1,      ///< diff: the files differ
   kUsage = 2,       ///< bad command line, or no such path inside the file
   kUnreadable = 3,  ///< missing file, directory, no permission, read error
-  kNotWick = 4,     ///< the file does not start with the wick magic
-  kCorrupt = 5,     ///< a wick file that fails a checksum or a structural rule
+  kNotWick = 4,     ///< the file is in no format wick reads (io::recognise_format)
+  kCorrupt = 5,     ///< a file of a known format that fails a rule or that the library refuses
   kOther = 6,       ///< anything else (out of memory, an internal error)
 };
 
@@ -51,7 +51,8 @@ std::string without_file_name(const Error& e);
 
 /// The Failure for an IoError while reading `file`: unreadable.
 Failure file_failure(const std::filesystem::path& file, const IoError& e);
-/// The Failure for a FormatError while reading `file`: corrupt, or not a wick file at all.
+/// The Failure for a FormatError while reading `file`: corrupt or refused (kCorrupt) when its
+/// content is a format wick reads, else kNotWick; both carry the library's message.
 Failure file_failure(const std::filesystem::path& file, const FormatError& e);
 
 /// Runs `fn` on `file` once it is known to be a regular file (check_regular_file), turning

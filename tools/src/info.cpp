@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "errors.h"
 #include "json_writer.h"
+#include "source.h"
 #include "table.h"
 #include "text.h"
 #include "tree.h"
@@ -14,6 +15,31 @@ namespace wick::cli {
 
 namespace {
 using EntryFn = std::function<void(const std::string& path, const io::EntryInfo& entry)>;
+using LeafFn = std::function<void(const std::string& path, const Value& leaf)>;
+
+// The cells of a leaf that is not a tensor (a scalar, a string, None, an empty container).
+std::string value_text(const Value& v) {
+  if (v.is_dict() || v.is_list() || v.is_tuple()) return "(empty)";
+  return shown(repr(v), kMaxMessageBytes, Escape::kLine);
+}
+
+// A leaf info lists beside the tensors: anything but an empty root (a file of nothing).
+bool listed_value(const std::string& path, const Value& v) {
+  return !v.is_tensor() && !(path.empty() && (v.is_dict() || v.is_list() || v.is_tuple()));
+}
+
+// How many leaves of `root` are not tensors.
+uint64_t count_values(const Value& root) {
+  uint64_t n = 0;
+  for_each_leaf(root, [&](const std::string& path, const Value& v) { n += listed_value(path, v); });
+  return n;
+}
+
+// A leaf that is not a tensor, for --json.
+void write_value_entry(JsonWriter& w, const std::string& path, const Value& v) {
+  w.begin_object().field("path", path).field("kind", kind_name(v.kind())).field("value", v);
+  w.end_object();
+}
 
 // What info reports: the index's facts, and the tree built from the index alone (tensors are
 // unverified views of a mapping that nothing here reads), whose walk spells the paths one at a
@@ -34,10 +60,14 @@ LoadOptions index_only() {
 
 // Calls `fn` for every tensor reference in tree order: Reader::entries() lists them in the
 // order a walk of the tree meets them.
-void for_each_entry(const Indexed& ix, const EntryFn& fn) {
+// Leaves that are not tensors go to `other`, when given.
+void for_each_entry(const Indexed& ix, const EntryFn& fn, const LeafFn& other = nullptr) {
   std::size_t k = 0;
   for_each_node(ix.tree, [&](const std::string& path, const Value& v) {
-    if (!v.is_tensor()) return;
+    if (!v.is_tensor()) {
+      if (other && is_leaf(v) && listed_value(path, v)) other(path, v);
+      return;
+    }
     if (k == ix.entries.size() || ix.entries[k].shape != v.tensor().shape()) {
       throw std::logic_error("info: the tree and the index list different tensors");
     }
@@ -50,6 +80,7 @@ void write_json(const std::string& file, const Indexed& ix, std::ostream& out) {
   JsonWriter w(out);
   w.begin_object()
       .field("file", file)
+      .field("format", "wick")
       .field("format_version", std::to_string(ix.info.major) + "." + std::to_string(ix.info.minor))
       .field("producer", ix.info.producer)
       .field("file_size", ix.info.file_size);
@@ -59,29 +90,33 @@ void write_json(const std::string& file, const Indexed& ix, std::ostream& out) {
   w.end_object();
   // Paths are exact, so this part is as long as the paths together; it is written as it is made.
   w.key("entries").begin_array();
-  for_each_entry(ix, [&](const std::string& path, const io::EntryInfo& e) {
-    w.begin_object()
-        .field("path", path)
-        .field("tensor_id", e.id)
-        .field("dtype", dtype_name(e.dtype))
-        .field("shape", e.shape)
-        .field("bytes", e.nbytes)
-        .field("offset", e.offset)
-        .field("checksum", hex64(e.checksum));
-    if (e.view) {
-      w.key("view")
-          .begin_object()
-          .field("id", e.view->id)
-          .field("offset", e.view->offset)
-          .field("strides", e.view->strides)
-          .end_object();
-    }
-    w.end_object();
-  });
+  for_each_entry(
+      ix,
+      [&](const std::string& path, const io::EntryInfo& e) {
+        w.begin_object()
+            .field("path", path)
+            .field("tensor_id", e.id)
+            .field("dtype", dtype_name(e.dtype))
+            .field("shape", e.shape)
+            .field("bytes", e.nbytes)
+            .field("offset", e.offset)
+            .field("checksum", hex64(e.checksum));
+        if (e.view) {
+          w.key("view")
+              .begin_object()
+              .field("id", e.view->id)
+              .field("offset", e.view->offset)
+              .field("strides", e.view->strides)
+              .end_object();
+        }
+        w.end_object();
+      },
+      [&](const std::string& path, const Value& v) { write_value_entry(w, path, v); });
   w.end_array();
   w.key("totals")
       .begin_object()
       .field("entries", ix.entries.size())
+      .field("values", count_values(ix.tree))
       .field("tensors", ix.info.tensor_count)
       .field("views", ix.info.view_count)
       .field("payload_bytes", ix.info.payload_bytes)
@@ -116,46 +151,158 @@ void print_entries(const Indexed& ix, std::ostream& out) {
                 seen.assign(seen.size(), false);
                 for (std::string& p : first_on_record)
                   p.clear();
-                for_each_entry(ix, [&](const std::string& path, const io::EntryInfo& e) {
-                  const uint64_t k = key(e);
-                  std::string note;
-                  if (seen[k]) {
-                    note = "same tensor as " + first_path[k];
-                  } else {
-                    if (refs[k] > 1) first_path[k] = shown_path(path);
-                    if (!first_on_record[e.id].empty()) {
-                      note = "shares storage with " + first_on_record[e.id];
-                    } else if (viewed[e.id]) {
-                      first_on_record[e.id] = shown_path(path);
-                    }
-                  }
-                  seen[k] = true;
-                  sink({shown_path(path), std::string(dtype_name(e.dtype)), shape_str(e.shape),
-                        std::to_string(e.nbytes), hex64(e.checksum), note});
-                });
+                for_each_entry(
+                    ix,
+                    [&](const std::string& path, const io::EntryInfo& e) {
+                      const uint64_t k = key(e);
+                      std::string note;
+                      if (seen[k]) {
+                        note = "same tensor as " + first_path[k];
+                      } else {
+                        if (refs[k] > 1) first_path[k] = shown_path(path);
+                        if (!first_on_record[e.id].empty()) {
+                          note = "shares storage with " + first_on_record[e.id];
+                        } else if (viewed[e.id]) {
+                          first_on_record[e.id] = shown_path(path);
+                        }
+                      }
+                      seen[k] = true;
+                      sink({shown_path(path), std::string(dtype_name(e.dtype)), shape_str(e.shape),
+                            std::to_string(e.nbytes), hex64(e.checksum), note});
+                    },
+                    [&](const std::string& path, const Value& v) {
+                      sink({shown_path(path), std::string(kind_name(v.kind())), "-", "-", "-",
+                            value_text(v)});
+                    });
               });
 }
 
 void print_text(const std::string& file, const Indexed& ix, std::ostream& out) {
   const io::FileInfo& fi = ix.info;
   out << "file:      " << shown(file, kMaxMessageBytes, Escape::kLine) << '\n'
-      << "format:    " << fi.major << '.' << fi.minor << '\n'
+      << "format:    wick " << fi.major << '.' << fi.minor << '\n'
       << "producer:  " << shown(fi.producer, kMaxMessageBytes, Escape::kLine) << '\n'
       << "size:      " << fi.file_size << " bytes (" << human_bytes(fi.file_size) << ")\n"
       << "metadata:" << (ix.metadata.empty() ? "  (none)" : "") << '\n';
   for (const auto& [key, value] : ix.metadata)
     out << "  " << shown(key.str()) << ": " << shown(repr(value), kMaxMessageBytes, Escape::kLine)
         << '\n';
-  out << "entries:" << (ix.entries.empty() ? "   (none)" : "") << '\n';
-  if (!ix.entries.empty()) print_entries(ix, out);
+  const uint64_t values = count_values(ix.tree);
+  out << "entries:" << (ix.entries.empty() && values == 0 ? "   (none)" : "") << '\n';
+  if (!ix.entries.empty() || values > 0) print_entries(ix, out);
   out << "total:     " << ix.entries.size() << (ix.entries.size() == 1 ? " entry, " : " entries, ")
       << fi.tensor_count << (fi.tensor_count == 1 ? " tensor, " : " tensors, ");
+  if (values > 0) out << values << (values == 1 ? " other value, " : " other values, ");
   if (fi.view_count > 0) out << fi.view_count << (fi.view_count == 1 ? " view, " : " views, ");
   out << fi.payload_bytes << " payload bytes (" << human_bytes(fi.payload_bytes) << ")\n";
+}
+// ---- foreign formats: the whole file is loaded (they have no index to read alone) ----
+
+struct Totals {
+  uint64_t tensors = 0;
+  uint64_t values = 0;
+  uint64_t bytes = 0;
+};
+
+Totals totals_of(const Value& root) {
+  Totals t;
+  for_each_leaf(root, [&](const std::string& path, const Value& v) {
+    if (!v.is_tensor()) {
+      t.values += listed_value(path, v);
+      return;
+    }
+    ++t.tensors;
+    t.bytes += v.tensor().nbytes();
+  });
+  return t;
+}
+
+void write_foreign_json(const std::string& file, const Loaded& l, uint64_t size,
+                        std::ostream& out) {
+  JsonWriter w(out);
+  w.begin_object()
+      .field("file", file)
+      .field("format", io::format_name(l.format))
+      .field("format_description", format_label(l.format))
+      .field("file_size", size);
+  w.key("metadata").begin_object();
+  for (const auto& [key, value] : l.metadata)
+    w.field(key.str(), value);
+  w.end_object();
+  w.key("entries").begin_array();
+  for_each_leaf(l.root, [&](const std::string& path, const Value& v) {
+    if (!v.is_tensor()) {
+      if (listed_value(path, v)) write_value_entry(w, path, v);
+      return;
+    }
+    const Tensor& t = v.tensor();
+    w.begin_object()
+        .field("path", path)
+        .field("kind", "tensor")
+        .field("dtype", dtype_name(t.dtype()))
+        .field("shape", t.shape())
+        .field("bytes", t.nbytes())
+        .end_object();
+  });
+  w.end_array();
+  const Totals t = totals_of(l.root);
+  w.key("totals")
+      .begin_object()
+      .field("entries", t.tensors)
+      .field("values", t.values)
+      .field("tensors", t.tensors)
+      .field("payload_bytes", t.bytes)
+      .end_object();
+  w.end_object().finish();
+}
+
+void print_foreign(const std::string& file, const Loaded& l, uint64_t size, std::ostream& out) {
+  out << "file:      " << shown(file, kMaxMessageBytes, Escape::kLine) << '\n'
+      << "format:    " << format_label(l.format) << '\n'
+      << "size:      " << size << " bytes (" << human_bytes(size) << ")\n"
+      << "metadata:" << (l.metadata.empty() ? "  (none)" : "") << '\n';
+  for (const auto& [key, value] : l.metadata)
+    out << "  " << shown(key.str()) << ": " << shown(repr(value), kMaxMessageBytes, Escape::kLine)
+        << '\n';
+  const Totals t = totals_of(l.root);
+  out << "entries:" << (t.tensors + t.values == 0 ? "   (none)" : "") << '\n';
+  if (t.tensors + t.values > 0) {
+    print_table(
+        out, {"path", "dtype", "shape", "bytes", ""}, {false, false, false, true, false}, "  ",
+        [&](const RowSink& sink) {
+          for_each_leaf(l.root, [&](const std::string& path, const Value& v) {
+            if (!v.is_tensor()) {
+              if (!listed_value(path, v)) return;
+              sink({shown_path(path), std::string(kind_name(v.kind())), "-", "-", value_text(v)});
+              return;
+            }
+            const Tensor& x = v.tensor();
+            sink({shown_path(path), std::string(dtype_name(x.dtype())), shape_str(x.shape()),
+                  std::to_string(x.nbytes()), ""});
+          });
+        });
+  }
+  out << "total:     " << t.tensors << (t.tensors == 1 ? " entry, " : " entries, ") << t.tensors
+      << (t.tensors == 1 ? " tensor, " : " tensors, ");
+  if (t.values > 0) out << t.values << (t.values == 1 ? " other value, " : " other values, ");
+  out << t.bytes << " payload bytes (" << human_bytes(t.bytes) << ")\n";
+}
+
+int run_foreign_info(const std::string& file, bool json, std::ostream& out) {
+  const Loaded l = load_any(file);
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(file, ec);
+  if (json) {
+    write_foreign_json(file, l, ec ? 0 : size, out);
+  } else {
+    print_foreign(file, l, ec ? 0 : size, out);
+  }
+  return kOk;
 }
 }  // namespace
 
 int run_info(const std::string& file, bool json, std::ostream& out) {
+  if (detect(file) != io::FileFormat::Wick) return run_foreign_info(file, json, out);
   return on_file(file, [&] {
     io::Reader reader(file, index_only());
     const Indexed ix{reader.info(), reader.metadata(), reader.entries(), reader.value()};

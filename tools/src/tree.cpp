@@ -149,7 +149,47 @@ void close_children(const Candidate& c, std::string_view step, std::vector<Candi
     out.push_back(Candidate{&value, std::move(pointer), c.cost + d, c.depth + 1});
   }
 }
+// The selections below one node: the steps each has left (an empty one selects the node).
+using Selections = std::vector<std::vector<std::string>>;
+
+// The selections that go on into the child named `step` (unescaped), without that step.
+Selections into(const Selections& sel, std::string_view step) {
+  Selections out;
+  for (const auto& steps : sel) {
+    if (!steps.empty() && steps.front() == step) out.emplace_back(steps.begin() + 1, steps.end());
+  }
+  return out;
+}
+
+// Recursion is bounded by the pointers' lengths, themselves bounded by the tree's depth.
+Value select(const Value& node, const Selections& sel) {
+  for (const auto& steps : sel) {
+    if (steps.empty()) return node;  // the whole subtree
+  }
+  if (node.is_dict()) {
+    Dict out;
+    for (const auto& [key, child] : node.dict()) {
+      const Selections below = into(sel, key.text());
+      if (!below.empty()) out.insert(key, select(child, below));
+    }
+    return out;
+  }
+  std::vector<Value> items;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const Selections below = into(sel, std::to_string(i));
+    if (!below.empty()) items.push_back(select(node[i], below));
+  }
+  if (node.is_tuple()) return Tuple(std::move(items));
+  return List(std::move(items));
+}
 }  // namespace
+
+Value select_subtrees(const Value& root, const std::vector<std::string>& pointers) {
+  Selections sel;
+  for (const std::string& p : pointers)
+    sel.push_back(io::split_path(p));
+  return select(root, sel);
+}
 
 bool is_leaf(const Value& v) {
   return (!v.is_dict() && !v.is_list() && !v.is_tuple()) || v.size() == 0;

@@ -47,6 +47,11 @@ std::vector<Found> find_nodes(const Value& root, std::string_view path, std::siz
 /// the path's, never more.
 std::vector<std::string> similar_paths(const Value& root, std::string_view path, std::size_t n = 5);
 
+/// The part of `root` the JSON pointers `pointers` name (each must name a node): those subtrees
+/// whole, and above them their ancestors holding only the selected children, in file order.
+/// A list or tuple ancestor keeps the selected items only, so they are renumbered from 0.
+Value select_subtrees(const Value& root, const std::vector<std::string>& pointers);
+
 /// Python-style repr of a value ("3", "'text'", "tensor([1., 2.])").
 std::string repr(const Value& v);
 

@@ -6,9 +6,12 @@
 #include "commands.h"
 #include "errors.h"
 #include "json_writer.h"
+#include "source.h"
 #include "table.h"
 #include "text.h"
+#include "tree.h"
 #include "wick/io/native/reader.h"
+#include "wick/io/serialize.h"
 
 namespace wick::cli {
 
@@ -31,6 +34,7 @@ struct Report {
   uint64_t not_listed = 0;  // problems beyond kMaxProblems
   uint64_t tensors = 0;
   uint64_t bytes = 0;
+  io::FileFormat format = io::FileFormat::Wick;
   bool exact = false;  // messages kept whole for --json
 
   // A problem from wick's error `e`; its offset comes from the error's fields.
@@ -88,12 +92,26 @@ bool add_bad_tensors(io::Reader& reader, const std::string& first, Report& r) {
   return first_seen;
 }
 
+// A foreign file: loading it whole checks everything its format can check (foreign_checks).
+void verify_foreign(const std::string& file, Report& r) {
+  const Value root = load(file);
+  for_each_leaf(root, [&](const std::string&, const Value& v) { r.tensors += v.is_tensor(); });
+  std::error_code ec;
+  r.bytes = std::filesystem::file_size(file, ec);
+}
+
 Report verify_file(const std::string& file, bool json, ProgressMode mode, std::ostream& err) {
   Report r;
   r.file = file;
   r.exact = json;
   try {
     check_regular_file(file);
+    check_not_empty(file);
+    r.format = io::detect_format(file);
+    if (r.format != io::FileFormat::Wick) {
+      verify_foreign(file, r);
+      return r;
+    }
     std::error_code ec;
     const uint64_t size = std::filesystem::file_size(file, ec);
     std::optional<ProgressBar> bar;  // outlives the reader that calls it
@@ -119,7 +137,7 @@ Report verify_file(const std::string& file, bool json, ProgressMode mode, std::o
     r.code = kUnreadable;
     r.add(e);
   } catch (const FormatError& e) {
-    r.code = has_wick_magic(file) ? kCorrupt : kNotWick;
+    r.code = file_failure(file, e).code();
     r.add(e);
   }
   return r;
@@ -132,7 +150,7 @@ const char* status_name(int code) {
     case kUnreadable:
       return "unreadable";
     case kNotWick:
-      return "not a wick file";
+      return "not a file wick reads";
     default:
       return "corrupt";
   }
@@ -147,6 +165,7 @@ void write_json(const std::vector<Report>& reports, int code, std::ostream& out)
         .field("file", r.file)
         .field("ok", r.code == kOk)
         .field("status", status_name(r.code))
+        .field("format", io::format_name(r.format))
         .field("exit_code", r.code);
     w.key("problems").begin_array();
     for (const Problem& p : r.problems) {
@@ -165,10 +184,13 @@ void print(const Report& r, std::ostream& out) {
   const std::string file = shown(r.file, kMaxMessageBytes, Escape::kLine);
   if (r.code == kOk) {
     out << file << ": OK (" << r.tensors << (r.tensors == 1 ? " tensor, " : " tensors, ")
-        << human_bytes(r.bytes) << ", every checksum matches)\n";
+        << human_bytes(r.bytes);
+    if (r.format != io::FileFormat::Wick) out << ", " << format_label(r.format);
+    out << ", " << foreign_checks(r.format) << ")\n";
     return;
   }
   out << file << ": " << status_name(r.code);
+  if (r.format != io::FileFormat::Wick) out << " (" << format_label(r.format) << ")";
   if (r.code == kCorrupt) out << " (" << r.count() << (r.count() == 1 ? " problem)" : " problems)");
   out << '\n';
   // wick's messages already name the entry and its offset; the line above names the file.

@@ -60,6 +60,12 @@ std::optional<FileFormat> format_from_extension(const std::filesystem::path& pat
 /// file cannot be read.
 FileFormat detect_format(const std::filesystem::path& path);
 
+/// detect_format() without its error for content no format matches: nullopt then, so a caller
+/// can tell "not a file wick reads" from "a file wick recognised and refused". Still FormatError
+/// for content that is recognised but unusable (a zip archive that is neither a checkpoint nor
+/// an npz, a pre-1.6 PyTorch file), IoError when the file cannot be read.
+std::optional<FileFormat> recognise_format(const std::filesystem::path& path);
+
 /// Saves `value` at `path` in `format`, with that format's save function: wick::save,
 /// save_pytorch, save_safetensors, save_npy or save_npz. For safetensors and npz, nested dicts
 /// and lists are first flattened to dotted keys ("model.hidden.weight", list items by index)

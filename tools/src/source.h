@@ -1,0 +1,38 @@
+#pragma once
+// Opening a file of any format wick::load reads (wick, PyTorch, safetensors, .npy, .npz), told
+// apart by content, for the commands that work on all of them.
+
+#include <string>
+#include <string_view>
+
+#include "wick/core/value.h"
+#include "wick/io/formats.h"
+
+namespace wick::cli {
+
+/// How reports name a format: "wick", "PyTorch zip (torch.save)", "safetensors", "NumPy .npy",
+/// "NumPy .npz (zip)".
+std::string_view format_label(io::FileFormat format);
+
+/// What `verify` checks in a foreign format, and what that format cannot show.
+std::string_view foreign_checks(io::FileFormat format);
+
+/// Failure(kNotWick) when `file` is an empty regular file: nothing to read, which says more
+/// than "unrecognised content".
+void check_not_empty(const std::string& file);
+
+/// The format of `file`, from its content (io::detect_format); Failure as on_file() throws it,
+/// and Failure(kNotWick) for an empty file (nothing to read, rather than "unrecognised").
+io::FileFormat detect(const std::string& file);
+
+/// A whole file, loaded and verified as far as its format allows.
+struct Loaded {
+  io::FileFormat format = io::FileFormat::Wick;
+  Value root;
+  Dict metadata;  ///< the file's metadata where the format has some (wick, safetensors)
+};
+
+/// Loads `file` in whatever format it is; Failure as on_file() throws it. wick files are mapped.
+Loaded load_any(const std::string& file);
+
+}  // namespace wick::cli
