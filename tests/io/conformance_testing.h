@@ -173,7 +173,11 @@ class FromPlain {
   }
 
   Value node(const json& n) const {
-    const auto& [kind, x] = *n.items().begin();
+    // One-key object: {"kind": contents}. (Not `*n.items().begin()`: nlohmann's proxy returns a
+    // reference to the temporary iterator, which dies at the end of that statement.)
+    const auto first = n.begin();
+    const std::string& kind = first.key();
+    const json& x = first.value();
     if (kind == "none") return nullptr;
     if (kind == "bool") return x.get<bool>();
     if (kind == "int") return x.get<int64_t>();
