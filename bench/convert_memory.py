@@ -5,8 +5,9 @@
 
 Writes a safetensors file of --tensors float32 tensors totalling --gib GiB by hand (no NumPy
 needed), converts it to wick, then converts that wick file to wick, safetensors and PyTorch,
-and prints each run's peak resident memory (GNU time's %M) and wall time. A wick input streams
-tensor by tensor, so its peak stays near one tensor; a foreign input is loaded whole.
+then the PyTorch file back to wick, and prints each run's peak resident memory (GNU time's %M)
+and wall time. wick and safetensors inputs stream tensor by tensor, so their peak stays near
+one tensor; a PyTorch (zip) input is loaded whole.
 """
 import argparse
 import json
@@ -58,14 +59,16 @@ def main():
         big = os.path.join(d, "big.wick")
         print(f"input: {a.tensors} float32 tensors of {each >> 20} MiB, "
               f"{os.path.getsize(st) / 2**30:.2f} GiB")
-        runs = [("safetensors -> wick (foreign: loaded whole)", [st, big]),
+        pt = os.path.join(d, "out.pt")
+        runs = [("safetensors -> wick (streamed)", [st, big]),
                 ("wick -> wick (streamed)", [big, os.path.join(d, "out.wick")]),
                 ("wick -> safetensors (streamed)", [big, os.path.join(d, "out.safetensors")]),
-                ("wick -> pytorch (streamed)", [big, os.path.join(d, "out.pt")])]
+                ("wick -> pytorch (streamed)", [big, pt]),
+                ("pytorch -> wick (zip: loaded whole)", [pt, os.path.join(d, "back.wick")])]
         for label, args in runs:
             kib, wall = peak([a.wick, "convert", "--progress", "never"] + args)
             print(f"{label:45s} peak RSS {kib / 1024:8.1f} MiB  {wall:6.2f} s")
-            if args[1] != big:
+            if args[1] not in (big, pt):
                 os.remove(args[1])
 
 

@@ -148,9 +148,12 @@ detail::Match sniff_wick(const detail::Probe& probe) {
   return probe.head().starts_with(kWickMagic) ? detail::Match::kSure : detail::Match::kNo;
 }
 
-Value load_wick_file(const std::filesystem::path& path, Dict* metadata) {
-  if (metadata) *metadata = Reader(path).metadata();
-  return wick::load(path);
+Value load_wick_file(const std::filesystem::path& path, Dict* metadata, bool mmap) {
+  LoadOptions options;
+  options.mmap = mmap;
+  Reader reader(path, options);
+  if (metadata) *metadata = reader.metadata();
+  return reader.value();
 }
 
 void save_wick_file(const Value& value, const std::filesystem::path& path,
@@ -169,7 +172,7 @@ detail::Match sniff_pytorch(const detail::Probe& probe) {
   return detail::Match::kNo;
 }
 
-Value load_pytorch_file(const std::filesystem::path& path, Dict* /*metadata*/) {
+Value load_pytorch_file(const std::filesystem::path& path, Dict* /*metadata*/, bool /*mmap*/) {
   return load_pytorch(path);
 }
 
@@ -185,8 +188,8 @@ detail::Match sniff_safetensors(const detail::Probe& probe) {
   return h.size() > 8 && h[8] == '{' ? detail::Match::kGuess : detail::Match::kNo;
 }
 
-Value load_safetensors_file(const std::filesystem::path& path, Dict* metadata) {
-  return load_safetensors(path, metadata);
+Value load_safetensors_file(const std::filesystem::path& path, Dict* metadata, bool mmap) {
+  return load_safetensors(path, metadata, mmap);
 }
 
 void save_safetensors_file(const Value& value, const std::filesystem::path& path,
@@ -209,8 +212,8 @@ detail::Match sniff_npy(const detail::Probe& probe) {
   return probe.head().starts_with(kNpyMagic) ? detail::Match::kSure : detail::Match::kNo;
 }
 
-Value load_npy_file(const std::filesystem::path& path, Dict* /*metadata*/) {
-  return load_npy(path);
+Value load_npy_file(const std::filesystem::path& path, Dict* /*metadata*/, bool mmap) {
+  return load_npy(path, mmap);
 }
 
 void save_npy_file(const Value& value, const std::filesystem::path& path,
@@ -225,7 +228,7 @@ detail::Match sniff_npz(const detail::Probe& probe) {
                                                                      : detail::Match::kNo;
 }
 
-Value load_npz_file(const std::filesystem::path& path, Dict* /*metadata*/) {
+Value load_npz_file(const std::filesystem::path& path, Dict* /*metadata*/, bool /*mmap*/) {
   return load_npz(path);
 }
 
@@ -243,27 +246,35 @@ constexpr std::string_view kNpzExtensions[] = {".npz"};
 // The format table. Row order is FileFormat order, and the order messages and help texts list
 // the formats in; sniffs are asked in this order too (see detail::sniff_head).
 constexpr detail::FormatRow kFormats[] = {
-    {{FileFormat::Wick, "wick", "wick", kWickExtensions},
+    {{FileFormat::Wick, "wick", "wick", "every checksum matches", kWickExtensions},
      "wick",
      sniff_wick,
      load_wick_file,
      save_wick_file},
-    {{FileFormat::PyTorch, "pytorch", "PyTorch .pt", kPytorchExtensions},
+    {{FileFormat::PyTorch, "pytorch", "PyTorch zip (torch.save)",
+      "zip structure, every member's CRC-32 and the pickle checked", kPytorchExtensions},
      "PyTorch (torch.save zip)",
      sniff_pytorch,
      load_pytorch_file,
      save_pytorch_file},
-    {{FileFormat::Safetensors, "safetensors", "safetensors", kSafetensorsExtensions},
+    {{FileFormat::Safetensors, "safetensors", "safetensors",
+      "header and byte ranges checked; safetensors has no checksums, so damaged tensor data "
+      "cannot be detected",
+      kSafetensorsExtensions},
      "safetensors",
      sniff_safetensors,
      load_safetensors_file,
      save_safetensors_file},
-    {{FileFormat::Npy, "npy", ".npy", kNpyExtensions},
+    {{FileFormat::Npy, "npy", "NumPy .npy",
+      "header and size checked; .npy has no checksums, so damaged tensor data cannot be "
+      "detected",
+      kNpyExtensions},
      ".npy",
      sniff_npy,
      load_npy_file,
      save_npy_file},
-    {{FileFormat::Npz, "npz", ".npz", kNpzExtensions},
+    {{FileFormat::Npz, "npz", "NumPy .npz (zip)",
+      "zip structure, every member's CRC-32 and every .npy header checked", kNpzExtensions},
      ".npz",
      sniff_npz,
      load_npz_file,
@@ -372,8 +383,8 @@ std::optional<FileFormat> sniff_head(std::string_view head, const std::filesyste
   return guess;
 }
 
-Value load_foreign(const std::filesystem::path& path, FileFormat format) {
-  return format_row(format).load(path, nullptr);
+Value load_foreign(const std::filesystem::path& path, FileFormat format, bool mmap) {
+  return format_row(format).load(path, nullptr, mmap);
 }
 
 }  // namespace detail
@@ -410,7 +421,7 @@ void convert(const std::filesystem::path& in, const std::filesystem::path& out,
   const FileFormat from = detect_format(in);
   // File metadata is carried over where both formats have room for it (wick, safetensors).
   Dict metadata;
-  Value value = detail::format_row(from).load(in, &metadata);
+  Value value = detail::format_row(from).load(in, &metadata, false);
   SaveOptions o = options;
   o.metadata = std::move(metadata);
   for (const auto& [key, v] : options.metadata)

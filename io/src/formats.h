@@ -56,8 +56,9 @@ struct FormatRow {
   /// is recognised but unusable (a pre-1.6 PyTorch file).
   Match (*sniff)(const Probe& probe);
   /// Loads a file of this format; when `metadata` is not null, also its file metadata where the
-  /// format has some (left empty elsewhere).
-  Value (*load)(const std::filesystem::path& path, Dict* metadata);
+  /// format has some (left empty elsewhere). With `mmap`, tensors view a private mapping of the
+  /// file where the format allows it (wick, safetensors, .npy; the zip formats are read).
+  Value (*load)(const std::filesystem::path& path, Dict* metadata, bool mmap);
   /// save_as() for this format; `op` starts error messages ("save_as(npy)").
   void (*save)(const Value& value, const std::filesystem::path& path, const SaveOptions& options,
                const std::string& op);
@@ -79,6 +80,6 @@ std::optional<FileFormat> sniff_format(const File& file, const std::filesystem::
 std::optional<FileFormat> sniff_head(std::string_view head, const std::filesystem::path& path);
 
 /// Loads a file of a format other than wick.
-Value load_foreign(const std::filesystem::path& path, FileFormat format);
+Value load_foreign(const std::filesystem::path& path, FileFormat format, bool mmap);
 
 }  // namespace wick::io::detail

@@ -73,14 +73,14 @@ Value load(const std::filesystem::path& path, const LoadOptions& options) {
   };
   if (options.mmap) {
     if (const auto format = io::detail::sniff_format(file, path); foreign(format)) {
-      return io::detail::load_foreign(path, *format);
+      return io::detail::load_foreign(path, *format, true);
     }
     return io::Reader(path, options).value();
   }
   // The first read-ahead serves both the sniff and the parse: one read fewer per small file.
   io::detail::FileSource src(file);
   if (const auto format = io::detail::sniff_head(src.peek(16), path); foreign(format)) {
-    return io::detail::load_foreign(path, *format);
+    return io::detail::load_foreign(path, *format, false);
   }
   return io::detail::parse_stream(src, {options.verify, true, options.progress, file.name()}).value;
 }

@@ -153,7 +153,7 @@ def test_info_spells_each_path_as_shown_does(tmp_path):
         entries = r.entries()
         assert len(entries) == 7
         for e in entries:
-            assert texts(e) == cli.shown(e.path), e.path[:40]
+            assert texts(e._path) == cli.shown(e.path), e.path[:40]
     wick.save(t, path, durable=False)
     with wick.Reader(path) as r:
-        assert texts(r.entries()[0]) == "(root)"
+        assert texts(r.entries()[0]._path) == "(root)"

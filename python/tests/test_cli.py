@@ -115,11 +115,14 @@ def test_usage_errors_exit_2():
 def test_info_prints_version_producer_metadata_and_entries():
     code, out, _ = run("info", DATA / "all_types.wick")
     assert code == 0
-    assert "format:    1.0\n" in out and "producer:  wick 0.1.0\n" in out
+    assert "format:    wick 1.0\n" in out and "producer:  wick 0.1.0\n" in out
     assert "  name: 'golden'\n" in out
-    assert "  path         dtype     shape   bytes  checksum\n" in out
-    assert "  /bfloat16    bfloat16  [2, 3]     12  0x" in out
-    assert "total:     13 entries, 13 tensors, 226 payload bytes" in out
+    assert "  path           dtype     shape   bytes  checksum\n" in out
+    assert "  /bfloat16      bfloat16  [2, 3]     12  0x" in out
+    # Every leaf is listed, the scalars too, with their kind and value.
+    assert "  /nested/1      float     -           -  -                   -2.5\n" in out
+    assert "  /nested/6      list      -           -  -                   (empty)\n" in out
+    assert "total:     13 entries, 13 tensors, 8 other values, 226 payload bytes" in out
     _, out, _ = run("info", DATA / "tied.wick")
     assert "same tensor as /encoder.weight" in out
     _, out, _ = run("info", DATA / "views_2_1.wick")
@@ -157,7 +160,7 @@ def test_python_dash_m_wick_runs():
     env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR))
     done = subprocess.run([sys.executable, "-m", "wick", "info", DATA / "tied.wick"],
                           capture_output=True, text=True, env=env, timeout=60)
-    assert done.returncode == 0 and "format:    1.0" in done.stdout
+    assert done.returncode == 0 and "format:    wick 1.0" in done.stdout
     done = subprocess.run([sys.executable, "-m", "wick", "verify", DATA / "nope.wick"],
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 3

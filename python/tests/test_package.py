@@ -19,7 +19,7 @@ def test_offline_venv_install_runs_the_cli_and_imports_outside_the_tree():
     done = subprocess.run(["bash", str(ROOT / "scripts" / "python_package_test.sh")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "format:    1.0" in done.stdout
+    assert "format:    wick 1.0" in done.stdout
     assert "/encoder.weight  float32  [3, 4]     48  0x8fa0d089b455c444" in done.stdout
     assert "views_2_1.wick: OK (4 tensors" in done.stdout
     assert "import ok: wick 0.1.0 from " in done.stdout and "site-packages" in done.stdout

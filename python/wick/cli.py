@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 from . import format as F
-from .random_access import Reader, pointer
+from .random_access import Entry, Reader, pointer
 from .reader import FormatError
 
 OK, USAGE, UNREADABLE, NOT_WICK, CORRUPT, OTHER = 0, 2, 3, 4, 5, 6
@@ -64,8 +64,8 @@ class PathTexts:
     def __init__(self):
         self._cache = {}  # id(path node) -> (length, head, tail); the entries keep nodes alive
 
-    def __call__(self, entry):
-        node = entry._path  # pylint: disable=protected-access
+    def __call__(self, node):
+        """The shown text of the TreePath `node` (None: the root)."""
         if node is None:
             return "(root)"
         # Only containers are cached: a leaf's texts (2 KiB) kept per reference would not be.
@@ -131,30 +131,52 @@ def widened(arr, dtype):
     return arr
 
 
+def _width(cell):
+    """A cell's width as the C++ tool counts it: UTF-8 bytes."""
+    return len(cell.encode("utf-8", "backslashreplace"))
+
+
 def table(rows, out):
     """Rows as aligned columns, indented by two; the fourth (bytes) right-aligned. `rows()`
     gives the rows afresh: one pass finds the widths, a second writes, so no row is kept."""
     widths = None
     for r in rows():
-        widths = [max(len(c), w) for c, w in zip(r, widths or [0] * len(r))]
+        widths = [max(_width(c), w) for c, w in zip(r, widths or [0] * len(r))]
     for r in rows():
-        cells = [c.rjust(w) if k == 3 else c.ljust(w) for k, (c, w) in enumerate(zip(r, widths))]
+        pads = [" " * (w - _width(c)) for c, w in zip(r, widths)]
+        cells = [p + c if k == 3 else c + p for k, (c, p) in enumerate(zip(r, pads))]
         out.write("  " + "  ".join(cells).rstrip() + "\n")
 
 
-def entry_rows(entries):
-    """The header and one row per entry of `info`'s table, with the sharing notes."""
+# The kind names of the C++ tool (core's kind_name) for leaves that are not tensors.
+KINDS = ((bool, "bool"), (int, "int"), (float, "float"), (str, "string"), (dict, "dict"),
+         (list, "list"), (tuple, "tuple"))
+
+
+def kind_name(value):
+    if value is None:
+        return "none"
+    return next(name for t, name in KINDS if isinstance(value, t))
+
+
+def entry_rows(leaves):
+    """The header and one row per leaf of `info`'s table (`leaves`: Reader._leaves()'s), tensors
+    with their sharing notes, other values with their kind and repr, as the C++ tool prints."""
     yield ("path", "dtype", "shape", "bytes", "checksum", "")
     path_text, first_path, first_on_record = PathTexts(), {}, {}
-    for e in entries:
+    for path, e in leaves:
+        if not isinstance(e, Entry):
+            text = "(empty)" if isinstance(e, (dict, list, tuple)) else shown(repr(e))
+            yield (path_text(path), kind_name(e), "-", "-", "-", text)
+            continue
         note = ""
         if (e.record, e.view) in first_path:
             note = f"same tensor as {path_text(first_path[e.record, e.view])}"
         elif e.record in first_on_record:
             note = f"shares storage with {path_text(first_on_record[e.record])}"
-        first_path.setdefault((e.record, e.view), e)
-        first_on_record.setdefault(e.record, e)
-        yield (path_text(e), e.dtype, "[" + ", ".join(map(str, e.shape)) + "]", str(e.nbytes),
+        first_path.setdefault((e.record, e.view), path)
+        first_on_record.setdefault(e.record, path)
+        yield (path_text(path), e.dtype, "[" + ", ".join(map(str, e.shape)) + "]", str(e.nbytes),
                f"{e.checksum:#018x}", note)
 
 
@@ -165,19 +187,23 @@ def info(path, out):
     """Format version, producer, size, metadata and every entry with dtype and shape."""
     with open_reader(path) as r:
         out.write(f"file:      {shown(str(path))}\n"
-                  f"format:    {r.version[0]}.{r.version[1]}\n"
+                  f"format:    wick {r.version[0]}.{r.version[1]}\n"
                   f"producer:  {shown(r.producer)}\n"
                   f"size:      {r.file_size} bytes ({human_bytes(r.file_size)})\n"
                   f"metadata:{'  (none)' if not r.metadata else ''}\n")
         for key, value in r.metadata.items():
             out.write(f"  {shown(key)}: {shown(repr(value))}\n")
-        entries = r.entries()
-        out.write(f"entries:{'   (none)' if not entries else ''}\n")
-        if entries:
-            table(lambda: entry_rows(entries), out)
+        # Kept in a list: PathTexts caches by node identity, so the nodes must stay alive.
+        leaves = list(r._leaves())  # pylint: disable=protected-access
+        entries = sum(isinstance(leaf, Entry) for _, leaf in leaves)
+        values = len(leaves) - entries
+        out.write(f"entries:{'   (none)' if not leaves else ''}\n")
+        if leaves:
+            table(lambda: entry_rows(leaves), out)
         views = f"{r.view_count} view{'s' if r.view_count != 1 else ''}, " if r.view_count else ""
-        out.write(f"total:     {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, "
-                  f"{r.tensor_count} tensor{'' if r.tensor_count == 1 else 's'}, {views}"
+        others = f"{values} other value{'s' if values != 1 else ''}, " if values else ""
+        out.write(f"total:     {entries} entr{'y' if entries == 1 else 'ies'}, "
+                  f"{r.tensor_count} tensor{'' if r.tensor_count == 1 else 's'}, {others}{views}"
                   f"{r.payload_bytes} payload bytes ({human_bytes(r.payload_bytes)})\n")
     return OK
 

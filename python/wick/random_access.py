@@ -202,6 +202,22 @@ class Reader:
             stack.extend((child, TreePath(path, step)) for child, step in reversed(kids))
         return out
 
+    def _leaves(self):
+        """(path, leaf) for every leaf in tree order, path a TreePath (None at the root): a
+        tensor as its Entry, anything else (scalar, string, None, empty container) as it is.
+        An empty root container is no leaf: the file holds nothing."""
+        self._check_open()
+        stack = [(self._tree, None)]
+        while stack:
+            node, path = stack.pop()
+            if isinstance(node, _Ref):
+                yield path, self._entry(node, path)
+            elif isinstance(node, (dict, list, tuple)) and node:
+                stack.extend((child, TreePath(path, step))
+                             for step, child in reversed(list(_items(node))))
+            elif path is not None or not isinstance(node, (dict, list, tuple)):
+                yield path, node
+
     def _entry(self, ref, path):
         rid, view, offset, strides = ref.id, None, None, None
         if ref.tag == F.TAG_VIEW:

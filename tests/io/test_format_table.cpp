@@ -53,6 +53,7 @@ TEST(FormatTable, EveryRowIsComplete) {
     EXPECT_EQ(row.info.id, static_cast<FileFormat>(i)) << "rows are in FileFormat order";
     EXPECT_FALSE(row.info.name.empty()) << "name";
     EXPECT_FALSE(row.info.description.empty()) << "description";
+    EXPECT_FALSE(row.info.checks.empty()) << "checks";
     EXPECT_FALSE(row.content.empty()) << "content";
     EXPECT_FALSE(row.info.extensions.empty()) << "extensions";
     for (std::string_view ext : row.info.extensions) {
@@ -73,6 +74,7 @@ TEST(FormatTable, PublicListShowsEveryRow) {
     EXPECT_EQ(infos[i].id, rows[i].info.id);
     EXPECT_EQ(infos[i].name, rows[i].info.name);
     EXPECT_EQ(infos[i].description, rows[i].info.description);
+    EXPECT_EQ(infos[i].checks, rows[i].info.checks);
     EXPECT_TRUE(std::ranges::equal(infos[i].extensions, rows[i].info.extensions));
   }
 }
@@ -104,9 +106,11 @@ TEST(FormatTable, EveryRowRoundTripsThroughSaveAsDetectFormatAndLoad) {
     ASSERT_NO_THROW(io::save_as(value, path, id));
     ASSERT_EQ(io::detect_format(path), id);
     EXPECT_EQ(load(path), value);
-    EXPECT_EQ(row.load(path, nullptr), value);
-    Dict metadata;
-    EXPECT_EQ(row.load(path, &metadata), value);
+    for (const bool mmap : {false, true}) {
+      EXPECT_EQ(row.load(path, nullptr, mmap), value) << "mmap " << mmap;
+      Dict metadata;
+      EXPECT_EQ(row.load(path, &metadata, mmap), value) << "mmap " << mmap;
+    }
   }
 }
 

@@ -106,6 +106,27 @@ TEST(InteropNumpy, ReadsBigEndianFortranAndNewerVersions) {
   }
 }
 
+// Mapped (numpy's mmap_mode="c"): little-endian aligned data views the file; big-endian data,
+// swapped in memory, is read, so the file's pages are never written.
+TEST(InteropNumpy, MappedLoadViewsTheFileUnlessTheDataMustBeSwapped) {
+  TempDir dir;
+  const Tensor t = arange(0, 12, 1, kFloat64).reshape({3, 4});
+  io::save_npy(t, dir / "x.npy");
+  Tensor mapped = io::load_npy(dir / "x.npy", /*mmap=*/true);
+  EXPECT_TRUE(mapped.storage()->borrowed());
+  EXPECT_EQ(Value(mapped), Value(t));
+  mapped.fill_(0.0);
+  EXPECT_EQ(Value(io::load_npy(dir / "x.npy")), Value(t));
+  LoadOptions options;
+  options.mmap = true;
+  EXPECT_TRUE(load(dir / "x.npy", options).tensor().storage()->borrowed());
+
+  const File big(npy_file(dict(">i4", "(2,)"), "\x00\x00\x01\x02\xff\xff\xff\xfe"s));
+  const Tensor swapped = io::load_npy(big.path(), /*mmap=*/true);
+  EXPECT_FALSE(swapped.storage()->borrowed());
+  EXPECT_EQ(Value(swapped), Value(from_vector(std::vector<int32_t>{258, -2})));
+}
+
 TEST(InteropNumpy, SaveRefusesWhatNumpyCannotHold) {
   TempDir dir;
   WICK_EXPECT_THROW_MSG(io::save_npy(ones({2}, kBFloat16), dir / "x.npy"), ArgumentError,

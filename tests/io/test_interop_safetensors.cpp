@@ -17,6 +17,7 @@
 namespace wick {
 namespace {
 
+using namespace std::string_literals;
 using testing::TempDir;
 
 // 8-byte length (the true one unless told otherwise), header, data.
@@ -64,6 +65,33 @@ TEST(InteropSafetensors, EveryDtypeAndMetadataRoundTripInOrder) {
   EXPECT_EQ(Value(meta), Value(o.metadata));
   EXPECT_TRUE(back["view"].tensor().is_contiguous());
   EXPECT_EQ(load(dir / "x.safetensors"), Value(d));
+}
+
+// Mapped: aligned tensors view the file's pages (zero-copy, writable without touching the file);
+// a tensor misaligned for its dtype is read into memory of its own, with the same values.
+TEST(InteropSafetensors, MappedLoadViewsTheFileAndCopiesOnlyMisalignedTensors) {
+  TempDir dir;
+  const Dict d{{"a", arange(0, 64, 1, kFloat32)}, {"b", arange(0, 8, 1, kInt64)}};
+  io::save_safetensors(d, dir / "x.safetensors");  // data at a multiple of 64
+  Value mapped = io::load_safetensors(dir / "x.safetensors", nullptr, /*mmap=*/true);
+  EXPECT_EQ(mapped, Value(d));
+  for (const char* k : {"a", "b"})
+    EXPECT_TRUE(mapped[k].tensor().storage()->borrowed()) << k;
+  LoadOptions options;
+  options.mmap = true;
+  EXPECT_TRUE(load(dir / "x.safetensors", options)["a"].tensor().storage()->borrowed());
+  mapped["a"].tensor().fill_(-1.0);  // private: the file keeps its bytes
+  EXPECT_EQ(io::load_safetensors(dir / "x.safetensors"), Value(d));
+
+  // A 1-byte tensor first puts the float32 one at an odd offset: it is read, not viewed.
+  const std::string header = R"({"u":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
+                             R"("f":{"dtype":"F32","shape":[2],"data_offsets":[1,9]}})";
+  const StFile odd(st_file(header, "\x07"s + f32({1.5f, -2.0f})));
+  const Value v = io::load_safetensors(odd.path(), nullptr, /*mmap=*/true);
+  EXPECT_TRUE(v["u"].tensor().storage()->borrowed());
+  EXPECT_FALSE(v["f"].tensor().storage()->borrowed());
+  EXPECT_EQ(v, io::load_safetensors(odd.path()));
+  EXPECT_EQ(v["f"].tensor().select(0, 1).item<float>(), -2.0f);
 }
 
 TEST(InteropSafetensors, WritesExactlyTheSpec) {

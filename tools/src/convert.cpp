@@ -48,46 +48,30 @@ struct ConvertJob {
   ProgressMode progress;
 };
 
-// A foreign file has no index to read one tensor by: it is loaded whole, then saved.
-void convert_foreign(const ConvertJob& job) {
-  if (job.only.empty()) {
-    on_file(job.in, [&] { io::convert(job.in, job.out, job.format); });
-    return;
-  }
-  const Loaded l = load_any(job.in);
-  SaveOptions options;
-  options.metadata = l.metadata;
-  on_file(job.in,
-          [&] { io::save_as(selected(job.in, l.root, job.only), job.out, job.format, options); });
-}
-
-// A wick file streams tensor by tensor: one sequential pass verifies every checksum (a copy
-// must not launder a damaged tensor under fresh checksums), then the writer reads the tensors
-// from a mapping whose pages PageRelease hands back as it goes, so memory stays near one
-// tensor however large the file.
-void convert_wick(const ConvertJob& job, std::ostream& err) {
+// Streams tensor by tensor where the input can be mapped (wick, safetensors, .npy): the writer
+// reads the tensors from a mapping whose pages PageRelease hands back as it goes, so memory
+// stays near one tensor however large the file. A wick input is first verified in one
+// sequential pass (a copy must not launder a damaged tensor under fresh checksums). The zip
+// formats (PyTorch, .npz) are loaded whole: their members may be compressed, and a PyTorch
+// file's tensors are known only once its whole pickle has run.
+void convert_file(const ConvertJob& job, io::FileFormat from, std::ostream& err) {
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(job.in, ec);
   const bool bar = !ec && want_progress(job.progress, size);
   const std::string in_name = shown(job.in, kMaxShownBytes, Escape::kLine);
-  std::optional<io::Reader> reader;
-  Value root;
-  on_file(job.in, [&] {
-    {
+  if (from == io::FileFormat::Wick) {
+    on_file(job.in, [&] {
       std::optional<ProgressBar> verifying;  // outlives the reader that calls it
       LoadOptions check;
       if (bar) check.progress = verifying.emplace(err, "verifying " + in_name).callback();
       io::Reader(job.in, check).verify();
-    }
-    LoadOptions mapped;
-    mapped.mmap = true;
-    mapped.verify = false;  // just verified
-    reader.emplace(job.in, mapped);
-    root = selected(job.in, reader->value(), job.only);
-  });
+    });
+  }
+  const Loaded l = load_any(job.in, /*verify=*/from != io::FileFormat::Wick);  // just verified
+  const Value root = selected(job.in, l.root, job.only);
   std::optional<ProgressBar> writing;
   SaveOptions options;
-  options.metadata = reader->metadata();
+  options.metadata = l.metadata;
   if (bar) options.progress = writing.emplace(err, "writing " + in_name).callback();
   const PageRelease release(root, job.in);
   try {
@@ -116,11 +100,7 @@ int run_convert(const std::string& in, const std::string& out_path, const std::s
   // Errors reading IN name it; errors writing OUT are IoErrors that name OUT themselves.
   const io::FileFormat from = detect(in);
   const ConvertJob job{in, out_path, *format, only, progress};
-  if (from == io::FileFormat::Wick) {
-    convert_wick(job, err);
-  } else {
-    convert_foreign(job);
-  }
+  convert_file(job, from, err);
   out << "converted " << shown(in, kMaxMessageBytes, Escape::kLine) << " (" << format_label(from)
       << ") to " << shown(out_path, kMaxMessageBytes, Escape::kLine) << " ("
       << format_label(*format) << ")\n";

@@ -1,6 +1,7 @@
 #pragma once
-// Keeps a convert's memory near one tensor: the input is mapped (io::Reader with mmap), and a
-// writer reading it faults its pages into this process, where they would count until exit.
+// Keeps a convert's memory near one tensor: the input is mapped (a wick file by io::Reader with
+// mmap, safetensors and .npy by their mapped loads), and a writer reading it faults its pages
+// into this process, where they would count until exit.
 // PageRelease hands them back to the page cache every few milliseconds while the output is
 // written, so resident memory stays at what the writer touched since, whatever the file's size.
 

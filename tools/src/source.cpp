@@ -3,44 +3,20 @@
 #include <system_error>
 
 #include "errors.h"
+#include "wick/io/interop/numpy.h"
 #include "wick/io/interop/safetensors.h"
 #include "wick/io/native/reader.h"
 #include "wick/io/serialize.h"
 
 namespace wick::cli {
 
+// Both texts come from the library's format table, so a new format brings its own.
 std::string_view format_label(io::FileFormat format) {
-  switch (format) {
-    case io::FileFormat::Wick:
-      return "wick";
-    case io::FileFormat::PyTorch:
-      return "PyTorch zip (torch.save)";
-    case io::FileFormat::Safetensors:
-      return "safetensors";
-    case io::FileFormat::Npy:
-      return "NumPy .npy";
-    case io::FileFormat::Npz:
-      return "NumPy .npz (zip)";
-  }
-  return io::format_name(format);
+  return io::formats()[static_cast<std::size_t>(format)].description;
 }
 
 std::string_view foreign_checks(io::FileFormat format) {
-  switch (format) {
-    case io::FileFormat::PyTorch:
-      return "zip structure, every member's CRC-32 and the pickle checked";
-    case io::FileFormat::Npz:
-      return "zip structure, every member's CRC-32 and every .npy header checked";
-    case io::FileFormat::Safetensors:
-      return "header and byte ranges checked; safetensors has no checksums, so damaged tensor "
-             "data cannot be detected";
-    case io::FileFormat::Npy:
-      return "header and size checked; .npy has no checksums, so damaged tensor data cannot be "
-             "detected";
-    case io::FileFormat::Wick:
-      break;
-  }
-  return "every checksum matches";
+  return io::formats()[static_cast<std::size_t>(format)].checks;
 }
 
 void check_not_empty(const std::string& file) {
@@ -56,7 +32,7 @@ io::FileFormat detect(const std::string& file) {
   return on_file(file, [&] { return io::detect_format(file); });
 }
 
-Loaded load_any(const std::string& file) {
+Loaded load_any(const std::string& file, bool verify) {
   const io::FileFormat format = detect(file);
   return on_file(file, [&] {
     Loaded l;
@@ -64,11 +40,14 @@ Loaded load_any(const std::string& file) {
     if (format == io::FileFormat::Wick) {
       LoadOptions options;
       options.mmap = true;
+      options.verify = verify;
       io::Reader reader(file, options);
       l.root = reader.value();
       l.metadata = reader.metadata();
     } else if (format == io::FileFormat::Safetensors) {
-      l.root = io::load_safetensors(file, &l.metadata);
+      l.root = io::load_safetensors(file, &l.metadata, /*mmap=*/true);
+    } else if (format == io::FileFormat::Npy) {
+      l.root = io::load_npy(file, /*mmap=*/true);
     } else {
       l.root = load(file);
     }

@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/file.h"
 #include "common/tensor_bytes.h"
 #include "interop/zip.h"
 #include "wick/core/error.h"
@@ -201,6 +202,20 @@ NpyHeader parse_header(std::string_view header, std::size_t prefix_bytes,
   return h;
 }
 
+// The data of a checked header: a view of a private mapping of `file` when `mmap` asks for one
+// and the data needs no byte swap (finish_tensor swaps in place, which would make the pages
+// anonymous) and is aligned for its dtype; read into owned memory otherwise.
+std::shared_ptr<Storage> npy_bytes(const detail::File& file, const NpyHeader& h, bool mmap) {
+  if (mmap && !h.swap && h.nbytes > 0 && h.data_offset % dtype_size(h.dtype) == 0) {
+    auto mapping = std::make_shared<const detail::Mapping>(file);
+    std::byte* data = mapping->data() + h.data_offset;
+    return Storage::borrow(data, static_cast<std::size_t>(h.nbytes), std::move(mapping));
+  }
+  auto storage = Storage::allocate(static_cast<std::size_t>(h.nbytes));
+  file.read_at(storage->data(), storage->nbytes(), h.data_offset, "npy data");
+  return storage;
+}
+
 // Turns loaded bytes into the tensor the header describes.
 Tensor finish_tensor(std::shared_ptr<Storage> storage, const NpyHeader& h,
                      const std::string& where) {
@@ -292,7 +307,7 @@ const Dict& tensor_dict(const Value& v, const std::string& op) {
 
 }  // namespace
 
-Tensor load_npy(const std::filesystem::path& path) {
+Tensor load_npy(const std::filesystem::path& path, bool mmap) {
   const std::string where = "load_npy: " + path.string();
   detail::File file(path);
   char prefix[kPrefixSize + 4] = {};
@@ -314,9 +329,7 @@ Tensor load_npy(const std::filesystem::path& path) {
   WICK_CHECK(file.size() - h.data_offset == h.nbytes, FormatError, where, ": shape ",
              shape_str(h.shape), " of ", dtype_name(h.dtype), " needs ", h.nbytes,
              " data bytes, the file has ", file.size() - h.data_offset);
-  auto storage = Storage::allocate(static_cast<std::size_t>(h.nbytes));
-  file.read_at(storage->data(), storage->nbytes(), h.data_offset, "npy data");
-  return finish_tensor(std::move(storage), h, where);
+  return finish_tensor(npy_bytes(file, h, mmap), h, where);
 }
 
 void save_npy(const Tensor& tensor, const std::filesystem::path& path, const SaveOptions& options) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/file.h"
 #include "common/tensor_bytes.h"
 #include "wick/core/error.h"
 #include "wick/io/interop/safetensors.h"
@@ -477,18 +478,34 @@ Header read_header(const detail::File& file, uint64_t n, const std::string& wher
   return parse_header(text, where);
 }
 
-// The tensors of a checked header, in data order, read from the data starting at `data_at`.
+// The bytes of one tensor: borrowed from `mapping` when there is one and they are aligned for
+// their dtype (typed access to misaligned memory is undefined), read into owned memory otherwise.
+std::shared_ptr<Storage> tensor_bytes(const detail::File& file, const detail::Mapping* mapping,
+                                      std::shared_ptr<const void> owner, uint64_t at, uint64_t n,
+                                      DType dtype) {
+  if (mapping != nullptr) {
+    std::byte* data = mapping->data() + at;
+    if (reinterpret_cast<uintptr_t>(data) % dtype_size(dtype) == 0) {
+      return Storage::borrow(data, static_cast<std::size_t>(n), std::move(owner));
+    }
+  }
+  auto storage = Storage::allocate(static_cast<std::size_t>(n));
+  file.read_at(storage->data(), storage->nbytes(), at, "safetensors data");
+  return storage;
+}
+
+// The tensors of a checked header, in data order, read from the data starting at `data_at`
+// (or viewed in `mapping`, see tensor_bytes).
 Dict read_tensors(const detail::File& file, const Header& header, uint64_t data_at,
-                  const std::string& where) {
+                  const std::shared_ptr<const detail::Mapping>& mapping, const std::string& where) {
   Dict out;
   // Empty tensors share one empty storage: a header of many of them costs their entries only.
   const auto no_bytes = Storage::allocate(0);
   for (const Entry& e : header.entries) {
     Shape shape(header.dims.begin() + e.dims_at, header.dims.begin() + e.dims_at + e.rank);
-    auto storage = e.nbytes == 0 ? no_bytes : Storage::allocate(static_cast<std::size_t>(e.nbytes));
-    if (e.nbytes > 0) {
-      file.read_at(storage->data(), storage->nbytes(), data_at + e.begin, "safetensors data");
-    }
+    auto storage = e.nbytes == 0 ? no_bytes
+                                 : tensor_bytes(file, mapping.get(), mapping, data_at + e.begin,
+                                                e.nbytes, e.dtype);
     if (e.dtype == kBool) {
       detail::check_bool_bytes(storage->data(), storage->nbytes(),
                                where + ": tensor '" + excerpt(header.names[e.name]) + "'");
@@ -502,7 +519,7 @@ Dict read_tensors(const detail::File& file, const Header& header, uint64_t data_
 
 }  // namespace
 
-Value load_safetensors(const std::filesystem::path& path, Dict* metadata) {
+Value load_safetensors(const std::filesystem::path& path, Dict* metadata, bool mmap) {
   const std::string where = "load_safetensors: " + path.string();
   detail::File file(path);
   const uint64_t size = file.size();
@@ -523,7 +540,8 @@ Value load_safetensors(const std::filesystem::path& path, Dict* metadata) {
                                  Value(std::string(header.metadata[i + 1])));
     }
   }
-  return read_tensors(file, header, 8 + n, where);
+  const auto mapping = mmap ? std::make_shared<const detail::Mapping>(file) : nullptr;
+  return read_tensors(file, header, 8 + n, mapping, where);
 }
 
 namespace {

@@ -33,8 +33,11 @@ struct FormatInfo {
   FileFormat id;  ///< the format this row describes
   /// format_name(id): the name format_from_name() and `wick convert --to` take ("pytorch").
   std::string_view name;
-  /// How texts for people name it ("PyTorch .pt").
+  /// How texts for people name it ("PyTorch zip (torch.save)").
   std::string_view description;
+  /// What a verified load of this format checks, and what the format gives no way to check
+  /// ("every checksum matches"; for safetensors, that its data has no checksums).
+  std::string_view checks;
   /// The extensions format_from_extension() maps to it, dot included, the usual one first
   /// (".pt", ".pth").
   std::span<const std::string_view> extensions;

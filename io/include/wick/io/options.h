@@ -42,7 +42,9 @@ struct LoadOptions {
   /// a corrupt file then yields wrong values instead of an error (it still never crashes).
   bool verify = true;
   /// Memory-map the file (paths only): tensors become zero-copy views of a private,
-  /// copy-on-write mapping, kept alive as long as any of them is.
+  /// copy-on-write mapping, kept alive as long as any of them is. Of the foreign formats,
+  /// safetensors and .npy files are mapped too (a tensor misaligned for its dtype, or .npy data
+  /// that must be byte-swapped, is read instead); PyTorch and .npz archives are read.
   bool mmap = false;
   /// Progress callback (may be empty).
   ProgressFn progress;

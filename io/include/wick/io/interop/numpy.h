@@ -16,7 +16,11 @@ namespace wick::io {
 /// anything else (object arrays, which need pickle; structured, string, complex, unsigned 16
 /// to 64-bit) is refused by name, as are headers over 10000 bytes (NumPy's own limit) and
 /// files whose data is not exactly shape x itemsize bytes.
-Tensor load_npy(const std::filesystem::path& path);
+///
+/// With `mmap` (numpy.load's mmap_mode="c"), the tensor views a private, copy-on-write mapping
+/// of the file instead of a copy, kept alive as long as the tensor is; big-endian data, which
+/// must be swapped, and data misaligned for its dtype are still read into memory.
+Tensor load_npy(const std::filesystem::path& path, bool mmap = false);
 
 /// Saves `tensor` as a version 1.0 `.npy` file in C order, as numpy.save does (header padded
 /// so the data starts at a multiple of 64). Only `options.durable` applies. ArgumentError for

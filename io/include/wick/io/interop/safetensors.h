@@ -17,7 +17,13 @@ namespace wick::io {
 /// exactly shape x dtype size long, and the last one ending exactly at the end of the file.
 /// The header's `__metadata__` (string to string) goes to `*metadata` when given, as string
 /// Values. Dtypes wick lacks (U16, U32, U64, F8_*, C64, ...) are refused by name.
-Value load_safetensors(const std::filesystem::path& path, Dict* metadata = nullptr);
+///
+/// With `mmap`, the file is mapped private and copy-on-write (as LoadOptions::mmap maps a wick
+/// file) and each tensor aligned for its dtype views the mapping instead of being read; the
+/// mapping lives as long as any tensor does. A misaligned tensor (the format does not align
+/// its data) is read into memory of its own.
+Value load_safetensors(const std::filesystem::path& path, Dict* metadata = nullptr,
+                       bool mmap = false);
 
 /// Saves `tensors`, a Dict of tensors, in its order. `options.metadata` becomes the header's
 /// `__metadata__` and must hold only strings; `options.durable` applies. The data starts at a
