@@ -11,7 +11,8 @@ out=$(cd "$out" && pwd)
 version=$(sed -n 's/^project(wick VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
 sed -e "s|@WICK_SRC@|$src|g" -e "s|@WICK_DOCS_OUT@|$out|g" -e "s|@WICK_VERSION@|$version|g" \
   "$src/docs/Doxyfile.in" > "$out/Doxyfile"
-rm -f "$out/warnings.log"
+# A fresh tree: pages of headers since removed must not ship.
+rm -rf "$out/warnings.log" "$out/html"
 if ! doxygen "$out/Doxyfile"; then
   echo "docs: doxygen failed; warnings:" >&2
   cat "$out/warnings.log" >&2

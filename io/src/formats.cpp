@@ -413,6 +413,13 @@ void save_as(const Value& value, const std::filesystem::path& path, FileFormat f
   detail::format_row(format).save(value, path, options, op);
 }
 
+void verify_archive(const std::filesystem::path& path) {
+  const FileFormat format = detect_format(path);
+  if (format == FileFormat::PyTorch || format == FileFormat::Npz) {
+    detail::ZipReader(path, "verify_archive").verify_every_member();
+  }
+}
+
 void convert(const std::filesystem::path& in, const std::filesystem::path& out,
              std::optional<FileFormat> format, const SaveOptions& options) {
   if (!format) format = format_from_extension(out);

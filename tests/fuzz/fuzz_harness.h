@@ -273,6 +273,21 @@ inline std::optional<Value> try_load(const std::filesystem::path& path, bool ver
   }
 }
 
+/// load(path) with LoadOptions::mmap: a wick file through a mapped Reader, safetensors and .npy
+/// tensors as views of a mapping, the zip formats read.
+inline std::optional<Value> try_load_mapped(const std::filesystem::path& path) {
+  const FileFacts f = file_facts(path);
+  try {
+    return bounded("load(path, mmap)", f.size, *f.bound, [&] {
+      LoadOptions o;
+      o.mmap = true;
+      return load(path, o);
+    });
+  } catch (const FormatError&) {
+    return std::nullopt;
+  }
+}
+
 inline std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream s;
@@ -307,6 +322,14 @@ inline Outcome path_load(const std::filesystem::path& path) {
   const std::optional<Value> verified = try_load(path, true);
   const std::optional<Value> unverified = try_load(path, false);
   if (unverified) use(*unverified);
+  // A mapped load decides as a read one does, and yields the same values.
+  const std::optional<Value> mapped = try_load_mapped(path);
+  if (mapped.has_value() != verified.has_value()) {
+    finding("path: a mapped load and a read one disagree on the file");
+  }
+  if (mapped && verified && !(*mapped == *verified)) {
+    finding("path: a mapped load and a read one differ");
+  }
   if (!verified) return Outcome::kRejected;
   if (!unverified) finding("path: a verified load succeeds but an unverified one fails");
   if (!(*verified == *unverified) || sharing(*verified) != sharing(*unverified)) {

@@ -130,6 +130,26 @@ TEST(InteropFormats, SaveAsFlattensForFormatsThatHoldOnlyTensors) {
                         "expected tensors, got a int");
 }
 
+// Every writer reports progress: rising, and ending at its total.
+TEST(InteropFormats, EveryWriterReportsProgressToItsEnd) {
+  TempDir dir;
+  const Tensor big = arange(0, 3 << 20, 1, kFloat32);  // 12 MiB: more than one report
+  for (const FileFormat f : {FileFormat::Wick, FileFormat::PyTorch, FileFormat::Safetensors,
+                             FileFormat::Npy, FileFormat::Npz}) {
+    SCOPED_TRACE(std::string(io::format_name(f)));
+    std::vector<std::pair<uint64_t, uint64_t>> calls;
+    SaveOptions options;
+    options.durable = false;
+    options.progress = [&](uint64_t done, uint64_t total) { calls.emplace_back(done, total); };
+    io::save_as(big, dir / ("p." + std::string(io::format_name(f))), f, options);
+    ASSERT_GE(calls.size(), 2u);
+    for (std::size_t i = 1; i < calls.size(); ++i)
+      EXPECT_LE(calls[i - 1].first, calls[i].first);
+    EXPECT_EQ(calls.back().first, calls.back().second);
+    EXPECT_GE(calls.back().second, big.nbytes());
+  }
+}
+
 TEST(InteropFormats, ConvertCarriesValuesAndMetadataAcrossFormats) {
   TempDir dir;
   SaveOptions o;

@@ -73,7 +73,8 @@ inline int wait_or_kill(pid_t pid, std::chrono::milliseconds timeout, bool& time
 /// captured through files; killed (timed_out, code -1, a test failure) after `timeout`.
 inline CliRun run_wick(const std::vector<std::string>& args,
                        std::chrono::milliseconds timeout = kCliTimeout,
-                       const std::string& stdin_file = "/dev/null") {
+                       const std::string& stdin_file = "/dev/null",
+                       std::vector<std::string> extra_env = {}) {
   const TempDir dir;
   const std::string out_path = (dir / "stdout").string();
   const std::string err_path = (dir / "stderr").string();
@@ -92,7 +93,15 @@ inline CliRun run_wick(const std::vector<std::string>& args,
   argv.push_back(nullptr);
   pid_t pid = 0;
   CliRun run;
-  const int rc = posix_spawn(&pid, WICK_CLI_PATH, &actions, nullptr, argv.data(), environ);
+  // The test's environment, then `extra_env` ("NAME=value"), whose entries win: getenv takes
+  // the first match, so they go first.
+  std::vector<char*> env;
+  for (std::string& e : extra_env)
+    env.push_back(e.data());
+  for (char** e = environ; *e != nullptr; ++e)
+    env.push_back(*e);
+  env.push_back(nullptr);
+  const int rc = posix_spawn(&pid, WICK_CLI_PATH, &actions, nullptr, argv.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   EXPECT_EQ(rc, 0) << "posix_spawn " << WICK_CLI_PATH;
   if (rc != 0) return run;

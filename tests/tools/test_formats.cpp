@@ -110,6 +110,24 @@ TEST_F(CliFormats, CorruptForeignFilesAreCorruptWithTheLibrarysWords) {
   EXPECT_EQ(obj.err.find("is not a"), std::string::npos) << obj.err;
 }
 
+TEST_F(CliFormats, VerifyChecksTheZipMembersALoadDoesNotRead) {
+  // A member no tensor comes from (torch's `version`), its CRC-32 changed: a load never reads
+  // it, verify still checks it.
+  const std::string pt2 = at("ckpt.pt");
+  std::vector<char> raw = read_bytes(pt2);
+  const std::string all(raw.begin(), raw.end());
+  const std::size_t name = all.rfind("/version");  // the central directory's copy
+  ASSERT_NE(name, std::string::npos);
+  const std::size_t entry = all.rfind("PK\x01\x02", name);
+  ASSERT_NE(entry, std::string::npos);
+  raw[entry + 16] = static_cast<char>(raw[entry + 16] ^ 0xff);  // its CRC-32 (APPNOTE 4.3.12)
+  write_bytes(pt2, raw);
+  EXPECT_EQ(run_wick({"info", pt2}).code, 0);
+  const CliRun member = run_wick({"verify", pt2});
+  EXPECT_EQ(member.code, 5) << member.out << member.err;
+  EXPECT_NE(member.out.find("/version'"), std::string::npos) << member.out;
+}
+
 TEST(CliMalicious, ThePickleRefusalNamesTheGlobal) {
   TempDir dir;
   WICK_EXPECT_SCRIPT_OK(run_script("make_fixtures.py", {"malicious", dir.path().string()}));
@@ -144,6 +162,11 @@ TEST(CliStdin, DashReadsStandardInputInEveryFormat) {
   const CliRun cat = run_wick({"cat", "-", "/model/hidden/bias"}, kCliTimeout, file);
   EXPECT_EQ(cat.code, 0) << cat.err;
   EXPECT_EQ(cat.out, "tensor([ 0.5000, -0.5000])\n");
+  for (const char* name : {"/dev/fd/0", "/proc/self/fd/0"}) {
+    const CliRun r = run_wick({"info", name}, kCliTimeout, file);
+    EXPECT_EQ(r.code, 0) << name << ": " << r.err;
+    EXPECT_NE(r.out.find("file:      <stdin>\n"), std::string::npos) << r.out;
+  }
   const CliRun info = run_wick({"info", "/dev/stdin"}, kCliTimeout, file);
   EXPECT_EQ(info.code, 0) << info.err;
   EXPECT_NE(info.out.find("file:      <stdin>\n"), std::string::npos) << info.out;
@@ -159,8 +182,10 @@ TEST(CliStdin, DashReadsStandardInputInEveryFormat) {
   EXPECT_EQ(n.code, 0) << n.err;
   EXPECT_NE(n.out.find("NumPy .npy"), std::string::npos) << n.out;
   const std::string out = (dir / "out.npy").string();
-  EXPECT_EQ(run_wick({"convert", "-", out}, kCliTimeout, file).code, 2);  // a dict is no .npy
-  EXPECT_EQ(run_wick({"diff", "-", "-"}, kCliTimeout, file).code, 2);     // read once only
+  const CliRun no_npy = run_wick({"convert", "-", out}, kCliTimeout, file);  // a dict is no .npy
+  EXPECT_EQ(no_npy.code, 2);
+  EXPECT_NE(no_npy.err.find("cannot write " + out + " as npy: "), std::string::npos) << no_npy.err;
+  EXPECT_EQ(run_wick({"diff", "-", "-"}, kCliTimeout, file).code, 2);  // read once only
 }
 
 TEST(CliStdin, EmptyInputDirectoryAndDevicesHaveClearMessages) {
@@ -179,9 +204,24 @@ TEST(CliStdin, EmptyInputDirectoryAndDevicesHaveClearMessages) {
     EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("Success"), std::string::npos) << r.err;
   }
-  const CliRun d = run_wick({"cat", "-"}, kCliTimeout, dir.path().string());  // stdin a directory
+  // stdin a directory: refused, and its temporary copy removed all the same.
+  const TempDir tmp;
+  const CliRun d =
+      run_wick({"cat", "-"}, kCliTimeout, dir.path().string(), {"TMPDIR=" + tmp.path().string()});
   EXPECT_EQ(d.code, 3) << d.err;
   EXPECT_NE(d.err.find("cannot read standard input"), std::string::npos) << d.err;
+  EXPECT_TRUE(std::filesystem::is_empty(tmp.path())) << "a temporary copy was left behind";
+}
+
+// No temporary directory to copy standard input to: a clear error, exit 3, not a crash.
+TEST(CliStdin, NoTemporaryDirectoryIsAClearError) {
+  TempDir dir;
+  const std::string file = (dir / "ckpt.wick").string();
+  save_sample(file);
+  const CliRun r = run_wick({"cat", "-"}, kCliTimeout, file, {"TMPDIR=" + file + "/missing"});
+  EXPECT_EQ(r.code, 3) << r.err;
+  EXPECT_NE(r.err.find("no temporary directory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("TMPDIR"), std::string::npos) << r.err;
 }
 
 }  // namespace

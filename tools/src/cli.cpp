@@ -35,10 +35,11 @@ struct Args {
 // How every command names a node of a file's tree, and how it shows what a file says.
 const char* const kInputHelp =
     "Files: wick, PyTorch .pt (torch.save zip), safetensors, .npy and .npz, told apart by\n"
-    "content; every report says which it read. FILE - (or /dev/stdin) reads standard input,\n"
-    "copied first to a temporary file that is removed at exit (every format needs random\n"
-    "access; the copy costs disk, not memory). Named FIFOs, devices and directories are\n"
-    "refused (exit 3) rather than read, since they may never end; empty input exits 4.\n";
+    "content; every report says which it read. FILE - (or /dev/stdin, /dev/fd/0) reads\n"
+    "standard input, copied first to a temporary file that is removed at exit (every format\n"
+    "needs random access; the copy costs disk, not memory). Named FIFOs, devices and\n"
+    "directories are refused (exit 3) rather than read, since they may never end; empty input\n"
+    "exits 4.\n";
 
 const char* const kPathHelp =
     "Tree paths (cat PATH, diff PATH, convert --only PATH) are JSON pointers (RFC 6901):\n"
@@ -187,7 +188,7 @@ int run_parsed(const CLI::App& app, const Args& args, std::ostream& out, std::os
   }
 }
 
-// The input arguments that name standard input ("-", /dev/stdin); convert's OUT is not one.
+// The input arguments that name standard input (is_stdin_name); convert's OUT is not one.
 std::vector<std::string*> stdin_args(const CLI::App& app, Args& args) {
   std::vector<std::string*> found;
   const auto add = [&](std::string& a) {

@@ -35,9 +35,9 @@ int run_diff(const std::string& a, const std::string& b, const std::optional<std
 
 /// `wick convert IN OUT [--to FORMAT] [--only PATH]...`: any supported format (detected by
 /// content) to another, chosen by --to or by OUT's extension; only the subtrees `only` names
-/// (with their ancestors) when it is not empty. A wick input streams tensor by tensor (memory
-/// near the largest tensor) with a progress bar on `err` per `progress`; a foreign one is
-/// loaded whole.
+/// (with their ancestors) when it is not empty. wick, safetensors and .npy inputs stream tensor
+/// by tensor (memory near the largest tensor); the zip formats (PyTorch, .npz) are loaded
+/// whole. Progress bars on `err` per `progress`.
 int run_convert(const std::string& in, const std::string& out_path, const std::string& to,
                 const std::vector<std::string>& only, ProgressMode progress, std::ostream& out,
                 std::ostream& err);

@@ -79,6 +79,11 @@ void convert_file(const ConvertJob& job, io::FileFormat from, std::ostream& err)
   } catch (const IoError& e) {
     // The input was read; what failed is the output (no space, no permission).
     throw Failure(kUnreadable, "cannot write " + job.out + ": " + e.what());
+  } catch (const ArgumentError& e) {
+    // OUT's format cannot hold what IN holds (scalars in safetensors, a dict in .npy, keys
+    // wick cannot keep apart): a choice of the command line, so a usage error.
+    throw Failure(kUsage, "cannot write " + job.out + " as " +
+                              std::string(io::format_name(job.format)) + ": " + e.what());
   }
 }
 }  // namespace

@@ -74,6 +74,10 @@ PageRelease::PageRelease(const Value& root, const std::filesystem::path& file) {
     ranges_.push_back(Range{reinterpret_cast<std::byte*>(b), e - b});
   }
   if (ranges_.empty()) return;
+  // Dropping a page the process wrote to would lose the write (a private mapping's written page
+  // is anonymous): while pages are released, a write faults instead of being lost.
+  for (const Range& r : ranges_)
+    ::mprotect(r.begin, r.length, PROT_READ);
   thread_ = std::jthread([this](std::stop_token stop) {
     while (!stop.stop_requested()) {
       std::this_thread::sleep_for(kPeriod);
@@ -87,6 +91,8 @@ PageRelease::~PageRelease() {
     thread_.request_stop();
     thread_.join();
   }
+  for (const Range& r : ranges_)
+    ::mprotect(r.begin, r.length, PROT_READ | PROT_WRITE);  // as io's Mapping maps the file
 }
 
 void PageRelease::release() const {

@@ -18,7 +18,8 @@ namespace wick::cli {
 /// pages under the tensors of `root` that lie in a mapping of `file` (read from
 /// /proc/self/maps): a dropped page of a file mapping nothing writes is read again from the
 /// file when touched, so nothing changes but the resident size. Tensors in anonymous memory
-/// (which MADV_DONTNEED would zero) are never touched.
+/// (which MADV_DONTNEED would zero) are never touched, and the released pages are read-only
+/// while it lives: a write to them, whose page MADV_DONTNEED would drop, faults instead.
 class PageRelease {
  public:
   PageRelease(const Value& root, const std::filesystem::path& file);

@@ -31,16 +31,31 @@ bool write_all(int fd, const char* p, std::size_t n) {
 }  // namespace
 
 bool is_stdin_name(const std::string& arg) {
-  return arg == "-" || arg == "/dev/stdin";
+  return arg == "-" || arg == "/dev/stdin" || arg == "/dev/fd/0" || arg == "/proc/self/fd/0";
 }
 
 StdinSpool::StdinSpool(int fd) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "wick-stdin-XXXXXX").string();
+  std::error_code ec;
+  const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
+  if (ec) {
+    throw Failure(kUnreadable, "cannot copy standard input: no temporary directory (" +
+                                   ec.message() + "; set TMPDIR to one)");
+  }
+  std::string tmpl = (tmp / "wick-stdin-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) {
-    throw Failure(kUnreadable, std::string("cannot copy standard input: no temporary directory (") +
-                                   os_error() + ")");
+    throw Failure(kUnreadable, "cannot copy standard input: cannot make a directory in " +
+                                   tmp.string() + " (" + os_error() + ")");
   }
   dir_ = tmpl;
+  try {
+    copy(fd);
+  } catch (...) {
+    remove_all(dir_, ec);  // the destructor does not run for a constructor that throws
+    throw;
+  }
+}
+
+void StdinSpool::copy(int fd) {
   path_ = (dir_ / "stdin").string();
   const int out = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (out < 0) {
@@ -84,8 +99,15 @@ void ReplacingStream::Buf::flush_line() {
 ReplacingStream::Buf::int_type ReplacingStream::Buf::overflow(int_type c) {
   if (traits_type::eq_int_type(c, traits_type::eof())) return traits_type::not_eof(c);
   line_ += traits_type::to_char_type(c);
-  if (c == '\n') flush_line();
+  // A progress bar redraws its line after '\r': each redraw is passed on as it comes.
+  if (c == '\n' || c == '\r') flush_line();
   return c;
+}
+
+int ReplacingStream::Buf::sync() {
+  flush_line();
+  out_.flush();
+  return out_ ? 0 : -1;
 }
 
 std::streamsize ReplacingStream::Buf::xsputn(const char* s, std::streamsize n) {

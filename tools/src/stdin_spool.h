@@ -16,11 +16,13 @@ namespace wick::cli {
 /// How reports name standard input.
 inline constexpr const char* kStdinName = "<stdin>";
 
-/// True for the arguments that mean standard input: "-" and "/dev/stdin".
+/// True for the arguments that mean standard input: "-", "/dev/stdin", "/dev/fd/0" and
+/// "/proc/self/fd/0".
 bool is_stdin_name(const std::string& arg);
 
 /// Standard input (file descriptor `fd`), copied to a fresh temporary directory that the
-/// destructor removes. Failure(kUnreadable) when the copy fails (no space, a read error).
+/// destructor removes. Failure(kUnreadable) when the copy fails (no temporary directory, no
+/// space, a read error); nothing is left behind then.
 class StdinSpool {
  public:
   explicit StdinSpool(int fd = 0);
@@ -34,13 +36,16 @@ class StdinSpool {
   uint64_t size() const noexcept { return size_; }
 
  private:
+  void copy(int fd);  // standard input into path_, in dir_
+
   std::filesystem::path dir_;
   std::string path_;
   uint64_t size_ = 0;
 };
 
 /// An ostream that writes to `out` line by line with every `from` replaced by `to`: reports on a
-/// spooled input name "<stdin>" instead of the temporary file. Holds one line at a time.
+/// spooled input name "<stdin>" instead of the temporary file. Holds one line at a time (up to
+/// its '\n' or '\r', or a flush).
 class ReplacingStream : public std::ostream {
  public:
   ReplacingStream(std::ostream& sink, std::string from, std::string to);
@@ -57,6 +62,7 @@ class ReplacingStream : public std::ostream {
    protected:
     int_type overflow(int_type c) override;
     std::streamsize xsputn(const char* s, std::streamsize n) override;
+    int sync() override;  // std::flush: what is held goes out now
 
    private:
     std::ostream& out_;

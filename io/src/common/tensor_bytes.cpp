@@ -10,10 +10,43 @@
 
 namespace wick::io::detail {
 
+namespace {
+// Passes writes on to `out`, telling `progress` how far it got every kStep bytes at most.
+class ProgressSink final : public Sink {
+ public:
+  ProgressSink(Sink& out, const ProgressFn& progress, uint64_t total)
+      : out_(out), progress_(progress), total_(total) {}
+  void write(const void* data, std::size_t n) override {
+    const auto* p = static_cast<const std::byte*>(data);
+    for (std::size_t at = 0; at < n;) {
+      const std::size_t k = std::min(n - at, kStep);
+      out_.write(p + at, k);
+      at += k;
+      done_ += k;
+      progress_(done_, std::max(total_, done_));
+    }
+  }
+  void flush() override { out_.flush(); }
+
+ private:
+  static constexpr std::size_t kStep = std::size_t{8} << 20;
+  Sink& out_;
+  const ProgressFn& progress_;
+  uint64_t total_;
+  uint64_t done_ = 0;
+};
+}  // namespace
+
 void write_atomically(const std::filesystem::path& path, bool durable,
-                      const std::function<void(Sink&)>& body) {
+                      const std::function<void(Sink&)>& body, const ProgressFn& progress,
+                      uint64_t total) {
   AtomicFile file(path);
-  body(file.sink());
+  if (progress) {
+    ProgressSink counted(file.sink(), progress, total);
+    body(counted);
+  } else {
+    body(file.sink());
+  }
   file.commit(durable);
 }
 

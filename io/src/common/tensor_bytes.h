@@ -17,6 +17,7 @@
 #include "common/file.h"
 #include "wick/core/tensor.h"
 #include "wick/core/value.h"
+#include "wick/io/options.h"
 
 namespace wick::io::detail {
 
@@ -28,9 +29,12 @@ std::optional<uint64_t> bounded_nbytes(std::span<const int64_t> shape, DType dty
 /// `max_rank` dimensions would accept `t`'s shape: writers refuse what their readers refuse.
 void check_writable(const Tensor& t, std::size_t max_rank, const std::string& what);
 
-/// Writes a file through `body` into a temporary file renamed over `path` on success.
+/// Writes a file through `body` into a temporary file renamed over `path` on success. When
+/// `progress` is set, it is told the bytes written so far out of `total` (the file's size) at
+/// least every 8 MiB.
 void write_atomically(const std::filesystem::path& path, bool durable,
-                      const std::function<void(Sink&)>& body);
+                      const std::function<void(Sink&)>& body, const ProgressFn& progress = {},
+                      uint64_t total = 0);
 
 /// fsyncs the file at `path` and its directory (after another library wrote and renamed it).
 void sync_file_and_directory(const std::filesystem::path& path, const std::string& op);

@@ -337,10 +337,13 @@ void save_npy(const Tensor& tensor, const std::filesystem::path& path, const Sav
   check_no_metadata(options, op);
   const std::string header = npy_header(tensor, op);
   const Tensor data = detail::contiguous_data(tensor);
-  detail::write_atomically(path, options.durable, [&](detail::Sink& sink) {
-    sink.write(header.data(), header.size());
-    if (data.nbytes() > 0) sink.write(data.raw_data(), data.nbytes());
-  });
+  detail::write_atomically(
+      path, options.durable,
+      [&](detail::Sink& sink) {
+        sink.write(header.data(), header.size());
+        if (data.nbytes() > 0) sink.write(data.raw_data(), data.nbytes());
+      },
+      options.progress, header.size() + data.nbytes());
 }
 
 Value load_npz(const std::filesystem::path& path) {
@@ -402,7 +405,7 @@ void save_npz(const Value& arrays, const std::filesystem::path& path, NpzCompres
             compression == NpzCompression::Deflated);
     ++i;
   }
-  zip.close(options.durable);
+  zip.close(options.durable, options.progress);
 }
 
 }  // namespace wick::io

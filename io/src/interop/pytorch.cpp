@@ -99,7 +99,7 @@ void save_pytorch(const Value& value, const std::filesystem::path& path,
     zip.add(dir + "data/" + s.key, s.data.raw_data(), s.data.nbytes());
   }
   zip.add(dir + "version", kVersion.data(), kVersion.size());
-  zip.close(options.durable);
+  zip.close(options.durable, options.progress);
 }
 
 }  // namespace wick::io

@@ -683,16 +683,22 @@ void save_safetensors(const Value& tensors, const std::filesystem::path& path,
     data.push_back(detail::contiguous_data(v.tensor()));
   }
   const std::string text = header_text(tensors.dict(), data, options.metadata, op);
-  detail::write_atomically(path, options.durable, [&](detail::Sink& sink) {
-    char len[8];
-    const auto n = static_cast<uint64_t>(text.size());
-    std::memcpy(len, &n, 8);
-    sink.write(len, 8);
-    sink.write(text.data(), text.size());
-    for (const Tensor& t : data) {
-      if (t.nbytes() > 0) sink.write(t.raw_data(), t.nbytes());
-    }
-  });
+  uint64_t total = 8 + text.size();
+  for (const Tensor& t : data)
+    total += t.nbytes();
+  detail::write_atomically(
+      path, options.durable,
+      [&](detail::Sink& sink) {
+        char len[8];
+        const auto n = static_cast<uint64_t>(text.size());
+        std::memcpy(len, &n, 8);
+        sink.write(len, 8);
+        sink.write(text.data(), text.size());
+        for (const Tensor& t : data) {
+          if (t.nbytes() > 0) sink.write(t.raw_data(), t.nbytes());
+        }
+      },
+      options.progress, total);
 }
 
 }  // namespace wick::io

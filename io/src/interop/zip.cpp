@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <exception>
 #include <limits>
 #include <system_error>
 
@@ -24,6 +25,8 @@ constexpr uint16_t kPaddingFieldId = 0x4246;
 constexpr uint64_t kAlignment = 64;
 // Fixed member timestamps keep the archive's bytes deterministic.
 constexpr time_t kMemberTime = 946684800;  // 2000-01-01
+// How often libzip reports progress: every 1% of the archive.
+constexpr double kProgressPrecision = 0.01;
 
 std::string error_string(int code) {
   zip_error_t err;
@@ -146,26 +149,35 @@ void ZipReader::check_plausible(std::size_t index, uint64_t nbytes, const char* 
 // small file cost gigabytes. So every such member is inflated once through a small buffer,
 // all of them before the first allocation (a valid member followed by a corrupt one costs
 // nothing either). Legit files pay a second inflation of highly compressible data only.
+void ZipReader::verify_member(std::size_t index, std::unique_ptr<char[]>& chunk) {
+  const ZipEntry& e = entries_[index];
+  if (e.deflated && e.size / kMaxDeflateRatio > e.comp_size) {
+    fail(index,
+         wick::detail::cat("member of ", e.size, " bytes cannot come from ", e.comp_size,
+                           " deflated bytes (deflate expands at most ", kMaxDeflateRatio, ":1)"));
+  }
+  if (!chunk) chunk = std::make_unique<char[]>(kVerifyChunk);
+  Stream s(*this, index);
+  for (uint64_t left = e.size; left > 0;) {
+    const auto n = static_cast<std::size_t>(std::min<uint64_t>(left, kVerifyChunk));
+    s.read(chunk.get(), n, "member");
+    left -= n;
+  }
+  s.finish();
+}
+
 void ZipReader::verify_expanding_members() {
   expanding_verified_ = true;
   std::unique_ptr<char[]> chunk;
   for (std::size_t i = 0; i < entries_.size(); ++i) {
-    const ZipEntry& e = entries_[i];
-    if (!expands(e)) continue;
-    if (e.size / kMaxDeflateRatio > e.comp_size) {
-      fail(i,
-           wick::detail::cat("member of ", e.size, " bytes cannot come from ", e.comp_size,
-                             " deflated bytes (deflate expands at most ", kMaxDeflateRatio, ":1)"));
-    }
-    if (!chunk) chunk = std::make_unique<char[]>(kVerifyChunk);
-    Stream s(*this, i);
-    for (uint64_t left = e.size; left > 0;) {
-      const auto n = static_cast<std::size_t>(std::min<uint64_t>(left, kVerifyChunk));
-      s.read(chunk.get(), n, "member");
-      left -= n;
-    }
-    s.finish();
+    if (expands(entries_[i])) verify_member(i, chunk);
   }
+}
+
+void ZipReader::verify_every_member() {
+  std::unique_ptr<char[]> chunk;
+  for (std::size_t i = 0; i < entries_.size(); ++i)
+    verify_member(i, chunk);
 }
 
 std::string ZipReader::read_all(std::size_t index, uint64_t max_size) {
@@ -280,6 +292,7 @@ void ZipWriter::add(const std::string& name,
   }
   const auto index = static_cast<zip_uint64_t>(idx);
   ++members_;
+  data_bytes_ += size;
   if (zip_file_set_mtime(archive_, index, kMemberTime, 0) != 0) fail("cannot date '" + name + "'");
   if (deflate) {
     if (zip_set_file_compression(archive_, index, ZIP_CM_DEFLATE, 0) != 0) {
@@ -304,7 +317,7 @@ void ZipWriter::add(const std::string& name,
   offset_ = header + pad + size;
 }
 
-void ZipWriter::close(bool durable) {
+void ZipWriter::close(bool durable, const ProgressFn& progress) {
   if (members_ == 0) {
     // libzip deletes an archive left with no members; numpy.savez() of nothing is a valid
     // zip holding only its end-of-directory record.
@@ -314,9 +327,31 @@ void ZipWriter::close(bool durable) {
     write_atomically(path_, durable, [](Sink& sink) { sink.write(kEmptyZip, sizeof kEmptyZip); });
     return;
   }
+  struct Reported {
+    const ProgressFn* fn;
+    uint64_t total;
+    std::exception_ptr thrown;  // no exception may cross libzip's C frames
+  } reported{&progress, data_bytes_, nullptr};
+  if (progress) {
+    // libzip reports the fraction of the archive written, from 0 to 1.
+    const auto report = [](zip_t*, double fraction, void* state) {
+      auto* r = static_cast<Reported*>(state);
+      if (r->thrown) return;
+      try {
+        (*r->fn)(static_cast<uint64_t>(fraction * static_cast<double>(r->total)), r->total);
+      } catch (...) {
+        r->thrown = std::current_exception();
+      }
+    };
+    zip_register_progress_callback_with_state(archive_, kProgressPrecision, report, nullptr,
+                                              &reported);
+  }
   if (zip_close(archive_) != 0) fail("cannot write the archive");
   archive_ = nullptr;
   if (durable) sync_file_and_directory(path_, op_);
+  if (reported.thrown) std::rethrow_exception(reported.thrown);
+  // libzip's last report may stop short of 1 (rounding, members too small to report).
+  if (progress) progress(data_bytes_, data_bytes_);
 }
 
 }  // namespace wick::io::detail

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "wick/core/storage.h"
+#include "wick/io/options.h"
 
 struct zip;
 struct zip_file;
@@ -80,6 +81,11 @@ class ZipReader {
   /// the reader allocate stays within kVerifyRatio bytes per byte of file.
   void check_plausible(std::size_t index, uint64_t nbytes, const char* what);
 
+  /// Inflates every member through a small buffer and checks its size and CRC-32: what
+  /// `verify` adds to a load, which reads only the members it needs. Time is bounded by
+  /// kMaxDeflateRatio per byte of file, memory by one buffer.
+  void verify_every_member();
+
   /// Deflate's largest expansion: each match of at most 258 bytes costs at least one bit of
   /// length code and one of distance code.
   static constexpr uint64_t kMaxDeflateRatio = 1032;
@@ -96,6 +102,7 @@ class ZipReader {
     return e.deflated && e.size / kVerifyRatio > e.comp_size;
   }
   void verify_expanding_members();
+  void verify_member(std::size_t index, std::unique_ptr<char[]>& chunk);
 
   zip* archive_ = nullptr;
   std::string op_;
@@ -124,8 +131,9 @@ class ZipWriter {
   /// Adds member `name` made of `fragments` (address, size) back to back.
   void add(const std::string& name, const std::vector<std::pair<const void*, uint64_t>>& fragments,
            bool deflate = false);
-  /// Writes the archive; fsyncs it and its directory when `durable`.
-  void close(bool durable);
+  /// Writes the archive; fsyncs it and its directory when `durable`. `progress`, when set, is
+  /// told how far libzip got, in bytes of the members' data.
+  void close(bool durable, const ProgressFn& progress = {});
 
  private:
   [[noreturn]] void fail(const std::string& msg);
@@ -135,6 +143,7 @@ class ZipWriter {
   std::filesystem::path path_;
   uint64_t offset_ = 0;  // where the next local header will start
   std::size_t members_ = 0;
+  uint64_t data_bytes_ = 0;  // the members' bytes, for progress
 };
 
 }  // namespace wick::io::detail

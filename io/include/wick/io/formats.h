@@ -35,8 +35,8 @@ struct FormatInfo {
   std::string_view name;
   /// How texts for people name it ("PyTorch zip (torch.save)").
   std::string_view description;
-  /// What a verified load of this format checks, and what the format gives no way to check
-  /// ("every checksum matches"; for safetensors, that its data has no checksums).
+  /// What a load of this format followed by verify_archive() checks, and what the format gives
+  /// no way to check ("every checksum matches"; for safetensors, that its data has none).
   std::string_view checks;
   /// The extensions format_from_extension() maps to it, dot included, the usual one first
   /// (".pt", ".pth").
@@ -68,6 +68,14 @@ FileFormat detect_format(const std::filesystem::path& path);
 /// for content that is recognised but unusable (a zip archive that is neither a checkpoint nor
 /// an npz, a pre-1.6 PyTorch file), IoError when the file cannot be read.
 std::optional<FileFormat> recognise_format(const std::filesystem::path& path);
+
+/// What a verified load cannot check of a zip archive (PyTorch, .npz): every member is
+/// inflated through a small buffer and its size and CRC-32 checked, the members a load does
+/// not read too (a PyTorch archive's `version`, storages no tensor uses). Nothing for the other
+/// formats: a wick load checks every checksum, and safetensors and .npy have none. FormatError
+/// naming the member, IoError when the file cannot be read. Memory is one buffer; time is
+/// bounded by deflate's largest expansion (1032:1) per byte of file.
+void verify_archive(const std::filesystem::path& path);
 
 /// Saves `value` at `path` in `format`, with that format's save function: wick::save,
 /// save_pytorch, save_safetensors, save_npy or save_npz. For safetensors and npz, nested dicts

@@ -9,8 +9,11 @@
 
 namespace wick {
 
-/// Called as bytes are written or read: (bytes done, bytes in all). `total` counts tensor
-/// payload bytes and is 0 when unknown in advance (a Writer fed tensor by tensor).
+/// Called as bytes are written or read: (bytes done, bytes in all). For wick files `total`
+/// counts tensor payload bytes and is 0 when unknown in advance (a Writer fed tensor by
+/// tensor); the foreign writers (save_as) count the bytes of the file they write (for the zip
+/// formats, of its members). A callback should not throw: the zip writers hand its exception
+/// back only once the archive is written.
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
 /// How save() writes.
