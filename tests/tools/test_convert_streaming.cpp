@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "page_release.h"
+#include "testing.h"
 #include "tools/cli_testing.h"
 #include "wick/io/interop/safetensors.h"
 
@@ -48,7 +49,9 @@ void expect_streamed(const TempDir& dir, const std::string& in,
     if (wick_in) args.insert(args.end(), {"--only", "/model"});  // safetensors holds no epoch
     const CliRun r = run_wick(args);
     ASSERT_EQ(r.code, 0) << r.err;
-    EXPECT_LT(r.peak_kib, kLargestKib + kToolKib);
+    // A sanitizer build's shadow memory and allocator quarantine inflate resident memory
+    // beyond any such bound: there the conversion is checked, not its peak.
+    if (!kSanitized) EXPECT_LT(r.peak_kib, kLargestKib + kToolKib);
     EXPECT_GT(r.peak_kib, kLargestKib) << "the peak was not seen";
     // The progress bars: a wick input's verifying pass, and every writer's.
     if (wick_in) EXPECT_NE(r.err.find("verifying"), std::string::npos) << r.err;
