@@ -128,16 +128,19 @@ inline void run_commands(const std::filesystem::path& path) {
     const std::string what = json ? "wick diff --json --limit 0 FILE FILE" : "wick diff FILE FILE";
     const std::size_t limit = json ? 0 : cli::kDefaultDiffLimit;
     // Both files are read: the bound is for their sum.
-    const int diff = command(what, 2 * f.size, bound, {kOk, kDiffer, kNotWick, kCorrupt},
-                             [&] { return cli::run_diff(file, file, json, limit, null); });
+    const int diff = command(what, 2 * f.size, bound, {kOk, kDiffer, kNotWick, kCorrupt}, [&] {
+      return cli::run_diff(file, file, std::nullopt, json, limit, null);
+    });
     if (diff == kDiffer) finding("cli: " + what + " calls a file different from itself");
     if (intact && diff != kOk) finding("cli: " + what + " fails on a file verify passes");
   }
 
   // convert reads every format wick::load() does, so any input may convert.
   const std::string out = converted_path().string();
-  const int converted = command("wick convert --to wick", f.size, bound, {kOk, kNotWick, kCorrupt},
-                                [&] { return cli::run_convert(file, out, "wick", null); });
+  const int converted =
+      command("wick convert --to wick", f.size, bound, {kOk, kNotWick, kCorrupt}, [&] {
+        return cli::run_convert(file, out, "wick", {}, cli::ProgressMode::kNever, null, null);
+      });
   if (intact && converted != kOk) finding("cli: convert fails on a file verify passes");
   if (converted == kOk) {
     const int again = cli::run_verify({out}, false, cli::ProgressMode::kNever, null, null);
