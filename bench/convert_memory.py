@@ -4,10 +4,11 @@
     python3 bench/convert_memory.py build/tools/wick [--gib 1] [--tensors 8] [--dir DIR]
 
 Writes a safetensors file of --tensors float32 tensors totalling --gib GiB by hand (no NumPy
-needed), converts it to wick, then converts that wick file to wick, safetensors and PyTorch,
-then the PyTorch file back to wick, and prints each run's peak resident memory (GNU time's %M)
-and wall time. wick and safetensors inputs stream tensor by tensor, so their peak stays near
-one tensor; a PyTorch (zip) input is loaded whole.
+needed), converts it to wick, then converts that wick file to wick, safetensors, PyTorch and
+.npz, then the PyTorch and .npz files back to wick, and prints each run's peak resident memory
+(GNU time's %M) and wall time. Every input streams tensor by tensor, so the peak stays near one
+tensor: wick, safetensors and PyTorch inputs are mapped, an .npz is unpacked array by array
+into a scratch wick file first.
 """
 import argparse
 import json
@@ -60,15 +61,18 @@ def main():
         print(f"input: {a.tensors} float32 tensors of {each >> 20} MiB, "
               f"{os.path.getsize(st) / 2**30:.2f} GiB")
         pt = os.path.join(d, "out.pt")
+        npz = os.path.join(d, "out.npz")
         runs = [("safetensors -> wick (streamed)", [st, big]),
                 ("wick -> wick (streamed)", [big, os.path.join(d, "out.wick")]),
                 ("wick -> safetensors (streamed)", [big, os.path.join(d, "out.safetensors")]),
                 ("wick -> pytorch (streamed)", [big, pt]),
-                ("pytorch -> wick (zip: loaded whole)", [pt, os.path.join(d, "back.wick")])]
+                ("wick -> npz (streamed)", [big, npz]),
+                ("pytorch -> wick (stored members mapped)", [pt, os.path.join(d, "back.wick")]),
+                ("npz -> wick (unpacked array by array)", [npz, os.path.join(d, "back.wick")])]
         for label, args in runs:
             kib, wall = peak([a.wick, "convert", "--progress", "never"] + args)
             print(f"{label:45s} peak RSS {kib / 1024:8.1f} MiB  {wall:6.2f} s")
-            if args[1] not in (big, pt):
+            if args[1] not in (big, pt, npz):
                 os.remove(args[1])
 
 

@@ -24,7 +24,7 @@ install(FILES ${PROJECT_BINARY_DIR}/wickConfig.cmake ${PROJECT_BINARY_DIR}/wickC
 # pkg-config (wick.pc). libwick.a is static, so its users also link what it links: each
 # imported dependency below adds -l<name>, taken from its library file.
 set(WICK_PC_DEPENDENCY_LIBS "")
-foreach(dep XXHash::XXHash libzip::zip)
+foreach(dep XXHash::XXHash libzip::zip ZLIB::ZLIB)
   if(TARGET ${dep})
     get_target_property(location ${dep} IMPORTED_LOCATION)
     get_filename_component(name ${location} NAME_WE)

@@ -16,7 +16,7 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
 # libwick.a is static: a program linking it also links -lxxhash and -lzip (wick.pc, wick::wick),
 # which need the -dev packages' .so links and, for find_package, their headers. xsimd and
 # nlohmann-json are compiled in, so consumers need neither.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libxxhash-dev, libzip-dev")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libxxhash-dev, libzip-dev, zlib1g-dev")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "g++ (>= 4:12), cmake (>= 3.25), pkg-config")
 # The `wick` tool's shared libraries (libc, libstdc++, libzip, libxxhash) from dpkg-shlibdeps.
 find_program(WICK_DPKG_SHLIBDEPS dpkg-shlibdeps)

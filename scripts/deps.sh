@@ -10,12 +10,11 @@
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config libxsimd-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libxxhash-dev libcli11-dev nlohmann-json3-dev libzip-dev)
+          libxxhash-dev libcli11-dev nlohmann-json3-dev libzip-dev zlib1g-dev)
 for group in "$@"; do
   case "$group" in
     --peers) packages+=(python3 python3-numpy python3-torch) ;;
-    # zlib: the fuzz seed generator deflates its zip-bomb seeds (libzip-dev pulls it in too).
-    --fuzz) packages+=(clang libclang-rt-14-dev libfuzzer-14-dev valgrind zlib1g-dev) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev libfuzzer-14-dev valgrind) ;;
     --bench) packages+=(python3 python3-numpy python3-torch libopenblas-dev libtorch-dev) ;;
     --python) packages+=(python3 python3-numpy python3-xxhash python3-pytest python3-venv python3-setuptools) ;;
     --docs) packages+=(doxygen) ;;

@@ -172,8 +172,8 @@ detail::Match sniff_pytorch(const detail::Probe& probe) {
   return detail::Match::kNo;
 }
 
-Value load_pytorch_file(const std::filesystem::path& path, Dict* /*metadata*/, bool /*mmap*/) {
-  return load_pytorch(path);
+Value load_pytorch_file(const std::filesystem::path& path, Dict* /*metadata*/, bool mmap) {
+  return load_pytorch(path, mmap);
 }
 
 void save_pytorch_file(const Value& value, const std::filesystem::path& path,
@@ -228,8 +228,8 @@ detail::Match sniff_npz(const detail::Probe& probe) {
                                                                      : detail::Match::kNo;
 }
 
-Value load_npz_file(const std::filesystem::path& path, Dict* /*metadata*/, bool /*mmap*/) {
-  return load_npz(path);
+Value load_npz_file(const std::filesystem::path& path, Dict* /*metadata*/, bool mmap) {
+  return load_npz(path, mmap);
 }
 
 void save_npz_file(const Value& value, const std::filesystem::path& path,

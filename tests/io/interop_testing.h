@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "io_testing.h"
 #include "wick/wick.h"
 
 namespace wick::testing {
@@ -302,6 +303,25 @@ inline std::vector<std::pair<std::string, uint64_t>> zip_data_offsets(const std:
     at = static_cast<std::size_t>(data + csize);
   }
   return out;
+}
+
+// Byte `offset` of `member`'s (stored) data changed: reading that member fails its CRC-32. The local
+// header (APPNOTE 4.3.7) gives where the data starts: 30 bytes, the name, the extra field.
+inline void damage_zip_member(const std::filesystem::path& file, const std::string& member,
+                              std::size_t offset = 0) {
+  std::vector<char> bytes = read_bytes(file);
+  const std::string text(bytes.begin(), bytes.end());
+  const std::size_t name = text.find(member);  // the local header's copy comes first
+  ASSERT_NE(name, std::string::npos) << member;
+  const std::size_t header = text.rfind("PK\x03\x04", name);
+  ASSERT_EQ(header + 30, name);
+  const auto u16 = [&](std::size_t at) {
+    return static_cast<std::size_t>(static_cast<uint8_t>(bytes[at])) |
+           static_cast<std::size_t>(static_cast<uint8_t>(bytes[at + 1])) << 8;
+  };
+  const std::size_t data = header + 30 + u16(header + 26) + u16(header + 28) + offset;
+  bytes.at(data) = static_cast<char>(bytes[data] ^ 0x01);
+  write_bytes(file, bytes);
 }
 
 }  // namespace wick::testing

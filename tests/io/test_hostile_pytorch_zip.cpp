@@ -95,13 +95,17 @@ void expect_verify_bounded(const std::string& what, const HostileFile& file) {
   }
 }
 
-// The same through each loader that reads a .pt: load_pytorch and load(path).
+// The same through each loader that reads a .pt: load_pytorch and load(path), read and mapped.
 void expect_pt_refused(const std::string& what, const std::string& bytes, const DecodeBound& bound,
                        const std::string& message) {
   const HostileFile f(bytes, "hostile.pt");
   expect_refused_within(what + " (load_pytorch)", f, bound, message,
                         [&] { (void)io::load_pytorch(f.path()); });
   expect_refused_within(what + " (load)", f, bound, message, [&] { (void)load(f.path()); });
+  expect_refused_within(what + " (load_pytorch mapped)", f, bound, message,
+                        [&] { (void)io::load_pytorch(f.path(), /*mmap=*/true); });
+  expect_refused_within(what + " (load mapped)", f, bound, message,
+                        [&] { (void)load(f.path(), testing::read_options(true, true)); });
   expect_verify_bounded(what, f);
 }
 
@@ -111,6 +115,10 @@ void expect_npz_refused(const std::string& what, const std::string& bytes, const
   expect_refused_within(what + " (load_npz)", f, bound, message,
                         [&] { (void)io::load_npz(f.path()); });
   expect_refused_within(what + " (load)", f, bound, message, [&] { (void)load(f.path()); });
+  expect_refused_within(what + " (load_npz mapped)", f, bound, message,
+                        [&] { (void)io::load_npz(f.path(), /*mmap=*/true); });
+  expect_refused_within(what + " (load mapped)", f, bound, message,
+                        [&] { (void)load(f.path(), testing::read_options(true, true)); });
   expect_verify_bounded(what, f);
 }
 

@@ -103,7 +103,8 @@ Outcome bounded(const std::string& what, uint64_t file_size, const testing::Deco
 }
 
 // Loads safetensors `bytes` through load_safetensors() (with metadata) and load(path), each
-// within the bound for `expect`; both must agree. Returns the outcome and the last refusal.
+// read and mapped, within the bound for `expect`; all must agree. Returns the outcome and the last
+// refusal.
 struct StResult {
   Outcome outcome = Outcome::Loaded;
   std::string message;
@@ -138,6 +139,17 @@ StResult decode_safetensors(const std::string& what, const std::string& bytes, O
                   }));
   const Outcome generic = run("load(path)", keep_message([&] { (void)load(path); }));
   EXPECT_EQ(generic, r.outcome) << what << ": load(path) and load_safetensors disagree";
+  const Outcome mapped = run("load_safetensors mapped", [&] {
+    Dict meta;
+    const Value v = io::load_safetensors(path, &meta, /*mmap=*/true);
+    EXPECT_EQ(v, r.value) << what << ": mapped and read loads differ";
+    EXPECT_EQ(meta, r.metadata) << what << ": mapped and read metadata differ";
+  });
+  EXPECT_EQ(mapped, r.outcome) << what << ": mapped and read load_safetensors disagree";
+  const Outcome generic_mapped =
+      run("load(path) mapped", [&] { (void)load(path, testing::read_options(true, true)); });
+  EXPECT_EQ(generic_mapped, r.outcome)
+      << what << ": mapped load(path) and load_safetensors disagree";
   EXPECT_EQ(r.outcome, expect) << what << ": " << r.message;
   return r;
 }
@@ -443,6 +455,19 @@ TEST(HostileNumpy, EmptyArraysWithHugeSizesAreFormatErrors) {
     EXPECT_EQ(
         bounded(what + " / load(npz)", npz.size(), kNpyBound, [&] { (void)load(dir / "a.npz"); }),
         want);
+    const LoadOptions mapped = testing::read_options(true, true);
+    EXPECT_EQ(bounded(what + " / load_npy mapped", npy.size(), kNpyBound,
+                      [&] { (void)io::load_npy(dir / "a.npy", /*mmap=*/true); }),
+              want);
+    EXPECT_EQ(bounded(what + " / load(npy) mapped", npy.size(), kNpyBound,
+                      [&] { (void)load(dir / "a.npy", mapped); }),
+              want);
+    EXPECT_EQ(bounded(what + " / load_npz mapped", npz.size(), kNpyBound,
+                      [&] { (void)io::load_npz(dir / "a.npz", /*mmap=*/true); }),
+              want);
+    EXPECT_EQ(bounded(what + " / load(npz) mapped", npz.size(), kNpyBound,
+                      [&] { (void)load(dir / "a.npz", mapped); }),
+              want);
   }
 }
 

@@ -94,31 +94,13 @@ TEST(InteropPyTorch, EveryDtypeRoundTripsBitExact) {
   EXPECT_EQ(std::bit_cast<uint32_t>(back["special"].tensor().data<float>()[1]), 0x7FC00123u);
 }
 
-// One byte of `member`'s (stored) data changed: reading that member fails its CRC-32. The local
-// header (APPNOTE 4.3.7) gives where the data starts: 30 bytes, the name, the extra field.
-void damage_member(const std::filesystem::path& file, const std::string& member) {
-  std::vector<char> bytes = testing::read_bytes(file);
-  const std::string text(bytes.begin(), bytes.end());
-  const std::size_t name = text.find(member);  // the local header's copy comes first
-  ASSERT_NE(name, std::string::npos) << member;
-  const std::size_t header = text.rfind("PK\x03\x04", name);
-  ASSERT_EQ(header + 30, name);
-  const auto u16 = [&](std::size_t at) {
-    return static_cast<std::size_t>(static_cast<uint8_t>(bytes[at])) |
-           static_cast<std::size_t>(static_cast<uint8_t>(bytes[at + 1])) << 8;
-  };
-  const std::size_t data = header + 30 + u16(header + 26) + u16(header + 28);
-  bytes.at(data) = static_cast<char>(bytes[data] ^ 0x01);
-  testing::write_bytes(file, bytes);
-}
-
 // A load reads only the members it needs; verify_archive checks every member's CRC-32.
 TEST(InteropPyTorch, VerifyArchiveChecksTheMembersALoadDoesNotRead) {
   testing::TempDir dir;
   const auto path = dir / "m.pt";
   io::save_pytorch(Dict{{"w", arange(0, 4, 1, kFloat32)}}, path);
   EXPECT_NO_THROW(io::verify_archive(path));
-  damage_member(path, "archive/version");
+  testing::damage_zip_member(path, "archive/version");
   EXPECT_NO_THROW(load(path));  // `version` is not read
   try {
     io::verify_archive(path);

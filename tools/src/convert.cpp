@@ -7,11 +7,14 @@
 #include "errors.h"
 #include "page_release.h"
 #include "progress.h"
+#include "scratch_dir.h"
 #include "source.h"
 #include "text.h"
 #include "tree.h"
 #include "wick/io/formats.h"
+#include "wick/io/interop/numpy.h"
 #include "wick/io/native/reader.h"
+#include "wick/io/native/writer.h"
 
 namespace wick::cli {
 
@@ -48,18 +51,54 @@ struct ConvertJob {
   ProgressMode progress;
 };
 
-// Streams tensor by tensor where the input can be mapped (wick, safetensors, .npy): the writer
-// reads the tensors from a mapping whose pages PageRelease hands back as it goes, so memory
-// stays near one tensor however large the file. A wick input is first verified in one
-// sequential pass (a copy must not launder a damaged tensor under fresh checksums). The zip
-// formats (PyTorch, .npz) are loaded whole: their members may be compressed, and a PyTorch
-// file's tensors are known only once its whole pickle has run.
+// An .npz's arrays, one at a time, into a wick file at `to`: numpy.savez does not align its
+// members, so few of them can be mapped, and savez_compressed's must be inflated. Memory holds
+// one array; the copy is fast (unchecked, not synced) as it lives only as long as the convert.
+// Errors reading IN name it (on_file); those writing the copy name the copy.
+void unpack_npz(const std::string& in, const std::string& in_name,
+                const std::filesystem::path& to) {
+  const auto copy_failure = [&](const IoError& e) {
+    return Failure(kUnreadable,
+                   "cannot unpack " + in_name + " to " + to.string() + ": " + without_file_name(e));
+  };
+  try {
+    SaveOptions fast;
+    fast.durable = false;
+    io::Writer writer(to, fast);
+    on_file(in, [&] {
+      io::for_each_npz_array(in, [&](const std::string& key, const Tensor& t) {
+        try {
+          writer.add(key, t);
+        } catch (const IoError& e) {
+          throw copy_failure(e);
+        }
+      });
+    });
+    writer.finish();
+  } catch (const IoError& e) {
+    throw copy_failure(e);
+  }
+}
+
+// Streams tensor by tensor: the writer reads the tensors from a mapping of `source` (a wick file,
+// or the stored members of the others, aligned as torch.save and wick write them) whose pages
+// PageRelease hands back as it goes, so memory stays near one tensor however large the file. A
+// wick input is first verified in one sequential pass (a copy must not launder a damaged tensor
+// under fresh checksums); a mapped zip member's CRC-32 is checked when it is mapped. An .npz
+// input is first unpacked into a scratch wick file (unpack_npz()); a PyTorch file's compressed
+// or misaligned members (torch.save writes none) are read.
 void convert_file(const ConvertJob& job, io::FileFormat from, std::ostream& err) {
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(job.in, ec);
   const bool bar = !ec && want_progress(job.progress, size);
   const std::string in_name = shown(job.in, kMaxShownBytes, Escape::kLine);
-  if (from == io::FileFormat::Wick) {
+  std::optional<ScratchDir> scratch;
+  std::string source = job.in;
+  if (from == io::FileFormat::Npz) {
+    scratch.emplace("npz", "unpack " + in_name);
+    source = (scratch->path() / "arrays.wick").string();
+    unpack_npz(job.in, in_name, source);
+  } else if (from == io::FileFormat::Wick) {
     on_file(job.in, [&] {
       std::optional<ProgressBar> verifying;  // outlives the reader that calls it
       LoadOptions check;
@@ -67,13 +106,14 @@ void convert_file(const ConvertJob& job, io::FileFormat from, std::ostream& err)
       io::Reader(job.in, check).verify();
     });
   }
-  const Loaded l = load_any(job.in, /*verify=*/from != io::FileFormat::Wick);  // just verified
+  // A wick input was just verified, and the unpacked copy was written from checked arrays.
+  const Loaded l = load_any(source, /*verify=*/from != io::FileFormat::Wick && !scratch);
   const Value root = selected(job.in, l.root, job.only);
   std::optional<ProgressBar> writing;
   SaveOptions options;
   options.metadata = l.metadata;
   if (bar) options.progress = writing.emplace(err, "writing " + in_name).callback();
-  const PageRelease release(root, job.in);
+  const PageRelease release(root, source);
   try {
     io::save_as(root, job.out, job.format, options);
   } catch (const IoError& e) {

@@ -3,7 +3,6 @@
 #include <system_error>
 
 #include "errors.h"
-#include "wick/io/interop/numpy.h"
 #include "wick/io/interop/safetensors.h"
 #include "wick/io/native/reader.h"
 #include "wick/io/serialize.h"
@@ -46,10 +45,11 @@ Loaded load_any(const std::string& file, bool verify) {
       l.metadata = reader.metadata();
     } else if (format == io::FileFormat::Safetensors) {
       l.root = io::load_safetensors(file, &l.metadata, /*mmap=*/true);
-    } else if (format == io::FileFormat::Npy) {
-      l.root = io::load_npy(file, /*mmap=*/true);
     } else {
-      l.root = load(file);
+      // Safetensors was handled above for its metadata; the others keep none.
+      LoadOptions options;
+      options.mmap = true;
+      l.root = load(file, options);
     }
     return l;
   });

@@ -32,8 +32,9 @@ struct Loaded {
   Dict metadata;  ///< the file's metadata where the format has some (wick, safetensors)
 };
 
-/// Loads `file` in whatever format it is; Failure as on_file() throws it. wick, safetensors and
-/// .npy files are mapped (tensors view the file's pages), the zip formats read whole.
+/// Loads `file` in whatever format it is; Failure as on_file() throws it. It is mapped: tensors
+/// view the file's pages wherever its format lets them (in the zip formats, stored members
+/// aligned for their dtype, as torch.save and wick write them), the others are read.
 /// `verify` = false skips a wick file's checksums (for a caller that has just checked them).
 Loaded load_any(const std::string& file, bool verify = true);
 

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -34,29 +33,12 @@ bool is_stdin_name(const std::string& arg) {
   return arg == "-" || arg == "/dev/stdin" || arg == "/dev/fd/0" || arg == "/proc/self/fd/0";
 }
 
-StdinSpool::StdinSpool(int fd) {
-  std::error_code ec;
-  const std::filesystem::path tmp = std::filesystem::temp_directory_path(ec);
-  if (ec) {
-    throw Failure(kUnreadable, "cannot copy standard input: no temporary directory (" +
-                                   ec.message() + "; set TMPDIR to one)");
-  }
-  std::string tmpl = (tmp / "wick-stdin-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) {
-    throw Failure(kUnreadable, "cannot copy standard input: cannot make a directory in " +
-                                   tmp.string() + " (" + os_error() + ")");
-  }
-  dir_ = tmpl;
-  try {
-    copy(fd);
-  } catch (...) {
-    remove_all(dir_, ec);  // the destructor does not run for a constructor that throws
-    throw;
-  }
+StdinSpool::StdinSpool(int fd) : dir_("stdin", "copy standard input") {
+  copy(fd);
 }
 
 void StdinSpool::copy(int fd) {
-  path_ = (dir_ / "stdin").string();
+  path_ = (dir_.path() / "stdin").string();
   const int out = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (out < 0) {
     throw Failure(kUnreadable, "cannot copy standard input to " + path_ + ": " + os_error());
@@ -77,11 +59,6 @@ void StdinSpool::copy(int fd) {
     size_ += static_cast<uint64_t>(got);
   }
   ::close(out);
-}
-
-StdinSpool::~StdinSpool() {
-  std::error_code ec;  // a destructor must not throw; a leftover temp file is all that can go wrong
-  std::filesystem::remove_all(dir_, ec);
 }
 
 ReplacingStream::Buf::Buf(std::ostream& out, std::string from, std::string to)

@@ -11,6 +11,8 @@
 #include <streambuf>
 #include <string>
 
+#include "scratch_dir.h"
+
 namespace wick::cli {
 
 /// How reports name standard input.
@@ -26,7 +28,6 @@ bool is_stdin_name(const std::string& arg);
 class StdinSpool {
  public:
   explicit StdinSpool(int fd = 0);
-  ~StdinSpool();
   StdinSpool(const StdinSpool&) = delete;
   StdinSpool& operator=(const StdinSpool&) = delete;
 
@@ -38,7 +39,7 @@ class StdinSpool {
  private:
   void copy(int fd);  // standard input into path_, in dir_
 
-  std::filesystem::path dir_;
+  ScratchDir dir_;  // removed with the copy in it, also when the constructor throws
   std::string path_;
   uint64_t size_ = 0;
 };

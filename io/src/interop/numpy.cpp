@@ -1,7 +1,9 @@
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "common/file.h"
 #include "common/tensor_bytes.h"
@@ -346,40 +348,69 @@ void save_npy(const Tensor& tensor, const std::filesystem::path& path, const Sav
       options.progress, header.size() + data.nbytes());
 }
 
-Value load_npz(const std::filesystem::path& path) {
+namespace {
+
+// Member `i` of an .npz archive, which the caller checked is named <key>.npy: its header is
+// read through libzip; with `mmap`, data that needs no swap and lies aligned in a stored member
+// is a view of the mapped archive, else it is read.
+Tensor npz_member(detail::ZipReader& zip, std::size_t i, const std::string& where, bool mmap) {
+  const detail::ZipEntry& e = zip.entries()[i];
+  WICK_CHECK(e.size >= kPrefixSize + 2, FormatError, where, ": ", e.size,
+             " bytes is too short for an .npy header");
+  detail::ZipReader::Stream s(zip, i);
+  char prefix[kPrefixSize + 4] = {};
+  s.read(prefix, kPrefixSize, "npy magic");
+  const std::size_t len_size = length_field_size(prefix, where);
+  s.read(prefix + kPrefixSize, len_size, "npy header length");
+  const uint64_t hlen = len_size == 2 ? detail::load_le<uint16_t>(prefix + kPrefixSize)
+                                      : detail::load_le<uint32_t>(prefix + kPrefixSize);
+  WICK_CHECK(hlen <= kMaxHeaderBytes, FormatError, where, ": header of ", hlen,
+             " bytes exceeds NumPy's limit of ", kMaxHeaderBytes);
+  std::string header(static_cast<std::size_t>(hlen), '\0');
+  s.read(header.data(), header.size(), "npy header");
+  const NpyHeader h = parse_header(header, kPrefixSize + len_size, where);
+  WICK_CHECK(e.size >= h.data_offset && e.size - h.data_offset == h.nbytes, FormatError, where,
+             ": shape ", shape_str(h.shape), " of ", dtype_name(h.dtype), " needs ", h.nbytes,
+             " data bytes, the member has ", e.size - std::min(e.size, h.data_offset));
+  zip.check_plausible(i, e.size, "array");
+  std::shared_ptr<Storage> storage;
+  if (mmap && !h.swap) storage = zip.map_bytes(i, h.data_offset, h.nbytes, dtype_size(h.dtype));
+  if (!storage) {
+    storage = Storage::allocate(static_cast<std::size_t>(h.nbytes));
+    s.read(storage->data(), storage->nbytes(), "npy data");
+    s.finish();
+  }
+  return finish_tensor(std::move(storage), h, where);
+}
+
+// Calls `fn(key, array)` for each member of an .npz archive, in archive order.
+void each_npz_member(const std::filesystem::path& path, bool mmap,
+                     const std::function<void(const std::string&, Tensor)>& fn) {
   detail::ZipReader zip(path, "load_npz");
-  Dict out;
+  std::unordered_set<std::string> keys;
   for (std::size_t i = 0; i < zip.entries().size(); ++i) {
     const detail::ZipEntry& e = zip.entries()[i];
     const std::string where = "load_npz: " + path.string() + ": member '" + e.name + "'";
     WICK_CHECK(e.name.size() >= 4 && e.name.ends_with(".npy"), FormatError, where,
                ": not an .npy array (npz members are named <key>.npy)");
-    const std::string key = e.name.substr(0, e.name.size() - 4);
-    WICK_CHECK(!out.contains(key), FormatError, where, ": the archive holds '", key, "' twice");
-    WICK_CHECK(e.size >= kPrefixSize + 2, FormatError, where, ": ", e.size,
-               " bytes is too short for an .npy header");
-    detail::ZipReader::Stream s(zip, i);
-    char prefix[kPrefixSize + 4] = {};
-    s.read(prefix, kPrefixSize, "npy magic");
-    const std::size_t len_size = length_field_size(prefix, where);
-    s.read(prefix + kPrefixSize, len_size, "npy header length");
-    const uint64_t hlen = len_size == 2 ? detail::load_le<uint16_t>(prefix + kPrefixSize)
-                                        : detail::load_le<uint32_t>(prefix + kPrefixSize);
-    WICK_CHECK(hlen <= kMaxHeaderBytes, FormatError, where, ": header of ", hlen,
-               " bytes exceeds NumPy's limit of ", kMaxHeaderBytes);
-    std::string header(static_cast<std::size_t>(hlen), '\0');
-    s.read(header.data(), header.size(), "npy header");
-    const NpyHeader h = parse_header(header, kPrefixSize + len_size, where);
-    WICK_CHECK(e.size >= h.data_offset && e.size - h.data_offset == h.nbytes, FormatError, where,
-               ": shape ", shape_str(h.shape), " of ", dtype_name(h.dtype), " needs ", h.nbytes,
-               " data bytes, the member has ", e.size - std::min(e.size, h.data_offset));
-    zip.check_plausible(i, e.size, "array");
-    auto storage = Storage::allocate(static_cast<std::size_t>(h.nbytes));
-    s.read(storage->data(), storage->nbytes(), "npy data");
-    s.finish();
-    out.insert(key, finish_tensor(std::move(storage), h, where));
+    std::string key = e.name.substr(0, e.name.size() - 4);
+    WICK_CHECK(keys.insert(key).second, FormatError, where, ": the archive holds '", key,
+               "' twice");
+    fn(key, npz_member(zip, i, where, mmap));
   }
+}
+
+}  // namespace
+
+Value load_npz(const std::filesystem::path& path, bool mmap) {
+  Dict out;
+  each_npz_member(path, mmap, [&](const std::string& key, Tensor t) { out.insert(key, t); });
   return out;
+}
+
+void for_each_npz_array(const std::filesystem::path& path,
+                        const std::function<void(const std::string&, Tensor)>& fn) {
+  each_npz_member(path, false, fn);
 }
 
 void save_npz(const Value& arrays, const std::filesystem::path& path, NpzCompression compression,

@@ -28,9 +28,12 @@ std::string archive_prefix(const detail::ZipReader& zip) {
 
 // The bytes of each storage of `refs`, from <prefix>data/<key>. Every one is checked (its
 // member, its size, its inflation) before any is read, so that a refusal costs no tensor memory.
+// With `mmap`, stored members aligned for their dtype (torch.save aligns them to 64 bytes) are
+// views of the mapped archive; the others are read.
 std::vector<std::shared_ptr<Storage>> read_storages(detail::ZipReader& zip,
                                                     const std::string& prefix,
-                                                    const std::vector<detail::StorageRef>& refs) {
+                                                    const std::vector<detail::StorageRef>& refs,
+                                                    bool mmap) {
   std::vector<std::size_t> members;
   std::vector<uint64_t> sizes;
   std::vector<std::string> whats;
@@ -51,14 +54,18 @@ std::vector<std::shared_ptr<Storage>> read_storages(detail::ZipReader& zip,
     sizes.push_back(nbytes);
   }
   std::vector<std::shared_ptr<Storage>> out;
-  for (std::size_t i = 0; i < refs.size(); ++i)
-    out.push_back(zip.read_storage(members[i], sizes[i], whats[i].c_str()));
+  for (std::size_t i = 0; i < refs.size(); ++i) {
+    std::shared_ptr<Storage> mapped;
+    if (mmap) mapped = zip.map_bytes(members[i], 0, sizes[i], dtype_size(refs[i].dtype));
+    out.push_back(mapped ? std::move(mapped)
+                         : zip.read_storage(members[i], sizes[i], whats[i].c_str()));
+  }
   return out;
 }
 
 }  // namespace
 
-Value load_pytorch(const std::filesystem::path& path) {
+Value load_pytorch(const std::filesystem::path& path, bool mmap) {
   detail::ZipReader zip(path, "load_pytorch");
   const std::string prefix = archive_prefix(zip);
   const auto pkl = zip.find(prefix + "data.pkl");
@@ -76,7 +83,7 @@ Value load_pytorch(const std::filesystem::path& path) {
   const std::string pickle =
       zip.read_all(*pkl, std::min<uint64_t>(detail::kMaxPickleBytes, limits.max_bytes));
   const detail::StorageLoader loader = [&](const std::vector<detail::StorageRef>& refs) {
-    return read_storages(zip, prefix, refs);
+    return read_storages(zip, prefix, refs, mmap);
   };
   const std::string where = "load_pytorch: " + path.string() + ": " + prefix + "data.pkl";
   return detail::unpickle_weights(pickle, loader, where, limits);

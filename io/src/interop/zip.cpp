@@ -1,6 +1,9 @@
 #include "interop/zip.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
 #include <zip.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -10,6 +13,7 @@
 
 #include "common/file.h"
 #include "common/tensor_bytes.h"
+#include "interop/zip_layout.h"
 #include "wick/core/error.h"
 
 namespace wick::io::detail {
@@ -17,6 +21,8 @@ namespace {
 
 // The buffer members are verified through (check_plausible()).
 constexpr std::size_t kVerifyChunk = std::size_t{64} << 10;
+// How much of a mapped member is checked (CRC-32) before its pages are dropped.
+constexpr uint64_t kMappedCrcChunk = uint64_t{8} << 20;
 // Bytes of a local file header before the name; the zip64 extra field libzip adds to it for
 // members of 4 GiB or more; the 'FB' extra field torch pads local headers with.
 constexpr uint64_t kLocalHeaderSize = 30;
@@ -78,9 +84,9 @@ void ZipReader::read_directory() {
       fail(static_cast<std::size_t>(i), zip_strerror(archive_));
     }
     const zip_uint64_t need =
-        ZIP_STAT_NAME | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD;
+        ZIP_STAT_NAME | ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD | ZIP_STAT_CRC;
     if ((st.valid & need) != need) fail(static_cast<std::size_t>(i), "incomplete directory entry");
-    entries_.push_back({st.name, st.size, st.comp_size, st.comp_method == ZIP_CM_DEFLATE});
+    entries_.push_back({st.name, st.size, st.comp_size, st.comp_method == ZIP_CM_DEFLATE, st.crc});
     index_.emplace(entries_.back().name, entries_.size() - 1);
     // Members that overlap (each one's data running on into the next's, all sharing one
     // kernel, as the "better zip bomb" does) would multiply what the file inflates to; libzip
@@ -209,6 +215,55 @@ std::shared_ptr<Storage> ZipReader::read_storage(std::size_t index, uint64_t nby
   s.read(storage->data(), storage->nbytes(), what);
   s.finish();
   return storage;
+}
+
+bool ZipReader::map_archive() {
+  if (map_tried_) return mapping_ != nullptr;
+  map_tried_ = true;
+  const File file(path_);
+  if (file.size() != file_size_) return false;  // replaced since libzip opened it: read
+  auto mapping = std::make_shared<const Mapping>(file);
+  auto offsets =
+      member_data_offsets({mapping->data(), static_cast<std::size_t>(mapping->size())}, entries_);
+  if (!offsets) return false;
+  data_offsets_ = std::move(*offsets);
+  mapping_ = std::move(mapping);
+  return true;
+}
+
+// What libzip compares at the end of a read, over the mapping. Clean pages of a private file
+// mapping come back from the file when touched again, so those wholly inside the member are
+// dropped (MADV_DONTNEED) behind the check: checking a 1 GiB member leaves nothing resident.
+void ZipReader::check_mapped_crc(std::size_t index, const std::byte* data) const {
+  const ZipEntry& e = entries_[index];
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  uintptr_t dropped = (begin + page - 1) / page * page;  // first page wholly in the member
+  uLong crc = ::crc32_z(0, nullptr, 0);
+  for (uint64_t done = 0; done < e.size;) {
+    const uint64_t n = std::min(e.size - done, kMappedCrcChunk);
+    crc = ::crc32_z(crc, reinterpret_cast<const Bytef*>(data + done), static_cast<z_size_t>(n));
+    done += n;
+    const uintptr_t upto = (begin + done) / page * page;
+    if (upto > dropped) {
+      ::madvise(reinterpret_cast<void*>(dropped), upto - dropped, MADV_DONTNEED);
+      dropped = upto;
+    }
+  }
+  // libzip's words for the same fault when the member is read.
+  if (crc != e.crc) fail(index, "CRC error");
+}
+
+std::shared_ptr<Storage> ZipReader::map_bytes(std::size_t index, uint64_t skip, uint64_t nbytes,
+                                              std::size_t alignment) {
+  const ZipEntry& e = entries_.at(index);
+  if (e.deflated || nbytes == 0 || skip > e.size || nbytes > e.size - skip || !map_archive()) {
+    return nullptr;
+  }
+  std::byte* data = mapping_->data() + data_offsets_[index];
+  if (reinterpret_cast<uintptr_t>(data + skip) % alignment != 0) return nullptr;
+  check_mapped_crc(index, data);
+  return Storage::borrow(data + skip, static_cast<std::size_t>(nbytes), mapping_);
 }
 
 ZipReader::Stream::Stream(ZipReader& reader, std::size_t index) : reader_(reader), index_(index) {

@@ -31,7 +31,10 @@ struct ZipEntry {
   uint64_t size = 0;       ///< uncompressed bytes
   uint64_t comp_size = 0;  ///< bytes in the archive
   bool deflated = false;   ///< deflate (else stored)
+  uint32_t crc = 0;        ///< CRC-32 of the uncompressed bytes
 };
+
+class Mapping;
 
 /// A read-only archive. Members must be stored or deflated; anything else (encrypted, bzip2,
 /// ...) is refused when read.
@@ -70,6 +73,14 @@ class ZipReader {
 
   /// Reads member `index`, which must hold exactly `nbytes` bytes, into fresh storage.
   std::shared_ptr<Storage> read_storage(std::size_t index, uint64_t nbytes, const char* what);
+  /// Bytes [`skip`, `skip` + `nbytes`) of member `index` as a view of a private, copy-on-write
+  /// mapping of the archive, kept alive by the storage; nullptr when they must be read instead:
+  /// the member is deflated, the view would start misaligned for `alignment`, or the archive's
+  /// layout is one only libzip follows (zip_layout.h). The whole member's CRC-32 is checked
+  /// first, through the mapping, whose pages are dropped behind the check: a mapped load leaves
+  /// resident only what its caller then touches. FormatError when the CRC-32 does not match.
+  std::shared_ptr<Storage> map_bytes(std::size_t index, uint64_t skip, uint64_t nbytes,
+                                     std::size_t alignment);
   /// FormatError unless member `index` holds exactly `nbytes` bytes and passes
   /// check_plausible(): what read_storage() checks before it allocates.
   void check_storage(std::size_t index, uint64_t nbytes, const char* what);
@@ -103,6 +114,8 @@ class ZipReader {
   }
   void verify_expanding_members();
   void verify_member(std::size_t index, std::unique_ptr<char[]>& chunk);
+  bool map_archive();
+  void check_mapped_crc(std::size_t index, const std::byte* data) const;
 
   zip* archive_ = nullptr;
   std::string op_;
@@ -111,6 +124,9 @@ class ZipReader {
   std::vector<ZipEntry> entries_;
   std::unordered_map<std::string, std::size_t> index_;  // first member of each name
   bool expanding_verified_ = false;                     // verify_expanding_members() has run
+  bool map_tried_ = false;                              // map_archive() has run
+  std::shared_ptr<const Mapping> mapping_;              // set when every member was located
+  std::vector<uint64_t> data_offsets_;                  // of each member, in the mapping
 };
 
 /// Writes an archive at a path. Members point at caller memory that must stay alive until

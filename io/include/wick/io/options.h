@@ -45,9 +45,10 @@ struct LoadOptions {
   /// a corrupt file then yields wrong values instead of an error (it still never crashes).
   bool verify = true;
   /// Memory-map the file (paths only): tensors become zero-copy views of a private,
-  /// copy-on-write mapping, kept alive as long as any of them is. Of the foreign formats,
-  /// safetensors and .npy files are mapped too (a tensor misaligned for its dtype, or .npy data
-  /// that must be byte-swapped, is read instead); PyTorch and .npz archives are read.
+  /// copy-on-write mapping, kept alive as long as any of them is. The foreign formats are
+  /// mapped too: safetensors and .npy files, and the stored members of PyTorch and .npz
+  /// archives (after their CRC-32 is checked); a tensor misaligned for its dtype, a compressed
+  /// member, or .npy data that must be byte-swapped is read instead.
   bool mmap = false;
   /// Progress callback (may be empty).
   ProgressFn progress;

@@ -3,6 +3,8 @@
 /// NumPy files: `.npy` (one array) and `.npz` (a zip archive of named `.npy` members).
 
 #include <filesystem>
+#include <functional>
+#include <string>
 
 #include "wick/core/tensor.h"
 #include "wick/core/value.h"
@@ -32,7 +34,19 @@ void save_npy(const Tensor& tensor, const std::filesystem::path& path,
 /// Loads an `.npz` archive (numpy.savez or savez_compressed: stored or deflated members) as a
 /// Dict from member name without `.npy` to tensor, in archive order. Members that are not
 /// `.npy` arrays and repeated names are refused.
-Value load_npz(const std::filesystem::path& path);
+///
+/// With `mmap`, an array stored (not compressed) whose data lies aligned for its dtype in the
+/// archive views a private, copy-on-write mapping of it, kept alive as long as any such tensor
+/// is, after its member's CRC-32 is checked; the others are read (numpy.savez does not align its
+/// members, wick's save_npz() does).
+Value load_npz(const std::filesystem::path& path, bool mmap = false);
+
+/// The arrays of an `.npz` archive one at a time, in archive order, as numpy.load's lazy
+/// NpzFile gives them: `fn(key, array)` is called for each before the next is read, so memory
+/// holds one array at a time besides those `fn` keeps. Refuses what load_npz() refuses, when it
+/// reaches the member at fault (the arrays before it have been passed to `fn`).
+void for_each_npz_array(const std::filesystem::path& path,
+                        const std::function<void(const std::string& key, Tensor array)>& fn);
 
 /// How save_npz() stores its members.
 enum class NpzCompression {

@@ -25,7 +25,12 @@ namespace wick::io {
 /// Storage, with their offsets and strides. bool, uint8, int8, int16, int32, int64, float16,
 /// bfloat16, float32 and float64 are supported; complex, quantized and sparse tensors are
 /// refused. FormatError for anything malformed, IoError when the file cannot be read.
-Value load_pytorch(const std::filesystem::path& path);
+///
+/// With `mmap`, tensors whose storage is a stored member aligned for its dtype (torch.save
+/// writes them so) view a private, copy-on-write mapping of the archive instead of a copy,
+/// kept alive as long as any of them is; each mapped member's CRC-32 is checked as when it is
+/// read, and compressed or misaligned members are read.
+Value load_pytorch(const std::filesystem::path& path, bool mmap = false);
 
 /// Saves `value` the way torch.save does (zip archive, pickle protocol 2, one record per
 /// storage, stored members aligned to 64 bytes). Dicts are written as dicts (int keys as ints),
