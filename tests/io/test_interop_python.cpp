@@ -27,8 +27,8 @@ using testing::read_lines;
 using testing::run_script;
 using testing::TempDir;
 
-// Expects wick::load(dir/name) to read exactly what Python described in name.manifest, and the
-// file to be detected as `format`.
+// Expects wick::load(dir/name), read and mapped, to give exactly what Python described in
+// name.manifest, and the file to be detected as `format`.
 void expect_matches_manifest(const std::filesystem::path& dir, const std::string& name,
                              io::FileFormat format) {
   SCOPED_TRACE(name);
@@ -40,6 +40,7 @@ void expect_matches_manifest(const std::filesystem::path& dir, const std::string
   ASSERT_EQ(got.size(), want.size());
   for (std::size_t i = 0; i < got.size(); ++i)
     EXPECT_EQ(got[i], want[i]) << "line " << i;
+  EXPECT_EQ(describe(load(path, testing::read_options(true, true))), want) << "mapped";
 }
 
 TEST(InteropPython, PyTorchFilesLoadBitExact) {
@@ -68,6 +69,11 @@ TEST(InteropPython, PyTorchFilesLoadBitExact) {
     EXPECT_EQ(t.offset(), w.offset);
   }
   EXPECT_EQ(v["tail"].tensor().offset(), 7);
+  // torch.save aligns its stored members to 64 bytes: a mapped load views them in the file.
+  EXPECT_TRUE(io::load_pytorch(dir / "torch_views.pt", /*mmap=*/true)["base"]
+                  .tensor()
+                  .storage()
+                  ->borrowed());
   EXPECT_EQ(v["tail"].tensor().storage()->nbytes(), 10u * 8u);
   EXPECT_TRUE(v["tied_a"].tensor().is_same(v["tied_b"].tensor()));
   // A state dict inside a checkpoint loads straight into modules.
