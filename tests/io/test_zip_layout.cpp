@@ -183,11 +183,19 @@ TEST(ZipLayout, ForEachNpzArrayGivesTheArraysOneByOneInArchiveOrder) {
   io::save_npz(some_arrays(), dir / "s.npz", io::NpzCompression::Deflated);
   Dict got;
   std::vector<std::string> order;
-  io::for_each_npz_array(dir / "s.npz", [&](const std::string& key, Tensor t) {
-    order.push_back(key);
-    got.insert(key, t);
-  });
+  std::vector<std::pair<uint64_t, uint64_t>> reports;
+  io::for_each_npz_array(
+      dir / "s.npz",
+      [&](const std::string& key, Tensor t) {
+        order.push_back(key);
+        got.insert(key, t);
+      },
+      [&](uint64_t done, uint64_t total) { reports.emplace_back(done, total); });
   EXPECT_EQ(order, (std::vector<std::string>{"a", "b", "c"}));
+  // After each array, the archive bytes of the members done, rising to all of them.
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_LT(reports[0].first, reports[1].first);
+  EXPECT_EQ(reports[2].first, reports[2].second);
   EXPECT_EQ(Value(got), Value(some_arrays()));
   // Refusals come when the member at fault is reached, after the arrays before it.
   const std::string mixed =

@@ -55,8 +55,8 @@ struct ConvertJob {
 // members, so few of them can be mapped, and savez_compressed's must be inflated. Memory holds
 // one array; the copy is fast (unchecked, not synced) as it lives only as long as the convert.
 // Errors reading IN name it (on_file); those writing the copy name the copy.
-void unpack_npz(const std::string& in, const std::string& in_name,
-                const std::filesystem::path& to) {
+void unpack_npz(const std::string& in, const std::string& in_name, const std::filesystem::path& to,
+                const ProgressFn& progress) {
   const auto copy_failure = [&](const IoError& e) {
     return Failure(kUnreadable,
                    "cannot unpack " + in_name + " to " + to.string() + ": " + without_file_name(e));
@@ -66,13 +66,16 @@ void unpack_npz(const std::string& in, const std::string& in_name,
     fast.durable = false;
     io::Writer writer(to, fast);
     on_file(in, [&] {
-      io::for_each_npz_array(in, [&](const std::string& key, const Tensor& t) {
-        try {
-          writer.add(key, t);
-        } catch (const IoError& e) {
-          throw copy_failure(e);
-        }
-      });
+      io::for_each_npz_array(
+          in,
+          [&](const std::string& key, const Tensor& t) {
+            try {
+              writer.add(key, t);
+            } catch (const IoError& e) {
+              throw copy_failure(e);
+            }
+          },
+          progress);
     });
     writer.finish();
   } catch (const IoError& e) {
@@ -97,7 +100,9 @@ void convert_file(const ConvertJob& job, io::FileFormat from, std::ostream& err)
   if (from == io::FileFormat::Npz) {
     scratch.emplace("npz", "unpack " + in_name);
     source = (scratch->path() / "arrays.wick").string();
-    unpack_npz(job.in, in_name, source);
+    std::optional<ProgressBar> unpacking;
+    unpack_npz(job.in, in_name, source,
+               bar ? unpacking.emplace(err, "unpacking " + in_name).callback() : ProgressFn{});
   } else if (from == io::FileFormat::Wick) {
     on_file(job.in, [&] {
       std::optional<ProgressBar> verifying;  // outlives the reader that calls it

@@ -383,10 +383,16 @@ Tensor npz_member(detail::ZipReader& zip, std::size_t i, const std::string& wher
   return finish_tensor(std::move(storage), h, where);
 }
 
-// Calls `fn(key, array)` for each member of an .npz archive, in archive order.
+// Calls `fn(key, array)` for each member of an .npz archive, in archive order, and then
+// `progress` with the archive bytes of the members done so far.
 void each_npz_member(const std::filesystem::path& path, bool mmap,
-                     const std::function<void(const std::string&, Tensor)>& fn) {
+                     const std::function<void(const std::string&, Tensor)>& fn,
+                     const ProgressFn& progress = {}) {
   detail::ZipReader zip(path, "load_npz");
+  uint64_t total = 0;  // cannot overflow: the reader checked that the sizes fit in the file
+  for (const detail::ZipEntry& e : zip.entries())
+    total += e.comp_size;
+  uint64_t done = 0;
   std::unordered_set<std::string> keys;
   for (std::size_t i = 0; i < zip.entries().size(); ++i) {
     const detail::ZipEntry& e = zip.entries()[i];
@@ -397,6 +403,8 @@ void each_npz_member(const std::filesystem::path& path, bool mmap,
     WICK_CHECK(keys.insert(key).second, FormatError, where, ": the archive holds '", key,
                "' twice");
     fn(key, npz_member(zip, i, where, mmap));
+    done += e.comp_size;
+    if (progress) progress(done, total);
   }
 }
 
@@ -409,8 +417,9 @@ Value load_npz(const std::filesystem::path& path, bool mmap) {
 }
 
 void for_each_npz_array(const std::filesystem::path& path,
-                        const std::function<void(const std::string&, Tensor)>& fn) {
-  each_npz_member(path, false, fn);
+                        const std::function<void(const std::string&, Tensor)>& fn,
+                        const ProgressFn& progress) {
+  each_npz_member(path, false, fn, progress);
 }
 
 void save_npz(const Value& arrays, const std::filesystem::path& path, NpzCompression compression,

@@ -44,9 +44,11 @@ Value load_npz(const std::filesystem::path& path, bool mmap = false);
 /// The arrays of an `.npz` archive one at a time, in archive order, as numpy.load's lazy
 /// NpzFile gives them: `fn(key, array)` is called for each before the next is read, so memory
 /// holds one array at a time besides those `fn` keeps. Refuses what load_npz() refuses, when it
-/// reaches the member at fault (the arrays before it have been passed to `fn`).
+/// reaches the member at fault (the arrays before it have been passed to `fn`). `progress`, when
+/// set, is told after each array how many of the archive's member bytes are done.
 void for_each_npz_array(const std::filesystem::path& path,
-                        const std::function<void(const std::string& key, Tensor array)>& fn);
+                        const std::function<void(const std::string& key, Tensor array)>& fn,
+                        const ProgressFn& progress = {});
 
 /// How save_npz() stores its members.
 enum class NpzCompression {
