@@ -22,11 +22,18 @@ install(FILES ${PROJECT_BINARY_DIR}/wickConfig.cmake ${PROJECT_BINARY_DIR}/wickC
   DESTINATION ${WICK_CMAKE_DIR})
 
 # pkg-config (wick.pc). libwick.a is static, so its users also link what it links: each
-# imported dependency below adds -l<name>, taken from its library file.
+# imported dependency below adds -l<name>, taken from its library file (FindZLIB sets only the
+# per-configuration location when it finds a release library).
 set(WICK_PC_DEPENDENCY_LIBS "")
 foreach(dep XXHash::XXHash libzip::zip ZLIB::ZLIB)
   if(TARGET ${dep})
     get_target_property(location ${dep} IMPORTED_LOCATION)
+    if(NOT location)
+      get_target_property(location ${dep} IMPORTED_LOCATION_RELEASE)
+    endif()
+    if(NOT location)
+      message(FATAL_ERROR "wick.pc: no library file for ${dep}")
+    endif()
     get_filename_component(name ${location} NAME_WE)
     string(REGEX REPLACE "^lib" "" name ${name})
     string(APPEND WICK_PC_DEPENDENCY_LIBS " -l${name}")
