@@ -305,8 +305,8 @@ inline std::vector<std::pair<std::string, uint64_t>> zip_data_offsets(const std:
   return out;
 }
 
-// Byte `offset` of `member`'s (stored) data changed: reading that member fails its CRC-32. The local
-// header (APPNOTE 4.3.7) gives where the data starts: 30 bytes, the name, the extra field.
+// Byte `offset` of `member`'s (stored) data changed: reading that member fails its CRC-32. The
+// local header (APPNOTE 4.3.7) gives where the data starts: 30 bytes, the name, the extra field.
 inline void damage_zip_member(const std::filesystem::path& file, const std::string& member,
                               std::size_t offset = 0) {
   std::vector<char> bytes = read_bytes(file);

@@ -455,19 +455,21 @@ TEST(HostileNumpy, EmptyArraysWithHugeSizesAreFormatErrors) {
     EXPECT_EQ(
         bounded(what + " / load(npz)", npz.size(), kNpyBound, [&] { (void)load(dir / "a.npz"); }),
         want);
+    // The same through the mapped loads.
     const LoadOptions mapped = testing::read_options(true, true);
-    EXPECT_EQ(bounded(what + " / load_npy mapped", npy.size(), kNpyBound,
-                      [&] { (void)io::load_npy(dir / "a.npy", /*mmap=*/true); }),
-              want);
-    EXPECT_EQ(bounded(what + " / load(npy) mapped", npy.size(), kNpyBound,
-                      [&] { (void)load(dir / "a.npy", mapped); }),
-              want);
-    EXPECT_EQ(bounded(what + " / load_npz mapped", npz.size(), kNpyBound,
-                      [&] { (void)io::load_npz(dir / "a.npz", /*mmap=*/true); }),
-              want);
-    EXPECT_EQ(bounded(what + " / load(npz) mapped", npz.size(), kNpyBound,
-                      [&] { (void)load(dir / "a.npz", mapped); }),
-              want);
+    const struct {
+      const char* how;
+      std::size_t size;
+      std::function<void()> decode;
+    } mapped_loads[] = {
+        {"load_npy", npy.size(), [&] { (void)io::load_npy(dir / "a.npy", /*mmap=*/true); }},
+        {"load(npy)", npy.size(), [&] { (void)load(dir / "a.npy", mapped); }},
+        {"load_npz", npz.size(), [&] { (void)io::load_npz(dir / "a.npz", /*mmap=*/true); }},
+        {"load(npz)", npz.size(), [&] { (void)load(dir / "a.npz", mapped); }},
+    };
+    for (const auto& m : mapped_loads) {
+      EXPECT_EQ(bounded(what + " / " + m.how + " mapped", m.size, kNpyBound, m.decode), want);
+    }
   }
 }
 

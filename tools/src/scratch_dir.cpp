@@ -16,7 +16,8 @@ ScratchDir::ScratchDir(const std::string& tag, const std::string& doing) {
     throw Failure(kUnreadable, "cannot " + doing + ": no temporary directory (" + ec.message() +
                                    "; set TMPDIR to one)");
   }
-  // mkdtemp(3) replaces the XXXXXX with a unique name.
+  // The template mkdtemp(3) takes: it replaces the six X with random characters and makes the
+  // directory (mode 0700).
   std::string name = (tmp / ("wick-" + tag + "-XXXXXX")).string();
   if (::mkdtemp(name.data()) == nullptr) {
     throw Failure(kUnreadable, "cannot " + doing + ": cannot make a directory in " + tmp.string() +

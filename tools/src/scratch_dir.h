@@ -8,7 +8,8 @@
 
 namespace wick::cli {
 
-/// A fresh directory `wick-<tag>-XXXXXX` (mkdtemp(3)) under the temporary directory.
+/// A fresh directory under the temporary directory, named `wick-<tag>-` and six random
+/// characters (made by mkdtemp(3)).
 /// Failure(kUnreadable) "cannot <doing>: ..." when there is none or it cannot be made.
 class ScratchDir {
  public:
