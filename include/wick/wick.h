@@ -23,6 +23,7 @@
 #include "wick/core/tensor_dict.h"
 #include "wick/core/value.h"
 #include "wick/core/version.h"
+#include "wick/io/async_saver.h"
 #include "wick/io/formats.h"
 #include "wick/io/interop/numpy.h"
 #include "wick/io/interop/pytorch.h"
