@@ -71,16 +71,24 @@ struct SaveHandle::State {
   bool superseded = false;
   std::exception_ptr error;
   SaveStats stats;
+  std::exception_ptr progress_error;  // only the thread that writes (or follows the child) sets it
 
   void report(uint64_t done, uint64_t total) {
     done_bytes.store(done, std::memory_order_relaxed);
     total_bytes.store(total, std::memory_order_relaxed);
-    if (user_progress) user_progress(done, total);
+    if (!user_progress || progress_error != nullptr) return;
+    // A callback that throws is not called again, and its error becomes the save's (unless the
+    // save has one of its own): a fork-mode child cannot be stopped by it anyway.
+    try {
+      user_progress(done, total);
+    } catch (...) {
+      progress_error = std::current_exception();
+    }
   }
   void finish(std::exception_ptr e, bool dropped, uint64_t extra) {
     {
       const std::lock_guard lock(mu);
-      error = std::move(e);
+      error = e != nullptr ? std::move(e) : progress_error;
       superseded = dropped;
       if (extra != 0) stats.extra_bytes = extra;
       finished = true;
@@ -95,35 +103,41 @@ struct SaveHandle::State {
   }
 };
 
+SaveHandle::State& SaveHandle::state() const {
+  WICK_CHECK(state_ != nullptr, ArgumentError, "SaveHandle: an empty handle refers to no save");
+  return *state_;
+}
+
 bool SaveHandle::done() const {
-  const std::lock_guard lock(state_->mu);
+  const std::lock_guard lock(state().mu);
   return state_->finished;
 }
 
 void SaveHandle::wait() {
+  State& s = state();
   {
-    std::unique_lock lock(state_->mu);
-    state_->cv.wait(lock, [&] { return state_->finished; });
+    std::unique_lock lock(s.mu);
+    s.cv.wait(lock, [&] { return s.finished; });
   }
-  if (auto e = state_->take_error()) std::rethrow_exception(e);
+  if (auto e = s.take_error()) std::rethrow_exception(e);
 }
 
 std::pair<uint64_t, uint64_t> SaveHandle::progress() const {
-  return {state_->done_bytes.load(), state_->total_bytes.load()};
+  return {state().done_bytes.load(), state_->total_bytes.load()};
 }
 
 bool SaveHandle::superseded() const {
-  const std::lock_guard lock(state_->mu);
+  const std::lock_guard lock(state().mu);
   return state_->superseded;
 }
 
 SaveStats SaveHandle::stats() const {
-  const std::lock_guard lock(state_->mu);
+  const std::lock_guard lock(state().mu);
   return state_->stats;
 }
 
 const std::filesystem::path& SaveHandle::path() const {
-  return state_->path;
+  return state().path;
 }
 
 using State = SaveHandle::State;
@@ -135,7 +149,7 @@ struct AsyncSaver::Impl {
   std::optional<SaveHandle> start(TreeRef tree, const std::filesystem::path& path,
                                   const SaveOptions& options, std::optional<SnapshotMode> mode,
                                   bool or_return);
-  void start_copy(const std::shared_ptr<State>& s, Tree tree, detail::SnapshotPlan& plan,
+  void start_copy(const std::shared_ptr<State>& s, Tree& tree, detail::SnapshotPlan& plan,
                   std::unique_lock<std::mutex>& lock);
   void start_fork(const std::shared_ptr<State>& s, TreeRef tree,
                   std::unique_lock<std::mutex>& lock);
@@ -178,8 +192,11 @@ void AsyncSaver::Impl::ended(const std::shared_ptr<State>& s, std::exception_ptr
     if (!s->buffers.empty()) pool.give_back(std::move(s->buffers));
     s->buffers.clear();
     std::erase(live, s);
+    // kill_child() is called under `mu` on the saves in `live` only.
+    if (s->child.pidfd >= 0) ::close(s->child.pidfd);
+    s->child.pidfd = -1;
     --in_flight;
-    if (e) failed.push_back(s);
+    if (e != nullptr || s->progress_error != nullptr) failed.push_back(s);
   }
   s->finish(std::move(e), dropped, extra);
   cv.notify_all();
@@ -223,7 +240,7 @@ void AsyncSaver::Impl::write_loop() {
   }
 }
 
-void AsyncSaver::Impl::start_copy(const std::shared_ptr<State>& s, Tree tree,
+void AsyncSaver::Impl::start_copy(const std::shared_ptr<State>& s, Tree& tree,
                                   detail::SnapshotPlan& plan, std::unique_lock<std::mutex>& lock) {
   // Room in the staging limit: saves in flight give their buffers back as they end.
   cv.wait(lock, [&] { return pool.can_take(plan.sizes()); });
@@ -251,7 +268,7 @@ void AsyncSaver::Impl::start_fork(const std::shared_ptr<State>& s, TreeRef tree,
   for (const auto& other : live) {
     if (other->path == s->path && other->child.pid > 0) {
       other->killed = true;
-      ::kill(other->child.pid, SIGKILL);
+      detail::kill_child(other->child);
     }
   }
   // An older save of the same path being written by this process' writer thread ends first.
@@ -314,17 +331,22 @@ std::optional<SaveHandle> AsyncSaver::Impl::start(TreeRef tree, const std::files
     s->stats.mode = m;
     s->stats.snapshot_bytes = plan.bytes();
     if (m == SnapshotMode::kCopy) {
-      start_copy(s, std::move(copy), plan, lock);
+      start_copy(s, copy, plan, lock);  // `plan` points into `copy`: not moved
     } else {
       start_fork(s, tree, lock);
     }
   } catch (...) {
+    if (!lock.owns_lock()) lock.lock();
     if (!s->buffers.empty()) pool.give_back(std::move(s->buffers));
     --in_flight;
     cv.notify_all();
     throw;
   }
-  s->stats.stall_seconds = seconds_since(t0);
+  lock.unlock();
+  {
+    const std::lock_guard state_lock(s->mu);  // the save may be ending already
+    s->stats.stall_seconds = seconds_since(t0);
+  }
   return SaveHandle(s);
 }
 

@@ -18,6 +18,7 @@ namespace wick::io::detail {
 struct ForkedSave {
   pid_t pid = -1;
   int report_fd = -1;  ///< the read end of the child's report pipe (close-on-exec)
+  int pidfd = -1;      ///< the child's pidfd (-1 where the kernel has none), for kill_child
 };
 
 /// Forks a child that calls `write(options)` on one thread, with `options.progress` replaced by
@@ -27,6 +28,11 @@ struct ForkedSave {
 ForkedSave fork_save(const std::function<void(const SaveOptions&)>& write,
                      const SaveOptions& options);
 
+/// SIGKILLs `child` unless it has been reaped: through its pidfd, which cannot reach another
+/// process that took its pid after it was reaped. Without a pidfd, only while await_child()
+/// has not reaped it (the caller must make sure of that).
+void kill_child(const ForkedSave& child) noexcept;
+
 /// What a child reported once it ended.
 struct ForkOutcome {
   std::exception_ptr error;  ///< the save's error, rebuilt with its kind and fields
@@ -34,7 +40,8 @@ struct ForkOutcome {
 };
 
 /// Reads `child`'s reports until it ends, calling `progress` (may be empty) for each progress
-/// report, then reaps it and closes its pipe. A child killed before it reported an outcome
+/// report, then reaps it and closes its pipe. Its pidfd stays open for the caller to close
+/// where no kill_child() can be using it. A child killed before it reported an outcome
 /// yields an IoError naming the signal.
 ForkOutcome await_child(const ForkedSave& child, const ProgressFn& progress);
 

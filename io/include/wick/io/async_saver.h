@@ -80,13 +80,16 @@ class SaveHandle {
   void wait();
   /// Bytes written so far and in all (the tensor payload bytes, as SaveOptions::progress).
   std::pair<uint64_t, uint64_t> progress() const;
-  /// True when a newer save to the same path was asked before this one started writing: this
-  /// one was dropped (not an error), the newer one writes the file.
+  /// True when a newer save to the same path was asked before this one ended: this one was
+  /// dropped (a queued copy-mode save is never started, a fork-mode child is killed) and the
+  /// newer one writes the file. Not an error.
   bool superseded() const;
   /// What the save did; meaningful once done().
   SaveStats stats() const;
   /// The file being written.
   const std::filesystem::path& path() const;
+
+  // The methods above throw ArgumentError on an empty handle.
 
   /// Internal: the shared state of one save.
   struct State;
@@ -94,6 +97,7 @@ class SaveHandle {
   explicit SaveHandle(std::shared_ptr<State> state) : state_(std::move(state)) {}
 
  private:
+  State& state() const;
   std::shared_ptr<State> state_;
 };
 
