@@ -9,7 +9,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -248,13 +248,14 @@ ForkedSave fork_save(const std::function<void(const SaveOptions&)>& write,
     throw io_failure("fork", "", err,
                      wick::detail::cat("save: cannot start the writer process: ", err));
   }
-  // The kernel may lack pidfds (before Linux 5.3): kill_child() then signals the pid.
-  return {pid, fds[0], ::pidfd_open(pid, 0)};
+  // The kernel may lack pidfds (before Linux 5.3): kill_child() then signals the pid. Called
+  // through syscall(): glibc 2.36's <sys/pidfd.h> does not declare its functions extern "C".
+  return {pid, fds[0], static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))};
 }
 
 void kill_child(const ForkedSave& child) noexcept {
   if (child.pidfd >= 0) {
-    ::pidfd_send_signal(child.pidfd, SIGKILL, nullptr, 0);
+    ::syscall(SYS_pidfd_send_signal, child.pidfd, SIGKILL, nullptr, 0);
   } else if (child.pid > 0) {
     ::kill(child.pid, SIGKILL);
   }
