@@ -62,7 +62,7 @@ struct SaveStats {
   uint64_t snapshot_bytes = 0;
   /// Extra memory the save used: the staging bytes in copy mode; in fork mode the child's
   /// private memory when it finished (the pages the parent wrote meanwhile, which the child
-  /// kept, plus the child's own buffers), read from /proc/<child>/smaps_rollup.
+  /// kept, plus the child's own buffers), read from the child's /proc/self/smaps_rollup.
   uint64_t extra_bytes = 0;
 };
 
