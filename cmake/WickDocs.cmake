@@ -6,7 +6,7 @@ find_program(WICK_BASH bash REQUIRED)
 set(WICK_DOCS_DIR ${PROJECT_BINARY_DIR}/docs)
 file(GLOB_RECURSE wick_public_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/include/wick/*.h
   ${PROJECT_SOURCE_DIR}/core/include/wick/*.h ${PROJECT_SOURCE_DIR}/nn/include/wick/*.h
-  ${PROJECT_SOURCE_DIR}/io/include/wick/*.h)
+  ${PROJECT_SOURCE_DIR}/io/include/wick/*.h ${PROJECT_SOURCE_DIR}/dist/include/wick/*.h)
 add_custom_command(OUTPUT ${WICK_DOCS_DIR}/html/index.html
   COMMAND ${WICK_BASH} ${PROJECT_SOURCE_DIR}/scripts/docs.sh ${WICK_DOCS_DIR}
   DEPENDS ${wick_public_headers} ${PROJECT_SOURCE_DIR}/docs/Doxyfile.in

@@ -7,6 +7,7 @@
 #   scripts/deps.sh --bench    also the benchmark yardsticks: OpenBLAS, libtorch, PyTorch, NumPy
 #   scripts/deps.sh --python   also what python/ needs: NumPy, xxHash, pytest, venv and setuptools
 #   scripts/deps.sh --docs     also Doxygen (scripts/docs.sh, the API reference)
+#   scripts/deps.sh --mpi      also OpenMPI (dist/, wick::dist, and its tests under mpirun)
 set -euo pipefail
 
 packages=(cmake make g++ pkg-config libxsimd-dev libgtest-dev libgmock-dev libbenchmark-dev
@@ -18,6 +19,7 @@ for group in "$@"; do
     --bench) packages+=(python3 python3-numpy python3-torch libopenblas-dev libtorch-dev) ;;
     --python) packages+=(python3 python3-numpy python3-xxhash python3-pytest python3-venv python3-setuptools) ;;
     --docs) packages+=(doxygen) ;;
+    --mpi) packages+=(libopenmpi-dev openmpi-bin) ;;
   esac
 done
 
