@@ -16,9 +16,14 @@
 namespace wick::dist {
 
 struct Communicator::Impl {
-  MPI_Comm comm;
-  int rank;
-  int size;
+  MPI_Comm comm = MPI_COMM_NULL;
+  int rank = 0;
+  int size = 0;
+  bool owned = false;  // made by split(): freed here
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl();
 };
 
 namespace {
@@ -180,6 +185,11 @@ void divide_by(Tensor& t, int by) {
 
 }  // namespace
 
+Communicator::Impl::~Impl() {
+  // After MPI_Finalize no call is allowed, and MPI frees what is left itself.
+  if (owned && mpi_running()) MPI_Comm_free(&comm);
+}
+
 Environment::Environment(int& argc, char**& argv) {
   if (mpi_running()) return;
   start_mpi(&argc, &argv);
@@ -205,6 +215,16 @@ Communicator Communicator::world() {
   }
   auto impl = std::make_shared<Impl>();
   impl->comm = MPI_COMM_WORLD;
+  check_mpi(MPI_Comm_rank(impl->comm, &impl->rank), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(impl->comm, &impl->size), "MPI_Comm_size");
+  return Communicator(std::move(impl));
+}
+
+Communicator Communicator::split(int color) const {
+  WICK_CHECK(color >= 0, ArgumentError, "split: color must be non-negative, got ", color);
+  auto impl = std::make_shared<Impl>();
+  check_mpi(MPI_Comm_split(impl_->comm, color, impl_->rank, &impl->comm), "MPI_Comm_split");
+  impl->owned = true;
   check_mpi(MPI_Comm_rank(impl->comm, &impl->rank), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(impl->comm, &impl->size), "MPI_Comm_size");
   return Communicator(std::move(impl));

@@ -46,6 +46,10 @@ class Communicator {
   /// All processes of the job (MPI_COMM_WORLD), starting MPI if nobody has.
   static Communicator world();
 
+  /// The ranks that pass the same `color` form a new communicator, ranked in this one's order
+  /// (MPI_Comm_split; a collective over this communicator). Freed when its last copy goes.
+  Communicator split(int color) const;
+
   /// This process' rank.
   int rank() const noexcept;
   /// The number of processes.
