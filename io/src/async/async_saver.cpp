@@ -417,6 +417,13 @@ std::optional<SaveHandle> AsyncSaver::try_save(const Value& value,
   return impl_->start(&value, path, options, mode, true);
 }
 
+std::optional<SaveHandle> AsyncSaver::try_save(const TensorDict& tensors,
+                                               const std::filesystem::path& path,
+                                               const SaveOptions& options,
+                                               std::optional<SnapshotMode> mode) {
+  return impl_->start(&tensors, path, options, mode, true);
+}
+
 void AsyncSaver::wait() {
   std::exception_ptr e;
   {

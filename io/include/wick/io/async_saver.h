@@ -137,6 +137,10 @@ class AsyncSaver {
   std::optional<SaveHandle> try_save(const Value& value, const std::filesystem::path& path,
                                      const SaveOptions& options = {},
                                      std::optional<SnapshotMode> mode = std::nullopt);
+  /// try_save() of a dict of tensors.
+  std::optional<SaveHandle> try_save(const TensorDict& tensors, const std::filesystem::path& path,
+                                     const SaveOptions& options = {},
+                                     std::optional<SnapshotMode> mode = std::nullopt);
   /// Waits for every save in flight; throws the first error not yet thrown.
   void wait();
   /// True when no save is in flight.
