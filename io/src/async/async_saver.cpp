@@ -306,11 +306,12 @@ std::optional<SaveHandle> AsyncSaver::Impl::start(TreeRef tree, const std::files
   const auto t0 = Clock::now();
   join_reapers(false);
   std::unique_lock lock(mu);
-  if (auto e = unthrown_error()) std::rethrow_exception(e);
   while (in_flight >= config.max_in_flight) {
     if (or_return) return std::nullopt;
     cv.wait(lock);
   }
+  // After the wait: the save waited for may have failed meanwhile.
+  if (auto e = unthrown_error()) std::rethrow_exception(e);
   ++in_flight;  // the slot is ours from here; ended() gives it back
   auto s = std::make_shared<State>();
   s->path = path;
