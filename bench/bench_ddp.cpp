@@ -1,0 +1,88 @@
+// Data-parallel training step of the digits MLP (64 -> 128 -> 10, Adam, global batch 32, one
+// compute thread per rank) over MPI: `mpirun -n N wick_bench_ddp`. Every rank runs the same fixed
+// iteration counts (each step is a collective, so ranks must agree on them); rank 0 reports.
+// bench/ddp_compare.py runs it beside torch DDP (Gloo) on the same model and batch.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+
+#include "wick/dist/data_parallel.h"
+#include "wick/wick.h"
+
+namespace {
+
+constexpr int64_t kBatch = 32;
+
+struct MLP : wick::nn::Module {
+  wick::nn::Linear hidden, output;
+  explicit MLP(wick::Generator& gen) : hidden(64, 128, true, gen), output(128, 10, true, gen) {
+    register_module("hidden", hidden);
+    register_module("output", output);
+  }
+  wick::Tensor forward(const wick::Tensor& x) { return output(wick::relu(hidden(x))); }
+};
+
+// One global batch of 32 per step over `micro` micro-batches (the same batch every step: the
+// data pipeline is not what is measured).
+void BM_DdpStep(benchmark::State& state) {
+  const int micro = static_cast<int>(state.range(0));
+  const wick::dist::Communicator world = wick::dist::Communicator::world();
+  wick::Generator gen(0);
+  MLP net(gen);
+  const wick::Tensor x = wick::rand({kBatch, 64}, gen);
+  const wick::Tensor y = (wick::rand({kBatch}, gen) * 10.0).to(wick::kInt64);
+  wick::dist::DistributedDataParallel ddp(net, world, {.micro_batches = micro});
+  wick::nn::Adam opt(net.parameters(), {.lr = 1e-3});
+  const int64_t per = kBatch / micro;
+  world.barrier();
+  for (auto _ : state) {
+    const double loss = ddp.backward([&](int i) {
+      return wick::cross_entropy(net.forward(x.slice(0, i * per, (i + 1) * per)),
+                                 y.slice(0, i * per, (i + 1) * per));
+    });
+    opt.step();
+    benchmark::DoNotOptimize(loss);
+  }
+  state.counters["ranks"] = world.size();
+}
+// Fixed counts: every rank must run the same number of steps.
+BENCHMARK(BM_DdpStep)->Arg(4)->Iterations(300)->Repetitions(5)->Unit(benchmark::kMicrosecond);
+
+// The same step in one process without DDP (plain backward on the whole batch): the floor.
+void BM_PlainStep(benchmark::State& state) {
+  wick::Generator gen(0);
+  MLP net(gen);
+  const wick::Tensor x = wick::rand({kBatch, 64}, gen);
+  const wick::Tensor y = (wick::rand({kBatch}, gen) * 10.0).to(wick::kInt64);
+  wick::nn::Adam opt(net.parameters(), {.lr = 1e-3});
+  for (auto _ : state) {
+    opt.zero_grad();
+    const wick::Tensor loss = wick::cross_entropy(net.forward(x), y);
+    loss.backward();
+    opt.step();
+  }
+}
+BENCHMARK(BM_PlainStep)->Iterations(300)->Repetitions(5)->Unit(benchmark::kMicrosecond);
+
+// Reports nothing: the ranks other than 0.
+class Silent : public benchmark::BenchmarkReporter {
+ public:
+  bool ReportContext(const Context&) override { return true; }
+  void ReportRuns(const std::vector<Run>&) override {}
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  wick::dist::Environment mpi(argc, argv);
+  wick::set_num_threads(1);  // one compute thread per rank, as torch.set_num_threads(1)
+  benchmark::Initialize(&argc, argv);
+  if (wick::dist::Communicator::world().rank() == 0) {
+    benchmark::RunSpecifiedBenchmarks();
+  } else {
+    Silent silent;
+    benchmark::RunSpecifiedBenchmarks(&silent);
+  }
+  benchmark::Shutdown();
+  return 0;
+}
