@@ -14,12 +14,15 @@
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <ostream>
+#include <streambuf>
 #include <thread>
 #include <variant>
 #include <vector>
 
 #include "async/fork_save.h"
 #include "async/snapshot.h"
+#include "wick/core/creation.h"
 #include "wick/core/error.h"
 #include "wick/io/serialize.h"
 
@@ -48,6 +51,27 @@ void save_tree(TreeRef tree, const std::filesystem::path& path, const SaveOption
   std::visit([&](const auto* t) { wick::save(*t, path, options); }, tree);
 }
 
+// Discards what it is given.
+class NullBuffer : public std::streambuf {
+ protected:
+  int_type overflow(int_type c) override { return traits_type::not_eof(c); }
+  std::streamsize xsputn(const char* /*s*/, std::streamsize n) override { return n; }
+};
+
+// Throws, at the call, what wick::save would refuse (undefined tensors, nesting, strings that
+// are not UTF-8, metadata, a format version that cannot hold the value): the tree is saved to
+// nowhere with every tensor replaced by an empty one of its dtype, so no tensor data is read.
+void check_saveable(TreeRef tree, const SaveOptions& options) {
+  Tree skeleton = std::visit([](const auto* t) { return Tree(*t); }, tree);
+  for (Tensor* t : std::visit([](auto& v) { return detail::tensors_of(v); }, skeleton)) {
+    if (t->defined()) *t = empty({0}, t->dtype());
+  }
+  SaveOptions dry = options;
+  dry.progress = nullptr;
+  NullBuffer nowhere;
+  std::ostream out(&nowhere);
+  std::visit([&](const auto& v) { wick::save(v, out, dry); }, skeleton);
+}
 }  // namespace
 
 struct SaveHandle::State {
@@ -187,6 +211,9 @@ std::exception_ptr AsyncSaver::Impl::unthrown_error() {
 
 void AsyncSaver::Impl::ended(const std::shared_ptr<State>& s, std::exception_ptr e, bool dropped,
                              uint64_t extra) {
+  const bool failed_save = e != nullptr || s->progress_error != nullptr;
+  // The state first: whoever sees the slot free (wait(), the next save()) must find the error.
+  s->finish(std::move(e), dropped, extra);
   {
     const std::lock_guard lock(mu);
     if (!s->buffers.empty()) pool.give_back(std::move(s->buffers));
@@ -196,14 +223,14 @@ void AsyncSaver::Impl::ended(const std::shared_ptr<State>& s, std::exception_ptr
     if (s->child.pidfd >= 0) ::close(s->child.pidfd);
     s->child.pidfd = -1;
     --in_flight;
-    if (e != nullptr || s->progress_error != nullptr) failed.push_back(s);
+    if (failed_save) failed.push_back(s);
   }
-  s->finish(std::move(e), dropped, extra);
   cv.notify_all();
 }
 
 void AsyncSaver::Impl::supersede_older(const std::filesystem::path& path,
                                        std::unique_lock<std::mutex>& lock) {
+  // Queued copy-mode saves are dropped unwritten.
   for (auto it = queue.begin(); it != queue.end();) {
     if ((*it)->path != path) {
       ++it;
@@ -216,6 +243,22 @@ void AsyncSaver::Impl::supersede_older(const std::filesystem::path& path,
     ended(s, nullptr, true, 0);
     lock.lock();
     it = queue.begin();
+  }
+  // Children writing the path are killed (the file keeps whatever was there), and waited for,
+  // so that an older save is done before a newer one.
+  bool killed_any = false;
+  for (const auto& other : live) {
+    if (other->path == path && other->child.pid > 0) {
+      other->killed = true;
+      detail::kill_child(other->child);
+      killed_any = true;
+    }
+  }
+  if (killed_any) {
+    cv.wait(lock, [&] {
+      return std::none_of(live.begin(), live.end(),
+                          [&](const auto& o) { return o->path == path && o->killed.load(); });
+    });
   }
 }
 
@@ -265,12 +308,6 @@ void AsyncSaver::Impl::start_copy(const std::shared_ptr<State>& s, Tree& tree,
 void AsyncSaver::Impl::start_fork(const std::shared_ptr<State>& s, TreeRef tree,
                                   std::unique_lock<std::mutex>& lock) {
   supersede_older(s->path, lock);
-  for (const auto& other : live) {
-    if (other->path == s->path && other->child.pid > 0) {
-      other->killed = true;
-      detail::kill_child(other->child);
-    }
-  }
   // An older save of the same path being written by this process' writer thread ends first.
   cv.wait(lock, [&] {
     return std::none_of(live.begin(), live.end(), [&](const auto& o) {
@@ -304,6 +341,7 @@ std::optional<SaveHandle> AsyncSaver::Impl::start(TreeRef tree, const std::files
                                                   std::optional<SnapshotMode> mode,
                                                   bool or_return) {
   const auto t0 = Clock::now();
+  check_saveable(tree, options);
   join_reapers(false);
   std::unique_lock lock(mu);
   while (in_flight >= config.max_in_flight) {
