@@ -133,6 +133,7 @@ Value rich_value() {
       {"evens", numbers.slice(0, 0, 1 << 16, 2)},
       {"m", m},
       {"m_t", m.t()},
+      {"m_again", m},  // one view under two paths
       {"row", m[3]},
       {"cols", m.slice(1, 8, 500, 3)},
       {"expanded", m[0].unsqueeze(0).expand({2, 512})},
@@ -779,12 +780,16 @@ TEST_P(AsyncSaverModes, SavesFromSeveralThreads) {
     }
   });
   std::vector<std::vector<std::vector<char>>> want(kThreads);
+  // Built here: randn() draws from the default generator, which is not for several threads.
+  std::vector<Value> values;
+  for (int t = 0; t < kThreads; ++t)
+    values.push_back(Dict{{"w", randn({256, 256})}, {"thread", t}});
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       try {
-        Value value = Dict{{"w", randn({256, 256})}, {"thread", t}};
+        const Value& value = values[t];
         std::vector<SaveHandle> handles;
         for (int i = 0; i < kSavesEach; ++i) {
           want[t].push_back(sync_bytes(value, dir_ / file_name(t, i, ".sync")));
