@@ -11,6 +11,9 @@ bash scripts/deps.sh
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DWICK_BUILD_TESTS=ON -DWICK_SANITIZE=thread \
   -DWICK_BUILD_BENCH=OFF -DWICK_BUILD_EXAMPLES=OFF -DWICK_BUILD_TOOLS=OFF
 cmake --build "$build" -j"$(nproc)" --target wick_io_tests
+# Line-buffered stdout (stdbuf -oL): under TSan a child's _exit flushes the stdio buffers it
+# inherited, so every forked writer and killed saver would print this process's pending
+# output again.
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  "$build/tests/wick_io_tests" --gtest_brief=1 \
+  stdbuf -oL "$build/tests/wick_io_tests" --gtest_brief=1 \
   --gtest_filter='AsyncSaver*:*/AsyncSaverModes.*:Crash.*:Concurrency.*'
