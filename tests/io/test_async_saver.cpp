@@ -957,6 +957,43 @@ TEST(AsyncSaver, DISABLED_ForkSavesToOnePathFinishInTheOrderAsked) {
   saves_to_one_path_finish_in_the_order_asked(SnapshotMode::kFork);
 }
 
+// DISABLED_: fails, an implementation bug, or at least a gap in the header's promise
+// (io/src/async/async_saver.cpp, start(): unthrown_error() is asked before the wait for a free
+// slot, not after it). With one slot, save() waits for the running save; when that one fails
+// meanwhile, the waiting save() starts anyway instead of throwing the error ("Throws an earlier
+// save's error not yet thrown (this save is then not started)"), so a training loop checkpoints
+// once more into a failing disk and learns of the error one save late.
+TEST(AsyncSaver, DISABLED_ASaveWaitingForASlotThrowsTheErrorOfTheSaveItWaitedFor) {
+  ScratchDir dir;
+  std::filesystem::create_directories(dir / "gone");
+  const TensorDict sd = plain_state(256);
+  AsyncSaveOptions o;
+  o.mode = SnapshotMode::kCopy;
+  AsyncSaver saver(o);
+  Gate gate;
+  // Held mid-write by its progress callback, before its link and rename.
+  SaveHandle failing = saver.save(sd, dir / "gone" / "ckpt.wick", with_progress(gate.progress()));
+  ASSERT_TRUE(gate.wait_for_a_call());
+  bool threw = false;
+  std::thread next([&] {
+    try {
+      saver.save(sd, dir / "next.wick");
+    } catch (const IoError&) {
+      threw = true;
+    }
+  });
+  // The waiting save() has had time to block on the slot; the directory goes, so the held save
+  // fails at its link or rename once let go.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::filesystem::remove_all(dir / "gone");
+  gate.open();
+  next.join();
+  EXPECT_TRUE(failing.done());
+  EXPECT_TRUE(threw) << "the save that waited for the failed one started anyway";
+  EXPECT_NO_THROW(saver.wait());
+  EXPECT_FALSE(std::filesystem::exists(dir / "next.wick"));
+}
+
 TEST(AsyncSaver, CopyRefusesASnapshotOverTheStagingLimit) {
   ScratchDir dir;
   AsyncSaveOptions o;
