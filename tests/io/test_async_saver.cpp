@@ -376,9 +376,7 @@ TEST_P(AsyncSaverModes, SaveOptionsAreHonoured) {
   }
 }
 
-// DISABLED_: fails, an implementation bug (io/src/async/async_saver.cpp, start(): nothing
-// checks the value, so the ArgumentError comes from the background write, at wait()).
-TEST_P(AsyncSaverModes, DISABLED_ValuesWickSaveRefusesAreRefusedBySave) {
+TEST_P(AsyncSaverModes, ValuesWickSaveRefusesAreRefusedBySave) {
   // save() throws them itself, as the header says: a value the format cannot hold is the
   // caller's mistake, to be seen at the call and not as a failed checkpoint some time later.
   // Each with a fresh saver, so that one case's late error cannot pass for the next one's.
@@ -531,10 +529,7 @@ TEST_P(AsyncSaverModes, AnErrorNobodyWaitedForIsThrownBySaverWait) {
   }
 }
 
-// DISABLED_: fails (a few rounds in a few hundred), an implementation bug
-// (io/src/async/async_saver.cpp, ended(): the save leaves in_flight and enters `failed` before
-// finish() records its error, and unthrown_error() drops a state whose error is not there yet).
-TEST_P(AsyncSaverModes, DISABLED_AnErrorAskedForTheMomentItsSaveEndsIsNotLost) {
+TEST_P(AsyncSaverModes, AnErrorAskedForTheMomentItsSaveEndsIsNotLost) {
   // The saver is asked (wait(), or the next save()) in the instant a failed save ends: spinning
   // on in_flight() lands there. Its error must be thrown then, and the handle done.
   const auto bad = unwritable_paths(dir_).back();
@@ -846,9 +841,7 @@ TEST(AsyncSaver, AnEmptyHandleIsNotValidAndRefusesEverything) {
   EXPECT_THROW((void)h.path(), ArgumentError);
 }
 
-// DISABLED_: fails, an implementation bug (io/src/async/async_saver.cpp, start_copy and
-// write_loop wait for and kill no older fork-mode child of the same path, as start_fork does).
-TEST(AsyncSaver, DISABLED_AForkedSaveThenACopiedOneToOnePathKeepTheNewest) {
+TEST(AsyncSaver, AForkedSaveThenACopiedOneToOnePathKeepTheNewest) {
   // Modes may differ between saves to one path: a mode named in the call, or kAuto as the
   // state outgrows the staging limit. The newest must still be the file left, and the older
   // save done once the newer one is. The forked save is 64 MiB, the copied one a few bytes, so
@@ -950,20 +943,11 @@ TEST(AsyncSaver, CopySavesToOnePathFinishInTheOrderAsked) {
   saves_to_one_path_finish_in_the_order_asked(SnapshotMode::kCopy);
 }
 
-// DISABLED_: fails, an implementation bug (io/src/async/async_saver.cpp, start_fork kills the
-// older child but its reaper notices only at its next 20 ms poll, fork_save.cpp kPollMs, so the
-// newer save can be done first).
-TEST(AsyncSaver, DISABLED_ForkSavesToOnePathFinishInTheOrderAsked) {
+TEST(AsyncSaver, ForkSavesToOnePathFinishInTheOrderAsked) {
   saves_to_one_path_finish_in_the_order_asked(SnapshotMode::kFork);
 }
 
-// DISABLED_: fails, an implementation bug, or at least a gap in the header's promise
-// (io/src/async/async_saver.cpp, start(): unthrown_error() is asked before the wait for a free
-// slot, not after it). With one slot, save() waits for the running save; when that one fails
-// meanwhile, the waiting save() starts anyway instead of throwing the error ("Throws an earlier
-// save's error not yet thrown (this save is then not started)"), so a training loop checkpoints
-// once more into a failing disk and learns of the error one save late.
-TEST(AsyncSaver, DISABLED_ASaveWaitingForASlotThrowsTheErrorOfTheSaveItWaitedFor) {
+TEST(AsyncSaver, ASaveWaitingForASlotThrowsTheErrorOfTheSaveItWaitedFor) {
   ScratchDir dir;
   std::filesystem::create_directories(dir / "gone");
   const TensorDict sd = plain_state(256);

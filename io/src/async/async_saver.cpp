@@ -84,6 +84,9 @@ struct SaveHandle::State {
   // Fork mode: the child, and whether a newer save to the path killed it.
   detail::ForkedSave child;
   std::atomic<bool> killed{false};
+  // Older saves of the same path still in flight when this one was asked: this one writes only
+  // once they are done (set before the save is handed to its thread).
+  std::vector<std::shared_ptr<State>> after;
 
   std::atomic<uint64_t> done_bytes{0};
   std::atomic<uint64_t> total_bytes{0};
@@ -177,7 +180,8 @@ struct AsyncSaver::Impl {
                   std::unique_lock<std::mutex>& lock);
   void start_fork(const std::shared_ptr<State>& s, TreeRef tree,
                   std::unique_lock<std::mutex>& lock);
-  void supersede_older(const std::filesystem::path& path, std::unique_lock<std::mutex>& lock);
+  std::vector<std::shared_ptr<State>> supersede_older(const std::filesystem::path& path,
+                                                      std::unique_lock<std::mutex>& lock);
   void write_loop();
   void ended(const std::shared_ptr<State>& s, std::exception_ptr e, bool dropped, uint64_t extra);
   std::exception_ptr unthrown_error();  // with mu held
@@ -212,10 +216,11 @@ std::exception_ptr AsyncSaver::Impl::unthrown_error() {
 void AsyncSaver::Impl::ended(const std::shared_ptr<State>& s, std::exception_ptr e, bool dropped,
                              uint64_t extra) {
   const bool failed_save = e != nullptr || s->progress_error != nullptr;
-  // The state first: whoever sees the slot free (wait(), the next save()) must find the error.
-  s->finish(std::move(e), dropped, extra);
   {
+    // One step under `mu`: whoever sees the slot free (wait(), the next save(), in_flight())
+    // finds the save finished with its error, and whoever sees it finished finds the slot free.
     const std::lock_guard lock(mu);
+    s->finish(std::move(e), dropped, extra);
     if (!s->buffers.empty()) pool.give_back(std::move(s->buffers));
     s->buffers.clear();
     std::erase(live, s);
@@ -228,9 +233,12 @@ void AsyncSaver::Impl::ended(const std::shared_ptr<State>& s, std::exception_ptr
   cv.notify_all();
 }
 
-void AsyncSaver::Impl::supersede_older(const std::filesystem::path& path,
-                                       std::unique_lock<std::mutex>& lock) {
-  // Queued copy-mode saves are dropped unwritten.
+// Drops the queued copy-mode saves of `path` unwritten and kills the children writing it (the
+// file keeps whatever was there); returns the older saves of `path` still in flight, which the
+// new save must wait for before it writes. Waited for on the save's own thread, never here:
+// an older save may be held by its progress callback, and the caller by the older save.
+std::vector<std::shared_ptr<State>> AsyncSaver::Impl::supersede_older(
+    const std::filesystem::path& path, std::unique_lock<std::mutex>& lock) {
   for (auto it = queue.begin(); it != queue.end();) {
     if ((*it)->path != path) {
       ++it;
@@ -244,23 +252,26 @@ void AsyncSaver::Impl::supersede_older(const std::filesystem::path& path,
     lock.lock();
     it = queue.begin();
   }
-  // Children writing the path are killed (the file keeps whatever was there), and waited for,
-  // so that an older save is done before a newer one.
-  bool killed_any = false;
+  std::vector<std::shared_ptr<State>> older;
   for (const auto& other : live) {
-    if (other->path == path && other->child.pid > 0) {
+    if (other->path != path) continue;
+    if (other->child.pid > 0) {
       other->killed = true;
       detail::kill_child(other->child);
-      killed_any = true;
     }
+    older.push_back(other);
   }
-  if (killed_any) {
-    cv.wait(lock, [&] {
-      return std::none_of(live.begin(), live.end(),
-                          [&](const auto& o) { return o->path == path && o->killed.load(); });
-    });
+  return older;
+}
+
+namespace {
+void wait_until_done(const std::vector<std::shared_ptr<State>>& saves) {
+  for (const auto& o : saves) {
+    std::unique_lock lock(o->mu);
+    o->cv.wait(lock, [&] { return o->finished; });
   }
 }
+}  // namespace
 
 void AsyncSaver::Impl::write_loop() {
   std::unique_lock lock(mu);
@@ -271,6 +282,8 @@ void AsyncSaver::Impl::write_loop() {
     queue.pop_front();
     s->started = true;
     lock.unlock();
+    wait_until_done(s->after);
+    s->after.clear();
     std::exception_ptr error;
     try {
       std::visit([&](const auto& t) { wick::save(t, s->path, s->options); }, *s->snapshot);
@@ -298,7 +311,7 @@ void AsyncSaver::Impl::start_copy(const std::shared_ptr<State>& s, Tree& tree,
   s->stats.snapshot_seconds = seconds_since(t0);
   s->snapshot = std::move(tree);
   lock.lock();
-  supersede_older(s->path, lock);
+  s->after = supersede_older(s->path, lock);
   live.push_back(s);
   queue.push_back(s);
   if (!writer.joinable()) writer = std::thread([this] { write_loop(); });
@@ -307,13 +320,7 @@ void AsyncSaver::Impl::start_copy(const std::shared_ptr<State>& s, Tree& tree,
 
 void AsyncSaver::Impl::start_fork(const std::shared_ptr<State>& s, TreeRef tree,
                                   std::unique_lock<std::mutex>& lock) {
-  supersede_older(s->path, lock);
-  // An older save of the same path being written by this process' writer thread ends first.
-  cv.wait(lock, [&] {
-    return std::none_of(live.begin(), live.end(), [&](const auto& o) {
-      return o->path == s->path && o->child.pid <= 0 && o->started;
-    });
-  });
+  s->after = supersede_older(s->path, lock);
   const auto t0 = Clock::now();
   s->child =
       detail::fork_save([&](const SaveOptions& o) { save_tree(tree, s->path, o); }, s->options);
@@ -324,12 +331,19 @@ void AsyncSaver::Impl::start_fork(const std::shared_ptr<State>& s, TreeRef tree,
                          std::exception_ptr error;
                          uint64_t extra = 0;
                          try {
+                           // The child holds its snapshot; it writes once older saves of the
+                           // path are done.
+                           wait_until_done(s->after);
+                           s->after.clear();
+                           detail::release_child(s->child);
                            auto outcome = detail::await_child(
                                s->child, [&](uint64_t d, uint64_t t) { s->report(d, t); });
                            error = outcome.error;
                            extra = outcome.extra_bytes;
                          } catch (...) {
                            error = std::current_exception();
+                           detail::kill_child(s->child);  // not reaped yet: its pidfd is valid
+                           detail::release_child(s->child);
                          }
                          const bool dropped = s->killed.load();
                          ended(s, dropped ? nullptr : error, dropped, extra);

@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,8 +29,8 @@ namespace wick::io::detail {
 namespace {
 
 constexpr uint64_t kProgressStep = uint64_t{1} << 20;
-// How often the parent looks whether a silent child has ended (it cannot wait for the end of the
-// pipe: a child forked later by another save holds a copy of its write end).
+// Without a pidfd, how often the parent looks whether a silent child has ended (the end of the
+// pipe alone cannot tell: a process forked meanwhile by the program may hold its write end).
 constexpr int kPollMs = 20;
 
 enum class Kind : uint8_t { kError, kFormat, kIo, kShape, kArgument, kOther };
@@ -86,9 +87,22 @@ uint64_t private_bytes() noexcept {
   return kib * 1024;
 }
 
-[[noreturn]] void child_main(int fd, pid_t parent,
+// Waits for the parent's go-ahead on `go_fd`: a byte to write, the end of the socket (the
+// parent dropped this save, or died) to leave without writing.
+bool wait_for_go(int go_fd) noexcept {
+  char go = 0;
+  ssize_t got = 0;
+  do {
+    got = ::read(go_fd, &go, 1);
+  } while (got < 0 && errno == EINTR);
+  ::close(go_fd);
+  return got == 1;
+}
+
+[[noreturn]] void child_main(int fd, int go_fd, pid_t parent,
                              const std::function<void(const SaveOptions&)>& write,
                              SaveOptions options) {
+  if (!wait_for_go(go_fd)) ::_exit(3);
   // One thread: the parent's helper threads do not exist here, and starting threads in the
   // child of a threaded process is what sanitizers and some libraries cannot follow.
   wick::set_num_threads(1);
@@ -135,11 +149,11 @@ uint64_t u64_at(std::string_view rec, std::size_t at) {
 class Reports {
  public:
   explicit Reports(int fd) : fd_(fd) {}
-  // Appends what the pipe holds, waiting up to `wait_ms` for it: the bytes read, 0 when none
-  // came, -1 at the pipe's end.
-  ssize_t pull(int wait_ms) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, wait_ms) <= 0) return 0;
+  // Appends what the pipe holds, waiting up to `wait_ms` for it or for `pidfd` (when >= 0) to
+  // say the child ended: the bytes read, 0 when none came, -1 at the pipe's end.
+  ssize_t pull(int wait_ms, int pidfd = -1) {
+    pollfd p[2] = {{fd_, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    if (::poll(p, pidfd >= 0 ? 2 : 1, wait_ms) <= 0 || (p[0].revents == 0)) return 0;
     char buf[4096];
     const ssize_t got = ::read(fd_, buf, sizeof buf);
     if (got < 0) return errno == EINTR || errno == EAGAIN ? 0 : -1;
@@ -229,28 +243,50 @@ std::string describe_end(pid_t pid, int status) {
 
 ForkedSave fork_save(const std::function<void(const SaveOptions&)>& write,
                      const SaveOptions& options) {
+  // The report pipe, and a socket for the go-ahead: a socket, so that telling a child that
+  // already died raises EPIPE and not SIGPIPE (send's MSG_NOSIGNAL).
   int fds[2];
+  int go[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     const std::string err = os_error();
     throw io_failure("pipe", "", err,
                      wick::detail::cat("save: cannot create a pipe for the writer process: ", err));
   }
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) != 0) {
+    const std::string err = os_error();
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw io_failure(
+        "socketpair", "", err,
+        wick::detail::cat("save: cannot create a socket for the writer process: ", err));
+  }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
-    child_main(fds[1], parent, write, options);
+    ::close(go[0]);
+    child_main(fds[1], go[1], parent, write, options);
   }
   ::close(fds[1]);
+  ::close(go[1]);
   if (pid < 0) {
     const std::string err = os_error();
     ::close(fds[0]);
+    ::close(go[0]);
     throw io_failure("fork", "", err,
                      wick::detail::cat("save: cannot start the writer process: ", err));
   }
   // The kernel may lack pidfds (before Linux 5.3): kill_child() then signals the pid. Called
   // through syscall(): glibc 2.36's <sys/pidfd.h> does not declare its functions extern "C".
-  return {pid, fds[0], static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))};
+  return {pid, fds[0], static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)), go[0]};
+}
+
+void release_child(ForkedSave& child) noexcept {
+  if (child.go_fd < 0) return;
+  const char go = 'G';
+  ::send(child.go_fd, &go, 1, MSG_NOSIGNAL);  // fails only when the child is gone: nothing to do
+  ::close(child.go_fd);
+  child.go_fd = -1;
 }
 
 void kill_child(const ForkedSave& child) noexcept {
@@ -277,7 +313,7 @@ ForkOutcome await_child(const ForkedSave& child, const ProgressFn& progress) {
     }
   };
   while (!ended && !reaped) {
-    if (open) open = reports.pull(kPollMs) >= 0;
+    if (open) open = reports.pull(child.pidfd >= 0 ? -1 : kPollMs, child.pidfd) >= 0;
     take();
     if (ended) break;
     // Silent: has it ended? Then take what it left in the pipe, without waiting for the end.

@@ -19,14 +19,19 @@ struct ForkedSave {
   pid_t pid = -1;
   int report_fd = -1;  ///< the read end of the child's report pipe (close-on-exec)
   int pidfd = -1;      ///< the child's pidfd (-1 where the kernel has none), for kill_child
+  int go_fd = -1;      ///< the parent's end of the go-ahead socket, until release_child()
 };
 
-/// Forks a child that calls `write(options)` on one thread, with `options.progress` replaced by
-/// reports to the parent, and exits without running this process' exit handlers. The child
-/// gives up (throws from its progress reports, so the save leaves the previous file) when its
-/// parent dies. IoError when no process can be started.
+/// Forks a child that, once release_child() lets it go, calls `write(options)` on one thread, with
+/// `options.progress` replaced by reports to the parent, and exits without running this process'
+/// exit handlers. The child gives up (throws from its progress reports, so the save leaves the
+/// previous file) when its parent dies. IoError when no process can be started.
 ForkedSave fork_save(const std::function<void(const SaveOptions&)>& write,
                      const SaveOptions& options);
+
+/// Lets `child` write (it holds its snapshot from the fork on, and writes nothing before this,
+/// so that saves to one path can be written in the order they were asked). Closes go_fd.
+void release_child(ForkedSave& child) noexcept;
 
 /// SIGKILLs `child` unless it has been reaped: through its pidfd, which cannot reach another
 /// process that took its pid after it was reaped. Without a pidfd, only while await_child()
