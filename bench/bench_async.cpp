@@ -4,7 +4,9 @@
 // Names read <measure>/<workload>[/<variant>]:
 // - copy_stall: the time save() holds the caller in copy mode, against a memcpy of the same
 //   bytes into buffers already faulted in (the least a copy snapshot can cost). Steady state: a
-//   warm-up save first, so the staging buffers exist. Counter ratio = stall / memcpy.
+//   warm-up save first, so the staging buffers exist. Counter ratio = stall / memcpy. The
+//   saver copies on two threads (wick::num_threads() = 2), or on one with /1thread; the memcpy
+//   is always one thread's.
 // - fork_stall: the time save() holds the caller in fork mode, against a synchronous fast save
 //   (wick::save, durable = false) of the same state. Counter ratio = stall / sync save.
 // - fork_memory/<workload>/{idle,writing}: the child's extra memory (SaveStats::extra_bytes)
@@ -111,7 +113,9 @@ void rewrite_all(wick::TensorDict& state, const std::function<bool()>& stop) {
 // goes first alternates too), each timed alone, and the save is waited for outside both: the
 // drift of the shared machine then hits both alike. The manual time of an iteration is the
 // stall; `ratio` = total stall / total baseline time.
-void stall_vs(benchmark::State& st, const std::string& name, SnapshotMode mode) {
+void stall_vs(benchmark::State& st, const std::string& name, SnapshotMode mode, int threads) {
+  const int saved_threads = wick::num_threads();
+  wick::set_num_threads(threads);
   uint64_t bytes = 0;
   wick::TensorDict state = make_state(name, bytes);
   std::vector<std::shared_ptr<wick::Storage>> copies;
@@ -164,7 +168,9 @@ void stall_vs(benchmark::State& st, const std::string& name, SnapshotMode mode) 
   st.counters["extra_MiB"] = extra_max;
   st.counters["staging_MiB"] = static_cast<double>(saver.staging_bytes()) / kMiB;
   st.counters["data_MiB"] = static_cast<double>(bytes) / kMiB;
+  st.counters["threads"] = threads;
   st.SetBytesProcessed(static_cast<int64_t>(st.iterations() * bytes));
+  wick::set_num_threads(saved_threads);
 }
 
 // Fork mode's extra memory: the pages the parent writes while the child still needs their old
@@ -458,9 +464,8 @@ void train_cadence(benchmark::State& st, SnapshotMode mode) {
 
 // --- registration -------------------------------------------------------------------------
 
-benchmark::internal::Benchmark* add(const std::string& name,
-                                    std::function<void(benchmark::State&)> fn, int iterations) {
-  return benchmark::RegisterBenchmark(name.c_str(), [fn](benchmark::State& s) { fn(s); })
+void add(int iterations, const std::string& name, std::function<void(benchmark::State&)> fn) {
+  benchmark::RegisterBenchmark(name.c_str(), [fn](benchmark::State& s) { fn(s); })
       ->UseManualTime()
       ->Iterations(iterations)
       ->Unit(benchmark::kMillisecond);
@@ -468,24 +473,20 @@ benchmark::internal::Benchmark* add(const std::string& name,
 
 const bool registered = [] {
   for (const std::string w : {"256MiB", "1GiB"}) {
-    const int iters = w == "1GiB" ? 5 : 10;
-    add(
-        "copy_stall/" + w, [w](auto& s) { stall_vs(s, w, SnapshotMode::kCopy); }, iters);
-    add(
-        "fork_stall/" + w, [w](auto& s) { stall_vs(s, w, SnapshotMode::kFork); }, iters);
-    add(
-        "fork_memory/" + w + "/idle", [w](auto& s) { fork_memory(s, w, false); }, 3);
-    add(
-        "fork_memory/" + w + "/writing", [w](auto& s) { fork_memory(s, w, true); }, 3);
+    const int n = w == "1GiB" ? 5 : 10;
+    // The copy runs on wick::num_threads() threads (two from 32 MiB); the memcpy baseline on
+    // one. /1thread holds both to one thread, as a training loop on one compute thread would.
+    add(n, "copy_stall/" + w, [w](auto& s) { stall_vs(s, w, SnapshotMode::kCopy, 2); });
+    add(n, "copy_stall/" + w + "/1thread",
+        [w](auto& s) { stall_vs(s, w, SnapshotMode::kCopy, 1); });
+    add(n, "fork_stall/" + w, [w](auto& s) { stall_vs(s, w, SnapshotMode::kFork, 2); });
+    add(3, "fork_memory/" + w + "/idle", [w](auto& s) { fork_memory(s, w, false); });
+    add(3, "fork_memory/" + w + "/writing", [w](auto& s) { fork_memory(s, w, true); });
   }
-  add(
-      "train_inflight/copy", [](auto& s) { train_inflight(s, SnapshotMode::kCopy); }, 1);
-  add(
-      "train_inflight/fork", [](auto& s) { train_inflight(s, SnapshotMode::kFork); }, 1);
-  add(
-      "train_cadence/copy", [](auto& s) { train_cadence(s, SnapshotMode::kCopy); }, 1);
-  add(
-      "train_cadence/fork", [](auto& s) { train_cadence(s, SnapshotMode::kFork); }, 1);
+  add(1, "train_inflight/copy", [](auto& s) { train_inflight(s, SnapshotMode::kCopy); });
+  add(1, "train_inflight/fork", [](auto& s) { train_inflight(s, SnapshotMode::kFork); });
+  add(1, "train_cadence/copy", [](auto& s) { train_cadence(s, SnapshotMode::kCopy); });
+  add(1, "train_cadence/fork", [](auto& s) { train_cadence(s, SnapshotMode::kFork); });
   return true;
 }();
 
