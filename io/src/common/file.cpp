@@ -62,21 +62,29 @@ void OstreamSink::flush() {
              " bytes");
 }
 
-void FdSink::write(const void* data, std::size_t n) {
+std::size_t write_all(int fd, const void* data, std::size_t n) noexcept {
   const auto* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd_, p, n);
+  std::size_t done = 0;
+  while (done < n) {
+    const ssize_t w = ::write(fd, p + done, n - done);
     if (w < 0) {
       if (errno == EINTR) continue;
-      const std::string err = os_error();
-      throw io_failure(
-          "write", file_, err,
-          wick::detail::cat("save: write to ", name_, " failed at offset ", written_, ": ", err),
-          written_);
+      break;
     }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-    written_ += static_cast<uint64_t>(w);
+    done += static_cast<std::size_t>(w);
+  }
+  return done;
+}
+
+void FdSink::write(const void* data, std::size_t n) {
+  const std::size_t done = write_all(fd_, data, n);
+  written_ += done;
+  if (done < n) {
+    const std::string err = os_error();
+    throw io_failure(
+        "write", file_, err,
+        wick::detail::cat("save: write to ", name_, " failed at offset ", written_, ": ", err),
+        written_);
   }
 }
 

@@ -202,6 +202,10 @@ class MappedSource final : public Source {
   std::shared_ptr<const Mapping> mapping_;
 };
 
+/// Writes `n` bytes to `fd` with write(2), retrying on EINTR and partial writes; returns the
+/// bytes written, fewer than `n` only on an error (errno then says which).
+std::size_t write_all(int fd, const void* data, std::size_t n) noexcept;
+
 /// "strerror(errno)" of the current errno.
 std::string os_error();
 

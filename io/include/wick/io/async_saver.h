@@ -124,12 +124,10 @@ class AsyncSaver {
   /// then not started), ArgumentError for values save() refuses or a snapshot over the staging
   /// limit in kCopy mode, IoError when no process or thread can be started.
   SaveHandle save(const Value& value, const std::filesystem::path& path,
-                  const SaveOptions& options = {},
-                  std::optional<SnapshotMode> mode = std::nullopt);
+                  const SaveOptions& options = {}, std::optional<SnapshotMode> mode = std::nullopt);
   /// save() of a dict of tensors (a state_dict), written as wick::save writes one.
   SaveHandle save(const TensorDict& tensors, const std::filesystem::path& path,
-                  const SaveOptions& options = {},
-                  std::optional<SnapshotMode> mode = std::nullopt);
+                  const SaveOptions& options = {}, std::optional<SnapshotMode> mode = std::nullopt);
   /// save(), or nothing (std::nullopt) when max_in_flight saves are running: for a training
   /// loop that would rather skip a checkpoint than wait for one.
   std::optional<SaveHandle> try_save(const Value& value, const std::filesystem::path& path,
