@@ -11,9 +11,9 @@
 //   (wick::save, durable = false) of the same state. Counter ratio = stall / sync save.
 // - fork_memory/<workload>/{idle,writing}: the child's extra memory (SaveStats::extra_bytes)
 //   while the parent waits, and while it rewrites every tensor in a loop as training would.
-// - train_inflight/<mode>: steps/s of an MLP training loop (4 x Linear(4096, 4096), 256 MiB of
-//   float32 parameters, SGD, one compute thread) with a save in flight, against the same loop
-//   with none. Counter ratio = with / without.
+// - train_inflight/<mode>/{fast,durable}: steps/s of an MLP training loop (4 x Linear(4096,
+//   4096), 256 MiB of float32 parameters, SGD, one compute thread) with a save in flight,
+//   against the same loop with none. Counter ratio = with / without.
 // - train_cadence/<mode>: a whole run with a checkpoint every N steps (N steps take several
 //   save durations) against the same run without checkpoints; also synchronous checkpoints.
 // The training benchmarks pin the compute thread to CPU 0 and the saver's threads (or its
@@ -328,13 +328,13 @@ struct TrainSetup {
 // times: kPlain steps with no save (timed), then one save and steps until it is done. A step
 // counts as "with a save" when it started while the save was in flight; its whole time counts,
 // and so does the stall of save(), so the ratio errs towards the save's cost.
-void train_inflight(benchmark::State& st, SnapshotMode mode) {
+void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
   constexpr int kWarm = 3, kRounds = 5, kPlain = 6;
   TrainSetup setup;
   Trainer tr;
   const wick::TensorDict sd = tr.state();
   wick::SaveOptions o;
-  o.durable = false;
+  o.durable = durable;
   const fs::path path = file_for("mlp256", "train.wick");
   setup.pin.saver();
   wick::io::AsyncSaver saver;
@@ -381,6 +381,9 @@ void train_inflight(benchmark::State& st, SnapshotMode mode) {
   st.counters["steps_per_s_plain"] = plain_rate;
   st.counters["steps_per_s_saving"] = with_rate;
   st.counters["steps_per_save"] = static_cast<double>(with_steps) / kRounds;
+  st.counters["step_ms_plain"] = plain_s * 1e3 / static_cast<double>(plain_steps);
+  // The steps alone, the stall of save() taken out.
+  st.counters["step_ms_saving"] = (with_s - stall_s) * 1e3 / static_cast<double>(with_steps);
   st.counters["stall_ms"] = stall_s * 1e3 / kRounds;
   st.counters["save_done_ms"] = save_s * 1e3 / kRounds;
   st.counters["extra_MiB"] = extra_max;
@@ -483,8 +486,14 @@ const bool registered = [] {
     add(3, "fork_memory/" + w + "/idle", [w](auto& s) { fork_memory(s, w, false); });
     add(3, "fork_memory/" + w + "/writing", [w](auto& s) { fork_memory(s, w, true); });
   }
-  add(1, "train_inflight/copy", [](auto& s) { train_inflight(s, SnapshotMode::kCopy); });
-  add(1, "train_inflight/fork", [](auto& s) { train_inflight(s, SnapshotMode::kFork); });
+  // fast: durable = false, as the stall benchmarks; durable: the default, which also fsyncs.
+  for (const bool durable : {false, true}) {
+    const std::string d = durable ? "/durable" : "/fast";
+    add(1, "train_inflight/copy" + d,
+        [durable](auto& s) { train_inflight(s, SnapshotMode::kCopy, durable); });
+    add(1, "train_inflight/fork" + d,
+        [durable](auto& s) { train_inflight(s, SnapshotMode::kFork, durable); });
+  }
   add(1, "train_cadence/copy", [](auto& s) { train_cadence(s, SnapshotMode::kCopy); });
   add(1, "train_cadence/fork", [](auto& s) { train_cadence(s, SnapshotMode::kFork); });
   return true;

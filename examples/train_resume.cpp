@@ -230,17 +230,19 @@ void Checkpointer::save(MLP& net, const wick::nn::Adam& opt, int64_t epoch, cons
 
 void Checkpointer::print_summary(std::ostream& out) const {
   if (!saver_ || saves_.empty()) return;
-  double stall = 0.0, worst = 0.0;
+  double stall = 0.0, worst = 0.0, snapshot = 0.0;
   int forked = 0;
   for (const wick::io::SaveHandle& h : saves_) {
     const wick::io::SaveStats st = h.stats();
     stall += st.stall_seconds;
     worst = std::max(worst, st.stall_seconds);
+    snapshot += st.snapshot_seconds;
     forked += st.mode == wick::io::SnapshotMode::kFork ? 1 : 0;
   }
   out << "background checkpoints: " << saves_.size() << " saves (" << forked
       << " forked), training held " << std::setprecision(3) << stall * 1e3 << " ms in all, "
-      << worst * 1e3 << " ms at most\n";
+      << worst * 1e3 << " ms at most, of which snapshots " << snapshot * 1e3
+      << " ms (the rest: waiting for the previous save)\n";
 }
 
 }  // namespace
