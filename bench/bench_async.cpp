@@ -21,6 +21,7 @@
 // Files go to $WICK_BENCH_DIR (default: the temp directory).
 #include <benchmark/benchmark.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,6 +58,13 @@ fs::path file_for(const std::string& name, const char* kind) {
 
 double seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
+}
+
+// Page faults of the calling thread so far (fork mode's copy-on-write shows up here).
+double thread_faults() {
+  rusage ru{};
+  ::getrusage(RUSAGE_THREAD, &ru);
+  return static_cast<double>(ru.ru_minflt + ru.ru_majflt);
 }
 
 // 256MiB: 16 float32 [4096, 1024] tensors; 1GiB: 64 of them. Built per benchmark and freed
@@ -344,17 +352,21 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
     tr.step();
 
   double plain_s = 0, with_s = 0, stall_s = 0, save_s = 0, extra_max = 0;
+  double plain_faults = 0, with_faults = 0;
   int64_t plain_steps = 0, with_steps = 0;
   std::string where;
   for (auto _ : st) {
     for (int r = 0; r < kRounds; ++r) {
       const auto p0 = Clock::now();
+      const double f0 = thread_faults();
       for (int i = 0; i < kPlain; ++i)
         tr.step();
       plain_s += seconds(Clock::now() - p0);
+      plain_faults += thread_faults() - f0;
       plain_steps += kPlain;
 
       const auto t0 = Clock::now();
+      const double f1 = thread_faults();
       setup.pin.saver();
       wick::io::SaveHandle h = saver.save(sd, path, o, mode);
       setup.pin.compute();
@@ -367,6 +379,7 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
         t_end = Clock::now();
         ++with_steps;
       }
+      with_faults += thread_faults() - f1;
       h.wait();
       with_s += seconds(t_end - t0);
       // An upper bound: done() is looked at between steps.
@@ -384,6 +397,8 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
   st.counters["step_ms_plain"] = plain_s * 1e3 / static_cast<double>(plain_steps);
   // The steps alone, the stall of save() taken out.
   st.counters["step_ms_saving"] = (with_s - stall_s) * 1e3 / static_cast<double>(with_steps);
+  st.counters["faults_per_step_plain"] = plain_faults / static_cast<double>(plain_steps);
+  st.counters["faults_per_step_saving"] = with_faults / static_cast<double>(with_steps);
   st.counters["stall_ms"] = stall_s * 1e3 / kRounds;
   st.counters["save_done_ms"] = save_s * 1e3 / kRounds;
   st.counters["extra_MiB"] = extra_max;
