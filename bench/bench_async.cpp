@@ -409,13 +409,15 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
   st.SetLabel(where);
 }
 
-// A whole run with a checkpoint every N steps, against the same run without. N is set so that N
-// steps take kSpan times as long as one save (both measured first), as a run that checkpoints
-// every few minutes would. The phases alternate: none, async, sync, none, async, sync...; each
-// phase is kCycles x N steps, and the async phase waits for its last save before its clock
-// stops. `sync` saves with wick::save (durable = false) on the compute thread.
+// A run with a checkpoint every N steps, against the same run without. N is set so that N steps
+// take kSpan times as long as one save (both measured first), as a run that checkpoints every
+// few minutes would. One cycle is N steps with no save, N steps after an async save (then a
+// wait(), normally instant, so the save is paid for within the cycle) and N steps after a
+// synchronous wick::save (durable = false) on the compute thread. The three alternate cycle by
+// cycle, kCycles times (which goes first rotates), so the drift of a shared machine hits them
+// alike; the totals give the ratios.
 void train_cadence(benchmark::State& st, SnapshotMode mode) {
-  constexpr int kRounds = 2, kCycles = 2;
+  constexpr int kCycles = 6;
   constexpr double kSpan = 4.0;
   TrainSetup setup;
   Trainer tr;
@@ -440,32 +442,23 @@ void train_cadence(benchmark::State& st, SnapshotMode mode) {
 
   double none_s = 0, async_s = 0, sync_s = 0, stall_s = 0;
   for (auto _ : st) {
-    for (int r = 0; r < kRounds; ++r) {
-      auto t0 = Clock::now();
-      for (int i = 0; i < kCycles * n; ++i)
-        tr.step();
-      none_s += seconds(Clock::now() - t0);
-
-      t0 = Clock::now();
-      for (int c = 0; c < kCycles; ++c) {
-        const auto a0 = Clock::now();
-        setup.pin.saver();
-        saver.save(sd, path, o, mode);  // waits for the previous save if it is still running
-        setup.pin.compute();
-        stall_s += seconds(Clock::now() - a0);
+    for (int c = 0; c < kCycles; ++c) {
+      for (int turn = 0; turn < 3; ++turn) {
+        const int phase = (turn + c) % 3;
+        const auto t0 = Clock::now();
+        if (phase == 1) {
+          setup.pin.saver();
+          saver.save(sd, path, o, mode);
+          setup.pin.compute();
+          stall_s += seconds(Clock::now() - t0);
+        } else if (phase == 2) {
+          wick::save(sd, sync_path, o);
+        }
         for (int i = 0; i < n; ++i)
           tr.step();
+        if (phase == 1) saver.wait();
+        (phase == 0 ? none_s : phase == 1 ? async_s : sync_s) += seconds(Clock::now() - t0);
       }
-      saver.wait();
-      async_s += seconds(Clock::now() - t0);
-
-      t0 = Clock::now();
-      for (int c = 0; c < kCycles; ++c) {
-        wick::save(sd, sync_path, o);
-        for (int i = 0; i < n; ++i)
-          tr.step();
-      }
-      sync_s += seconds(Clock::now() - t0);
     }
     st.SetIterationTime(none_s + async_s + sync_s);
   }
@@ -474,10 +467,10 @@ void train_cadence(benchmark::State& st, SnapshotMode mode) {
   st.counters["steps_per_save"] = n;
   st.counters["step_ms"] = step_once * 1e3;
   st.counters["save_ms"] = save_once * 1e3;
-  st.counters["stall_ms"] = stall_s * 1e3 / (kRounds * kCycles);
-  st.counters["run_s_none"] = none_s / kRounds;
-  st.counters["run_s_async"] = async_s / kRounds;
-  st.counters["run_s_sync"] = sync_s / kRounds;
+  st.counters["stall_ms"] = stall_s * 1e3 / kCycles;
+  st.counters["cycle_s_none"] = none_s / kCycles;
+  st.counters["cycle_s_async"] = async_s / kCycles;
+  st.counters["cycle_s_sync"] = sync_s / kCycles;
 }
 
 // --- registration -------------------------------------------------------------------------
