@@ -14,8 +14,8 @@
 // - train_inflight/<mode>/{fast,durable}: steps/s of an MLP training loop (4 x Linear(4096,
 //   4096), 256 MiB of float32 parameters, SGD, one compute thread) with a save in flight,
 //   against the same loop with none. Counter ratio = with / without.
-// - train_cadence/<mode>: a whole run with a checkpoint every N steps (N steps take several
-//   save durations) against the same run without checkpoints; also synchronous checkpoints.
+// - train_cadence/<mode>: training with a checkpoint every N steps (N steps take several save
+//   durations) against the same steps without; also with synchronous checkpoints.
 // The training benchmarks pin the compute thread to CPU 0 and the saver's threads (or its
 // child) to CPU 1 with sched_setaffinity (see Pinning); their label lists where each ran.
 // Files go to $WICK_BENCH_DIR (default: the temp directory).
