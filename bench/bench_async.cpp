@@ -67,6 +67,17 @@ double thread_faults() {
   return static_cast<double>(ru.ru_minflt + ru.ru_majflt);
 }
 
+// CPU seconds of the calling thread so far, user and system: against the wall clock, whether
+// a slower step computed more or waited.
+double thread_cpu() {
+  rusage ru{};
+  ::getrusage(RUSAGE_THREAD, &ru);
+  auto s = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec);
+  };
+  return s(ru.ru_utime) + s(ru.ru_stime);
+}
+
 // 256MiB: 16 float32 [4096, 1024] tensors; 1GiB: 64 of them. Built per benchmark and freed
 // after it, so that one benchmark's memory does not enlarge the next one's fork. The values
 // are a cheap pattern: what is measured moves bytes and never looks at them.
@@ -352,17 +363,19 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
     tr.step();
 
   double plain_s = 0, with_s = 0, stall_s = 0, save_s = 0, extra_max = 0;
-  double plain_faults = 0, with_faults = 0;
+  double plain_faults = 0, with_faults = 0, plain_cpu = 0, with_cpu = 0;
   int64_t plain_steps = 0, with_steps = 0;
   std::string where;
   for (auto _ : st) {
     for (int r = 0; r < kRounds; ++r) {
       const auto p0 = Clock::now();
       const double f0 = thread_faults();
+      const double c0 = thread_cpu();
       for (int i = 0; i < kPlain; ++i)
         tr.step();
       plain_s += seconds(Clock::now() - p0);
       plain_faults += thread_faults() - f0;
+      plain_cpu += thread_cpu() - c0;
       plain_steps += kPlain;
 
       const auto t0 = Clock::now();
@@ -371,6 +384,7 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
       wick::io::SaveHandle h = saver.save(sd, path, o, mode);
       setup.pin.compute();
       const auto t1 = Clock::now();
+      const double c1 = thread_cpu();
       stall_s += seconds(t1 - t0);
       if (r == 0) where = describe_threads();
       auto t_end = t1;
@@ -380,6 +394,7 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
         ++with_steps;
       }
       with_faults += thread_faults() - f1;
+      with_cpu += thread_cpu() - c1;
       h.wait();
       with_s += seconds(t_end - t0);
       // An upper bound: done() is looked at between steps.
@@ -399,6 +414,8 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
   st.counters["step_ms_saving"] = (with_s - stall_s) * 1e3 / static_cast<double>(with_steps);
   st.counters["faults_per_step_plain"] = plain_faults / static_cast<double>(plain_steps);
   st.counters["faults_per_step_saving"] = with_faults / static_cast<double>(with_steps);
+  st.counters["cpu_ms_per_step_plain"] = plain_cpu * 1e3 / static_cast<double>(plain_steps);
+  st.counters["cpu_ms_per_step_saving"] = with_cpu * 1e3 / static_cast<double>(with_steps);
   st.counters["stall_ms"] = stall_s * 1e3 / kRounds;
   st.counters["save_done_ms"] = save_s * 1e3 / kRounds;
   st.counters["extra_MiB"] = extra_max;
