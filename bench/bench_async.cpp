@@ -67,6 +67,16 @@ double thread_faults() {
   return static_cast<double>(ru.ru_minflt + ru.ru_majflt);
 }
 
+// Seconds the calling thread has waited in a run queue, ready but not running (the second field
+// of /proc/thread-self/schedstat): against the CPU time, whether a slower step was kept from
+// its core or was blocked.
+double thread_runqueue_wait() {
+  std::ifstream in("/proc/thread-self/schedstat");
+  double run_ns = 0, wait_ns = 0;
+  in >> run_ns >> wait_ns;
+  return wait_ns * 1e-9;
+}
+
 // CPU seconds of the calling thread so far, user and system: against the wall clock, whether
 // a slower step computed more or waited.
 double thread_cpu() {
@@ -364,6 +374,7 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
 
   double plain_s = 0, with_s = 0, stall_s = 0, save_s = 0, extra_max = 0;
   double plain_faults = 0, with_faults = 0, plain_cpu = 0, with_cpu = 0;
+  double plain_rq = 0, with_rq = 0;
   int64_t plain_steps = 0, with_steps = 0;
   std::string where;
   for (auto _ : st) {
@@ -371,11 +382,13 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
       const auto p0 = Clock::now();
       const double f0 = thread_faults();
       const double c0 = thread_cpu();
+      const double q0 = thread_runqueue_wait();
       for (int i = 0; i < kPlain; ++i)
         tr.step();
       plain_s += seconds(Clock::now() - p0);
       plain_faults += thread_faults() - f0;
       plain_cpu += thread_cpu() - c0;
+      plain_rq += thread_runqueue_wait() - q0;
       plain_steps += kPlain;
 
       const auto t0 = Clock::now();
@@ -385,6 +398,7 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
       setup.pin.compute();
       const auto t1 = Clock::now();
       const double c1 = thread_cpu();
+      const double q1 = thread_runqueue_wait();
       stall_s += seconds(t1 - t0);
       if (r == 0) where = describe_threads();
       auto t_end = t1;
@@ -395,6 +409,7 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
       }
       with_faults += thread_faults() - f1;
       with_cpu += thread_cpu() - c1;
+      with_rq += thread_runqueue_wait() - q1;
       h.wait();
       with_s += seconds(t_end - t0);
       // An upper bound: done() is looked at between steps.
@@ -416,6 +431,8 @@ void train_inflight(benchmark::State& st, SnapshotMode mode, bool durable) {
   st.counters["faults_per_step_saving"] = with_faults / static_cast<double>(with_steps);
   st.counters["cpu_ms_per_step_plain"] = plain_cpu * 1e3 / static_cast<double>(plain_steps);
   st.counters["cpu_ms_per_step_saving"] = with_cpu * 1e3 / static_cast<double>(with_steps);
+  st.counters["rq_ms_per_step_plain"] = plain_rq * 1e3 / static_cast<double>(plain_steps);
+  st.counters["rq_ms_per_step_saving"] = with_rq * 1e3 / static_cast<double>(with_steps);
   st.counters["stall_ms"] = stall_s * 1e3 / kRounds;
   st.counters["save_done_ms"] = save_s * 1e3 / kRounds;
   st.counters["extra_MiB"] = extra_max;
