@@ -52,8 +52,25 @@ fs::path bench_dir() {
   return env != nullptr ? fs::path(env) : fs::temp_directory_path();
 }
 
+// The files of this run, removed at exit: a whole run leaves about 4.8 GiB otherwise.
+std::vector<fs::path>& files_made() {
+  static std::vector<fs::path> files;
+  static const bool cleanup = [] {
+    std::atexit([] {
+      std::error_code ec;
+      for (const fs::path& f : files_made())
+        fs::remove(f, ec);
+    });
+    return true;
+  }();
+  (void)cleanup;
+  return files;
+}
+
 fs::path file_for(const std::string& name, const char* kind) {
-  return bench_dir() / ("wick-bench-async-" + name + "-" + kind);
+  fs::path p = bench_dir() / ("wick-bench-async-" + name + "-" + kind);
+  files_made().push_back(p);
+  return p;
 }
 
 double seconds(Clock::duration d) {
