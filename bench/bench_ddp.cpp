@@ -9,18 +9,13 @@
 #include "wick/dist/data_parallel.h"
 #include "wick/wick.h"
 
+#include "digits.h"  // examples/: the digits MLP
+
 namespace {
 
 constexpr int64_t kBatch = 32;
 
-struct MLP : wick::nn::Module {
-  wick::nn::Linear hidden, output;
-  explicit MLP(wick::Generator& gen) : hidden(64, 128, true, gen), output(128, 10, true, gen) {
-    register_module("hidden", hidden);
-    register_module("output", output);
-  }
-  wick::Tensor forward(const wick::Tensor& x) { return output(wick::relu(hidden(x))); }
-};
+using digits::MLP;
 
 // One global batch of 32 per step over `micro` micro-batches (the same batch every step: the
 // data pipeline is not what is measured).

@@ -9,6 +9,8 @@
 #include <wick/dist/data_parallel.h>
 #include <wick/wick.h>
 
+#include "digits.h"
+
 #include <cstring>
 #include <filesystem>
 #include <iomanip>
@@ -22,35 +24,12 @@
 
 namespace {
 
-constexpr int64_t kTrain = 1437;  // the first 1437 samples train, the last 360 test
 constexpr int64_t kBatch = 32;
 constexpr int kMicroBatches = 4;  // world sizes 1, 2 and 4 train alike
 constexpr uint64_t kInitSeed = 0, kShuffleSeed = 1;
 
-struct MLP : wick::nn::Module {
-  wick::nn::Linear hidden, output;
-  explicit MLP(wick::Generator& gen) : hidden(64, 128, true, gen), output(128, 10, true, gen) {
-    register_module("hidden", hidden);
-    register_module("output", output);
-  }
-  wick::Tensor forward(const wick::Tensor& x) { return output(wick::relu(hidden(x))); }
-};
-
-// Rows `idx[from, to)` of a contiguous tensor.
-wick::Tensor rows(const wick::Tensor& t, const std::vector<int64_t>& idx, std::size_t from,
-                  std::size_t to) {
-  wick::Shape shape = t.shape();
-  shape[0] = static_cast<int64_t>(to - from);
-  wick::Tensor out = wick::empty(shape, t.dtype());
-  const std::size_t row_bytes = t.nbytes() / static_cast<std::size_t>(t.size(0));
-  for (std::size_t i = from; i < to; ++i) {
-    std::memcpy(
-        static_cast<char*>(out.raw_data()) + (i - from) * row_bytes,
-        static_cast<const char*>(t.raw_data()) + static_cast<std::size_t>(idx[i]) * row_bytes,
-        row_bytes);
-  }
-  return out;
-}
+using digits::MLP;
+using digits::rows;
 
 struct Args {
   std::filesystem::path checkpoint;
@@ -132,13 +111,7 @@ int main(int argc, char** argv) try {
   const Args args = parse(argc, argv);
   const bool lead = world.rank() == 0;
 
-  const wick::Value digits = wick::load(args.data);
-  const wick::Tensor x = (digits["images"].tensor().to(wick::kFloat32) / 16.0).contiguous();
-  const wick::Tensor y = digits["labels"].tensor().to(wick::kInt64).contiguous();
-  const wick::Tensor train_x = x.slice(0, 0, kTrain).contiguous();
-  const wick::Tensor train_y = y.slice(0, 0, kTrain).contiguous();
-  const wick::Tensor test_x = x.slice(0, kTrain, x.size(0)).contiguous();
-  const wick::Tensor test_y = y.slice(0, kTrain, x.size(0)).contiguous();
+  const auto [train, test] = digits::load(args.data);
 
   wick::Generator init(kInitSeed);
   MLP net(init);
@@ -164,18 +137,12 @@ int main(int argc, char** argv) try {
       if (lead) std::cout << "stopping after " << run_here << " epoch(s) (--stop-after)\n";
       return 0;
     }
-    const double loss = train_epoch(net, ddp, opt, train_x, train_y, shuffle);
+    const double loss = train_epoch(net, ddp, opt, train.x, train.y, shuffle);
     ++epoch;
     ++run_here;
     if (lead) {
-      wick::NoGradGuard no_grad;
-      const wick::Tensor pred = wick::argmax(net.forward(test_x), 1);
-      int64_t correct = 0;
-      for (int64_t i = 0; i < pred.numel(); ++i) {
-        correct += pred.data<int64_t>()[i] == test_y.data<int64_t>()[i] ? 1 : 0;
-      }
       std::cout << "epoch " << std::setw(3) << epoch << "  loss " << std::setprecision(17) << loss
-                << "  test " << correct << "/" << pred.numel() << '\n';
+                << "  test " << digits::correct(net, test) << "/" << test.y.numel() << '\n';
       save_checkpoint(args.checkpoint, net, opt, epoch, loss, shuffle);
     }
     world.barrier();  // no rank runs ahead of the checkpoint it may resume from

@@ -25,6 +25,8 @@
 // --async would hide that the flag did nothing.
 #include <wick/wick.h>
 
+#include "digits.h"
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -41,47 +43,17 @@
 
 namespace {
 
-constexpr int64_t kTrain = 1437;  // the first 1437 samples train, the last 360 test
 constexpr int64_t kBatch = 32;
 constexpr uint64_t kInitSeed = 0, kShuffleSeed = 1;
 
-// The tutorial's MLP with the digits' 64 pixels in and 10 classes out.
-struct MLP : wick::nn::Module {
-  wick::nn::Linear hidden, output;
-  explicit MLP(wick::Generator& gen) : hidden(64, 128, true, gen), output(128, 10, true, gen) {
-    register_module("hidden", hidden);
-    register_module("output", output);
-  }
-  wick::Tensor forward(const wick::Tensor& x) { return output(wick::relu(hidden(x))); }
-};
-
-struct Split {
-  wick::Tensor x, y;  // float32 [N, 64] in [0, 1], int64 [N]
-};
-
-// Rows `idx` of a contiguous tensor (a mini-batch).
-wick::Tensor rows(const wick::Tensor& t, const std::vector<int64_t>& idx) {
-  wick::Shape shape = t.shape();
-  shape[0] = static_cast<int64_t>(idx.size());
-  wick::Tensor out = wick::empty(shape, t.dtype());
-  const std::size_t row_bytes = t.nbytes() / static_cast<std::size_t>(t.size(0));
-  for (std::size_t i = 0; i < idx.size(); ++i) {
-    std::memcpy(
-        static_cast<char*>(out.raw_data()) + i * row_bytes,
-        static_cast<const char*>(t.raw_data()) + static_cast<std::size_t>(idx[i]) * row_bytes,
-        row_bytes);
-  }
-  return out;
-}
+using digits::MLP;
+using digits::rows;
+using digits::Split;
 
 // Percentage of `split` the model classifies correctly (and the count).
 double accuracy(MLP& net, const Split& split, int64_t& correct) {
-  wick::NoGradGuard no_grad;
-  const wick::Tensor pred = wick::argmax(net.forward(split.x), 1);
-  correct = 0;
-  for (int64_t i = 0; i < pred.numel(); ++i)
-    correct += pred.data<int64_t>()[i] == split.y.data<int64_t>()[i] ? 1 : 0;
-  return 100.0 * static_cast<double>(correct) / static_cast<double>(pred.numel());
+  correct = digits::correct(net, split);
+  return 100.0 * static_cast<double>(correct) / static_cast<double>(split.y.numel());
 }
 
 // One pass over the training split in an order drawn from `shuffle`; returns the mean loss.
@@ -99,8 +71,8 @@ double train_epoch(MLP& net, wick::nn::Optimizer& opt, const Split& train,
     const std::vector<int64_t> idx(order.begin() + start,
                                    order.begin() + std::min(start + kBatch, n));
     opt.zero_grad();
-    const wick::Tensor loss =
-        wick::cross_entropy(net.forward(rows(train.x, idx)), rows(train.y, idx));
+    const wick::Tensor loss = wick::cross_entropy(net.forward(rows(train.x, idx, 0, idx.size())),
+                                                  rows(train.y, idx, 0, idx.size()));
     loss.backward();
     opt.step();
     total += loss.item<double>();
@@ -250,13 +222,7 @@ void Checkpointer::print_summary(std::ostream& out) const {
 int main(int argc, char** argv) try {
   const Args args = parse(argc, argv);
 
-  // The digits: uint8 pixels 0..16 and int64 labels (see examples/data/README.md).
-  const wick::Value digits = wick::load(args.data);
-  const wick::Tensor x = (digits["images"].tensor().to(wick::kFloat32) / 16.0).contiguous();
-  const wick::Tensor y = digits["labels"].tensor().to(wick::kInt64).contiguous();
-  const int64_t n = x.size(0);
-  const Split train{x.slice(0, 0, kTrain).contiguous(), y.slice(0, 0, kTrain).contiguous()};
-  const Split test{x.slice(0, kTrain, n).contiguous(), y.slice(0, kTrain, n).contiguous()};
+  const auto [train, test] = digits::load(args.data);
 
   wick::Generator init(kInitSeed);
   MLP net(init);
