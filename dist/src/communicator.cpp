@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
+#include <exception>
 #include <string>
 
 #include "wick/core/creation.h"
@@ -111,9 +112,11 @@ MPI_Op sum_op(DType d) {
 
 void start_mpi(int* argc, char*** argv) {
   int provided = 0;
-  check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
-  // Errors come back as codes, which become IoErrors, instead of aborting the job.
-  check_mpi(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  // Serialized: any one thread at a time may call MPI, not only the one that started it.
+  check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
+  WICK_CHECK(provided >= MPI_THREAD_SERIALIZED, IoError,
+             "MPI_Init_thread: this MPI offers thread level ", provided,
+             ", wick needs MPI_THREAD_SERIALIZED (", MPI_THREAD_SERIALIZED, ")");
 }
 
 bool mpi_running() {
@@ -129,26 +132,60 @@ void require_contiguous(const Tensor& t, const char* op) {
              ": the tensor must be contiguous (call .contiguous() first)");
 }
 
-// Throws ShapeError on every rank unless every rank passed a tensor of one dtype and shape:
-// one all-reduce of (x, -x) under MAX gives every rank the largest and the smallest of each.
-void check_same(const Communicator::Impl& c, const Tensor& t, const char* op) {
+// Which collective a rank called, compared across ranks with the tensors.
+enum class Op : int64_t { kBroadcast = 1, kAllReduce, kAllGather };
+
+// Called by every rank before any data moves: one all-reduce of (x, -x) under MAX gives every
+// rank the largest and the smallest of each rank's call (the collective, its root or ReduceOp,
+// whether this rank's own checks refused it, the tensor's dtype and shape). Every rank then
+// throws alike, or none does: a rank that refused its arguments must not leave the others
+// waiting in the collective. `refused` is this rank's error, if its own checks failed.
+void agree(const Communicator::Impl& c, Op op, int64_t detail, const Tensor& t,
+           const std::exception_ptr& refused, const char* name) {
   uint64_t shape_hash = 1469598103934665603ull;  // FNV-1a over the sizes
-  for (const int64_t s : t.shape())
-    shape_hash = (shape_hash ^ static_cast<uint64_t>(s)) * 1099511628211ull;
-  const std::array<int64_t, 4> mine{static_cast<int64_t>(t.dtype()), t.dim(), t.numel(),
+  const bool usable = t.defined() && refused == nullptr;
+  if (usable) {
+    for (const int64_t s : t.shape()) {
+      shape_hash = (shape_hash ^ static_cast<uint64_t>(s)) * 1099511628211ull;
+    }
+  }
+  const std::array<int64_t, 7> mine{static_cast<int64_t>(op),
+                                    detail,
+                                    usable ? 0 : 1,
+                                    usable ? static_cast<int64_t>(t.dtype()) : -1,
+                                    usable ? t.dim() : -1,
+                                    usable ? t.numel() : -1,
                                     static_cast<int64_t>(shape_hash >> 1)};
-  std::array<int64_t, 8> both{};
+  std::array<int64_t, 14> both{};
   for (std::size_t i = 0; i < mine.size(); ++i) {
     both[i] = mine[i];
-    both[i + 4] = -mine[i];
+    both[i + mine.size()] = -mine[i];
   }
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, both.data(), 8, MPI_INT64_T, MPI_MAX, c.comm),
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, both.data(), static_cast<int>(both.size()), MPI_INT64_T,
+                          MPI_MAX, c.comm),
             "MPI_Allreduce");
-  for (std::size_t i = 0; i < mine.size(); ++i) {
-    WICK_CHECK(both[i] == -both[i + 4], ShapeError, op, " on rank ", c.rank,
+  const auto same = [&](std::size_t i) { return both[i] == -both[i + mine.size()]; };
+  if (refused != nullptr) std::rethrow_exception(refused);
+  WICK_CHECK(both[2] == 0, ArgumentError, name, " on rank ", c.rank,
+             ": another rank's arguments were refused (its error says why); nothing was sent");
+  WICK_CHECK(same(0) && same(1), ArgumentError, name, " on rank ", c.rank,
+             ": the ranks called different collectives, or with different roots or reductions");
+  for (std::size_t i = 3; i < mine.size(); ++i) {
+    WICK_CHECK(same(i), ShapeError, name, " on rank ", c.rank,
                ": the ranks passed tensors of different dtypes or shapes (this rank: ",
                dtype_name(t.dtype()), " ", shape_str(t.shape()), ")");
   }
+}
+
+// The error `check` throws, or nullptr.
+template <class F>
+std::exception_ptr refusal(F check) {
+  try {
+    check();
+  } catch (...) {
+    return std::current_exception();
+  }
+  return nullptr;
 }
 
 template <class T>
@@ -215,6 +252,9 @@ Communicator Communicator::world() {
   }
   auto impl = std::make_shared<Impl>();
   impl->comm = MPI_COMM_WORLD;
+  // Errors come back as codes, which become IoErrors, instead of aborting the job (also when
+  // the program started MPI itself; communicators split from it inherit the handler).
+  check_mpi(MPI_Comm_set_errhandler(impl->comm, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
   check_mpi(MPI_Comm_rank(impl->comm, &impl->rank), "MPI_Comm_rank");
   check_mpi(MPI_Comm_size(impl->comm, &impl->size), "MPI_Comm_size");
   return Communicator(std::move(impl));
@@ -243,10 +283,12 @@ void Communicator::barrier() const {
 }
 
 void Communicator::broadcast(Tensor& t, int root) const {
-  WICK_CHECK(root >= 0 && root < impl_->size, ArgumentError, "broadcast: root ", root,
-             " is not a rank of this ", impl_->size, "-process communicator");
-  require_contiguous(t, "broadcast");
-  check_same(*impl_, t, "broadcast");
+  const auto refused = refusal([&] {
+    WICK_CHECK(root >= 0 && root < impl_->size, ArgumentError, "broadcast: root ", root,
+               " is not a rank of this ", impl_->size, "-process communicator");
+    require_contiguous(t, "broadcast");
+  });
+  agree(*impl_, Op::kBroadcast, root, t, refused, "broadcast");
   auto* p = static_cast<std::byte*>(t.raw_data());
   for (int64_t done = 0; done < static_cast<int64_t>(t.nbytes()); done += kMaxChunk) {
     const auto n = static_cast<int>(std::min<int64_t>(kMaxChunk, t.nbytes() - done));
@@ -255,11 +297,13 @@ void Communicator::broadcast(Tensor& t, int root) const {
 }
 
 void Communicator::all_reduce(Tensor& t, ReduceOp op) const {
-  require_contiguous(t, "all_reduce");
-  WICK_CHECK(op == ReduceOp::kSum || is_floating(t.dtype()), ArgumentError,
-             "all_reduce: the mean of ", dtype_name(t.dtype()),
-             " tensors is not defined (floating-point dtypes only)");
-  check_same(*impl_, t, "all_reduce");
+  const auto refused = refusal([&] {
+    require_contiguous(t, "all_reduce");
+    WICK_CHECK(op == ReduceOp::kSum || is_floating(t.dtype()), ArgumentError,
+               "all_reduce: the mean of ", dtype_name(t.dtype()),
+               " tensors is not defined (floating-point dtypes only)");
+  });
+  agree(*impl_, Op::kAllReduce, static_cast<int64_t>(op), t, refused, "all_reduce");
   const MPI_Datatype type = mpi_type(t.dtype());
   const MPI_Op mpi_op = sum_op(t.dtype());
   auto* p = static_cast<std::byte*>(t.raw_data());
@@ -273,10 +317,12 @@ void Communicator::all_reduce(Tensor& t, ReduceOp op) const {
 }
 
 Tensor Communicator::all_gather(const Tensor& t) const {
-  require_contiguous(t, "all_gather");
-  WICK_CHECK(t.nbytes() <= static_cast<std::size_t>(INT_MAX), ArgumentError,
-             "all_gather: ", t.nbytes(), " bytes per rank; at most ", INT_MAX, " are supported");
-  check_same(*impl_, t, "all_gather");
+  const auto refused = refusal([&] {
+    require_contiguous(t, "all_gather");
+    WICK_CHECK(t.nbytes() <= static_cast<std::size_t>(INT_MAX), ArgumentError,
+               "all_gather: ", t.nbytes(), " bytes per rank; at most ", INT_MAX, " are supported");
+  });
+  agree(*impl_, Op::kAllGather, 0, t, refused, "all_gather");
   Shape shape{impl_->size};
   shape.insert(shape.end(), t.shape().begin(), t.shape().end());
   Tensor out = empty(shape, t.dtype());

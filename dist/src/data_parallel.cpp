@@ -34,26 +34,31 @@ void pairwise_sum(std::vector<T*>& rows, std::size_t len) {
 template <class T>
 class Reduction {
  public:
+  // Each leaf: every parameter's gradient, then the loss, then per parameter 1 when the
+  // micro-batch gave it a gradient (summed like the rest: a parameter no micro-batch of any
+  // rank reached keeps no gradient, as after a plain backward(), so the optimizer skips it).
   Reduction(const std::vector<Tensor>& params, int leaves)
-      : params_(params), len_(total_numel(params) + 1) {
+      : params_(params), grads_(total_numel(params)), len_(grads_ + 1 + params.size()) {
     leaves_.assign(static_cast<std::size_t>(leaves), std::vector<T>(len_));
   }
 
   // Copies the parameters' gradients and `loss` into leaf `k`.
   void take_leaf(int k, double loss) {
-    T* out = leaves_[static_cast<std::size_t>(k)].data();
-    for (const Tensor& p : params_) {
-      const Tensor g = p.grad();
-      const auto n = static_cast<std::size_t>(p.numel());
+    T* leaf = leaves_[static_cast<std::size_t>(k)].data();
+    T* out = leaf;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const Tensor g = params_[i].grad();
+      const auto n = static_cast<std::size_t>(params_[i].numel());
       if (g.defined()) {
         const Tensor c = g.contiguous();
         std::memcpy(out, c.raw_data(), n * sizeof(T));
       } else {
         std::fill(out, out + n, T(0));  // a parameter the loss did not reach
       }
+      leaf[grads_ + 1 + i] = g.defined() ? T(1) : T(0);
       out += n;
     }
-    *out = static_cast<T>(loss);
+    leaf[grads_] = static_cast<T>(loss);
   }
 
   // Sums the leaves, exchanges the ranks' sums bucket by bucket, sums those, scales by
@@ -75,18 +80,25 @@ class Reduction {
       pairwise_sum(ranks, to - from);
       std::memcpy(partial + from, ranks[0], (to - from) * sizeof(T));
     }
-    const T scale = T(1) / static_cast<T>(micro_batches);  // a power of two: exact
-    for (std::size_t k = 0; k < len_; ++k)
+    // A power of two: the same rounding on every world size (exact but for subnormals).
+    const T scale = T(1) / static_cast<T>(micro_batches);
+    for (std::size_t k = 0; k <= grads_; ++k) {
       partial[k] *= scale;
-    for (const Tensor& p : params_) {
-      Tensor g = empty(p.shape(), p.dtype());
-      const auto n = static_cast<std::size_t>(p.numel());
-      std::memcpy(g.raw_data(), partial, n * sizeof(T));
-      Tensor handle = p;
-      handle.set_grad(std::move(g));
-      partial += n;
     }
-    return static_cast<double>(*partial);
+    const T* grad = partial;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const auto n = static_cast<std::size_t>(params_[i].numel());
+      Tensor handle = params_[i];
+      if (partial[grads_ + 1 + i] > T(0)) {
+        Tensor g = empty(handle.shape(), handle.dtype());
+        std::memcpy(g.raw_data(), grad, n * sizeof(T));
+        handle.set_grad(std::move(g));
+      } else {
+        handle.set_grad(Tensor());
+      }
+      grad += n;
+    }
+    return static_cast<double>(partial[grads_]);
   }
 
  private:
@@ -98,14 +110,14 @@ class Reduction {
   }
   static DType dtype() { return sizeof(T) == 4 ? kFloat32 : kFloat64; }
 
-  // Element ranges of the flat gradient, cut at parameter boundaries once `bucket` elements are
-  // reached (the loss rides in the last).
+  // Element ranges of the flat leaf, cut at parameter boundaries once `bucket` elements are
+  // reached (the loss and the flags ride in the last).
   std::vector<std::pair<std::size_t, std::size_t>> buckets(std::size_t bucket) const {
     std::vector<std::pair<std::size_t, std::size_t>> out;
     std::size_t from = 0, at = 0;
     for (const Tensor& p : params_) {
       at += static_cast<std::size_t>(p.numel());
-      if (at - from >= bucket) {
+      if (at - from >= bucket && at < grads_) {
         out.emplace_back(from, at);
         from = at;
       }
@@ -115,14 +127,24 @@ class Reduction {
   }
 
   const std::vector<Tensor>& params_;
+  std::size_t grads_;  // elements of all gradients
   std::size_t len_;
   std::vector<std::vector<T>> leaves_;
 };
 
+// The parameters the optimizer updates: frozen ones (requires_grad() false) are left alone.
+std::vector<Tensor> trainable(const nn::Module& module) {
+  std::vector<Tensor> out;
+  for (const Tensor& p : module.parameters()) {
+    if (p.requires_grad()) out.push_back(p);
+  }
+  return out;
+}
+
 template <class T>
 double run_step(nn::Module& module, const Communicator& comm, const DataParallelOptions& options,
                 int first, int local, const DistributedDataParallel::LossFn& loss_fn) {
-  const std::vector<Tensor> params = module.parameters();
+  const std::vector<Tensor> params = trainable(module);
   Reduction<T> reduction(params, local);
   for (int k = 0; k < local; ++k) {
     module.zero_grad();
@@ -168,6 +190,8 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module, Communicato
 }
 
 double DistributedDataParallel::backward(const LossFn& loss) {
+  WICK_CHECK(!trainable(module_).empty(), ArgumentError,
+             "DistributedDataParallel::backward: no parameter requires grad");
   if (module_.parameters().front().dtype() == kFloat64) {
     return run_step<double>(module_, comm_, options_, first_, local_, loss);
   }

@@ -125,6 +125,28 @@ TEST(Communicator, DifferentShapesOrDTypesThrowOnEveryRankInsteadOfHanging) {
   EXPECT_TRUE(equal(ok, full({2}, w.size())));
 }
 
+TEST(Communicator, OneRanksRefusalIsEveryRanksErrorInsteadOfAHang) {
+  const Communicator w = world();
+  const bool odd_one = w.rank() == w.size() - 1;
+  // One rank passes a transposed (non-contiguous) tensor: it throws its own error, the others
+  // learn of it instead of waiting in the collective.
+  Tensor t = odd_one ? zeros({3, 2}).t() : zeros({2, 3});
+  EXPECT_THROW(w.all_reduce(t), ArgumentError);
+  EXPECT_THROW(w.broadcast(t), ArgumentError);
+  // One rank asks for the mean of integers, the others of floats.
+  Tensor ints = zeros({2}, odd_one ? kInt32 : kFloat32);
+  EXPECT_THROW(w.all_reduce(ints, ReduceOp::kMean), ArgumentError);
+  if (w.size() > 1) {
+    // The ranks disagree on the root, or on the reduction.
+    Tensor x = zeros({2});
+    EXPECT_THROW(w.broadcast(x, odd_one ? 1 : 0), ArgumentError);
+    EXPECT_THROW(w.all_reduce(x, odd_one ? ReduceOp::kMean : ReduceOp::kSum), ArgumentError);
+  }
+  Tensor ok = ones({2});
+  w.all_reduce(ok);
+  EXPECT_TRUE(equal(ok, full({2}, w.size())));
+}
+
 TEST(Communicator, RefusesWhatItCannotSendBeforeCommunicating) {
   const Communicator w = world();
   Tensor strided = zeros({2, 3}).t();

@@ -135,6 +135,27 @@ TEST(DataParallel, TheConstructorGivesEveryRankRankZerosWeights) {
   EXPECT_EQ(ddp.first_micro_batch(), world.rank() * ddp.local_micro_batches());
 }
 
+TEST(DataParallel, UnreachedAndFrozenParametersKeepNoGradient) {
+  // As after a plain backward(): a parameter the loss never reaches has no gradient, so the
+  // optimizer leaves it alone; a frozen one is not touched at all.
+  const Communicator world = Communicator::world();
+  const Data data;
+  Net net(world);
+  nn::Linear unused(8, 2);
+  net.register_module("unused", unused);
+  unused.bias.set_requires_grad(false);
+  DistributedDataParallel ddp(net, world, {.micro_batches = 4});
+  ddp.backward([&](int i) {
+    return mse_loss(net.forward(data.x.slice(0, i * 8, (i + 1) * 8)),
+                    data.y.slice(0, i * 8, (i + 1) * 8));
+  });
+  EXPECT_FALSE(unused.weight.grad().defined());
+  EXPECT_FALSE(unused.bias.grad().defined());
+  for (const auto& [name, p] : net.named_parameters()) {
+    if (!name.starts_with("unused")) EXPECT_TRUE(p.grad().defined()) << name;
+  }
+}
+
 TEST(DataParallel, RefusesMicroBatchCountsThatWouldChangeTheSumOrder) {
   const Communicator world = Communicator::world();
   Net net(world);

@@ -87,13 +87,13 @@ struct SaveHandle::State {
   // Older saves of the same path still in flight when this one was asked: this one writes only
   // once they are done (set before the save is handed to its thread).
   std::vector<std::shared_ptr<State>> after;
+  bool armed = false;  // fork mode: `after` is set and the thread may go on (guarded by `mu`)
 
   std::atomic<uint64_t> done_bytes{0};
   std::atomic<uint64_t> total_bytes{0};
   std::atomic<bool> error_thrown{false};
   mutable std::mutex mu;
   std::condition_variable cv;
-  bool started = false;  // guarded by the saver's mutex
   bool finished = false;
   bool superseded = false;
   std::exception_ptr error;
@@ -176,13 +176,14 @@ struct AsyncSaver::Impl {
   std::optional<SaveHandle> start(TreeRef tree, const std::filesystem::path& path,
                                   const SaveOptions& options, std::optional<SnapshotMode> mode,
                                   bool or_return);
-  void start_copy(const std::shared_ptr<State>& s, Tree& tree, detail::SnapshotPlan& plan,
-                  std::unique_lock<std::mutex>& lock);
+  bool start_copy(const std::shared_ptr<State>& s, Tree& tree, detail::SnapshotPlan& plan,
+                  std::unique_lock<std::mutex>& lock, bool or_return);
   void start_fork(const std::shared_ptr<State>& s, TreeRef tree,
                   std::unique_lock<std::mutex>& lock);
   std::vector<std::shared_ptr<State>> supersede_older(const std::filesystem::path& path,
                                                       std::unique_lock<std::mutex>& lock);
   void write_loop();
+  void follow_child(const std::shared_ptr<State>& s);
   void ended(const std::shared_ptr<State>& s, std::exception_ptr e, bool dropped, uint64_t extra);
   std::exception_ptr unthrown_error();  // with mu held
   void join_reapers(bool all);
@@ -280,7 +281,6 @@ void AsyncSaver::Impl::write_loop() {
     if (queue.empty()) return;
     auto s = queue.front();
     queue.pop_front();
-    s->started = true;
     lock.unlock();
     wait_until_done(s->after);
     s->after.clear();
@@ -296,9 +296,16 @@ void AsyncSaver::Impl::write_loop() {
   }
 }
 
-void AsyncSaver::Impl::start_copy(const std::shared_ptr<State>& s, Tree& tree,
-                                  detail::SnapshotPlan& plan, std::unique_lock<std::mutex>& lock) {
+// False, with nothing started, when `or_return` and the staging limit has no room now.
+bool AsyncSaver::Impl::start_copy(const std::shared_ptr<State>& s, Tree& tree,
+                                  detail::SnapshotPlan& plan, std::unique_lock<std::mutex>& lock,
+                                  bool or_return) {
+  // Everything that may fail for want of a thread or memory comes before the buffers are
+  // taken, so that a failure leaves nothing half done.
+  if (!writer.joinable()) writer = std::thread([this] { write_loop(); });
+  live.reserve(live.size() + 1);
   // Room in the staging limit: saves in flight give their buffers back as they end.
+  if (or_return && !pool.can_take(plan.sizes())) return false;
   cv.wait(lock, [&] { return pool.can_take(plan.sizes()); });
   s->buffers = pool.take(plan.sizes());
   s->stats.extra_bytes = plan.bytes();
@@ -314,40 +321,62 @@ void AsyncSaver::Impl::start_copy(const std::shared_ptr<State>& s, Tree& tree,
   s->after = supersede_older(s->path, lock);
   live.push_back(s);
   queue.push_back(s);
-  if (!writer.joinable()) writer = std::thread([this] { write_loop(); });
   cv.notify_all();
+  return true;
 }
 
 void AsyncSaver::Impl::start_fork(const std::shared_ptr<State>& s, TreeRef tree,
                                   std::unique_lock<std::mutex>& lock) {
-  s->after = supersede_older(s->path, lock);
+  live.reserve(live.size() + 1);
+  {
+    const std::lock_guard reaping(reapers_mu);
+    reapers.reserve(reapers.size() + 1);
+  }
   const auto t0 = Clock::now();
   s->child =
       detail::fork_save([&](const SaveOptions& o) { save_tree(tree, s->path, o); }, s->options);
   s->stats.snapshot_seconds = seconds_since(t0);
+  std::thread reaper;
+  try {
+    reaper = std::thread([this, s] { follow_child(s); });
+  } catch (...) {
+    detail::abandon_child(s->child);  // it has written nothing: the go-ahead never came
+    throw;
+  }
+  // Only once this save is sure to run may it supersede older ones (kill their children).
+  s->after = supersede_older(s->path, lock);
+  {
+    const std::lock_guard state_lock(s->mu);
+    s->armed = true;
+  }
+  s->cv.notify_all();
   live.push_back(s);
   const std::lock_guard reaping(reapers_mu);
-  reapers.emplace_back(s, std::thread([this, s] {
-                         std::exception_ptr error;
-                         uint64_t extra = 0;
-                         try {
-                           // The child holds its snapshot; it writes once older saves of the
-                           // path are done.
-                           wait_until_done(s->after);
-                           s->after.clear();
-                           detail::release_child(s->child);
-                           auto outcome = detail::await_child(
-                               s->child, [&](uint64_t d, uint64_t t) { s->report(d, t); });
-                           error = outcome.error;
-                           extra = outcome.extra_bytes;
-                         } catch (...) {
-                           error = std::current_exception();
-                           detail::kill_child(s->child);  // not reaped yet: its pidfd is valid
-                           detail::release_child(s->child);
-                         }
-                         const bool dropped = s->killed.load();
-                         ended(s, dropped ? nullptr : error, dropped, extra);
-                       }));
+  reapers.emplace_back(s, std::move(reaper));
+}
+
+// The thread of one fork-mode save: lets the child write once older saves of the path are
+// done, relays its progress, and ends the save with its outcome.
+void AsyncSaver::Impl::follow_child(const std::shared_ptr<State>& s) {
+  std::exception_ptr error;
+  uint64_t extra = 0;
+  {
+    std::unique_lock state_lock(s->mu);
+    s->cv.wait(state_lock, [&] { return s->armed; });
+  }
+  try {
+    wait_until_done(s->after);
+    s->after.clear();
+    detail::release_child(s->child);
+    auto outcome = detail::await_child(s->child, [&](uint64_t d, uint64_t t) { s->report(d, t); });
+    error = outcome.error;
+    extra = outcome.extra_bytes;
+  } catch (...) {
+    error = std::current_exception();
+    detail::abandon_child(s->child);
+  }
+  const bool dropped = s->killed.load();
+  ended(s, dropped ? nullptr : error, dropped, extra);
 }
 
 std::optional<SaveHandle> AsyncSaver::Impl::start(TreeRef tree, const std::filesystem::path& path,
@@ -366,7 +395,9 @@ std::optional<SaveHandle> AsyncSaver::Impl::start(TreeRef tree, const std::files
   if (auto e = unthrown_error()) std::rethrow_exception(e);
   ++in_flight;  // the slot is ours from here; ended() gives it back
   auto s = std::make_shared<State>();
-  s->path = path;
+  // Absolute: saves to one file under two spellings are ordered alike, and a chdir() after the
+  // call changes nothing.
+  s->path = std::filesystem::absolute(path).lexically_normal();
   s->options = options;
   s->user_progress = options.progress;
   s->options.progress = [raw = s.get()](uint64_t d, uint64_t t) { raw->report(d, t); };
@@ -384,7 +415,12 @@ std::optional<SaveHandle> AsyncSaver::Impl::start(TreeRef tree, const std::files
     s->stats.mode = m;
     s->stats.snapshot_bytes = plan.bytes();
     if (m == SnapshotMode::kCopy) {
-      start_copy(s, copy, plan, lock);  // `plan` points into `copy`: not moved
+      // `plan` points into `copy`: not moved.
+      if (!start_copy(s, copy, plan, lock, or_return)) {
+        --in_flight;
+        cv.notify_all();
+        return std::nullopt;
+      }
     } else {
       start_fork(s, tree, lock);
     }
@@ -448,6 +484,11 @@ AsyncSaver::~AsyncSaver() {
       } catch (const std::exception& ex) {
         std::fprintf(stderr, "wick: a background save to %s failed and was never waited for: %s\n",
                      s->path.c_str(), ex.what());
+      } catch (...) {
+        std::fprintf(stderr,
+                     "wick: a background save to %s failed (an exception of unknown type) and "
+                     "was never waited for\n",
+                     s->path.c_str());
       }
     }
   }

@@ -102,6 +102,14 @@ bool wait_for_go(int go_fd) noexcept {
 [[noreturn]] void child_main(int fd, int go_fd, pid_t parent,
                              const std::function<void(const SaveOptions&)>& write,
                              SaveOptions options) {
+  // The parent's handlers are not the child's business: Ctrl-C or a SIGTERM to the process
+  // group ends the child (the file keeps its previous contents) instead of running a handler
+  // that may call exit() and with it the parent's atexit functions.
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE})
+    ::signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (!wait_for_go(go_fd)) ::_exit(3);
   // One thread: the parent's helper threads do not exist here, and starting threads in the
   // child of a threaded process is what sanitizers and some libraries cannot follow.
@@ -287,6 +295,16 @@ void release_child(ForkedSave& child) noexcept {
   ::send(child.go_fd, &go, 1, MSG_NOSIGNAL);  // fails only when the child is gone: nothing to do
   ::close(child.go_fd);
   child.go_fd = -1;
+}
+
+void abandon_child(ForkedSave& child) noexcept {
+  kill_child(child);
+  if (child.go_fd >= 0) ::close(child.go_fd);
+  child.go_fd = -1;
+  if (child.report_fd >= 0) ::close(child.report_fd);
+  child.report_fd = -1;
+  while (child.pid > 0 && ::waitpid(child.pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
 }
 
 void kill_child(const ForkedSave& child) noexcept {

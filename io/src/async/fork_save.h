@@ -33,6 +33,10 @@ ForkedSave fork_save(const std::function<void(const SaveOptions&)>& write,
 /// so that saves to one path can be written in the order they were asked). Closes go_fd.
 void release_child(ForkedSave& child) noexcept;
 
+/// Gives up on a child that was never released or whose following failed: kills it, reaps it
+/// and closes its descriptors but the pidfd (see await_child()).
+void abandon_child(ForkedSave& child) noexcept;
+
 /// SIGKILLs `child` unless it has been reaped: through its pidfd, which cannot reach another
 /// process that took its pid after it was reaped. Without a pidfd, only while await_child()
 /// has not reaped it (the caller must make sure of that).

@@ -76,34 +76,50 @@ bool StagingPool::can_take(const std::vector<std::size_t>& sizes) const {
 }
 
 std::vector<std::shared_ptr<Storage>> StagingPool::take(const std::vector<std::size_t>& sizes) {
-  std::vector<std::shared_ptr<Storage>> out(sizes.size());
-  std::vector<std::size_t> missing;  // indices with no free buffer of their size
+  // Which sizes a free buffer serves, without taking it yet: an allocation below may throw, and
+  // the pool must then be as it was.
+  std::vector<std::size_t> reuse(sizes.size(), SIZE_MAX);  // index into free_
+  std::vector<bool> taken(free_.size(), false);
+  std::size_t need = 0;  // bytes to allocate
   for (std::size_t i = 0; i < sizes.size(); ++i) {
-    const auto it = std::find_if(free_.begin(), free_.end(),
-                                 [&](const auto& b) { return b->nbytes() == sizes[i]; });
-    if (it == free_.end()) {
-      missing.push_back(i);
-      continue;
+    for (std::size_t f = 0; f < free_.size(); ++f) {
+      if (!taken[f] && free_[f]->nbytes() == sizes[i]) {
+        reuse[i] = f;
+        taken[f] = true;
+        break;
+      }
     }
-    out[i] = std::move(*it);
-    free_.erase(it);
+    if (reuse[i] == SIZE_MAX) need += sizes[i];
+  }
+  // Free buffers of other sizes are dropped, largest first, while the new ones would not fit.
+  std::vector<std::size_t> spare;
+  for (std::size_t f = 0; f < free_.size(); ++f) {
+    if (!taken[f]) spare.push_back(f);
+  }
+  std::sort(spare.begin(), spare.end(),
+            [&](std::size_t a, std::size_t b) { return free_[a]->nbytes() > free_[b]->nbytes(); });
+  std::size_t held = held_;
+  std::vector<bool> dropped(free_.size(), false);
+  for (std::size_t k = 0; k < spare.size() && held + need > limit_; ++k) {
+    held -= free_[spare[k]]->nbytes();
+    dropped[spare[k]] = true;
+  }
+  std::vector<std::shared_ptr<Storage>> out(sizes.size());
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    if (reuse[i] == SIZE_MAX) out[i] = Storage::allocate(sizes[i]);  // may throw: nothing changed
+  }
+  // Nothing below throws.
+  std::vector<std::shared_ptr<Storage>> keep;
+  keep.reserve(free_.size());
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    if (reuse[i] != SIZE_MAX) out[i] = free_[reuse[i]];
     in_use_ += sizes[i];
   }
-  std::size_t need = 0;
-  for (std::size_t i : missing)
-    need += sizes[i];
-  // Drop free buffers of other sizes, largest first, until the new ones fit under the limit.
-  std::sort(free_.begin(), free_.end(),
-            [](const auto& a, const auto& b) { return a->nbytes() < b->nbytes(); });
-  while (held_ + need > limit_ && !free_.empty()) {
-    held_ -= free_.back()->nbytes();
-    free_.pop_back();
+  for (std::size_t f = 0; f < free_.size(); ++f) {
+    if (!taken[f] && !dropped[f]) keep.push_back(std::move(free_[f]));
   }
-  for (std::size_t i : missing) {
-    out[i] = Storage::allocate(sizes[i]);
-    held_ += sizes[i];
-    in_use_ += sizes[i];
-  }
+  free_ = std::move(keep);
+  held_ = held + need;
   return out;
 }
 

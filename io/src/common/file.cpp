@@ -67,8 +67,9 @@ std::size_t write_all(int fd, const void* data, std::size_t n) noexcept {
   std::size_t done = 0;
   while (done < n) {
     const ssize_t w = ::write(fd, p + done, n - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      if (w == 0) errno = EIO;  // no progress and no error: give up rather than spin
       break;
     }
     done += static_cast<std::size_t>(w);

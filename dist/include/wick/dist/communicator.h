@@ -9,7 +9,8 @@
 
 namespace wick::dist {
 
-/// Starts MPI for this process (MPI_Init_thread, one thread making MPI calls) unless the program
+/// Starts MPI for this process (MPI_Init_thread at MPI_THREAD_SERIALIZED: any thread may call
+/// the collectives, one at a time) unless the program
 /// already has, and finalizes it at destruction when it started it. Create one in main() before
 /// any Communicator; without one, Communicator::world() starts MPI itself and leaves it running
 /// until exit.
@@ -38,7 +39,9 @@ enum class ReduceOp {
 /// A group of processes, each with a rank from 0 to size() - 1. Every collective must be called
 /// by all ranks in the same order with tensors of one dtype and shape (root's shape for
 /// broadcast): the collectives check this first, with one small all-reduce, and throw
-/// ShapeError on every rank instead of hanging or corrupting memory. Tensors must be contiguous
+/// ShapeError on every rank instead of hanging or corrupting memory; ArgumentError on every rank
+/// when the ranks called different collectives (or roots, or reductions), or when one rank's
+/// own arguments are refused (that rank throws its own error). Tensors must be contiguous
 /// (ArgumentError otherwise). MPI failures throw IoError naming the call and MPI's message.
 /// Copies share the underlying group.
 class Communicator {
@@ -59,7 +62,8 @@ class Communicator {
   void barrier() const;
   /// Replaces `t` on every rank with root's `t`, bit for bit.
   void broadcast(Tensor& t, int root = 0) const;
-  /// Combines `t` across ranks in place: every rank ends with the same bits. Float16 and
+  /// Combines `t` across ranks in place. Every rank ends with the same bits with Open MPI's
+  /// reductions (which the tests check; the MPI standard only recommends it). Float16 and
   /// bfloat16 are added in float and rounded after each addition.
   void all_reduce(Tensor& t, ReduceOp op = ReduceOp::kSum) const;
   /// Every rank's `t`, stacked in rank order: shape [size(), t.shape()...].

@@ -43,13 +43,18 @@ class DistributedDataParallel {
 
   /// The micro-batch loss: computes the mean loss over global micro-batch `index` (of
   /// DataParallelOptions::micro_batches) with the module and returns it (a one-element tensor
-  /// that requires grad; backward() is called by step()).
+  /// that requires grad; backward() is called by backward()). For results independent of the
+  /// world size it must depend on `index` alone: draw randomness (dropout, augmentation) from a
+  /// Generator seeded from the step and `index`, not from a shared one, and change no buffer
+  /// (buffers are broadcast by the constructor only). A loss that throws on one rank leaves the
+  /// others waiting in the exchange.
   using LossFn = std::function<Tensor(int index)>;
 
   /// One training step's gradients: runs `loss` on each of this rank's micro-batches with
-  /// backward(), then sets every parameter's grad() to the mean gradient over the global batch
-  /// (the same bits on every rank and every world size). Returns the mean loss over the global
-  /// batch, summed in the same tree. Call the optimizer's step() afterwards.
+  /// backward(), then sets every trainable parameter's grad() to the mean gradient over the
+  /// global batch (the same bits on every rank and every world size); a parameter no
+  /// micro-batch reached keeps no gradient, as after a plain backward(). Returns the mean loss over
+  /// the global batch, summed in the same tree. Call the optimizer's step() afterwards.
   double backward(const LossFn& loss);
 
   /// The first global micro-batch this rank computes.
