@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "wick/core/tensor_dict.h"
 #include "wick/core/value.h"
@@ -31,8 +32,12 @@ enum class SnapshotMode {
   /// 4 KiB pages, much less for huge pages) and grows with the process' whole memory, not only
   /// the tensors. The extra memory is the pages the process writes while the child runs (each
   /// is copied once, at the cost of a page fault), which for training that updates every
-  /// parameter is up to the whole state. The child writes on one thread and gives up, leaving
-  /// the previous file, when its parent dies.
+  /// parameter is up to the whole state, copied 4 KiB at a time by the first writes after the
+  /// fork (slower than copy mode's memcpy: prefer copy mode for training that updates every
+  /// parameter between checkpoints). The child writes on one thread and gives up, leaving the
+  /// previous file, when its parent dies; it runs none of the parent's signal handlers (SIGINT
+  /// or SIGTERM to the process group ends it, the previous file stays). Not for MPI jobs on
+  /// RDMA transports, whose registered memory a child cannot read.
   kFork,
 };
 
@@ -108,12 +113,14 @@ class SaveHandle {
 /// the process exits, crashes or is killed meanwhile.
 ///
 /// Errors (a full disk, a permission denied) are never lost: each is thrown once, by the first
-/// of SaveHandle::wait(), AsyncSaver::wait() and the next AsyncSaver::save() to come; the
+/// of SaveHandle::wait(), AsyncSaver::wait() and the next save() or try_save() to come; the
 /// destructor, which cannot throw, writes any error never thrown to stderr. Saves to one path
 /// finish in the order they were asked, so the newest is the one left.
 ///
 /// Methods may be called from several threads. SaveOptions::progress, when set, is called from a
-/// thread of the saver.
+/// thread of the saver, and must not call this saver (that thread would wait for itself).
+/// Paths are made absolute at the call: one file under two spellings is one path, and a later
+/// chdir() changes nothing.
 class AsyncSaver {
  public:
   /// A saver with `options` (ArgumentError for max_in_flight < 1).
