@@ -224,9 +224,12 @@ void trainer_killed_at_random_moments(SnapshotMode mode) {
       mode == SnapshotMode::kCopy ? "copy" : "fork", kKills, killed, consistent, unchanged, newer,
       most_temps, static_cast<double>(longest_orphan_us) / 1000);
   EXPECT_EQ(consistent, kKills);
-  // Some kills must land after a save completed, or this test tests only the first save.
+  // Some kills must land after a save completed, or this test tests only the first save. In
+  // copy mode some must land before, too; in fork mode a killed trainer's writer usually
+  // finishes its save (it gives up only at its next progress report), so a kill seldom leaves
+  // the old file, and under a sanitizer none of 20 may.
   EXPECT_GT(newer, 0);
-  EXPECT_GT(unchanged, 0);
+  if (mode == SnapshotMode::kCopy) EXPECT_GT(unchanged, 0);
 
   // The next save, synchronous, removes what the killed ones left.
   save(kGen.value(current + 1), path, Generations::options(current + 1, true));
