@@ -229,7 +229,9 @@ void trainer_killed_at_random_moments(SnapshotMode mode) {
   // finishes its save (it gives up only at its next progress report), so a kill seldom leaves
   // the old file, and under a sanitizer none of 20 may.
   EXPECT_GT(newer, 0);
-  if (mode == SnapshotMode::kCopy) EXPECT_GT(unchanged, 0);
+  if (mode == SnapshotMode::kCopy) {
+    EXPECT_GT(unchanged, 0);
+  }
 
   // The next save, synchronous, removes what the killed ones left.
   save(kGen.value(current + 1), path, Generations::options(current + 1, true));
