@@ -181,10 +181,11 @@ void SnapshotPlan::copy_and_rebind(const std::vector<std::shared_ptr<Storage>>& 
     copies.push_back({ranges_[r].storage->data() + ranges_[r].lo, buffers[r]->data(), sizes_[r]});
   }
   if (bytes_ >= kSplitCopyBytes && Worker::worthwhile()) {
-    auto [mine, theirs] = halve(copies, bytes_);
-    if (helper.post([&theirs] { run_copies(theirs); })) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+    const auto halves = halve(copies, bytes_);
+    if (helper.post([&halves] { run_copies(halves.second); })) {
       const DrainOnExit drain(helper);
-      run_copies(mine);
+      run_copies(halves.first);
     } else {
       run_copies(copies);
     }
