@@ -1,5 +1,7 @@
 #include "wick/io/serialize.h"
 
+#include "wick/io/sharded/sharded_reader.h"
+
 #include "common/file.h"
 #include "formats.h"
 #include "native/format.h"
@@ -65,6 +67,7 @@ void save(const TensorDict& tensors, std::ostream& out, const SaveOptions& optio
 }
 
 Value load(const std::filesystem::path& path, const LoadOptions& options) {
+  if (io::is_sharded_checkpoint(path)) return io::load_sharded(path, options);
   // Formats are told apart by content. Whatever is not recognised is read as wick, whose
   // reader explains what is wrong with it.
   io::detail::File file(path);

@@ -196,6 +196,8 @@ bool lock_temp(int fd, const std::filesystem::path& path) {
          same_file(opened, named);
 }
 
+}  // namespace
+
 void fsync_directory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
@@ -211,7 +213,6 @@ void fsync_directory(const std::filesystem::path& dir) {
                      wick::detail::cat("save: fsync of directory ", dir, " failed: ", err));
   }
 }
-}  // namespace
 
 AtomicFile::AtomicFile(std::filesystem::path target, Temp temp) : target_(std::move(target)) {
   WICK_CHECK(!target_.filename().empty(), ArgumentError, "save: path ", target_,

@@ -206,6 +206,9 @@ class MappedSource final : public Source {
 /// bytes written, fewer than `n` only on an error (errno then says which).
 std::size_t write_all(int fd, const void* data, std::size_t n) noexcept;
 
+/// fsyncs the directory `dir` (after a rename in it, so the rename survives a power loss).
+void fsync_directory(const std::filesystem::path& dir);
+
 /// "strerror(errno)" of the current errno.
 std::string os_error();
 

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "common/bytes.h"
 #include "wick/core/error.h"
 
 namespace wick::io {
@@ -67,6 +68,65 @@ bool is_index_step(std::string_view step, std::size_t& index) noexcept {
   if (step.empty() || (step.size() > 1 && step.front() == '0')) return false;
   const auto [end, ec] = std::from_chars(step.data(), step.data() + step.size(), index);
   return ec == std::errc() && end == step.data() + step.size();
+}
+
+}  // namespace wick::io
+
+namespace wick::io {
+
+const Value* child_node(const Value& node, std::string_view step) {
+  if (node.is_dict()) {
+    if (const Value* by_string = node.dict().find(step)) return by_string;
+    const std::optional<int64_t> i = int_key_step(step);
+    return i ? node.dict().find(*i) : nullptr;
+  }
+  std::size_t i = 0;
+  if ((node.is_list() || node.is_tuple()) && is_index_step(step, i) && i < node.size()) {
+    return &node[i];
+  }
+  return nullptr;
+}
+
+const Value* find_node(const Value& root, std::string_view path) {
+  const Value* node = &root;
+  for (const std::string& step : split_path(path)) {
+    node = child_node(*node, step);
+    if (node == nullptr) return nullptr;
+  }
+  return node;
+}
+
+Value* find_node(Value& root, std::string_view path) {
+  return const_cast<Value*>(find_node(static_cast<const Value&>(root), path));
+}
+
+namespace {
+// Recursion is bounded by kMaxDepth.
+void walk(std::string& path, const Value& v, const NodeFn& fn, int depth) {
+  fn(path, v);
+  if (!v.is_dict() && !v.is_list() && !v.is_tuple()) return;
+  WICK_CHECK(depth < detail::kMaxDepth, ArgumentError, "value tree at '", path,
+             "' nests deeper than ", detail::kMaxDepth, " containers");
+  const std::size_t n = path.size();
+  if (v.is_dict()) {
+    for (const auto& [key, item] : v.dict()) {
+      append_path_key(path, key.text());
+      walk(path, item, fn, depth + 1);
+      path.resize(n);
+    }
+    return;
+  }
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    append_path_index(path, i);
+    walk(path, v[i], fn, depth + 1);
+    path.resize(n);
+  }
+}
+}  // namespace
+
+void for_each_node(const Value& root, const NodeFn& fn) {
+  std::string path;
+  walk(path, root, fn, 0);
 }
 
 }  // namespace wick::io

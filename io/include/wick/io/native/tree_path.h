@@ -8,12 +8,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "wick/core/value.h"
 
 namespace wick::io {
 
@@ -74,5 +77,21 @@ bool is_index_step(std::string_view step, std::size_t& index) noexcept;
 /// The int key `step` spells, if it is how a path spells one: decimal digits without a leading
 /// zero, after a '-' for a negative key ("-0" spells none).
 std::optional<int64_t> int_key_step(std::string_view step) noexcept;
+
+/// The item of container `node` named by the unescaped `step`, or nullptr. A dict's int key is
+/// named by its decimal digits, which no string key of a wick file's dict spells too.
+const Value* child_node(const Value& node, std::string_view step);
+
+/// The node of `root` that `path` names (a JSON pointer), or nullptr when there is none.
+/// ArgumentError when `path` is not a JSON pointer.
+const Value* find_node(const Value& root, std::string_view path);
+/// find_node() for a tree the caller may change.
+Value* find_node(Value& root, std::string_view path);
+
+/// Called with each node's path and the node.
+using NodeFn = std::function<void(const std::string& path, const Value& node)>;
+/// Calls `fn` on every node of `root` in tree order, parents before their items. ArgumentError
+/// for nesting deeper than 512 (the format's limit), before recursing further.
+void for_each_node(const Value& root, const NodeFn& fn);
 
 }  // namespace wick::io

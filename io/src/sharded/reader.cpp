@@ -1,0 +1,342 @@
+// Reading a sharded checkpoint (io/FORMAT.md "Sharded checkpoints"): the index first, then only
+// the pieces that overlap what is asked, each from a shard opened relative to the directory.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+#include "common/file.h"
+#include "common/tensor_bytes.h"
+#include "native/format.h"
+#include "sharded/index.h"
+#include "wick/core/creation.h"
+#include "wick/core/error.h"
+#include "wick/io/native/reader.h"
+#include "wick/io/native/tree_path.h"
+#include "wick/io/sharded/sharded_reader.h"
+
+namespace wick::io {
+
+namespace {
+
+using wick::detail::cat;
+using namespace sharded;
+namespace fs = std::filesystem;
+
+constexpr std::size_t kChunk = std::size_t{8} << 20;  // read and hashed per step
+
+// A shard opened through the directory's descriptor, its header and trailer checked.
+struct Shard {
+  std::unique_ptr<io::detail::File> file;
+  std::string name;  // dir/shard-..., for messages
+};
+
+std::string dotted(const std::string& path) {
+  std::string out;
+  for (const std::string& step : split_path(path))
+    out.append(out.empty() ? "" : ".").append(step);
+  return out;
+}
+
+}  // namespace
+
+struct ShardedReader::Impl {
+  fs::path dir;
+  LoadOptions options;
+  int dir_fd = -1;
+  std::string index_file;
+  Index index;
+  ShardedInfo info;
+  std::vector<Shard> shards;
+  std::unordered_map<std::string, uint32_t> by_path;
+
+  // A path into the directory as opened: renames of the directory do not change what it names.
+  std::string through_fd(std::string_view name) const {
+    return cat("/proc/self/fd/", dir_fd, "/", name);
+  }
+
+  // Runs `f`, rethrowing its errors with `name` as the file instead of the /proc path.
+  template <class F>
+  static auto naming(const std::string& name, F&& f) {
+    try {
+      return f();
+    } catch (const FormatError& e) {
+      ErrorInfo i = e.info();
+      i.file = name;
+      throw FormatError(i);
+    } catch (const IoError& e) {
+      ErrorInfo i = e.info();
+      i.file = name;
+      throw IoError(i);
+    }
+  }
+
+  void open_index() {
+    dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) {
+      const std::string err = io::detail::os_error();
+      throw io::detail::io_failure("open directory", dir.string(), err,
+                                   cat("load_sharded: cannot open ", dir, ": ", err));
+    }
+    index_file = (dir / kIndexName).string();
+    naming(index_file, [&] {
+      Reader r(through_fd(kIndexName));  // verified always: it is small, and everything rests on it
+      info.index_size = r.info().file_size;
+      index = decode_index(r.value(), r.metadata(), index_file);
+      return 0;
+    });
+    info.world_size = index.world_size;
+    info.tensor_count = index.tensors.size();
+    info.piece_count = index.pieces.size();
+    info.total_size = info.index_size;
+    for (const ShardRow& s : index.shards)
+      info.total_size += s.size;
+    for (uint32_t i = 0; i < index.tensors.size(); ++i) {
+      const TensorRow& t = index.tensors[i];
+      info.payload_bytes += t.numel * dtype_size(t.dtype);
+      by_path.emplace(t.path, i);
+    }
+    shards.resize(index.world_size);
+  }
+
+  // "Index": a shard, when first needed: its size, header and trailer, and the trailer's index
+  // checksum against the index's, so a shard of another checkpoint is refused at once.
+  const io::detail::File& shard(uint32_t r) {
+    Shard& s = shards[r];
+    if (s.file) return *s.file;
+    s.name = (dir / shard_name(r, index.world_size)).string();
+    naming(s.name, [&] {
+      auto owned = std::make_unique<io::detail::File>(through_fd(shard_name(r, index.world_size)));
+      const io::detail::File& f = *owned;
+      const ShardRow& row = index.shards[r];
+      if (f.size() != row.size) {
+        refuse(s.name, cat("shard ", r), cat("is ", f.size(), " bytes; the index says ", row.size));
+      }
+      std::array<std::byte, io::detail::kFileHeaderSize> header{};
+      f.read_at(header.data(), header.size(), 0, "file header");
+      io::detail::decode_file_header(header);
+      std::array<std::byte, io::detail::kTrailerSize> trailer{};
+      const uint64_t at = f.size() - trailer.size();
+      f.read_at(trailer.data(), trailer.size(), at, "trailer");
+      const io::detail::Trailer t = io::detail::decode_trailer(trailer, at);
+      if (t.file_size != row.size || t.index_checksum != row.index_checksum) {
+        refuse(s.name, cat("shard ", r),
+               "its trailer does not match the index: a shard of another checkpoint");
+      }
+      s.file = std::move(owned);
+      return 0;
+    });
+    return *s.file;
+  }
+
+  // "Index", a piece when read: its record header, then elements [from, from + n) of it into
+  // `dst`; verifying, the whole payload is hashed in kChunk steps.
+  void read_piece(const Piece& p, uint64_t from, uint64_t n, std::byte* dst) {
+    const io::detail::File& f = shard(p.shard);
+    const TensorRow& t = index.tensors[p.tensor];
+    const std::size_t es = dtype_size(t.dtype);
+    naming(shards[p.shard].name, [&] {
+      std::array<std::byte, io::detail::kMinRecordHeader> h{};
+      f.read_at(h.data(), h.size(), p.offset, "tensor record header");
+      io::detail::TensorEntry e;
+      try {
+        io::detail::decode_tensor_header(h, p.offset, e);
+      } catch (const FormatError& err) {
+        io::detail::rethrow_naming_file(err, shards[p.shard].name);
+      }
+      if (e.dtype != t.dtype || e.shape != Shape{static_cast<int64_t>(p.count)}) {
+        refuse(shards[p.shard].name, cat("piece of '", t.path, "' at offset ", p.offset),
+               cat("the record holds ", dtype_name(e.dtype), " ", shape_str(e.shape),
+                   "; the index says ", dtype_name(t.dtype), " [", p.count, "]"));
+      }
+      const uint64_t payload = p.offset + h.size();
+      if (!options.verify) {
+        f.read_at(dst, n * es, payload + from * es, "tensor payload");
+        return 0;
+      }
+      verify_payload(f, p, payload, es, from, n, dst);
+      return 0;
+    });
+  }
+
+  void verify_payload(const io::detail::File& f, const Piece& p, uint64_t payload, std::size_t es,
+                      uint64_t from, uint64_t n, std::byte* dst) {
+    io::detail::Hasher hash;
+    std::vector<std::byte> scratch;
+    const uint64_t total = p.count * es, want_lo = from * es, want_hi = (from + n) * es;
+    for (uint64_t at = 0; at < total; at += kChunk) {
+      const uint64_t len = std::min<uint64_t>(kChunk, total - at);
+      std::byte* into = nullptr;
+      if (at >= want_lo && at + len <= want_hi) {
+        into = dst + (at - want_lo);
+      } else {
+        scratch.resize(len);
+        into = scratch.data();
+      }
+      f.read_at(into, len, payload + at, "tensor payload");
+      hash.update(into, len);
+      if (index.tensors[p.tensor].dtype == kBool) {
+        io::detail::check_bool_bytes(into, len,
+                                     cat("piece of '", index.tensors[p.tensor].path, "'"));
+      }
+      if (into == scratch.data()) {
+        const uint64_t lo = std::max(at, want_lo), hi = std::min(at + len, want_hi);
+        if (lo < hi) std::memcpy(dst + (lo - want_lo), scratch.data() + (lo - at), hi - lo);
+      }
+    }
+    if (hash.digest() != p.checksum) {
+      refuse(shards[p.shard].name,
+             cat("piece of '", index.tensors[p.tensor].path, "' at offset ", p.offset),
+             cat("payload checksum ", io::detail::hex64(hash.digest()), ", the index says ",
+                 io::detail::hex64(p.checksum)));
+    }
+  }
+
+  // Elements `r` of tensor `t` into `dst`, from the pieces that overlap them.
+  void read_range(uint32_t t, ElementRange r, std::byte* dst) {
+    const TensorRow& row = index.tensors[t];
+    const std::size_t es = dtype_size(row.dtype);
+    const auto first = index.pieces.begin() + static_cast<std::ptrdiff_t>(row.first_piece);
+    const auto last = first + row.piece_count;
+    auto it = std::upper_bound(first, last, r.start,
+                               [](uint64_t v, const Piece& p) { return v < p.start; });
+    if (it != first) --it;
+    for (; it != last && it->start < r.end(); ++it) {
+      const uint64_t lo = std::max(it->start, r.start),
+                     hi = std::min(it->start + it->count, r.end());
+      if (lo >= hi) continue;
+      read_piece(*it, lo - it->start, hi - lo, dst + (lo - r.start) * es);
+    }
+  }
+
+  uint32_t find(std::string_view path) const {
+    if (const auto it = by_path.find(std::string(path)); it != by_path.end()) return it->second;
+    std::optional<uint32_t> match;
+    for (uint32_t i = 0; i < index.tensors.size() && path.find('/') == std::string_view::npos;
+         ++i) {
+      if (dotted(index.tensors[i].path) != path) continue;
+      WICK_CHECK(!match, ArgumentError, "sharded checkpoint ", dir, ": '", path,
+                 "' is ambiguous: '", index.tensors[*match].path, "' and '", index.tensors[i].path,
+                 "'");
+      match = i;
+    }
+    WICK_CHECK(match, ArgumentError, "sharded checkpoint ", dir, " has no tensor '", path, "' (",
+               index.tensors.size(), " tensors; `wick info` lists them)");
+    return *match;
+  }
+
+  Tensor whole(uint32_t t) {
+    const TensorRow& row = index.tensors[t];
+    Tensor out = empty(row.shape, row.dtype);
+    read_range(t, {0, row.numel}, static_cast<std::byte*>(out.raw_data()));
+    return out;
+  }
+
+  Tensor part(uint32_t t, ElementRange r) {
+    const TensorRow& row = index.tensors[t];
+    WICK_CHECK(r.start <= row.numel && r.count <= row.numel - r.start, ArgumentError,
+               "sharded checkpoint ", dir, ": elements [", r.start, ", ", r.start + r.count,
+               ") are past the end of '", row.path, "' (", row.numel, " elements)");
+    Tensor out = empty({static_cast<int64_t>(r.count)}, row.dtype);
+    read_range(t, r, static_cast<std::byte*>(out.raw_data()));
+    return out;
+  }
+};
+
+ShardedReader::ShardedReader(const fs::path& dir, LoadOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  WICK_CHECK(!options.mmap, ArgumentError, "load_sharded: ", dir,
+             ": mmap is not offered for sharded checkpoints (tensors are assembled from pieces)");
+  impl_->dir = dir;
+  impl_->options = std::move(options);
+  impl_->open_index();
+}
+
+ShardedReader::~ShardedReader() {
+  if (impl_ && impl_->dir_fd >= 0) ::close(impl_->dir_fd);
+}
+
+const ShardedInfo& ShardedReader::info() const noexcept {
+  return impl_->info;
+}
+
+const Dict& ShardedReader::metadata() const noexcept {
+  return impl_->index.metadata;
+}
+
+std::vector<ShardedEntry> ShardedReader::entries() const {
+  std::vector<ShardedEntry> out;
+  for (const TensorRow& t : impl_->index.tensors) {
+    const uint32_t shard = t.piece_count ? impl_->index.pieces[t.first_piece].shard : 0;
+    out.push_back({t.path, t.dtype, t.shape, t.numel * dtype_size(t.dtype), t.piece_count, shard});
+  }
+  return out;
+}
+
+Tensor ShardedReader::tensor(std::string_view path) {
+  return impl_->whole(impl_->find(path));
+}
+
+Tensor ShardedReader::slice(std::string_view path, ElementRange range) {
+  return impl_->part(impl_->find(path), range);
+}
+
+Value ShardedReader::value(const std::map<std::string, ElementRange>& slices) {
+  for (const auto& [path, range] : slices) {
+    WICK_CHECK(impl_->by_path.contains(path), ArgumentError, "load_sharded: ", impl_->dir,
+               " has no tensor '", path, "' to slice");
+  }
+  Value out = impl_->index.state;
+  for (uint32_t i = 0; i < impl_->index.tensors.size(); ++i) {
+    const std::string& path = impl_->index.tensors[i].path;
+    const auto it = slices.find(path);
+    *find_node(out, path) = it == slices.end() ? impl_->whole(i) : impl_->part(i, it->second);
+  }
+  return out;
+}
+
+void ShardedReader::verify() {
+  Impl& d = *impl_;
+  for (uint32_t r = 0; r < d.index.world_size; ++r) {
+    d.shard(r);
+    d.naming(d.shards[r].name, [&] {
+      Reader shard(d.through_fd(shard_name(r, d.index.world_size)));
+      shard.verify();
+      const Value* rank = shard.metadata().find(std::string(kShardKey));
+      const Value* world = shard.metadata().find(std::string(kWorldSizeKey));
+      if (rank == nullptr || world == nullptr || !(*rank == Value(static_cast<int64_t>(r))) ||
+          !(*world == Value(static_cast<int64_t>(d.index.world_size)))) {
+        refuse(d.shards[r].name, cat("shard ", r),
+               cat("its metadata does not name it shard ", r, " of ", d.index.world_size));
+      }
+      return 0;
+    });
+  }
+  // Each piece's record header and payload checksum against the index; nothing is kept.
+  const bool verifying = d.options.verify;
+  d.options.verify = true;
+  try {
+    for (const Piece& p : d.index.pieces)
+      d.read_piece(p, 0, 0, nullptr);
+  } catch (...) {
+    d.options.verify = verifying;
+    throw;
+  }
+  d.options.verify = verifying;
+}
+
+Value load_sharded(const fs::path& dir, const LoadOptions& options) {
+  return ShardedReader(dir, options).value();
+}
+
+bool is_sharded_checkpoint(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir, ec) && fs::exists(dir / kIndexName, ec);
+}
+
+}  // namespace wick::io
