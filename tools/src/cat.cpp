@@ -1,3 +1,5 @@
+#include <filesystem>
+#include <optional>
 #include <ostream>
 #include <vector>
 
@@ -7,6 +9,7 @@
 #include "text.h"
 #include "tree.h"
 #include "wick/io/native/reader.h"
+#include "wick/io/sharded/sharded_reader.h"
 
 namespace wick::cli {
 
@@ -73,11 +76,39 @@ int cat_foreign(const std::string& file, const std::optional<std::string>& path,
   }
   return kOk;
 }
+
+/// A sharded checkpoint directory: a path is found in its tree from the index alone
+/// (sharded_skeleton()); a tensor is then assembled from the pieces it needs, other nodes (and
+/// the whole tree) load every tensor.
+int cat_sharded(const std::string& dir, const std::optional<std::string>& path,
+                const PrintOptions& print, std::ostream& out) {
+  check_regular_file(std::filesystem::path(dir) / "index.wick");
+  return on_sharded(dir, [&] {
+    io::ShardedReader reader(dir);
+    EscapingStream safe(out);
+    if (!path) {
+      safe << reader.value() << '\n';
+      return kOk;
+    }
+    const Value skeleton = sharded_skeleton(reader);
+    const std::vector<Found> found = find_nodes(skeleton, *path);
+    if (found.empty()) throw no_such_path(dir, *path, skeleton);
+    if (found.size() > 1) throw ambiguous(dir, *path, found);
+    if (found[0].node->is_tensor()) {
+      safe << to_string(reader.tensor(found[0].pointer), print) << '\n';
+      return kOk;
+    }
+    const Value root = reader.value();
+    safe << *find_nodes(root, found[0].pointer).at(0).node << '\n';
+    return kOk;
+  });
+}
 }  // namespace
 
 int run_cat(const std::string& file, const std::optional<std::string>& path,
             const PrintOptions& print, std::ostream& out) {
   const ScopedPrintOptions scoped(print);
+  if (io::is_sharded_checkpoint(file)) return cat_sharded(file, path, print, out);
   if (detect(file) != io::FileFormat::Wick) return cat_foreign(file, path, print, out);
   return on_file(file, [&] {
     LoadOptions options;

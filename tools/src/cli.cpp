@@ -39,7 +39,8 @@ const char* const kInputHelp =
     "standard input, copied first to a temporary file that is removed at exit (every format\n"
     "needs random access; the copy costs disk, not memory). Named FIFOs, devices and\n"
     "directories are refused (exit 3) rather than read, since they may never end; empty input\n"
-    "exits 4.\n";
+    "exits 4. A sharded checkpoint (a directory holding index.wick and its shards) is read by\n"
+    "info, verify and cat; diff and convert refuse one (exit 2).\n";
 
 const char* const kPathHelp =
     "Tree paths (cat PATH, diff PATH, convert --only PATH) are JSON pointers (RFC 6901):\n"
@@ -89,19 +90,28 @@ void add_json(CLI::App* cmd, Args& args) {
 void add_commands(CLI::App& app, Args& args) {
   CLI::App* info = app.add_subcommand(
       "info", "Show the format version, producer, metadata and a table of the entries");
-  info->add_option("FILE", args.file, "A file in any format wick reads (- for stdin)")->required();
+  info->add_option("FILE", args.file,
+                   "A file in any format wick reads (- for stdin), or a sharded checkpoint "
+                   "directory")
+      ->required();
   add_json(info, args);
 
   CLI::App* verify = app.add_subcommand(
       "verify", "Check every checksum and structural rule, naming each bad entry");
-  verify->add_option("FILE", args.files, "One or more files in formats wick reads (- for stdin)")
+  verify
+      ->add_option("FILE", args.files,
+                   "One or more files in formats wick reads (- for stdin) or sharded "
+                   "checkpoint directories")
       ->required();
   add_json(verify, args);
   add_progress(verify, args);
 
   CLI::App* cat = app.add_subcommand(
       "cat", "Print the whole tree, or the entry at PATH (tensors as PyTorch prints them)");
-  cat->add_option("FILE", args.file, "A file in any format wick reads (- for stdin)")->required();
+  cat->add_option("FILE", args.file,
+                  "A file in any format wick reads (- for stdin), or a sharded checkpoint "
+                  "directory")
+      ->required();
   cat->add_option("PATH", args.path,
                   "Tree path: a JSON pointer (/model/hidden.weight, /layers/0, \"\" for the "
                   "root), or the dotted spelling model.hidden.weight when it names one node only");

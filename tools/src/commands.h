@@ -13,14 +13,17 @@
 
 namespace wick::cli {
 
-/// `wick info FILE`: version, producer, metadata and the table of entries, from the index only.
+/// `wick info FILE`: version, producer, metadata and the table of entries, from the index only;
+/// for a sharded checkpoint directory, its index's facts and its tensors' pieces.
 int run_info(const std::string& file, bool json, std::ostream& out);
 
-/// `wick verify FILE...`: every checksum and structural rule of each file.
+/// `wick verify FILE...`: every checksum and structural rule of each file, or of each sharded
+/// checkpoint directory's index, shards and pieces.
 int run_verify(const std::vector<std::string>& files, bool json, ProgressMode progress,
                std::ostream& out, std::ostream& err);
 
-/// `wick cat FILE [PATH]`: the whole tree, or the node at PATH.
+/// `wick cat FILE [PATH]`: the whole tree, or the node at PATH (of a file or a sharded
+/// checkpoint directory, whose tensors are then assembled from their pieces).
 int run_cat(const std::string& file, const std::optional<std::string>& path,
             const PrintOptions& print, std::ostream& out);
 

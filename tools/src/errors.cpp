@@ -11,6 +11,7 @@
 
 #include "source.h"
 #include "wick/io/formats.h"
+#include "wick/io/sharded/sharded_reader.h"
 
 namespace wick::cli {
 
@@ -53,12 +54,38 @@ bool has_wick_magic(const std::filesystem::path& file) {
 void check_regular_file(const std::filesystem::path& file) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return;
+  if (S_ISDIR(st.st_mode) && io::is_sharded_checkpoint(file)) {
+    throw Failure(kUsage, file.string() + " is a sharded checkpoint directory; only " +
+                              std::string(kShardedCommands) + " read one");
+  }
   throw Failure(kUnreadable, "cannot read " + file.string() + ": not a regular file (" +
                                  file_kind(st.st_mode) + ")");
 }
 
 std::string without_file_name(const Error& e) {
   return render(e.info(), false);
+}
+
+std::string sharded_file(const std::filesystem::path& dir, const Error& e) {
+  if (e.info().file.empty()) return {};
+  const std::filesystem::path file = std::filesystem::path(e.info().file).lexically_normal();
+  const std::filesystem::path inside = file.lexically_relative(dir.lexically_normal());
+  const bool relative = !inside.empty() && *inside.begin() != "..";
+  return (relative ? inside : file).string();
+}
+
+std::string sharded_message(const std::filesystem::path& dir, const Error& e) {
+  const std::string file = sharded_file(dir, e);
+  const std::string rest = render(e.info(), false);
+  return file.empty() ? rest : file + ": " + rest;
+}
+
+Failure sharded_failure(const std::filesystem::path& dir, const IoError& e) {
+  return {kUnreadable, "cannot read " + dir.string() + ": " + sharded_message(dir, e)};
+}
+
+Failure sharded_failure(const std::filesystem::path& dir, const FormatError& e) {
+  return {kCorrupt, dir.string() + " is corrupt: " + sharded_message(dir, e)};
 }
 
 Failure file_failure(const std::filesystem::path& file, const IoError& e) {

@@ -1,6 +1,11 @@
+#include <algorithm>
+#include <filesystem>
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
 
 #include "commands.h"
 #include "errors.h"
@@ -10,6 +15,7 @@
 #include "text.h"
 #include "tree.h"
 #include "wick/io/native/reader.h"
+#include "wick/io/sharded/sharded_reader.h"
 
 namespace wick::cli {
 
@@ -38,6 +44,21 @@ uint64_t count_values(const Value& root) {
 // A leaf that is not a tensor, for --json.
 void write_value_entry(JsonWriter& w, const std::string& path, const Value& v) {
   w.begin_object().field("path", path).field("kind", kind_name(v.kind())).field("value", v);
+  w.end_object();
+}
+
+/// The metadata's lines under "metadata:", escaped.
+void print_metadata(const Dict& metadata, std::ostream& out) {
+  for (const auto& [key, value] : metadata)
+    out << "  " << shown(key.str()) << ": " << shown(repr(value), kMaxMessageBytes, Escape::kLine)
+        << '\n';
+}
+
+/// The "metadata" member of a --json report.
+void write_metadata(JsonWriter& w, const Dict& metadata) {
+  w.key("metadata").begin_object();
+  for (const auto& [key, value] : metadata)
+    w.field(key.str(), value);
   w.end_object();
 }
 
@@ -84,10 +105,7 @@ void write_json(const std::string& file, const Indexed& ix, std::ostream& out) {
       .field("format_version", std::to_string(ix.info.major) + "." + std::to_string(ix.info.minor))
       .field("producer", ix.info.producer)
       .field("file_size", ix.info.file_size);
-  w.key("metadata").begin_object();
-  for (const auto& [key, value] : ix.metadata)
-    w.field(key.str(), value);
-  w.end_object();
+  write_metadata(w, ix.metadata);
   // Paths are exact, so this part is as long as the paths together; it is written as it is made.
   w.key("entries").begin_array();
   for_each_entry(
@@ -184,9 +202,7 @@ void print_text(const std::string& file, const Indexed& ix, std::ostream& out) {
       << "producer:  " << shown(fi.producer, kMaxMessageBytes, Escape::kLine) << '\n'
       << "size:      " << fi.file_size << " bytes (" << human_bytes(fi.file_size) << ")\n"
       << "metadata:" << (ix.metadata.empty() ? "  (none)" : "") << '\n';
-  for (const auto& [key, value] : ix.metadata)
-    out << "  " << shown(key.str()) << ": " << shown(repr(value), kMaxMessageBytes, Escape::kLine)
-        << '\n';
+  print_metadata(ix.metadata, out);
   const uint64_t values = count_values(ix.tree);
   out << "entries:" << (ix.entries.empty() && values == 0 ? "   (none)" : "") << '\n';
   if (!ix.entries.empty() || values > 0) print_entries(ix, out);
@@ -225,10 +241,7 @@ void write_foreign_json(const std::string& file, const Loaded& l, uint64_t size,
       .field("format", io::format_name(l.format))
       .field("format_description", format_label(l.format))
       .field("file_size", size);
-  w.key("metadata").begin_object();
-  for (const auto& [key, value] : l.metadata)
-    w.field(key.str(), value);
-  w.end_object();
+  write_metadata(w, l.metadata);
   w.key("entries").begin_array();
   for_each_leaf(l.root, [&](const std::string& path, const Value& v) {
     if (!v.is_tensor()) {
@@ -261,9 +274,7 @@ void print_foreign(const std::string& file, const Loaded& l, uint64_t size, std:
       << "format:    " << format_label(l.format) << '\n'
       << "size:      " << size << " bytes (" << human_bytes(size) << ")\n"
       << "metadata:" << (l.metadata.empty() ? "  (none)" : "") << '\n';
-  for (const auto& [key, value] : l.metadata)
-    out << "  " << shown(key.str()) << ": " << shown(repr(value), kMaxMessageBytes, Escape::kLine)
-        << '\n';
+  print_metadata(l.metadata, out);
   const Totals t = totals_of(l.root);
   out << "entries:" << (t.tensors + t.values == 0 ? "   (none)" : "") << '\n';
   if (t.tensors + t.values > 0) {
@@ -299,9 +310,164 @@ int run_foreign_info(const std::string& file, bool json, std::ostream& out) {
   }
   return kOk;
 }
+
+// ---- sharded checkpoints: a directory of shards and an index, read from the index alone ----
+
+using ShardedEntryFn = std::function<void(const std::string& path, const io::ShardedEntry& entry)>;
+
+/// What info reports on a sharded checkpoint: the index's facts, and its tree with every tensor
+/// empty (sharded_skeleton()), whose walk gives the paths and the values beside the tensors.
+struct ShardedIndexed {
+  const io::ShardedInfo& info;
+  const Dict& metadata;
+  std::optional<int64_t> layout;  // the index's sharded layout version
+  std::vector<io::ShardedEntry> entries;
+  Value tree;
+  std::unordered_map<std::string, std::size_t> by_path;  // entries' positions
+
+  ShardedIndexed(io::ShardedReader& reader, std::optional<int64_t> layout_version)
+      : info(reader.info()),
+        metadata(reader.metadata()),
+        layout(layout_version),
+        entries(reader.entries()),
+        tree(sharded_skeleton(reader)) {
+    for (std::size_t i = 0; i < entries.size(); ++i)
+      by_path.emplace(entries[i].path, i);
+  }
+};
+
+/// The sharded layout version in index.wick's metadata (wick.sharded), which ShardedReader checks
+/// but does not return; nullopt when it is not an int.
+std::optional<int64_t> layout_version(const std::filesystem::path& dir) {
+  const io::Reader index(dir / "index.wick", index_only());
+  const Value* v = index.metadata().find("wick.sharded");
+  if (v == nullptr || !v->is_int()) return std::nullopt;
+  return v->as_int();
+}
+
+/// Calls `fn` for every tensor and `other` for every other listed leaf, in tree order.
+void for_each_sharded(const ShardedIndexed& ix, const ShardedEntryFn& fn, const LeafFn& other) {
+  std::size_t seen = 0;
+  for_each_node(ix.tree, [&](const std::string& path, const Value& v) {
+    if (!v.is_tensor()) {
+      if (is_leaf(v) && listed_value(path, v)) other(path, v);
+      return;
+    }
+    const auto it = ix.by_path.find(path);
+    if (it == ix.by_path.end()) throw std::logic_error("info: a tensor the index does not list");
+    fn(path, ix.entries[it->second]);
+    ++seen;
+  });
+  if (seen != ix.entries.size()) throw std::logic_error("info: the index lists more tensors");
+}
+
+/// `wick info --json DIR`: the index's facts, metadata, every leaf and the totals.
+void write_sharded_json(const std::string& dir, const ShardedIndexed& ix, std::ostream& out) {
+  JsonWriter w(out);
+  w.begin_object()
+      .field("file", dir)
+      .field("format", kShardedFormatName)
+      .field("format_description", sharded_label(ix.info.world_size))
+      .key("layout_version");
+  ix.layout ? w.value(*ix.layout) : w.null();
+  w.field("world_size", ix.info.world_size)
+      .field("index_size", ix.info.index_size)
+      .field("total_size", ix.info.total_size);
+  write_metadata(w, ix.metadata);
+  w.key("entries").begin_array();
+  for_each_sharded(
+      ix,
+      [&](const std::string& path, const io::ShardedEntry& e) {
+        w.begin_object()
+            .field("path", path)
+            .field("kind", "tensor")
+            .field("dtype", dtype_name(e.dtype))
+            .field("shape", e.shape)
+            .field("bytes", e.nbytes)
+            .field("pieces", e.pieces)
+            .field("first_shard", e.first_shard)
+            .end_object();
+      },
+      [&](const std::string& path, const Value& v) { write_value_entry(w, path, v); });
+  w.end_array();
+  w.key("totals")
+      .begin_object()
+      .field("entries", ix.info.tensor_count)
+      .field("values", count_values(ix.tree))
+      .field("tensors", ix.info.tensor_count)
+      .field("pieces", ix.info.piece_count)
+      .field("payload_bytes", ix.info.payload_bytes)
+      .end_object();
+  w.end_object().finish();
+}
+
+/// One line of the sharded report: "name:", then `value` lined up with the others' values.
+void line(std::ostream& out, std::string_view name, const std::string& value) {
+  static constexpr std::size_t kWidth = 13;  // "index size:  "
+  out << name << ':';
+  if (!value.empty()) out << std::string(kWidth - std::min(kWidth, name.size() + 1), ' ') << value;
+  out << '\n';
+}
+
+/// "1234 bytes (1.2 KiB)".
+std::string bytes_text(uint64_t n) {
+  return std::to_string(n) + " bytes (" + human_bytes(n) + ")";
+}
+
+/// The table of every leaf: tensors with their piece counts, then values as for files.
+void print_sharded_entries(const ShardedIndexed& ix, std::ostream& out) {
+  print_table(out, {"path", "dtype", "shape", "bytes", "pieces", ""},
+              {false, false, false, true, true, false}, "  ", [&](const RowSink& sink) {
+                for_each_sharded(
+                    ix,
+                    [&](const std::string& path, const io::ShardedEntry& e) {
+                      sink({shown_path(path), std::string(dtype_name(e.dtype)), shape_str(e.shape),
+                            std::to_string(e.nbytes), std::to_string(e.pieces), ""});
+                    },
+                    [&](const std::string& path, const Value& v) {
+                      sink({shown_path(path), std::string(kind_name(v.kind())), "-", "-", "-",
+                            value_text(v)});
+                    });
+              });
+}
+
+/// `wick info DIR`: the index's facts, one per line, the metadata and the table.
+void print_sharded_text(const std::string& dir, const ShardedIndexed& ix, std::ostream& out) {
+  const io::ShardedInfo& si = ix.info;
+  line(out, "file", shown(dir, kMaxMessageBytes, Escape::kLine));
+  line(out, "format", sharded_label(si.world_size));
+  line(out, "layout", ix.layout ? std::to_string(*ix.layout) : "?");
+  line(out, "world size", std::to_string(si.world_size));
+  line(out, "tensors", std::to_string(si.tensor_count));
+  line(out, "pieces", std::to_string(si.piece_count));
+  line(out, "payload", bytes_text(si.payload_bytes));
+  line(out, "index size", bytes_text(si.index_size));
+  line(out, "total size", bytes_text(si.total_size));
+  line(out, "metadata", ix.metadata.empty() ? "(none)" : "");
+  print_metadata(ix.metadata, out);
+  const bool listed = !ix.entries.empty() || count_values(ix.tree) > 0;
+  line(out, "entries", listed ? "" : "(none)");
+  if (listed) print_sharded_entries(ix, out);
+}
+
+/// `wick info [--json] DIR` for a sharded checkpoint: from index.wick alone.
+int run_sharded_info(const std::string& dir, bool json, std::ostream& out) {
+  check_regular_file(std::filesystem::path(dir) / "index.wick");
+  return on_sharded(dir, [&] {
+    io::ShardedReader reader(dir);
+    const ShardedIndexed ix(reader, layout_version(dir));
+    if (json) {
+      write_sharded_json(dir, ix, out);
+    } else {
+      print_sharded_text(dir, ix, out);
+    }
+    return kOk;
+  });
+}
 }  // namespace
 
 int run_info(const std::string& file, bool json, std::ostream& out) {
+  if (io::is_sharded_checkpoint(file)) return run_sharded_info(file, json, out);
   if (detect(file) != io::FileFormat::Wick) return run_foreign_info(file, json, out);
   return on_file(file, [&] {
     io::Reader reader(file, index_only());

@@ -1,5 +1,6 @@
 #include "source.h"
 
+#include <map>
 #include <system_error>
 
 #include "errors.h"
@@ -29,6 +30,18 @@ io::FileFormat detect(const std::string& file) {
   check_regular_file(file);
   check_not_empty(file);
   return on_file(file, [&] { return io::detect_format(file); });
+}
+
+std::string sharded_label(uint64_t shards) {
+  return "wick sharded checkpoint (" + std::to_string(shards) +
+         (shards == 1 ? " shard)" : " shards)");
+}
+
+Value sharded_skeleton(io::ShardedReader& reader) {
+  std::map<std::string, io::ElementRange> nothing;
+  for (const io::ShardedEntry& e : reader.entries())
+    nothing.emplace_hint(nothing.end(), e.path, io::ElementRange{});
+  return reader.value(nothing);
 }
 
 Loaded load_any(const std::string& file, bool verify) {

@@ -2,11 +2,13 @@
 // Opening a file of any format wick::load reads (wick, PyTorch, safetensors, .npy, .npz), told
 // apart by content, for the commands that work on all of them.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "wick/core/value.h"
 #include "wick/io/formats.h"
+#include "wick/io/sharded/sharded_reader.h"
 
 namespace wick::cli {
 
@@ -37,5 +39,16 @@ struct Loaded {
 /// aligned for their dtype, as torch.save and wick write them), the others are read.
 /// `verify` = false skips a wick file's checksums (for a caller that has just checked them).
 Loaded load_any(const std::string& file, bool verify = true);
+
+/// How --json reports name a sharded checkpoint directory's format.
+inline constexpr std::string_view kShardedFormatName = "wick-sharded";
+
+/// How reports name a sharded checkpoint of `shards` shards: "wick sharded checkpoint (3 shards)".
+std::string sharded_label(uint64_t shards);
+
+/// The tree of the sharded checkpoint `reader` reads, from its index alone: every tensor is an
+/// empty 1-D tensor of its dtype (a slice of no elements), so no shard is read. For finding
+/// paths and listing the values beside the tensors.
+Value sharded_skeleton(io::ShardedReader& reader);
 
 }  // namespace wick::cli

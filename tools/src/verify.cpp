@@ -1,4 +1,5 @@
 #include <charconv>
+#include <filesystem>
 #include <optional>
 #include <ostream>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include "tree.h"
 #include "wick/io/native/reader.h"
 #include "wick/io/serialize.h"
+#include "wick/io/sharded/sharded_reader.h"
 
 namespace wick::cli {
 
@@ -25,6 +27,7 @@ struct Problem {
   std::optional<io::TreePath> entry;  // the bad tensor's (first) path, when one is to blame
   std::optional<uint64_t> offset;
   std::string message;  // exact for --json; without the file name, escaped and cut otherwise
+  std::optional<std::string> part{};  // a sharded checkpoint's file at fault (index.wick, a shard)
 };
 
 struct Report {
@@ -35,7 +38,8 @@ struct Report {
   uint64_t tensors = 0;
   uint64_t bytes = 0;
   io::FileFormat format = io::FileFormat::Wick;
-  bool exact = false;  // messages kept whole for --json
+  std::optional<uint64_t> shards;  // a sharded checkpoint directory of this many shards
+  bool exact = false;              // messages kept whole for --json
 
   // A problem from wick's error `e`; its offset comes from the error's fields.
   void add(const Error& e, std::optional<io::TreePath> entry = std::nullopt, bool front = false) {
@@ -43,6 +47,15 @@ struct Report {
          exact ? std::string(e.what())
                : shown(without_file_name(e), kMaxMessageBytes, Escape::kLine)},
         front);
+  }
+  /// A problem from wick's error `e` in the sharded checkpoint `file`: the file at fault is named
+  /// relative to it (sharded_message()), its offsets are in that file.
+  void add_sharded(const Error& e) {
+    Problem p{std::nullopt, e.info().offset,
+              exact ? std::string(e.what())
+                    : shown(sharded_message(file, e), kMaxMessageBytes, Escape::kLine)};
+    if (!e.info().file.empty()) p.part = sharded_file(file, e);
+    add(std::move(p));
   }
   // A problem the CLI found itself (the file is not a regular file, ...).
   void add(const Failure& f) {
@@ -105,10 +118,37 @@ void verify_foreign(const std::string& file, Report& r) {
   r.bytes = std::filesystem::file_size(file, ec);
 }
 
+/// A sharded checkpoint directory: its index, then every shard as a wick file and every piece
+/// against the index (ShardedReader::verify(), which stops at the first problem).
+void verify_sharded(Report& r) {
+  r.shards = 0;
+  try {
+    check_regular_file(std::filesystem::path(r.file) / "index.wick");
+    io::ShardedReader reader(r.file);
+    r.shards = reader.info().world_size;
+    r.tensors = reader.info().tensor_count;
+    r.bytes = reader.info().total_size;
+    reader.verify();
+  } catch (const Failure& f) {
+    r.code = f.code();
+    r.add(f);
+  } catch (const IoError& e) {
+    r.code = kUnreadable;
+    r.add_sharded(e);
+  } catch (const FormatError& e) {
+    r.code = kCorrupt;
+    r.add_sharded(e);
+  }
+}
+
 Report verify_file(const std::string& file, bool json, ProgressMode mode, std::ostream& err) {
   Report r;
   r.file = file;
   r.exact = json;
+  if (io::is_sharded_checkpoint(file)) {
+    verify_sharded(r);
+    return r;
+  }
   try {
     check_regular_file(file);
     check_not_empty(file);
@@ -170,12 +210,17 @@ void write_json(const std::vector<Report>& reports, int code, std::ostream& out)
         .field("file", r.file)
         .field("ok", r.code == kOk)
         .field("status", status_name(r.code))
-        .field("format", io::format_name(r.format))
+        .field("format", r.shards ? kShardedFormatName : io::format_name(r.format))
         .field("exit_code", r.code);
+    if (r.shards) w.field("shards", *r.shards);
     w.key("problems").begin_array();
     for (const Problem& p : r.problems) {
       w.begin_object().key("entry");
       p.entry ? w.value(p.entry->str()) : w.null();
+      if (r.shards) {
+        w.key("file");  // the file of the checkpoint the offset is in
+        p.part ? w.value(*p.part) : w.null();
+      }
       w.key("offset");
       p.offset ? w.value(*p.offset) : w.null();
       w.field("message", p.message).end_object();
@@ -190,11 +235,14 @@ void print(const Report& r, std::ostream& out) {
   if (r.code == kOk) {
     out << file << ": OK (" << r.tensors << (r.tensors == 1 ? " tensor, " : " tensors, ")
         << human_bytes(r.bytes);
+    if (r.shards) out << ", " << sharded_label(*r.shards);
     if (r.format != io::FileFormat::Wick) out << ", " << format_label(r.format);
     out << ", " << foreign_checks(r.format) << ")\n";
     return;
   }
   out << file << ": " << status_name(r.code);
+  if (r.shards)
+    out << " (" << (*r.shards > 0 ? sharded_label(*r.shards) : "wick sharded checkpoint") << ")";
   if (r.format != io::FileFormat::Wick) out << " (" << format_label(r.format) << ")";
   if (r.code == kCorrupt) out << " (" << r.count() << (r.count() == 1 ? " problem)" : " problems)");
   out << '\n';
