@@ -8,6 +8,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import xxhash
 
 import sharded_builder as sb
 import wick
@@ -70,15 +71,16 @@ def same(a, b):
         assert a == b or (a != a and b != b)
 
 
-def refused(ck, structure, *words, read=None, verify=True):
-    """Opening (then `read(reader)`) refuses naming index.wick and `structure`."""
+def refused(ck, structure, *words, read=None, verify=True, file=sb.INDEX):
+    """Opening (then `read(reader)`) refuses naming exactly `structure` (unless None) in `file`
+    (a base name: index.wick or a shard's)."""
     with pytest.raises(wick.FormatError) as info:
         with wick.ShardedReader(ck.directory, verify=verify) as r:
             if read is not None:
                 read(r)
     err = info.value
-    assert err.structure.startswith("index.wick"), str(err)
-    assert structure in err.structure, str(err)
+    assert err.file == file, str(err)
+    assert structure is None or err.structure == structure, str(err)
     for w in words:
         assert w in str(err), str(err)
     return err
@@ -197,8 +199,8 @@ def test_a_damaged_index_is_refused_naming_it(ck):
         b = f.read(1)
         f.seek(200)
         f.write(bytes([b[0] ^ 1]))
-    err = refused(ck, "index.wick")
-    assert err.offset is not None
+    err = refused(ck, None)  # the structure the wick reader names, in index.wick
+    assert err.offset is not None and err.structure
 
 
 @pytest.mark.parametrize("version, words", [
@@ -233,30 +235,68 @@ def test_the_root_keys(ck, change):
     refused(ck, "sharded index", "in that order")
 
 
-@pytest.mark.parametrize("key, value, words", [
-    ("world_size", 0, "world_size is 0"), ("world_size", 65537, "world_size is 65537"),
-    ("world_size", "2", "world_size is '2'"), ("world_size", 2.0, "world_size"),
-    ("world_size", 3, "shards is a int64 tensor [2, 2], expected an int64 tensor [3, 2]"),
-    ("shards", np.zeros((2, 2), np.int32), "shards is a int32"),
-    ("shards", np.zeros((2, 3), np.int64), "[2, 3]"),
-    ("shards", [[1, 2], [3, 4]], "shards is a list"),
-    ("pieces", np.zeros((0, 5), np.int64), "pieces is a int64 tensor [0, 5]"),
-    ("pieces", np.zeros((6, 6)), "pieces is a float64"),
-    ("pieces", np.zeros(36, np.int64), "pieces"),
-    ("tensors", (), "tensors is a tuple"),
-    ("state", {"w": np.ones(1)}, "state holds a tensor at '/w'")])
-def test_the_root_types(ck, key, value, words):
+@pytest.mark.parametrize("key, value, structure, words", [
+    ("world_size", 0, "world_size", "world_size is 0"),
+    ("world_size", 65537, "world_size", "world_size is 65537"),
+    ("world_size", "2", "world_size", "world_size is '2'"),
+    ("world_size", 2.0, "world_size", "world_size"),
+    ("world_size", True, "world_size", "world_size is True"),
+    ("world_size", 3, "shards", "shards is a int64 tensor [2, 2], expected an int64 tensor [3, 2]"),
+    ("shards", np.zeros((2, 2), np.int32), "shards", "shards is a int32"),
+    ("shards", np.zeros((2, 3), np.int64), "shards", "[2, 3]"),
+    ("shards", [[1, 2], [3, 4]], "shards", "shards is a list"),
+    ("pieces", np.zeros((0, 5), np.int64), "pieces", "pieces is a int64 tensor [0, 5]"),
+    ("pieces", np.zeros((6, 6)), "pieces", "pieces is a float64"),
+    ("pieces", np.zeros(36, np.int64), "pieces", "pieces"),
+    ("tensors", (), "tensors", "is a tuple"),
+    ("state", {"w": np.ones(1)}, "state", "state holds a tensor at '/w'")])
+def test_the_root_types(ck, key, value, structure, words):
+    """Each root entry of the wrong type is named by its key (as the C++ reader names it)."""
     root = ck.root()
     root[key] = value
     ck.write_index(root)
-    refused(ck, "sharded index", words)
+    refused(ck, structure, words)
+
+
+@pytest.mark.parametrize("row, size", [(0, 128), (1, 0), (1, -64), (0, 1000)])
+def test_shard_sizes_are_checked_at_open(ck, row, size):
+    """Every shard size could be a wick file's (a multiple of 64, at least 192), before the
+    state and the tensors are looked at."""
+    ck.shards[row][0] = size
+    ck.state["w"] = np.ones(1)  # a later fault: not the one named
+    ck.write_index()
+    refused(ck, f"shard {row}", "cannot be a wick file's")
+
+
+@pytest.mark.parametrize("change, structure", [
+    # Each pair of faults names the one the spec checks first.
+    (lambda ck, root: (root.__setitem__("world_size", 0), root.__setitem__("state", np.ones(1))),
+     "world_size"),
+    (lambda ck, root: (root["shards"].__setitem__((0, 0), 100),
+                       root.__setitem__("state", np.ones(1))), "shard 0"),
+    (lambda ck, root: (root.__setitem__("state", {"w": np.ones(1)}),
+                       root.__setitem__("tensors", ())), "state"),
+    (lambda ck, root: (root["tensors"].__setitem__(0, ["/w", 42, [6]]),
+                       root.__setitem__("pieces", np.zeros((1, 6)))), "tensors[0]"),
+    (lambda ck, root: (root.__setitem__("tensors", ()),
+                       root.__setitem__("pieces", np.zeros((1, 6)))), "tensors"),
+    (lambda ck, root: (root["pieces"].__setitem__((5, 2), 9),
+                       root["pieces"].__setitem__((1, 4), root["pieces"][0, 4])), "pieces[5]"),
+])
+def test_the_order_of_the_checks(ck, change, structure):
+    """Layout version, root keys, world_size, shards, shard sizes, state, tensors, pieces (rows,
+    coverage, then disjoint records): with two faults, the earlier rule is named."""
+    root = ck.root()
+    change(ck, root)
+    ck.write_index(root)
+    refused(ck, structure)
 
 
 def test_a_huge_world_size_with_a_small_table_is_refused(ck):
     root = ck.root()
     root["world_size"] = 65536
     ck.write_index(root)
-    refused(ck, "sharded index", "[65536, 2]")
+    refused(ck, "shards", "[65536, 2]")
 
 
 @pytest.mark.parametrize("entry, words", [
@@ -308,7 +348,7 @@ def edit(ck, fn):
     (lambda p: p[1].__setitem__(2, 3), 1, "starts at element 3, expected 2 (a gap"),
     (lambda p: p[1].__setitem__(2, 1), 1, "expected 2 (an overlap"),
     (lambda p: p.__setitem__(slice(0, 2), [p[1], p[0]]), 0, "starts at element 2, expected 0"),
-    (lambda p: p.append([0, 0, 6, 1, 64, 0]), 6, "tensor 0 after tensor 2"),
+    (lambda p: p.append([0, 0, 6, 1, 64, 0]), 6, "sorted by tensor, then start"),
     (lambda p: p[1].__setitem__(3, 5), 1, "run past the 6"),
     (lambda p: p[0].__setitem__(3, 0), 0, "count 0"),
     (lambda p: p[0].__setitem__(3, -2), 0, "count -2"),
@@ -330,17 +370,52 @@ def test_a_piece_past_its_shard(ck):
     refused(ck, "pieces[0]", "less its index and trailer")
     # The last offset that fits: the record ends exactly 128 bytes before the shard's end.
     edit(ck, lambda p: p[0].__setitem__(4, (size - 128 - 64 - 8) // 64 * 64))
-    refused(ck, "pieces[0]", read=lambda r: r.tensor("/w"))  # the record is not that piece
+    # The record is not that piece: refused when read, in the shard.
+    refused(ck, None, read=lambda r: r.tensor("/w"), file=sb.shard_name(0, 2))
 
 
 @pytest.mark.parametrize("fn, tensor, words", [
     (lambda p: p.pop(1), 0, "cover elements [0, 2) of its 6"),
-    (lambda p: p.__setitem__(slice(1, 3), [p[2], p[1]]), 0, "cover elements [0, 2) of its 6"),
     (lambda p: p.pop(), 2, "cover elements [0, 1) of its 4"),
     (lambda p: p.__delitem__(slice(2, 4)), 1, "cover elements [0, 0) of its 5")])
 def test_a_tensor_not_covered(ck, fn, tensor, words):
     edit(ck, fn)
     refused(ck, f"tensors[{tensor}]", words)
+
+
+def test_pieces_of_a_tensor_apart_are_unsorted_not_uncovered(ck):
+    """Rows are checked before coverage: tensor 0, 1, then 0 again names the row."""
+    edit(ck, lambda p: p.__setitem__(slice(1, 3), [p[2], p[1]]))
+    refused(ck, "pieces[2]", "sorted by tensor, then start")
+
+
+def test_records_of_one_shard_are_disjoint(ck):
+    """Two pieces at one record: the later row is named; a record starting inside another:
+    the later in offset order, whatever its row."""
+    shard1 = [i for i, row in enumerate(ck.pieces) if row[1] == 1]  # rows 1 and 2
+    a, b = shard1
+    at = {i: ck.pieces[i][4] for i in shard1}
+    ck.pieces[a][4] = at[b]
+    ck.write_index()
+    refused(ck, f"pieces[{b}]", "overlaps the record of")
+    ck.pieces[a][4] = max(at.values()) + 64  # inside the last record of the shard
+    ck.write_index()
+    last = max(shard1, key=lambda i: at[i])
+    assert last != a
+    refused(ck, f"pieces[{a}]", f"overlaps the record of pieces[{last}]")
+    ck.pieces[a][4] = at[a]
+    ck.write_index()
+    wick.load_sharded(ck.directory)
+
+
+def test_records_back_to_back_are_disjoint(tmp_path):
+    """A record may start exactly where the one before ends (64 header bytes and payload)."""
+    ck = sb.build(tmp_path / "ck", {"a": np.arange(8, dtype=np.uint8),
+                                    "b": np.arange(3, dtype=np.uint8)}, world=1)
+    assert ck.pieces[1][4] == ck.pieces[0][4] + 128
+    ck.pieces[1][4] = ck.pieces[0][4] + 64  # starts inside a's 8 payload bytes
+    ck.write_index()
+    refused(ck, "pieces[1]", "overlaps")
 
 
 def test_an_empty_tensor_has_no_piece(tmp_path):
@@ -368,15 +443,37 @@ def test_a_shard_of_the_wrong_size(ck):
         assert (r.tensor("/opt/t/0") == np.arange(4)).all()  # shard 0 only: no need of 1
         with pytest.raises(wick.FormatError) as info:
             r.tensor("/w")
-    assert info.value.structure == "index.wick shard 1"
+    assert info.value.structure == "shard 1" and info.value.file == sb.shard_name(1, 2)
     assert f"is {ck.shards[1][0] + 64} bytes, index.wick says {ck.shards[1][0]}" \
         in str(info.value)
 
 
 def test_a_missing_shard(ck):
+    """An I/O error, not a FormatError (C++: IoError), naming the shard; the open succeeds."""
     os.remove(ck.shard_path(1))
-    with pytest.raises(FileNotFoundError):
-        wick.load_sharded(ck.directory)
+    with pytest.raises(FileNotFoundError) as info:
+        wick.load_sharded(ck.directory, verify=False)
+    assert os.path.basename(info.value.filename) == sb.shard_name(1, 2)
+    with wick.ShardedReader(ck.directory) as r:
+        assert (r.tensor("/opt/t/0") == np.arange(4)).all()  # shard 0 only
+
+
+def test_a_missing_index(ck):
+    os.remove(ck.path(sb.INDEX))
+    with pytest.raises(FileNotFoundError) as info:
+        wick.ShardedReader(ck.directory)
+    assert os.path.basename(info.value.filename) == sb.INDEX
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_the_index_is_verified_whatever_the_options(ck, verify):
+    """A flipped byte of the index's payload is refused by an unverified load too."""
+    with wick.Reader(ck.path(sb.INDEX)) as r:
+        at = next(e.offset for e in r.entries() if e.path == "/pieces")
+    flip(ck.path(sb.INDEX), at + 3)
+    with pytest.raises(wick.FormatError) as info:
+        wick.load_sharded(ck.directory, verify=verify)
+    assert info.value.file == sb.INDEX and "checksum" in str(info.value)
 
 
 def test_a_shard_of_another_checkpoint(ck, tmp_path):
@@ -386,7 +483,8 @@ def test_a_shard_of_another_checkpoint(ck, tmp_path):
     other = sb.build(tmp_path / "other", state, world=2, cuts=cuts)
     assert other.shards[1][0] == ck.shards[1][0]
     os.replace(other.shard_path(1), ck.shard_path(1))
-    err = refused(ck, "shard 1", "a shard of another checkpoint", read=lambda r: r.value())
+    err = refused(ck, "shard 1", "a shard of another checkpoint", read=lambda r: r.value(),
+                  file=sb.shard_name(1, 2))
     assert err.offset == ck.shards[1][0] - 64 + 16
 
 
@@ -394,7 +492,7 @@ def test_a_shard_of_another_checkpoint(ck, tmp_path):
     (0, "file header"), (60, "file header"), (-64 + 3, "trailer"), (-64 + 50, "trailer")])
 def test_a_damaged_shard_header_or_trailer(ck, where, words):
     flip(ck.shard_path(0), where if where >= 0 else ck.shards[0][0] + where)
-    refused(ck, "shard 0", words, read=lambda r: r.tensor("/w"))
+    refused(ck, words, read=lambda r: r.tensor("/w"), file=sb.shard_name(0, 2))
 
 
 def test_a_shard_of_a_newer_format_major(ck):
@@ -407,8 +505,8 @@ def test_a_shard_of_a_newer_format_major(ck):
         head[56:64] = struct.pack("<Q", xxhash.xxh3_64_intdigest(bytes(head[:56])))
         f.seek(0)
         f.write(head)
-    refused(ck, "shard 0", "format version 3.0 is newer than this reader's 2.1",
-            read=lambda r: r.tensor("/w"))
+    refused(ck, "file header", "format version 3.0 is newer than this reader's 2.1",
+            read=lambda r: r.tensor("/w"), file=sb.shard_name(0, 2))
 
 
 def test_a_tiny_shard(tmp_path):
@@ -417,9 +515,8 @@ def test_a_tiny_shard(tmp_path):
         f.write(b"\x89WICK\r\n\x1a" + bytes(8))
     ck.shards[0][0] = 16
     ck.write_index()
-    same(wick.load_sharded(ck.directory), {"a": np.ones(3)})  # shard 0 is never needed
-    err = refused(ck, "shard 0", "truncated", read=lambda r: r.verify())
-    assert err.offset == 16
+    # Refused at open, though no piece is in shard 0: no wick file is 16 bytes.
+    refused(ck, "shard 0", "size 16 cannot be a wick file's")
 
 
 # ---------------------------------------------------------------- refusals: a piece
@@ -428,39 +525,71 @@ def test_a_tiny_shard(tmp_path):
 def test_a_corrupted_piece_payload(ck):
     row = ck.pieces[1]  # /w elements 2..5 in shard 1
     flip(ck.shard_path(row[1]), row[4] + 64 + 5)
-    refused(ck, "pieces[1]", "payload checksum mismatch", read=lambda r: r.tensor("/w"))
-    refused(ck, "pieces[1]", "payload checksum mismatch", read=lambda r: r.slice("/w", 5, 1))
+    piece, shard1 = f"piece of '/w' at offset {row[4]}", sb.shard_name(1, 2)
+    refused(ck, piece, "payload checksum", read=lambda r: r.tensor("/w"), file=shard1)
+    refused(ck, piece, "payload checksum", read=lambda r: r.slice("/w", 5, 1), file=shard1)
     with wick.ShardedReader(ck.directory) as r:
         # Unverified reads take the bytes as they are; a slice outside the flip is exact.
         assert (r.slice("/w", 0, 2, verify=False) == [0, 1]).all()
         assert not (r.tensor("/w", verify=False) == np.arange(6)).all()
         with pytest.raises(wick.FormatError) as info:
             r.verify()
-    assert info.value.structure == "index.wick shard 1"
-    assert "tensor '/~1w@2'" in str(info.value) and "checksum mismatch" in str(info.value)
+    # The shard's own record fails first, as io::Reader::verify() names it.
+    assert info.value.structure == "tensor '/~1w@2'" and info.value.file == shard1
+    assert "checksum mismatch" in str(info.value)
 
 
 def test_a_record_of_the_wrong_dtype_or_shape(tmp_path):
-    state = {"a": np.arange(4, dtype=np.float32), "b": np.arange(4, dtype=np.int32)}
-    ck = sb.build(tmp_path / "ck", state, world=1, cuts=[[(0, 4, 0)], [(0, 1, 0), (1, 3, 0)]])
-    a_at, b0_at = ck.pieces[0][4], ck.pieces[1][4]
-    ck.pieces[2][4] = a_at  # float32 [4] where int32 [3] is expected
+    """Offsets swapped between pieces (records still disjoint): the record read is not the
+    piece the index lists, refused naming the piece in its shard, verified or not."""
+    state = {"a": np.arange(4, dtype=np.float32), "b": np.arange(4, dtype=np.int32),
+             "c": np.arange(2, dtype=np.float32)}
+    ck = sb.build(tmp_path / "ck", state, world=1)
+    at = [row[4] for row in ck.pieces]
+    ck.pieces[0][4], ck.pieces[1][4] = at[1], at[0]  # float32 [4] <-> int32 [4]
     ck.write_index()
-    refused(ck, "pieces[2]", "is float32 [4], the index says int32 [3]",
-            read=lambda r: r.tensor("/b"))
-    refused(ck, "pieces[2]", "float32 [4]", read=lambda r: r.verify())
-    ck.pieces[2][4] = b0_at  # int32 [1] where int32 [3] is expected
+    shard0 = sb.shard_name(0, 1)
+    refused(ck, f"piece of '/a' at offset {at[1]}", "holds int32 [4]; the index says float32 [4]",
+            read=lambda r: r.tensor("/a"), file=shard0)
+    refused(ck, f"piece of '/a' at offset {at[1]}", "int32 [4]", read=lambda r: r.verify(),
+            file=shard0)
+    ck.pieces[0][4], ck.pieces[1][4] = at[0], at[1]
+    ck.pieces[0][4], ck.pieces[2][4] = at[2], at[0]  # float32 [4] <-> float32 [2]
     ck.write_index()
-    refused(ck, "pieces[2]", "is int32 [1], the index says int32 [3]",
-            read=lambda r: r.slice("/b", 3, 1, verify=False))
+    refused(ck, f"piece of '/c' at offset {at[0]}", "float32 [4]; the index says float32 [2]",
+            read=lambda r: r.slice("/c", 1, 1, verify=False), file=shard0)
 
 
-def test_an_offset_that_is_no_record(tmp_path):
+def test_an_offset_inside_another_record(tmp_path):
     ck = sb.build(tmp_path / "ck", {"a": np.arange(100, dtype=np.float64),
                                     "b": np.ones(1)}, world=1)
     ck.pieces[1][4] = ck.pieces[0][4] + 128  # inside a's payload
     ck.write_index()
-    refused(ck, "pieces[1]", "record header", read=lambda r: r.tensor("/b"))
+    refused(ck, "pieces[1]", "overlaps the record of pieces[0]")
+
+
+def test_a_damaged_piece_record_header(tmp_path):
+    ck = sb.build(tmp_path / "ck", {"a": np.arange(4.0), "b": np.ones(1)}, world=1)
+    flip(ck.shard_path(0), ck.pieces[1][4] + 24)
+    for verify in (True, False):
+        refused(ck, "tensor record header", "header checksum", verify=verify,
+                read=lambda r: r.tensor("/b"), file=sb.shard_name(0, 1))
+
+
+def test_bool_payloads_are_checked_only_verifying(tmp_path):
+    ck = sb.build(tmp_path / "ck", {"f": np.array([True, False, True])}, world=1)
+    at = ck.pieces[0][4]
+    with open(ck.shard_path(0), "r+b") as f:
+        f.seek(at + 64 + 1)
+        f.write(b"\x02")
+        f.seek(at + 64)
+        payload = f.read(3)
+    ck.pieces[0][5] = xxhash.xxh3_64_intdigest(payload)
+    ck.write_index()
+    refused(ck, f"piece of '/f' at offset {at}", "byte 2", read=lambda r: r.tensor("/f"),
+            file=sb.shard_name(0, 1))
+    with wick.ShardedReader(ck.directory, verify=False) as r:
+        assert r.tensor("/f").view(np.uint8).tolist() == [1, 2, 1]
 
 
 def test_verify_checks_every_shard_whole(ck):
@@ -471,7 +600,7 @@ def test_verify_checks_every_shard_whole(ck):
         r.value()
         with pytest.raises(wick.FormatError) as info:
             r.verify()
-    assert info.value.structure == "index.wick shard 0"
+    assert info.value.file == sb.shard_name(0, 2) and info.value.structure
 
 
 def test_verify_checks_the_shard_metadata(ck):
@@ -484,13 +613,36 @@ def test_verify_checks_the_shard_metadata(ck):
         r.value()
         with pytest.raises(wick.FormatError) as info:
             r.verify()
-    assert info.value.structure == "index.wick shard 1" and "wick.shard" in str(info.value)
+    assert info.value.structure == "shard 1" and "wick.shard" in str(info.value)
+    assert info.value.file == sb.shard_name(1, 2)
+
+
+def test_verify_takes_any_shard_root_and_unlisted_records(ck):
+    """The shard's root need not be a dict of pieces, and records no piece lists are ignored
+    (FORMAT.md: a reader checks neither)."""
+    path = ck.shard_path(0)
+    with wick.Reader(path) as r:
+        old = {e.offset - 64: r.tensor(e.path).copy() for e in r.entries()}
+    items = [np.arange(5, dtype=np.int64)] + [old[k] for k in sorted(old)]
+    wick.save(items, path, metadata={"wick.shard": 0, "wick.world_size": 2}, durable=False)
+    with wick.Reader(path) as r:
+        new = [e.offset - 64 for e in r.entries()][1:]
+    moved = dict(zip(sorted(old), new))
+    for row in ck.pieces:
+        if row[1] == 0:
+            row[4] = moved[row[4]]
+    ck.shards[0] = [os.path.getsize(path), ck.shard_trailer_checksum(0)]
+    ck.write_index()
+    with wick.ShardedReader(ck.directory) as r:
+        r.verify()
+        assert (r.tensor("/w") == np.arange(6)).all()
 
 
 def test_verify_checks_each_listed_checksum(ck):
     ck.pieces[0][5] ^= 1
     ck.write_index()
-    refused(ck, "pieces[0]", "the index says", read=lambda r: r.verify())
+    refused(ck, f"piece of '/w' at offset {ck.pieces[0][4]}", "the index says",
+            read=lambda r: r.verify(), file=sb.shard_name(0, 2))
 
 
 # ---------------------------------------------------------------- bounds
@@ -512,7 +664,8 @@ def test_a_huge_count_in_a_tiny_index_is_refused_fast(tmp_path):
                          lambda: r.value(verify=False)):
                 with pytest.raises(wick.FormatError) as info:
                     read()
-                assert info.value.structure == "index.wick shard 0"
+                assert info.value.structure == "shard 0"
+                assert info.value.file == sb.shard_name(0, 1)
                 assert "index.wick says 8796093022208" in str(info.value)
         peak = tracemalloc.get_traced_memory()[1]
     finally:

@@ -5,8 +5,13 @@ Opening loads `index.wick` with the ordinary reader and checks its tables in one
 is opened (relative to the directory, so a save renaming a new checkpoint into place cannot mix
 two) the first time a read needs it, and then costs its 64-byte header and trailer. Pieces are
 read with pread in chunks, hashed as they arrive, straight into the caller's array. Refusals
-raise the package's FormatError, its structure naming `index.wick` and what in it is at fault
-(`sharded index`, `tensors[i]`, `pieces[i]`, `shard R`).
+raise ShardedFormatError, the package's FormatError with a `file` (the base name of the file at
+fault: `index.wick` or a shard) beside its `structure`, named as the C++ reader names them and
+as tests/conformance/sharded pins them: `sharded index`, `world_size`, `shards`, `tensors`,
+`pieces`, `shard R`, `state`, `tensors[i]`, `pieces[i]` in `index.wick`; `shard R`, the wick
+structure at fault (`file header`, `trailer`, `tensor record header`, ...) or
+`piece of '<path>' at offset <offset>` in a shard. A missing or unreadable index or shard raises
+the OSError the operating system gives (FileNotFoundError for a missing one).
 """
 
 import collections
@@ -29,6 +34,8 @@ INDEX_NAME = "index.wick"
 LAYOUT_VERSION = 1
 ROOT_KEYS = ("world_size", "shards", "state", "tensors", "pieces")
 MAX_WORLD = 65536
+# The smallest wick file (header, index record header, trailer): the least a shard can be.
+MIN_SHARD = 192
 # Columns of `pieces`.
 P_TENSOR, P_SHARD, P_START, P_COUNT, P_OFFSET, P_CHECKSUM = range(6)
 # A piece's record: a rank-1 tensor header; after it, the shard's index header and trailer.
@@ -49,9 +56,24 @@ def shard_name(rank, world_size):
     return f"shard-{rank:05d}-of-{world_size:05d}.wick"
 
 
-def _refuse(structure, message, offset=None):
-    """A refusal of the checkpoint, its structure named inside `index.wick`."""
-    return FormatError(message, offset, f"{INDEX_NAME} {structure}")
+class ShardedFormatError(FormatError):
+    """A refusal of a sharded checkpoint: `structure` at fault in `file` (the base name of
+    `index.wick` or of a shard); offset, when given, is in that file."""
+
+    def __init__(self, message, offset=None, structure="", file=INDEX_NAME):
+        super().__init__(message, offset, structure)
+        self.file = file
+        self.args = (f"{file}: {self.args[0]}",)
+
+
+def _refuse(structure, message, offset=None, file=INDEX_NAME):
+    """A refusal of the checkpoint naming `structure` in `file`."""
+    return ShardedFormatError(message, offset, structure, file)
+
+
+def _named(err, file):
+    """A wick file's own refusal (its structure and offset kept), naming the file."""
+    return ShardedFormatError(err.reason, err.offset, err.structure, file)
 
 
 def _is_int(v):
@@ -69,10 +91,13 @@ def _elements(shape):
 class ShardedReader:
     """A sharded checkpoint directory: `with wick.ShardedReader("ckpt") as r: r.tensor("/w")`.
 
-    Opening loads and checks `index.wick` (every rule of FORMAT.md "Sharded checkpoints");
-    shards are opened when a read first needs them. `verify` is the default for reads: it
-    hashes every piece read (whole pieces, even for a slice) against the index. Refusals raise
-    FormatError; a path the checkpoint does not hold raises KeyError.
+    Opening loads `index.wick` verified, whatever `verify` says, and checks it against every
+    rule of FORMAT.md "Sharded checkpoints" in the spec's order; shards are opened when a read
+    first needs them. `verify` is the default for reads: it hashes every piece read (whole
+    pieces, even for a slice) against the index and checks bool payloads. Refusals raise
+    ShardedFormatError (a FormatError naming the file and the structure); a missing index or
+    shard raises FileNotFoundError (any OSError when unreadable); a path the checkpoint does
+    not hold raises KeyError.
     """
 
     def __init__(self, directory, verify=True):
@@ -91,24 +116,33 @@ class ShardedReader:
     # ------------------------------------------------------------ the index
 
     def _open_index(self):
-        fd = os.open(INDEX_NAME, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self._dir_fd)
-        with os.fdopen(fd, "rb") as f:
-            try:
-                # The index is small and every later check trusts it: always verified.
-                root, self.metadata, _ = R.load_with_metadata(f, verify=True)
-            except FormatError as err:
-                raise FormatError(err.reason, err.offset,
-                                  f"{INDEX_NAME} {err.structure}".strip()) from None
+        # The index is small and every later check trusts it: always verified, read as the C++
+        # reader reads it (random access: trailer and index first), through the directory.
+        try:
+            with RA.Reader(f"/proc/self/fd/{self._dir_fd}/{INDEX_NAME}", mmap=False) as r:
+                root, self.metadata = r.value(verify=True), dict(r.metadata)
+        except FileNotFoundError as err:
+            err.filename = INDEX_NAME
+            raise
+        except FormatError as err:
+            raise _named(err, INDEX_NAME) from None
+        # "Rules a reader enforces", in their order.
         _check_layout_version(self.metadata)
-        _check_root(root)
-        self.world_size = root["world_size"]
+        _check_root_keys(root)
+        self.world_size = _check_world_size(root["world_size"])
+        _int64_table(root["shards"], (self.world_size, 2), "shards")
+        # Sizes stay signed; checksums are u64 bits.
+        self._sizes = [(a, b & _U64) for a, b in root["shards"].tolist()]
+        _check_shard_sizes(self._sizes)
         self._state = root["state"]
+        _check_state(self._state)
+        if not isinstance(root["tensors"], list):
+            raise _refuse("tensors", f"is a {type(root['tensors']).__name__}, expected a list")
         self._entries = _check_tensors(root["tensors"], self._state)
         self._by_path = {path: t for t, (path, _, _) in enumerate(self._entries)}
-        # Sizes stay signed (a negative one fits no piece); checksums are u64 bits.
-        self._sizes = [(a, b & _U64) for a, b in root["shards"].tolist()]
+        _int64_table(root["pieces"], (None, 6), "pieces")
         self._pieces = root["pieces"]
-        self._first = _check_pieces(self._pieces, self._entries, self._sizes)
+        self._first, self._count = _check_pieces(self._pieces, self._entries, self._sizes)
 
     # ------------------------------------------------------------ listing
 
@@ -177,8 +211,9 @@ class ShardedReader:
 
     def _overlapping(self, t, start, count):
         """Rows of the pieces of tensor t that hold any of elements [start, start + count)."""
-        lo, hi = int(self._first[t]), int(self._first[t + 1])
-        if count == 0:
+        lo = self._first[t]
+        hi = lo + self._count[t]
+        if count == 0 or hi == lo:
             return range(0)
         starts = self._pieces[lo:hi, P_START]
         first = lo + int(np.searchsorted(starts, start, side="right")) - 1
@@ -191,21 +226,21 @@ class ShardedReader:
         shard = self._shard(int(self._pieces[i, P_SHARD]))
         payload_at = self._piece_header(i, shard)
         code = self._entries[self._tensor_of(i)][1]
-        if verify:
-            size = int(self._pieces[i, P_COUNT]) * F.DTYPES[code][2]
-            digest = _read_hashed(shard, i, payload_at, size, a, dest)
-            expected = int(self._pieces[i, P_CHECKSUM]) & _U64
-            if digest != expected:
-                raise _refuse(f"pieces[{i}]", f"{shard.name}: payload checksum mismatch (index "
-                              f"says {expected:#018x})", payload_at - PIECE_HEADER)
-        else:
+        if not verify:
             shard.read_into(dest, payload_at + a, i)
-        if code == F.BOOL_CODE:
-            try:
-                R._check_bool_bytes(dest, payload_at + a, lambda: f"pieces[{i}]")
-            except FormatError as err:
-                raise _refuse(f"pieces[{i}]", f"{shard.name}: {err.structure}: {err.reason}",
-                              err.offset) from None
+            return
+        size = int(self._pieces[i, P_COUNT]) * F.DTYPES[code][2]
+        digest = _read_hashed(shard, i, payload_at, size, a, dest,
+                              self._piece_name(i) if code == F.BOOL_CODE else None)
+        expected = int(self._pieces[i, P_CHECKSUM]) & _U64
+        if digest != expected:
+            raise _refuse(self._piece_name(i), f"payload checksum {digest:#018x}, the index "
+                          f"says {expected:#018x} (pieces[{i}])", file=shard.name)
+
+    def _piece_name(self, i):
+        """The structure a fault of piece i's record names: its tensor and record offset."""
+        return f"piece of '{self._entries[self._tensor_of(i)][0]}' at offset " \
+            f"{int(self._pieces[i, P_OFFSET])}"
 
     def _tensor_of(self, i):
         return int(self._pieces[i, P_TENSOR])
@@ -219,12 +254,11 @@ class ShardedReader:
         try:
             found = shard.tensor_header(at)
         except FormatError as err:
-            raise _refuse(f"pieces[{i}]", f"{shard.name}: {err.structure}: {err.reason}",
-                          err.offset) from None
+            raise _named(err, shard.name) from None
         if found != (code, (count,)):
-            raise _refuse(f"pieces[{i}]", f"{shard.name}: the record at {at} is "
-                          f"{F.DTYPES[found[0]][0]} {list(found[1])}, the index says "
-                          f"{F.DTYPES[code][0]} [{count}]", at)
+            raise _refuse(self._piece_name(i), f"the record holds {F.DTYPES[found[0]][0]} "
+                          f"{list(found[1])}; the index says {F.DTYPES[code][0]} [{count}] "
+                          f"(pieces[{i}])", file=shard.name)
         return at + PIECE_HEADER
 
     # ------------------------------------------------------------ shards
@@ -238,33 +272,16 @@ class ShardedReader:
         return shard
 
     def verify(self):
-        """Check the whole checkpoint: every shard as a wick file (every byte, as a verified
-        load), its metadata, and that the record at each piece's offset is the piece the index
-        lists (dtype, shape [count], payload checksum). FormatError on the first problem."""
-        by_shard = collections.defaultdict(list)
-        for i, shard in enumerate(self._pieces[:, P_SHARD].tolist()):
-            by_shard[shard].append(i)
+        """Check the whole checkpoint, as `io::ShardedReader::verify()` does: every shard as a
+        wick file (random access, every byte) whose metadata `wick.shard` and
+        `wick.world_size` name it, then every piece in index order, read verified (its record
+        header, dtype, shape [count], payload checksum, bool bytes). A shard's root and any
+        record no piece lists are not checked. ShardedFormatError on the first problem."""
         for rank in range(self.world_size):
-            records = self._shard(rank).verify_whole()
-            for i in by_shard.get(rank, ()):
-                self._check_listed(i, records)
-
-    def _check_listed(self, i, records):
-        """Piece i against the shard's own tensor table row at its offset."""
-        shard = self._shard(int(self._pieces[i, P_SHARD]))
-        at, count = int(self._pieces[i, P_OFFSET]), int(self._pieces[i, P_COUNT])
-        code = self._entries[self._tensor_of(i)][1]
-        row = records.get(at)
-        if row is None:
-            raise _refuse(f"pieces[{i}]", f"{shard.name} has no tensor record at {at}", at)
-        if (row[3], row[4]) != (code, (count,)):
-            raise _refuse(f"pieces[{i}]", f"{shard.name}: the record at {at} is "
-                          f"{F.DTYPES[row[3]][0]} {list(row[4])}, the index says "
-                          f"{F.DTYPES[code][0]} [{count}]", at)
-        expected = int(self._pieces[i, P_CHECKSUM]) & _U64
-        if row[2] != expected:
-            raise _refuse(f"pieces[{i}]", f"{shard.name}: payload checksum {row[2]:#018x}, "
-                          f"the index says {expected:#018x}", at)
+            self._shard(rank).verify_whole()
+        nothing = memoryview(bytearray(0))
+        for i in range(len(self._pieces)):
+            self._read_piece(i, 0, nothing, True)
 
     # ------------------------------------------------------------ lifetime
 
@@ -304,10 +321,10 @@ class _Shard:
             raise
 
     def fail(self, message, offset=None):
-        return _refuse(f"shard {self.rank}", f"{self.name}: {message}", offset)
+        return _refuse(f"shard {self.rank}", message, offset, self.name)
 
     def _wrap(self, err):
-        return self.fail(f"{err.structure}: {err.reason}", err.offset)
+        return _named(err, self.name)
 
     def _check(self, size, checksum):
         """Its size is the index's; its header and trailer verify; the trailer's index checksum
@@ -336,14 +353,14 @@ class _Shard:
                             f"{checksum:#018x}: a shard of another checkpoint", size - 64 + 16)
 
     def tensor_header(self, at):
-        """The tensor record header at `at` (prefix, checksum, kind 1, the tensor rules):
-        returns (dtype code, sizes)."""
+        """The tensor record header at `at`, in the C++ reader's order: its first 64 bytes (a
+        rank-1 header's) and their checksum, the prefix, kind 1, the tensor rules. Returns
+        (dtype code, sizes)."""
         s = "tensor record header"
         with memoryview(self.map) as buf:
-            R._read_exact(buf, at, F.RECORD_PREFIX, s)
+            R._read_exact(buf, at, PIECE_HEADER, s)
+            R._check_header_checksum(buf, at, PIECE_HEADER, s)
             kind, flags, h, p = R._decode_prefix(buf, at)
-            R._read_exact(buf, at, h, s)
-            R._check_header_checksum(buf, at, h, s)
             if kind != F.KIND_TENSOR:
                 raise FormatError(f"record kind {kind}, expected {F.KIND_TENSOR}", at, s)
             _, code, sizes = R._tensor_header(buf, at, flags, h, p, False)
@@ -355,32 +372,23 @@ class _Shard:
         while got < len(dest):
             n = os.preadv(self.fd, [dest[got:]], at + got)
             if n == 0:
-                raise _refuse(f"pieces[{piece}]", f"{self.name}: truncated: the shard ends "
-                              f"before byte {at + len(dest)}", at + got)
+                raise _refuse(f"shard {self.rank}", f"truncated: the shard ends before byte "
+                              f"{at + len(dest)} (pieces[{piece}])", at + got, self.name)
             got += n
 
     def verify_whole(self):
-        """The whole shard as a verified load checks it, then its metadata; returns its tensor
-        table as {record offset: row}."""
-        buf = memoryview(self.map)
+        """The whole shard as wick.Reader(...).verify() checks it (as io::Reader::verify()
+        does), through the descriptor already checked; then its metadata names it."""
         try:
-            version = R._read_header(buf, True)
-            try:
-                root, meta, _ = R._decode(buf, version, True)
-            except FormatError as err:
-                raise R._with_version(err, version) from None
-            index_at = RA._trailer_at_the_end(buf, version)
-            p = RA._index_record_at(buf, index_at)
-            rows = R._parse_index(buf, index_at, p, version)[3]
+            with RA.Reader(f"/proc/self/fd/{self.fd}") as r:
+                r.verify()
+                meta = r.metadata
         except FormatError as err:
             raise self._wrap(err) from None
         want = {"wick.shard": self.rank, "wick.world_size": self.world_size}
         for key, value in want.items():
             if not _is_int(meta.get(key)) or meta[key] != value:
-                raise self.fail(f"metadata {key} is {meta.get(key)!r}, expected {value}")
-        if not isinstance(root, dict):
-            raise self.fail(f"its root is a {type(root).__name__}, not a dict of pieces")
-        return {row[0]: row for row in rows}
+                raise self.fail(f"its metadata {key} is {meta.get(key)!r}, expected {value}")
 
     def close(self):
         if self.map is not None:
@@ -394,10 +402,11 @@ class _Shard:
             self.fd = None
 
 
-def _read_hashed(shard, i, payload_at, size, a, dest):
+def _read_hashed(shard, i, payload_at, size, a, dest, bools=None):
     """Read piece i's whole payload (`size` bytes at `payload_at`) in chunks, hashing each as
     it arrives: bytes [a, a + len(dest)) land in `dest`, the rest pass through one scratch
-    chunk, so a slice never needs a buffer of the whole piece. Returns the XXH3-64."""
+    chunk, so a slice never needs a buffer of the whole piece. With `bools` (the piece's
+    structure name) each chunk must hold only 0 and 1. Returns the XXH3-64."""
     digest, scratch, pos, b = xxhash.xxh3_64(), None, 0, a + len(dest)
     while pos < size:
         if a <= pos < b:
@@ -409,6 +418,11 @@ def _read_hashed(shard, i, payload_at, size, a, dest):
             target = memoryview(scratch)[:n]
         shard.read_into(target, payload_at + pos, i)
         digest.update(target)
+        if bools is not None:
+            try:
+                R._check_bool_bytes(target, payload_at + pos, lambda: bools)
+            except FormatError as err:
+                raise _refuse(bools, err.reason, err.offset, shard.name) from None
         pos += n
     return digest.intdigest()
 
@@ -432,35 +446,44 @@ def _check_layout_version(meta):
 
 
 def _int64_table(value, rows, name):
-    """`value` is an int64 tensor [rows, columns] (rows None: any)."""
+    """`value` is an int64 tensor [rows, columns] (rows None: any); else refused as `name`."""
     if not isinstance(value, np.ndarray) or value.dtype != np.int64 or value.ndim != 2 \
             or value.shape[1] != rows[1] or (rows[0] is not None and value.shape[0] != rows[0]):
         what = (f"{value.dtype} tensor {list(value.shape)}" if isinstance(value, np.ndarray)
                 else type(value).__name__)
         want = "P" if rows[0] is None else rows[0]
-        raise _refuse("sharded index", f"{name} is a {what}, expected an int64 tensor "
-                      f"[{want}, {rows[1]}]")
+        raise _refuse(name, f"{name} is a {what}, expected an int64 tensor [{want}, {rows[1]}]")
 
 
-def _check_root(root):
-    """A dict of exactly the five keys, in order, of the types FORMAT.md gives."""
+def _check_root_keys(root):
+    """A dict of exactly the five keys, in order."""
     if not isinstance(root, dict) or tuple(root) != ROOT_KEYS:
         keys = list(root) if isinstance(root, dict) else type(root).__name__
         raise _refuse("sharded index", f"root is {keys}, expected a dict of "
                       f"{list(ROOT_KEYS)} in that order")
-    n = root["world_size"]
+
+
+def _check_world_size(n):
+    """`world_size`: an int (not a bool) from 1 to 65,536."""
     if not _is_int(n) or not 1 <= n <= MAX_WORLD:
-        raise _refuse("sharded index", f"world_size is {n!r}, expected an int from 1 to "
+        raise _refuse("world_size", f"world_size is {n!r}, expected an int from 1 to "
                       f"{MAX_WORLD}")
-    _int64_table(root["shards"], (n, 2), "shards")
-    _int64_table(root["pieces"], (None, 6), "pieces")
-    if not isinstance(root["tensors"], list):
-        raise _refuse("sharded index", f"tensors is a {type(root['tensors']).__name__}, "
-                      "expected a list")
-    path = _first_array(root["state"])
+    return n
+
+
+def _check_shard_sizes(sizes):
+    """Every shard's size could be a wick file's: a multiple of 64, at least 192."""
+    for rank, (size, _) in enumerate(sizes):
+        if size < MIN_SHARD or size % F.ALIGN:
+            raise _refuse(f"shard {rank}", f"size {size} cannot be a wick file's (a multiple "
+                          f"of 64, at least {MIN_SHARD})")
+
+
+def _check_state(state):
+    """`state` holds no tensor (its tensors are nones)."""
+    path = _first_array(state)
     if path is not None:
-        raise _refuse("sharded index", f"state holds a tensor at {path!r}; its tensors are "
-                      "nones")
+        raise _refuse("state", f"state holds a tensor at {path!r}; its tensors are nones")
 
 
 def _first_array(state):
@@ -530,37 +553,53 @@ def _check_shape(shape, code, s):
 
 
 def _check_pieces(pieces, entries, shard_sizes):
-    """One pass: sorted by tensor then start, each tensor tiled exactly, each row's shard,
-    count and record offset plausible. Returns first[t], the row of tensor t's first piece
-    (first[T] = P), so tensor t's pieces are rows first[t] to first[t + 1]."""
-    first = np.zeros(len(entries) + 1, np.int64)
-    t, end = 0, 0  # the tensor being tiled and where its next piece must start
-    for i, row in enumerate(pieces.tolist()):
-        tensor, shard, start, count, offset, _ = row
+    """In the C++ reader's order: each row (tensor, shard, sorted by tensor then start, tiling,
+    count, record offset), then that every tensor is covered, then that the records of one
+    shard are disjoint. Returns (first, count): tensor t's pieces are rows first[t] to
+    first[t] + count[t]."""
+    rows = pieces.tolist()
+    first, count = [0] * len(entries), [0] * len(entries)
+    end = 0  # where the next piece of the tensor being tiled must start
+    for i, row in enumerate(rows):
+        tensor, shard, start, n, _, _ = row
         s = f"pieces[{i}]"
         if not 0 <= tensor < len(entries):
             raise _refuse(s, f"tensor {tensor} is not an index into tensors ({len(entries)})")
-        if tensor < t:
-            raise _refuse(s, f"tensor {tensor} after tensor {t}: pieces are sorted by tensor, "
-                          "then start")
-        while t < tensor:
-            _check_covered(t, end, entries)
-            t, end = t + 1, 0
-            first[t] = i
+        if not 0 <= shard < len(shard_sizes):
+            raise _refuse(s, f"shard {shard} is not below world_size {len(shard_sizes)}")
+        if count[tensor]:
+            if i != first[tensor] + count[tensor]:
+                raise _refuse(s, f"tensor {tensor} again after another: pieces are sorted by "
+                              "tensor, then start")
+        else:
+            if i and rows[i - 1][0] > tensor:
+                raise _refuse(s, f"tensor {tensor} after tensor {rows[i - 1][0]}: pieces are "
+                              "sorted by tensor, then start")
+            first[tensor], end = i, 0
         _check_row(s, row, end, entries[tensor], shard_sizes)
-        end = start + count
-    while t < len(entries):
-        _check_covered(t, end, entries)
-        t, end = t + 1, 0
-        first[t] = len(pieces)
-    return first
+        count[tensor] += 1
+        end = start + n
+    for t, (_, _, shape) in enumerate(entries):
+        last = rows[first[t] + count[t] - 1] if count[t] else None
+        covered = last[P_START] + last[P_COUNT] if last else 0
+        if covered != _elements(shape):
+            raise _refuse(f"tensors[{t}]", f"its pieces cover elements [0, {covered}) of its "
+                          f"{_elements(shape)}")
+    _check_disjoint(rows, entries)
+    return first, count
 
 
-def _check_covered(t, end, entries):
-    """Tensor t's pieces, ending at `end`, reach its last element."""
-    n = _elements(entries[t][2])
-    if end != n:
-        raise _refuse(f"tensors[{t}]", f"its pieces cover elements [0, {end}) of its {n}")
+def _check_disjoint(rows, entries):
+    """The records of one shard's pieces are disjoint: sorted by (shard, offset, row), each
+    starts at or after the previous one's end (64 header bytes and its payload). The later in
+    that order is named."""
+    order = sorted(range(len(rows)), key=lambda i: (rows[i][P_SHARD], rows[i][P_OFFSET], i))
+    for a, b in zip(order, order[1:]):
+        ra, rb = rows[a], rows[b]
+        end = ra[P_OFFSET] + PIECE_HEADER + ra[P_COUNT] * F.DTYPES[entries[ra[P_TENSOR]][1]][2]
+        if ra[P_SHARD] == rb[P_SHARD] and rb[P_OFFSET] < end:
+            raise _refuse(f"pieces[{b}]", f"its record at offset {rb[P_OFFSET]} of shard "
+                          f"{rb[P_SHARD]} overlaps the record of pieces[{a}] (ending at {end})")
 
 
 def _check_row(s, row, end, entry, shard_sizes):
@@ -575,8 +614,6 @@ def _check_row(s, row, end, entry, shard_sizes):
         raise _refuse(s, f"count {count}: a piece holds at least one element")
     if count > n - start:
         raise _refuse(s, f"elements [{start}, {start + count}) run past the {n} of its tensor")
-    if not 0 <= shard < len(shard_sizes):
-        raise _refuse(s, f"shard {shard} is not below world_size {len(shard_sizes)}")
     if offset < F.HEADER_SIZE or offset % F.ALIGN:
         raise _refuse(s, f"record offset {offset} is not a multiple of 64 from 64 on")
     record_end = offset + PIECE_HEADER + count * F.DTYPES[entry[1]][2]
@@ -630,7 +667,10 @@ def _freeze(tree):
 
 def load_sharded(directory, verify=True):
     """Load a sharded checkpoint directory whole: the value tree `wick.load` would give for the
-    state that was saved (each tensor its own array)."""
+    state that was saved (each tensor its own array). The index is verified whatever `verify`
+    says; `verify` is for the pieces. ShardedFormatError (a wick.FormatError) names the file
+    and the structure at fault; a missing index or shard raises FileNotFoundError (an OSError;
+    C++ throws IoError)."""
     with ShardedReader(directory, verify=verify) as r:
         return r.value()
 

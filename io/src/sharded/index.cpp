@@ -1,6 +1,7 @@
 #include "sharded/index.h"
 
 #include <algorithm>
+#include <tuple>
 #include <unordered_set>
 #include <utility>
 
@@ -202,8 +203,9 @@ struct Decoder {
     std::vector<uint64_t> order(out.pieces.size());
     for (uint64_t i = 0; i < order.size(); ++i)
       order[i] = i;
+    // Ties (one offset twice) broken by row, so the later row is named.
     const auto key = [&](uint64_t i) {
-      return std::pair(out.pieces[i].shard, out.pieces[i].offset);
+      return std::tuple(out.pieces[i].shard, out.pieces[i].offset, i);
     };
     std::sort(order.begin(), order.end(), [&](uint64_t a, uint64_t b) { return key(a) < key(b); });
     for (std::size_t k = 1; k < order.size(); ++k) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "common/bytes.h"
 #include "common/file.h"
 #include "common/tensor_bytes.h"
 #include "native/format.h"
@@ -181,8 +182,13 @@ struct ShardedReader::Impl {
       f.read_at(into, len, payload + at, "tensor payload");
       hash.update(into, len);
       if (index.tensors[p.tensor].dtype == kBool) {
-        io::detail::check_bool_bytes(into, len,
-                                     cat("piece of '", index.tensors[p.tensor].path, "'"));
+        const std::size_t bad = io::detail::first_non_bool(into, len);
+        if (bad < len) {
+          refuse(shards[p.shard].name,
+                 cat("piece of '", index.tensors[p.tensor].path, "' at offset ", p.offset),
+                 cat("bool element ", at + bad, " is byte ", static_cast<unsigned>(into[bad]),
+                     "; a bool is stored as 0 or 1"));
+        }
       }
       if (into == scratch.data()) {
         const uint64_t lo = std::max(at, want_lo), hi = std::min(at + len, want_hi);
