@@ -1,12 +1,20 @@
 // Data-parallel training of the tutorial's MLP (64 -> 128 -> 10, Adam) on the UCI digits over
 // MPI: `mpirun -n N train_ddp CHECKPOINT`. Every rank holds the model; each global batch of 32
 // is cut into 4 micro-batches of 8 spread over the ranks (wick::dist::DistributedDataParallel),
-// so N = 1, 2 or 4 train bit for bit alike. Rank 0 checkpoints after every epoch; a run stopped
-// with --stop-after resumes from CHECKPOINT on any of those world sizes and ends bit-identical
-// to a run that never stopped (scripts/train_ddp.sh).
+// so N = 1, 2 or 4 train bit for bit alike. Every epoch ends with a sharded checkpoint (the
+// directory CHECKPOINT: each rank writes about 1/N of the state, io/FORMAT.md "Sharded
+// checkpoints"); a run stopped with --stop-after resumes from it on any of those world sizes and
+// ends bit-identical to a run that never stopped (scripts/train_ddp.sh).
 //
 //   mpirun -n N train_ddp CHECKPOINT [--epochs N] [--stop-after N] [--data digits.npz]
+//                        [--export FILE] [--ballast-mb M] [--check]
+//
+// --export FILE   rank 0 also saves the final state as one wick file (to compare runs by bytes)
+// --ballast-mb M  adds M MiB filled with the epoch number to every checkpoint, so that saves
+//                 take long enough for the kill test to land in them
+// --check         only loads CHECKPOINT, verifies it is one whole epoch, prints it and exits
 #include <wick/dist/data_parallel.h>
+#include <wick/dist/sharded_checkpoint.h>
 #include <wick/wick.h>
 
 #include "digits.h"
@@ -34,8 +42,11 @@ using digits::rows;
 struct Args {
   std::filesystem::path checkpoint;
   std::filesystem::path data = WICK_EXAMPLE_DIGITS;
+  std::filesystem::path export_to;
   int64_t epochs = 10;
   int64_t stop_after = -1;
+  int64_t ballast_mb = 0;
+  bool check = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -52,6 +63,12 @@ Args parse(int argc, char** argv) {
       a.stop_after = std::stoll(value());
     } else if (arg == "--data") {
       a.data = value();
+    } else if (arg == "--export") {
+      a.export_to = value();
+    } else if (arg == "--ballast-mb") {
+      a.ballast_mb = std::stoll(value());
+    } else if (arg == "--check") {
+      a.check = true;
     } else if (!arg.starts_with("--") && a.checkpoint.empty()) {
       a.checkpoint = arg;
     } else {
@@ -61,7 +78,7 @@ Args parse(int argc, char** argv) {
   if (a.checkpoint.empty()) {
     throw wick::ArgumentError(
         "missing the checkpoint path (usage: train_ddp CHECKPOINT [--epochs N] [--stop-after N] "
-        "[--data digits.npz])");
+        "[--data digits.npz] [--export FILE] [--ballast-mb M] [--check])");
   }
   return a;
 }
@@ -93,14 +110,33 @@ double train_epoch(MLP& net, wick::dist::DistributedDataParallel& ddp, wick::nn:
   return total / static_cast<double>(batches);
 }
 
-void save_checkpoint(const std::filesystem::path& path, MLP& net, const wick::nn::Adam& opt,
-                     int64_t epoch, const wick::Value& loss, const wick::Generator& shuffle) {
-  wick::save(wick::Dict{{"model_state_dict", wick::Value(net.state_dict())},
-                        {"optimizer_state_dict", opt.state_dict()},
-                        {"epoch", epoch},
-                        {"loss", loss},
-                        {"rng", shuffle.get_state()}},
-             path);
+wick::Value state(MLP& net, const wick::nn::Adam& opt, int64_t epoch, const wick::Value& loss,
+                  const wick::Generator& shuffle) {
+  return wick::Dict{{"model_state_dict", wick::Value(net.state_dict())},
+                    {"optimizer_state_dict", opt.state_dict()},
+                    {"epoch", epoch},
+                    {"loss", loss},
+                    {"rng", shuffle.get_state()}};
+}
+
+// The ballast of epoch `epoch`: `mb` MiB holding the epoch, so a mix of two saves shows.
+wick::Tensor ballast(int64_t mb, int64_t epoch) {
+  return wick::full({mb << 18}, static_cast<float>(epoch));
+}
+
+// --check: the checkpoint loads, verified, and its ballast is its own epoch's.
+int check(const std::filesystem::path& path, const wick::dist::Communicator& world) {
+  const wick::Value ckpt = wick::dist::load_sharded(path, world);
+  const int64_t epoch = ckpt["epoch"].as_int();
+  if (const wick::Value* b = ckpt.dict().find("ballast")) {
+    const wick::Tensor& t = b->tensor();
+    if (!(wick::Value(t) == wick::Value(ballast(t.numel() >> 18, epoch)))) {
+      std::cerr << "train_ddp: checkpoint " << path << " mixes epochs\n";
+      return 1;
+    }
+  }
+  if (world.rank() == 0) std::cout << "checkpoint intact: epoch " << epoch << '\n';
+  return 0;
 }
 
 }  // namespace
@@ -111,6 +147,7 @@ int main(int argc, char** argv) try {
   const Args args = parse(argc, argv);
   const bool lead = world.rank() == 0;
 
+  if (args.check) return check(args.checkpoint, world);
   const auto [train, test] = digits::load(args.data);
 
   wick::Generator init(kInitSeed);
@@ -118,14 +155,16 @@ int main(int argc, char** argv) try {
   wick::nn::Adam opt(net.parameters(), {.lr = 1e-3});
   wick::Generator shuffle(kShuffleSeed);
   int64_t epoch = 0;
-  // Every rank reads the checkpoint (rank 0 wrote it whole); the constructor below broadcasts
-  // rank 0's weights anyway.
-  if (std::filesystem::exists(args.checkpoint)) {
-    const wick::Value ckpt = wick::load(args.checkpoint);
+  wick::Value loss;  // the last epoch's mean loss (none before the first)
+  // Every rank reads the whole checkpoint, whatever number of ranks wrote it; the constructor
+  // below broadcasts rank 0's weights anyway.
+  if (wick::io::is_sharded_checkpoint(args.checkpoint)) {
+    const wick::Value ckpt = wick::dist::load_sharded(args.checkpoint, world);
     net.load_state_dict(ckpt["model_state_dict"]);
     opt.load_state_dict(ckpt["optimizer_state_dict"]);
     shuffle.set_state(ckpt["rng"].tensor());
     epoch = ckpt["epoch"].as_int();
+    loss = ckpt["loss"];
     if (lead)
       std::cout << "resuming after epoch " << epoch << " on " << world.size() << " rank(s)\n";
   }
@@ -137,15 +176,21 @@ int main(int argc, char** argv) try {
       if (lead) std::cout << "stopping after " << run_here << " epoch(s) (--stop-after)\n";
       return 0;
     }
-    const double loss = train_epoch(net, ddp, opt, train.x, train.y, shuffle);
+    const double mean = train_epoch(net, ddp, opt, train.x, train.y, shuffle);
+    loss = mean;
     ++epoch;
     ++run_here;
     if (lead) {
-      std::cout << "epoch " << std::setw(3) << epoch << "  loss " << std::setprecision(17) << loss
+      std::cout << "epoch " << std::setw(3) << epoch << "  loss " << std::setprecision(17) << mean
                 << "  test " << digits::correct(net, test) << "/" << test.y.numel() << '\n';
-      save_checkpoint(args.checkpoint, net, opt, epoch, loss, shuffle);
     }
-    world.barrier();  // no rank runs ahead of the checkpoint it may resume from
+    // A collective: it returns once the whole checkpoint is committed, on every rank.
+    wick::Value ckpt = state(net, opt, epoch, loss, shuffle);
+    if (args.ballast_mb > 0) ckpt.dict().insert("ballast", ballast(args.ballast_mb, epoch));
+    wick::dist::save_sharded(ckpt, args.checkpoint, world);
+  }
+  if (lead && !args.export_to.empty()) {
+    wick::save(state(net, opt, epoch, loss, shuffle), args.export_to);
   }
   if (lead) std::cout << "done after " << epoch << " epochs on " << world.size() << " rank(s)\n";
   return 0;

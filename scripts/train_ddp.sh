@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Data-parallel determinism and resume across world sizes, with real mpirun processes
 # (examples/train_ddp): training on 1, 2 and 4 ranks prints the same per-epoch losses and ends
-# with byte-identical checkpoints; a run stopped after STOP_AFTER epochs on 2 ranks and resumed
-# on 4, or on 1, ends byte-identical to the straight run.
-# Usage: scripts/train_ddp.sh [build-dir]   (env: EPOCHS=8 STOP_AFTER=3)
+# with byte-identical states; a run stopped after STOP_AFTER epochs on 2 ranks and resumed from
+# its sharded checkpoint on 4, or on 1, ends byte-identical to the straight run; a rank
+# SIGKILLed at random moments (mostly inside a checkpoint) leaves the previous checkpoint whole.
+# Usage: scripts/train_ddp.sh [build-dir]   (env: EPOCHS=8 STOP_AFTER=3 KILLS=20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 epochs=${EPOCHS:-8}
 stop=${STOP_AFTER:-3}
+kills=${KILLS:-20}
 bash scripts/deps.sh --mpi
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DWICK_BUILD_EXAMPLES=ON -DWICK_WITH_MPI=ON
 cmake --build "$build" -j"$(nproc)" --target train_ddp
@@ -26,7 +28,8 @@ fail() { echo "FAIL: $*" >&2; status=1; }
 
 for n in 1 2 4; do
   echo "== $n rank(s), $epochs epochs straight"
-  run "$n" "$train" "$work/straight$n.wick" --epochs "$epochs" | tee "$work/straight$n.log"
+  run "$n" "$train" "$work/straight$n" --epochs "$epochs" --export "$work/straight$n.wick" |
+    tee "$work/straight$n.log"
   grep '^epoch' "$work/straight$n.log" > "$work/epochs$n"
 done
 for n in 2 4; do
@@ -36,12 +39,46 @@ done
 
 for m in 4 1; do
   echo "== 2 ranks stopped after $stop epochs, resumed on $m"
-  run 2 "$train" "$work/resumed$m.wick" --epochs "$epochs" --stop-after "$stop" | tee "$work/a$m.log"
-  run "$m" "$train" "$work/resumed$m.wick" --epochs "$epochs" | tee "$work/b$m.log"
+  run 2 "$train" "$work/resumed$m" --epochs "$epochs" --stop-after "$stop" | tee "$work/a$m.log"
+  run "$m" "$train" "$work/resumed$m" --epochs "$epochs" --export "$work/resumed$m.wick" |
+    tee "$work/b$m.log"
   grep -q "^resuming after epoch $stop on $m rank" "$work/b$m.log" || fail "run on $m ranks did not resume"
   diff "$work/epochs1" <(cat "$work/a$m.log" "$work/b$m.log" | grep '^epoch') > /dev/null ||
     fail "losses of 2 -> $m ranks differ from the straight run"
   cmp "$work/straight1.wick" "$work/resumed$m.wick" || fail "2 -> $m ranks: the checkpoint differs"
 done
-[ "$status" -eq 0 ] && echo "OK: 1, 2 and 4 ranks train bit-identically; stopped on 2 and resumed on 4 or 1 ends the same"
+# Kill test: 2 ranks train with 64 MiB of ballast in every checkpoint (so most of the time goes
+# to saving); one rank is SIGKILLed at a random moment, mpirun ends the job, and the checkpoint
+# must load whole (verified) as one epoch, its ballast that epoch's.
+echo "== $kills kills of one rank of 2 during sharded checkpoints"
+ckpt="$work/killed"
+run 2 "$train" "$ckpt" --epochs 1 --ballast-mb 64 > /dev/null
+intact=0 advanced=0 last=1
+for k in $(seq 1 "$kills"); do
+  run 2 "$train" "$ckpt" --epochs 100000 --ballast-mb 64 > "$work/kill.log" 2>&1 &
+  job=$!
+  sleep "0.$(( (RANDOM % 9) + 3 ))$(( RANDOM % 10 ))"
+  # A rank, never mpirun itself (its command line does not start with the binary): mpirun must
+  # see a rank die and end the job, as it would on a real failure.
+  victim=$(pgrep -f "^$train $ckpt --epochs 100000" | shuf -n 1 || true)
+  [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$job" 2>/dev/null; then
+    pkill -9 -f "^$train $ckpt" || true
+    fail "kill $k: mpirun did not end the job within 10 s of the kill"
+  fi
+  wait "$job" 2>/dev/null || true
+  if out=$(run 1 "$train" "$ckpt" --check 2>&1); then
+    intact=$((intact + 1))
+    epoch=$(echo "$out" | sed -n 's/^checkpoint intact: epoch //p')
+    [ "$epoch" -gt "$last" ] && advanced=$((advanced + 1))
+    last=$epoch
+  else
+    fail "kill $k: the checkpoint is not whole: $out"
+  fi
+done
+litter=$(find "$work" -maxdepth 1 -name '.killed.wick-*' | wc -l)
+echo "sharded kills: $kills tried, $intact checkpoints intact ($advanced advanced past the previous kill's epoch, last epoch $last); $litter staging directories left (the next save removes them)"
+[ "$intact" -eq "$kills" ] || fail "$((kills - intact)) kills left a damaged checkpoint"
+[ "$status" -eq 0 ] && echo "OK: 1, 2 and 4 ranks train bit-identically; stopped on 2 and resumed on 4 or 1 ends the same; $intact/$kills kills left a whole checkpoint"
 exit "$status"

@@ -152,7 +152,9 @@ TEST(DataParallel, UnreachedAndFrozenParametersKeepNoGradient) {
   EXPECT_FALSE(unused.weight.grad().defined());
   EXPECT_FALSE(unused.bias.grad().defined());
   for (const auto& [name, p] : net.named_parameters()) {
-    if (!name.starts_with("unused")) EXPECT_TRUE(p.grad().defined()) << name;
+    if (!name.starts_with("unused")) {
+      EXPECT_TRUE(p.grad().defined()) << name;
+    }
   }
 }
 

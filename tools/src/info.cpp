@@ -320,30 +320,21 @@ using ShardedEntryFn = std::function<void(const std::string& path, const io::Sha
 struct ShardedIndexed {
   const io::ShardedInfo& info;
   const Dict& metadata;
-  std::optional<int64_t> layout;  // the index's sharded layout version
+  int64_t layout;  // the index's sharded layout version
   std::vector<io::ShardedEntry> entries;
   Value tree;
   std::unordered_map<std::string, std::size_t> by_path;  // entries' positions
 
-  ShardedIndexed(io::ShardedReader& reader, std::optional<int64_t> layout_version)
+  explicit ShardedIndexed(io::ShardedReader& reader)
       : info(reader.info()),
         metadata(reader.metadata()),
-        layout(layout_version),
+        layout(reader.info().layout_version),
         entries(reader.entries()),
         tree(sharded_skeleton(reader)) {
     for (std::size_t i = 0; i < entries.size(); ++i)
       by_path.emplace(entries[i].path, i);
   }
 };
-
-/// The sharded layout version in index.wick's metadata (wick.sharded), which ShardedReader checks
-/// but does not return; nullopt when it is not an int.
-std::optional<int64_t> layout_version(const std::filesystem::path& dir) {
-  const io::Reader index(dir / "index.wick", index_only());
-  const Value* v = index.metadata().find("wick.sharded");
-  if (v == nullptr || !v->is_int()) return std::nullopt;
-  return v->as_int();
-}
 
 /// Calls `fn` for every tensor and `other` for every other listed leaf, in tree order.
 void for_each_sharded(const ShardedIndexed& ix, const ShardedEntryFn& fn, const LeafFn& other) {
@@ -368,9 +359,8 @@ void write_sharded_json(const std::string& dir, const ShardedIndexed& ix, std::o
       .field("file", dir)
       .field("format", kShardedFormatName)
       .field("format_description", sharded_label(ix.info.world_size))
-      .key("layout_version");
-  ix.layout ? w.value(*ix.layout) : w.null();
-  w.field("world_size", ix.info.world_size)
+      .field("layout_version", ix.layout)
+      .field("world_size", ix.info.world_size)
       .field("index_size", ix.info.index_size)
       .field("total_size", ix.info.total_size);
   write_metadata(w, ix.metadata);
@@ -436,7 +426,7 @@ void print_sharded_text(const std::string& dir, const ShardedIndexed& ix, std::o
   const io::ShardedInfo& si = ix.info;
   line(out, "file", shown(dir, kMaxMessageBytes, Escape::kLine));
   line(out, "format", sharded_label(si.world_size));
-  line(out, "layout", ix.layout ? std::to_string(*ix.layout) : "?");
+  line(out, "layout", std::to_string(ix.layout));
   line(out, "world size", std::to_string(si.world_size));
   line(out, "tensors", std::to_string(si.tensor_count));
   line(out, "pieces", std::to_string(si.piece_count));
@@ -455,7 +445,7 @@ int run_sharded_info(const std::string& dir, bool json, std::ostream& out) {
   check_regular_file(std::filesystem::path(dir) / "index.wick");
   return on_sharded(dir, [&] {
     io::ShardedReader reader(dir);
-    const ShardedIndexed ix(reader, layout_version(dir));
+    const ShardedIndexed ix(reader);
     if (json) {
       write_sharded_json(dir, ix, out);
     } else {

@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <random>
 #include <string>
 #include <system_error>
 
@@ -67,16 +69,24 @@ void remove_dead_staging(const fs::path& target) {
   }
 }
 
+// mkdir(2) under a random name, not mkdtemp(3): the checkpoint directory this becomes gets the
+// mode a mkdir gives (0777 less the umask), not mkdtemp's 0700.
 fs::path make_temp_dir(const fs::path& target, std::string_view marker) {
-  std::string templ = (target.parent_path() / hidden_prefix(target, marker)).string();
-  templ.append("XXXXXX");
-  if (::mkdtemp(templ.data()) == nullptr) {
+  static constexpr std::string_view kChars =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::random_device rd;
+  for (int attempt = 0;; ++attempt) {
+    std::string name = hidden_prefix(target, marker);
+    for (int i = 0; i < 6; ++i)
+      name += kChars[rd() % kChars.size()];
+    const fs::path dir = target.parent_path() / name;
+    if (::mkdir(dir.c_str(), 0777) == 0) return dir;
+    if (errno == EEXIST && attempt < 100) continue;
     const std::string err = os_error();
     throw io_failure(
-        "mkdtemp", templ, err,
+        "mkdir", dir.string(), err,
         cat("save_sharded: cannot create a staging directory beside ", target, ": ", err));
   }
-  return templ;
 }
 
 // Refuses to replace what is not a sharded checkpoint: its contents would be deleted.

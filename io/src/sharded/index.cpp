@@ -45,6 +45,7 @@ struct Decoder {
     }
     if (v->as_int() < 1)
       fail(std::string(kIndexStructure), cat("invalid sharded layout version ", v->as_int()));
+    out.layout_version = v->as_int();
     metadata.erase(std::string(kLayoutKey));
     out.metadata = std::move(metadata);
   }

@@ -27,6 +27,7 @@ struct ShardRow {
 
 struct Index {
   Dict metadata;  // without kLayoutKey
+  int64_t layout_version = 0;
   uint32_t world_size = 0;
   std::vector<ShardRow> shards;
   Value state;  // tensors replaced by none

@@ -61,19 +61,25 @@ struct ShardedReader::Impl {
     return cat("/proc/self/fd/", dir_fd, "/", name);
   }
 
-  // Runs `f`, rethrowing its errors with `name` as the file instead of the /proc path.
+  // Runs `f`, rethrowing its errors with `name` as the file and the directory's own path in
+  // place of the /proc path it was opened through.
   template <class F>
-  static auto naming(const std::string& name, F&& f) {
+  auto naming(const std::string& name, F&& f) const {
+    const auto renamed = [&](ErrorInfo i) {
+      i.file = name;
+      const std::string proc = through_fd(""), real = (dir / "").string();
+      for (std::size_t at = i.detail.find(proc); at != std::string::npos;
+           at = i.detail.find(proc, at + real.size())) {
+        i.detail.replace(at, proc.size(), real);
+      }
+      return i;
+    };
     try {
       return f();
     } catch (const FormatError& e) {
-      ErrorInfo i = e.info();
-      i.file = name;
-      throw FormatError(i);
+      throw FormatError(renamed(e.info()));
     } catch (const IoError& e) {
-      ErrorInfo i = e.info();
-      i.file = name;
-      throw IoError(i);
+      throw IoError(renamed(e.info()));
     }
   }
 
@@ -91,6 +97,7 @@ struct ShardedReader::Impl {
       index = decode_index(r.value(), r.metadata(), index_file);
       return 0;
     });
+    info.layout_version = index.layout_version;
     info.world_size = index.world_size;
     info.tensor_count = index.tensors.size();
     info.piece_count = index.pieces.size();

@@ -30,6 +30,7 @@ struct ShardedEntry {
 
 /// Checkpoint-level facts from the index.
 struct ShardedInfo {
+  int64_t layout_version = 0;  ///< the sharded layout version (index metadata `wick.sharded`)
   uint32_t world_size = 0;     ///< shards (writers)
   uint64_t tensor_count = 0;   ///< tensors of the state
   uint64_t piece_count = 0;    ///< pieces over all shards
