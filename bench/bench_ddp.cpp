@@ -10,6 +10,7 @@
 #include "wick/wick.h"
 
 #include "digits.h"  // examples/: the digits MLP
+#include "mpi_bench.h"
 
 namespace {
 
@@ -59,25 +60,11 @@ void BM_PlainStep(benchmark::State& state) {
 }
 BENCHMARK(BM_PlainStep)->Iterations(300)->Repetitions(5)->Unit(benchmark::kMicrosecond);
 
-// Reports nothing: the ranks other than 0.
-class Silent : public benchmark::BenchmarkReporter {
- public:
-  bool ReportContext(const Context&) override { return true; }
-  void ReportRuns(const std::vector<Run>&) override {}
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
   wick::dist::Environment mpi(argc, argv);
   wick::set_num_threads(1);  // one compute thread per rank, as torch.set_num_threads(1)
-  benchmark::Initialize(&argc, argv);
-  if (wick::dist::Communicator::world().rank() == 0) {
-    benchmark::RunSpecifiedBenchmarks();
-  } else {
-    Silent silent;
-    benchmark::RunSpecifiedBenchmarks(&silent);
-  }
-  benchmark::Shutdown();
+  wick_bench::run_on_every_rank(&argc, argv);
   return 0;
 }

@@ -25,6 +25,10 @@ inline constexpr uint64_t kMinShardSize = 192;
 /// Bytes after a shard's last piece record: at least its index record header and its trailer.
 inline constexpr uint64_t kShardTail = 128;
 
+/// "Writers and the commit": wick's writers cut pieces at this many bytes, so that a verifying
+/// reader of a slice reads at most this much it does not need at either end.
+inline constexpr uint64_t kMaxPieceBytes = uint64_t{4} << 20;
+
 /// "Index": the root dict's keys, in their order.
 inline constexpr std::string_view kWorldSize = "world_size";
 inline constexpr std::string_view kShards = "shards";

@@ -5,6 +5,7 @@
 
 #include "common/tensor_bytes.h"
 #include "native/format.h"
+#include "sharded/layout.h"
 #include "wick/core/error.h"
 #include "wick/io/native/tree_path.h"
 
@@ -90,6 +91,15 @@ Structure describe(const ShardedState& state) {
   return s;
 }
 
+namespace {
+// Appends `r` of tensor `t` cut into runs of at most kMaxPieceBytes.
+void add_pieces(std::vector<PiecePlan>& out, uint32_t t, ElementRange r, DType dtype) {
+  const uint64_t most = std::max<uint64_t>(1, kMaxPieceBytes / dtype_size(dtype));
+  for (uint64_t at = r.start; at < r.end(); at += most)
+    out.push_back({t, {at, std::min(most, r.end() - at)}});
+}
+}  // namespace
+
 std::vector<PiecePlan> plan_pieces(const Structure& s, int rank, int world_size) {
   // FORMAT.md "Writers and the commit": replicated tensors laid end to end, writer R takes
   // bytes [R*B/N, (R+1)*B/N); an element goes to the writer whose range holds its first byte.
@@ -104,7 +114,7 @@ std::vector<PiecePlan> plan_pieces(const Structure& s, int rank, int world_size)
   for (uint32_t i = 0; i < s.tensors.size(); ++i) {
     const TensorSpec& t = s.tensors[i];
     if (t.sliced) {
-      if (t.local.count > 0) pieces.push_back({i, t.local});
+      add_pieces(pieces, i, t.local, t.dtype);
       continue;
     }
     const u128 es = dtype_size(t.dtype);
@@ -114,7 +124,7 @@ std::vector<PiecePlan> plan_pieces(const Structure& s, int rank, int world_size)
       return static_cast<uint64_t>(std::min<u128>((cut - base + es - 1) / es, t.numel));
     };
     const uint64_t a = first_at(lo), b = first_at(hi);
-    if (b > a) pieces.push_back({i, {a, b - a}});
+    add_pieces(pieces, i, {a, b - a}, t.dtype);
     base += u128{t.numel} * es;
   }
   return pieces;
