@@ -13,44 +13,10 @@
 namespace wick::cli {
 
 namespace {
-// Recursion is bounded: the format caps nesting at 512.
-void walk(std::string& path, const Value& v, const NodeFn& fn) {
-  fn(path, v);
-  const std::size_t n = path.size();
-  if (v.is_dict()) {
-    for (const auto& [key, child] : v.dict()) {
-      io::append_path_key(path, key.text());
-      walk(path, child, fn);
-      path.resize(n);
-    }
-  } else if (v.is_list() || v.is_tuple()) {
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      io::append_path_index(path, i);
-      walk(path, v[i], fn);
-      path.resize(n);
-    }
-  }
-}
-
-// The item of container `node` named by the unescaped `step`, or nullptr. A dict's int key is
-// named by its decimal digits, which no string key of a wick file's dict spells too.
-const Value* child(const Value& node, std::string_view step) {
-  if (node.is_dict()) {
-    if (const Value* by_string = node.dict().find(step)) return by_string;
-    const std::optional<int64_t> i = io::int_key_step(step);
-    return i ? node.dict().find(*i) : nullptr;
-  }
-  std::size_t i = 0;
-  if ((node.is_list() || node.is_tuple()) && io::is_index_step(step, i) && i < node.size()) {
-    return &node[i];
-  }
-  return nullptr;
-}
-
 std::vector<Found> find_pointer(const Value& root, std::string_view path) {
   const Value* node = &root;
   for (const std::string& step : io::split_path(path)) {
-    node = child(*node, step);
+    node = io::child_node(*node, step);
     if (node == nullptr) return {};
   }
   return {Found{node, std::string(path)}};
@@ -78,7 +44,7 @@ std::vector<Found> find_dotted(const Value& root, std::string_view dotted, std::
     // Every prefix of `rest` that ends at a '.' or at the end may be the next key.
     for (std::size_t end = rest.find('.');; end = rest.find('.', end + 1)) {
       const std::string_view step = rest.substr(0, end);
-      if (const Value* c = child(*t.node, step)) {
+      if (const Value* c = io::child_node(*t.node, step)) {
         std::string pointer = t.pointer;
         io::append_path_key(pointer, step);
         todo.push_back(Todo{c, end == kDone ? kDone : t.at + end + 1, std::move(pointer)});
@@ -129,7 +95,7 @@ struct Candidate {
 void close_children(const Candidate& c, std::string_view step, std::vector<Candidate>& out) {
   const std::size_t limit = std::max<std::size_t>(2, step.size() / 4);
   if (c.node->is_list() || c.node->is_tuple()) {
-    if (const Value* item = child(*c.node, step)) {
+    if (const Value* item = io::child_node(*c.node, step)) {
       std::string pointer = c.pointer;
       io::append_path_key(pointer, step);
       out.push_back(Candidate{item, std::move(pointer), c.cost, c.depth + 1});
@@ -195,13 +161,8 @@ bool is_leaf(const Value& v) {
   return (!v.is_dict() && !v.is_list() && !v.is_tuple()) || v.size() == 0;
 }
 
-void for_each_node(const Value& root, const NodeFn& fn) {
-  std::string path;
-  walk(path, root, fn);
-}
-
 void for_each_leaf(const Value& root, const NodeFn& fn) {
-  for_each_node(root, [&](const std::string& path, const Value& v) {
+  io::for_each_node(root, [&](const std::string& path, const Value& v) {
     if (is_leaf(v)) fn(path, v);
   });
 }

@@ -14,17 +14,18 @@
 #include <vector>
 
 #include "wick/core/value.h"
+#include "wick/io/native/tree_path.h"
 
 namespace wick::cli {
 
 /// Called with a node's path (a buffer valid only during the call) and the node.
-using NodeFn = std::function<void(const std::string& path, const Value& node)>;
+using NodeFn = io::NodeFn;
 
 /// True for a tensor, a scalar, or an empty list or dict: what diff compares and info lists.
 bool is_leaf(const Value& v);
 
 /// Calls `fn` for every node, parents before children, in file order; the root's path is "".
-void for_each_node(const Value& root, const NodeFn& fn);
+using io::for_each_node;
 
 /// Calls `fn` for every leaf in tree order.
 void for_each_leaf(const Value& root, const NodeFn& fn);

@@ -17,29 +17,6 @@ constexpr std::size_t kReadChunk = std::size_t{128} << 10;
 // Without a known size, a hostile stream could claim a huge payload: allocate at most this much
 // ahead of the bytes actually received.
 constexpr uint64_t kUnknownSizeStep = uint64_t{64} << 20;
-// A fresh buffer's pages are zeroed by the kernel as read() first writes them: 43% of a 256 MiB
-// load's profile (clear_page_erms), which the read()-into-fresh-buffers baseline pays as well.
-// For payloads at least kPrefaultFrom big, a second thread faults in all but the first
-// kPrefaultLead bytes (one huge page, which the reader faults in itself) while they are read.
-constexpr uint64_t kPrefaultFrom = uint64_t{4} << 20;
-constexpr uint64_t kPrefaultLead = uint64_t{2} << 20;
-
-// Starts faulting in [p + kPrefaultLead, p + n) on `worker`; true when it did. MADV_POPULATE_WRITE
-// (Linux 5.14) changes no byte, so read() may fill the same pages at the same time; without it,
-// nothing is done (touching the pages by hand could overwrite bytes read() has just put there).
-bool prefault(Worker* worker, std::byte* p, uint64_t n) {
-#if defined(MADV_POPULATE_WRITE)
-  if (worker == nullptr || n < kPrefaultFrom || !Worker::worthwhile()) return false;
-  return worker->post(
-      [from = p + kPrefaultLead, len = static_cast<std::size_t>(n - kPrefaultLead)] {
-        ::madvise(from, len, MADV_POPULATE_WRITE);  // a hint: on failure read() faults them in
-      });
-#else
-  (void)worker, (void)p, (void)n;
-  return false;
-#endif
-}
-
 class Reporter {
  public:
   Reporter(const ProgressFn& fn, const Source& src) : fn_(fn), src_(src) {}

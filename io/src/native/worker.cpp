@@ -1,5 +1,7 @@
 #include "native/worker.h"
 
+#include <sys/mman.h>
+
 #include "wick/core/parallel.h"
 
 namespace wick::io::detail {
@@ -58,6 +60,19 @@ void Worker::run() noexcept {
     busy_ = false;
     cv_.notify_all();
   }
+}
+
+bool prefault(Worker* worker, std::byte* p, uint64_t n) {
+#if defined(MADV_POPULATE_WRITE)
+  if (worker == nullptr || n < kPrefaultFrom || !Worker::worthwhile()) return false;
+  return worker->post(
+      [from = p + kPrefaultLead, len = static_cast<std::size_t>(n - kPrefaultLead)] {
+        ::madvise(from, len, MADV_POPULATE_WRITE);  // a hint: on failure read() faults them in
+      });
+#else
+  (void)worker, (void)p, (void)n;
+  return false;
+#endif
 }
 
 }  // namespace wick::io::detail

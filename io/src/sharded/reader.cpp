@@ -14,6 +14,7 @@
 #include "common/file.h"
 #include "common/tensor_bytes.h"
 #include "native/format.h"
+#include "native/worker.h"
 #include "sharded/index.h"
 #include "wick/core/creation.h"
 #include "wick/core/error.h"
@@ -55,6 +56,7 @@ struct ShardedReader::Impl {
   ShardedInfo info;
   std::vector<Shard> shards;
   std::unordered_map<std::string, uint32_t> by_path;
+  io::detail::Worker faulting;  // started by the first tensor of kPrefaultFrom bytes or more
 
   // A path into the directory as opened: renames of the directory do not change what it names.
   std::string through_fd(std::string_view name) const {
@@ -243,11 +245,20 @@ struct ShardedReader::Impl {
     return *match;
   }
 
+  // Elements `r` of tensor `t` into a fresh tensor of `shape`, its pages faulted in on a second
+  // thread while the pieces are read (io/src/native/worker.h, as a single file's load does).
+  Tensor fill(uint32_t t, ElementRange r, const Shape& shape) {
+    Tensor out = empty(shape, index.tensors[t].dtype);
+    auto* p = static_cast<std::byte*>(out.raw_data());
+    const io::detail::DrainOnExit faulting_done(
+        io::detail::prefault(&faulting, p, out.nbytes()) ? &faulting : nullptr);
+    read_range(t, r, p);
+    return out;
+  }
+
   Tensor whole(uint32_t t) {
     const TensorRow& row = index.tensors[t];
-    Tensor out = empty(row.shape, row.dtype);
-    read_range(t, {0, row.numel}, static_cast<std::byte*>(out.raw_data()));
-    return out;
+    return fill(t, {0, row.numel}, row.shape);
   }
 
   Tensor part(uint32_t t, ElementRange r) {
@@ -255,9 +266,7 @@ struct ShardedReader::Impl {
     WICK_CHECK(r.start <= row.numel && r.count <= row.numel - r.start, ArgumentError,
                "sharded checkpoint ", dir, ": elements [", r.start, ", ", r.start + r.count,
                ") are past the end of '", row.path, "' (", row.numel, " elements)");
-    Tensor out = empty({static_cast<int64_t>(r.count)}, row.dtype);
-    read_range(t, r, static_cast<std::byte*>(out.raw_data()));
-    return out;
+    return fill(t, r, {static_cast<int64_t>(r.count)});
   }
 };
 

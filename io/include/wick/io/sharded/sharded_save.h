@@ -30,7 +30,7 @@ ShardReport write_shard(const ShardedState& state, const std::filesystem::path& 
 /// this object lives, and the commit that puts it in place.
 class ShardedCommit {
  public:
-  /// Creates `.<name>.wick-staging-XXXXXX` beside `target` and removes staging directories of
+  /// Creates `.NAME.wick-staging-XXXXXX` beside `target` and removes staging directories of
   /// saves that died (those nobody holds locked). IoError when it cannot.
   explicit ShardedCommit(const std::filesystem::path& target);
   /// Removes the staging directory unless commit() succeeded.

@@ -26,8 +26,8 @@ struct ElementRange {
 ElementRange even_range(uint64_t numel, int rank, int world_size);
 
 /// Marks a tensor of a writer's state as its slice of a tensor of the checkpoint: the local
-/// tensor (any shape) holds elements `offset .. offset + numel - 1` of a tensor of
-/// `global_shape`, in row-major order.
+/// tensor (any shape) holds as many elements as it has, from element `offset` on, of a tensor
+/// of shape `global_shape`, in row-major order.
 struct ShardSlice {
   Shape global_shape;   ///< sizes of the whole tensor
   uint64_t offset = 0;  ///< the local tensor's first element within the whole one
