@@ -158,7 +158,12 @@ int main(int argc, char** argv) try {
   wick::Value loss;  // the last epoch's mean loss (none before the first)
   // Every rank reads the whole checkpoint, whatever number of ranks wrote it; the constructor
   // below broadcasts rank 0's weights anyway.
-  if (wick::io::is_sharded_checkpoint(args.checkpoint)) {
+  // Rank 0 decides, so that every rank takes the same path (a shared file system's caches may
+  // show the directory to one rank before another).
+  wick::Tensor resume = wick::full(
+      {1}, lead && wick::io::is_sharded_checkpoint(args.checkpoint) ? 1 : 0, wick::kInt32);
+  world.broadcast(resume);
+  if (resume.item<int32_t>() != 0) {
     const wick::Value ckpt = wick::dist::load_sharded(args.checkpoint, world);
     net.load_state_dict(ckpt["model_state_dict"]);
     opt.load_state_dict(ckpt["optimizer_state_dict"]);

@@ -37,8 +37,7 @@ void together(const Communicator& comm, const char* what, F&& step) {
   for (int r = 0; r < comm.size(); ++r) {
     if (f[r] != 0) failed.append(failed.empty() ? "" : ", ").append(std::to_string(r));
   }
-  WICK_CHECK(failed.empty(), IoError, what, ": failed on rank ", failed,
-             " (its error says why); nothing was changed");
+  WICK_CHECK(failed.empty(), IoError, what, ": failed on rank ", failed, " (its error says why)");
 }
 
 // Rank 0's bytes on every rank.
@@ -102,7 +101,19 @@ Value load_sharded(const std::filesystem::path& dir, const Communicator& comm,
                    const std::map<std::string, io::ElementRange>& slices,
                    const LoadOptions& options) {
   Value out;
-  together(comm, "load_sharded", [&] { out = io::ShardedReader(dir, options).value(slices); });
+  uint64_t identity = 0;
+  together(comm, "load_sharded", [&] {
+    io::ShardedReader reader(dir, options);
+    identity = reader.info().identity;
+    out = reader.value(slices);
+  });
+  // A save committed between two ranks' opens would give them different checkpoints.
+  const Tensor all = comm.all_gather(full({1}, static_cast<int64_t>(identity), kInt64));
+  for (int r = 0; r < comm.size(); ++r) {
+    WICK_CHECK(static_cast<uint64_t>(all.data<int64_t>()[r]) == identity, IoError,
+               "load_sharded: ranks 0 and ", r, " read different checkpoints at ", dir,
+               " (a save replaced it meanwhile); load again");
+  }
   return out;
 }
 

@@ -203,12 +203,30 @@ TEST(Sharded, ACommitReplacesTheOldCheckpointAndRefusesToReplaceOtherThings) {
 
 TEST(Sharded, DeadStagingDirectoriesAreRemovedAndLiveOnesKept) {
   TempDir dir;
+  // What a killed save leaves: its staging directory and the lock file nobody holds any more.
   fs::create_directories(dir / ".ckpt.wick-staging-dead01");
   write_bytes(dir / ".ckpt.wick-staging-dead01" / "shard-00000-of-00001.wick", {'x'});
+  write_bytes(dir / ".ckpt.wick-staging-dead01.lock", {});
   io::ShardedCommit live(dir / "ckpt");
   save_sharded(Value(1), dir / "ckpt");
   EXPECT_FALSE(fs::exists(dir / ".ckpt.wick-staging-dead01"));
+  EXPECT_FALSE(fs::exists(dir / ".ckpt.wick-staging-dead01.lock"));
   EXPECT_TRUE(fs::exists(live.staging())) << "a live save's staging directory is locked";
+  EXPECT_TRUE(fs::exists(live.staging().string() + ".lock"));
+}
+
+TEST(Sharded, ACheckpointMovedAsideByADeadSaveIsPutBack) {
+  // The two-rename fallback (no RENAME_EXCHANGE) killed between its renames: the target is
+  // missing and the previous checkpoint sits aside, its lock free. The next save restores it
+  // first, so a failing save still leaves it in place.
+  TempDir dir;
+  save_sharded(Value(7), dir / "ckpt", 2);
+  fs::rename(dir / "ckpt", dir / ".ckpt.wick-old-dead01");
+  write_bytes(dir / ".ckpt.wick-old-dead01.lock", {});
+  EXPECT_THROW(save_sharded(Dict{{"t", Tensor()}}, dir / "ckpt", 2), ArgumentError);
+  EXPECT_EQ(load_sharded(dir / "ckpt"), Value(7));
+  EXPECT_FALSE(fs::exists(dir / ".ckpt.wick-old-dead01"));
+  EXPECT_FALSE(fs::exists(dir / ".ckpt.wick-old-dead01.lock"));
 }
 
 TEST(Sharded, MetadataComesBackWithoutWicksOwnKeys) {
@@ -419,6 +437,21 @@ TEST_F(ShardedHostile, PiecesMustTileEachTensorInsideTheirShards) {
   b = builder();  // the last piece dropped: the tensor is not covered
   b.root.at("pieces") = b.pieces().slice(0, 0, b.pieces().size(0) - 1).contiguous();
   expect_refused(b, "tensors[0]", "its pieces cover");
+}
+
+TEST_F(ShardedHostile, ATerabyteTensorOnAShardClaimingATerabyteIsRefusedBeforeAllocating) {
+  // Every rule of the index holds: only the shard's real size, checked before the tensor's
+  // memory is allocated, gives it away.
+  IndexBuilder b = builder();
+  const int64_t elements = int64_t{1} << 38;  // 1 TiB of float32
+  b.root.at("tensors")[0][2] = List{Value(elements)};
+  b.root.at("shards").tensor().data<int64_t>()[0] = (elements * 4) + 256;
+  Tensor one = zeros({1, 6}, kInt64);
+  auto* row = one.data<int64_t>();
+  row[3] = elements;
+  row[4] = 64;
+  b.root.at("pieces") = one;
+  expect_refused(b, "shard 0", "the index says");
 }
 
 TEST_F(ShardedHostile, PiecesRepeatingOneRecordAreRefused) {

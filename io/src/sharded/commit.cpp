@@ -41,9 +41,29 @@ std::string hidden_prefix(const fs::path& target, std::string_view marker) {
   return prefix;
 }
 
-// Opens `dir` and takes its flock: exclusive, waiting when `wait`. -1 when it is held.
-int lock_directory(const fs::path& dir, bool wait) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+constexpr std::string_view kLockSuffix = ".lock";
+
+// A directory beside the target and the lock file that marks it alive: `<dir>.lock`, a regular
+// file opened for writing (NFS emulates flock with fcntl locks, which need that), created and
+// locked before the directory exists and unlinked after it is gone, so a cleaner never meets a
+// live save's directory with its lock free (FORMAT.md "Writers and the commit").
+struct LockedDir {
+  fs::path dir;
+  int lock_fd = -1;
+  fs::path lock_path() const { return dir.string() + std::string(kLockSuffix); }
+  // Unlinks the lock file and releases the lock (the directory must be gone or renamed).
+  void release() noexcept {
+    if (lock_fd < 0) return;
+    ::unlink(lock_path().c_str());
+    ::close(lock_fd);
+    lock_fd = -1;
+  }
+};
+
+// Opens `lock` and takes its flock, exclusive; -1 when it is missing or held (and `wait` is
+// false).
+int take_lock(const fs::path& lock, bool wait, int flags = 0) {
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC | flags, 0600);
   if (fd < 0) return -1;
   while (::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
     if (errno == EINTR) continue;
@@ -53,25 +73,10 @@ int lock_directory(const fs::path& dir, bool wait) {
   return fd;
 }
 
-// Staging (and moved-aside) directories of saves that died: nobody holds their lock.
-void remove_dead_staging(const fs::path& target) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(target.parent_path(), ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!name.starts_with(hidden_prefix(target, kStagingMarker)) &&
-        !name.starts_with(hidden_prefix(target, kOldMarker))) {
-      continue;
-    }
-    const int fd = lock_directory(entry.path(), false);
-    if (fd < 0) continue;
-    fs::remove_all(entry.path(), ec);
-    ::close(fd);
-  }
-}
-
-// mkdir(2) under a random name, not mkdtemp(3): the checkpoint directory this becomes gets the
-// mode a mkdir gives (0777 less the umask), not mkdtemp's 0700.
-fs::path make_temp_dir(const fs::path& target, std::string_view marker) {
+// A fresh, locked directory `.<name><marker>XXXXXX` beside `target`. mkdir(2) under a random
+// name, not mkdtemp(3): the checkpoint directory this becomes gets the mode a mkdir gives (0777
+// less the umask), not mkdtemp's 0700.
+LockedDir make_locked_dir(const fs::path& target, std::string_view marker) {
   static constexpr std::string_view kChars =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   std::random_device rd;
@@ -79,13 +84,45 @@ fs::path make_temp_dir(const fs::path& target, std::string_view marker) {
     std::string name = hidden_prefix(target, marker);
     for (int i = 0; i < 6; ++i)
       name += kChars[rd() % kChars.size()];
-    const fs::path dir = target.parent_path() / name;
-    if (::mkdir(dir.c_str(), 0777) == 0) return dir;
+    LockedDir d{target.parent_path() / name};
+    d.lock_fd = take_lock(d.lock_path(), true, O_CREAT | O_EXCL);
+    if (d.lock_fd >= 0) {
+      if (::mkdir(d.dir.c_str(), 0777) == 0) return d;
+      const int err = errno;
+      d.release();
+      errno = err;
+    }
     if (errno == EEXIST && attempt < 100) continue;
     const std::string err = os_error();
-    throw io_failure(
-        "mkdir", dir.string(), err,
-        cat("save_sharded: cannot create a staging directory beside ", target, ": ", err));
+    throw io_failure("mkdir", d.dir.string(), err,
+                     cat("save_sharded: cannot create a directory beside ", target, ": ", err));
+  }
+}
+
+// Directories of saves that died (their lock file free): staging ones are removed; a moved-aside
+// checkpoint (the two-rename fallback) is put back when the target is missing, else removed.
+void recover_dead_saves(const fs::path& target) {
+  std::error_code ec;
+  std::vector<fs::path> locks;
+  for (const auto& entry : fs::directory_iterator(target.parent_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if ((name.starts_with(hidden_prefix(target, kStagingMarker)) ||
+         name.starts_with(hidden_prefix(target, kOldMarker))) &&
+        name.ends_with(kLockSuffix)) {
+      locks.push_back(entry.path());
+    }
+  }
+  for (const fs::path& lock : locks) {
+    const int fd = take_lock(lock, false);
+    if (fd < 0) continue;
+    LockedDir d{fs::path(lock.string().substr(0, lock.string().size() - kLockSuffix.size())), fd};
+    const bool aside = d.dir.filename().string().starts_with(hidden_prefix(target, kOldMarker));
+    if (aside && !fs::exists(fs::symlink_status(target, ec)) &&
+        fs::exists(d.dir / sharded::kIndexName, ec)) {
+      ::rename(d.dir.c_str(), target.c_str());  // the previous checkpoint, back in place
+    }
+    fs::remove_all(d.dir, ec);
+    d.release();
   }
 }
 
@@ -109,23 +146,32 @@ void rename_or_throw(const fs::path& from, const fs::path& to, unsigned flags) {
                    cat("save_sharded: cannot move ", from, " to ", to, ": ", err));
 }
 
-// "Writers and the commit", step 4. Returns where the previous checkpoint went (or empty).
-fs::path put_in_place(const fs::path& staging, const fs::path& target) {
+// "Writers and the commit", step 4. Returns where the previous checkpoint went (nowhere, or
+// the staging name after an exchange, or a moved-aside directory; the caller removes it).
+LockedDir put_in_place(const fs::path& staging, const fs::path& target) {
   std::error_code ec;
   if (!fs::exists(fs::symlink_status(target, ec))) {
     rename_or_throw(staging, target, RENAME_NOREPLACE);
     return {};
   }
   if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
-    return staging;
+    return LockedDir{staging};
   }
   if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
     rename_or_throw(staging, target, RENAME_EXCHANGE);  // throws with errno's message
   }
-  // No RENAME_EXCHANGE on this file system: two renames, the target missing between them.
-  const fs::path aside = make_temp_dir(target, kOldMarker);
-  rename_or_throw(target, aside, 0);
-  rename_or_throw(staging, target, 0);
+  // No RENAME_EXCHANGE on this file system: two renames, the target missing between them. A
+  // crash there leaves the old checkpoint aside, locked by nobody: the next save puts it back.
+  LockedDir aside = make_locked_dir(target, kOldMarker);
+  ::rmdir(aside.dir.c_str());  // only its name and lock were wanted
+  rename_or_throw(target, aside.dir, 0);
+  try {
+    rename_or_throw(staging, target, 0);
+  } catch (...) {
+    ::rename(aside.dir.c_str(), target.c_str());
+    aside.release();
+    throw;
+  }
   return aside;
 }
 
@@ -193,38 +239,30 @@ std::vector<sharded::Piece> tile(const sharded::Structure& s,
 
 struct ShardedCommit::Impl {
   fs::path target;
-  fs::path staging;
-  int lock_fd = -1;
+  LockedDir staging;
   bool committed = false;
 };
 
 ShardedCommit::ShardedCommit(const fs::path& target) : impl_(std::make_unique<Impl>()) {
   fs::path t = fs::absolute(target).lexically_normal();
   if (t.filename().empty()) t = t.parent_path();  // "ckpt/" names "ckpt"
-  WICK_CHECK(hidden_prefix(t, kStagingMarker).size() + 6 <= NAME_MAX, ArgumentError,
-             "save_sharded: the name of ", t, " is too long for a staging directory beside it");
-  check_replaceable(t);
+  WICK_CHECK(hidden_prefix(t, kStagingMarker).size() + 6 + kLockSuffix.size() <= NAME_MAX,
+             ArgumentError, "save_sharded: the name of ", t,
+             " is too long for a staging directory beside it");
   impl_->target = t;
-  remove_dead_staging(t);
-  impl_->staging = make_temp_dir(t, kStagingMarker);
-  impl_->lock_fd = lock_directory(impl_->staging, true);
-  if (impl_->lock_fd < 0) {
-    const std::string err = os_error();
-    std::error_code ec;
-    fs::remove(impl_->staging, ec);
-    throw io_failure("flock", impl_->staging.string(), err,
-                     cat("save_sharded: cannot lock ", impl_->staging, ": ", err));
-  }
+  recover_dead_saves(t);
+  check_replaceable(t);
+  impl_->staging = make_locked_dir(t, kStagingMarker);
 }
 
 ShardedCommit::~ShardedCommit() {
   std::error_code ec;
-  if (!impl_->committed) fs::remove_all(impl_->staging, ec);
-  if (impl_->lock_fd >= 0) ::close(impl_->lock_fd);
+  if (!impl_->committed) fs::remove_all(impl_->staging.dir, ec);
+  impl_->staging.release();
 }
 
 const fs::path& ShardedCommit::staging() const noexcept {
-  return impl_->staging;
+  return impl_->staging.dir;
 }
 
 void ShardedCommit::commit(const ShardedState& state, const std::vector<ShardReport>& reports,
@@ -250,13 +288,22 @@ void ShardedCommit::commit(const ShardedState& state, const std::vector<ShardRep
   SaveOptions index_options = options;
   index_options.progress = {};
   index_options.metadata.insert(std::string(kLayoutKey), Value(kLayoutVersion));
-  save(index, impl_->staging / kIndexName, index_options);
-  if (options.durable) io::detail::fsync_directory(impl_->staging);
-  const fs::path old = put_in_place(impl_->staging, impl_->target);
+  save(index, impl_->staging.dir / kIndexName, index_options);
+  if (options.durable) io::detail::fsync_directory(impl_->staging.dir);
+  LockedDir old = put_in_place(impl_->staging.dir, impl_->target);
   impl_->committed = true;
-  if (options.durable) io::detail::fsync_directory(impl_->target.parent_path());
   std::error_code ec;
-  if (!old.empty()) fs::remove_all(old, ec);
+  if (!old.dir.empty()) fs::remove_all(old.dir, ec);
+  old.release();
+  if (!options.durable) return;
+  try {
+    io::detail::fsync_directory(impl_->target.parent_path());
+  } catch (const IoError& e) {
+    ErrorInfo i = e.info();
+    i.detail = cat("save_sharded: the new checkpoint is in place at ", impl_->target,
+                   " but may not survive a power loss: ", i.detail);
+    throw IoError(i);
+  }
 }
 
 void save_sharded(const Value& state, const fs::path& dir, int world_size,

@@ -53,6 +53,8 @@ Structure describe(const ShardedState& state) {
   for_each_node(state.value, [&](const std::string& path, const Value& node) {
     if (!node.is_tensor()) return;
     const Tensor& t = node.tensor();
+    WICK_CHECK(t.defined(), ArgumentError, "save_sharded: tensor '", path,
+               "' is undefined (save() refuses it too)");
     io::detail::check_writable(t, io::detail::kMaxRank, cat("save_sharded: tensor '", path, "'"));
     s.tensors.push_back({.path = path,
                          .dtype = t.dtype(),

@@ -104,8 +104,13 @@ struct ShardedReader::Impl {
     info.tensor_count = index.tensors.size();
     info.piece_count = index.pieces.size();
     info.total_size = info.index_size;
-    for (const ShardRow& s : index.shards)
+    io::detail::Hasher identity;
+    for (const ShardRow& s : index.shards) {
       info.total_size += s.size;
+      identity.update(&s.size, sizeof s.size);
+      identity.update(&s.index_checksum, sizeof s.index_checksum);
+    }
+    info.identity = identity.digest();
     for (uint32_t i = 0; i < index.tensors.size(); ++i) {
       const TensorRow& t = index.tensors[i];
       info.payload_bytes += t.numel * dtype_size(t.dtype);
@@ -212,21 +217,28 @@ struct ShardedReader::Impl {
     }
   }
 
-  // Elements `r` of tensor `t` into `dst`, from the pieces that overlap them.
-  void read_range(uint32_t t, ElementRange r, std::byte* dst) {
+  // Calls fn(piece, lo, hi) for each piece of tensor `t` that holds elements [lo, hi) of `r`.
+  template <class F>
+  void for_overlapping(uint32_t t, ElementRange r, F&& fn) const {
     const TensorRow& row = index.tensors[t];
-    const std::size_t es = dtype_size(row.dtype);
     const auto first = index.pieces.begin() + static_cast<std::ptrdiff_t>(row.first_piece);
     const auto last = first + row.piece_count;
     auto it = std::upper_bound(first, last, r.start,
                                [](uint64_t v, const Piece& p) { return v < p.start; });
     if (it != first) --it;
     for (; it != last && it->start < r.end(); ++it) {
-      const uint64_t lo = std::max(it->start, r.start),
-                     hi = std::min(it->start + it->count, r.end());
-      if (lo >= hi) continue;
-      read_piece(*it, lo - it->start, hi - lo, dst + (lo - r.start) * es);
+      const uint64_t lo = std::max(it->start, r.start);
+      const uint64_t hi = std::min(it->start + it->count, r.end());
+      if (lo < hi) fn(*it, lo, hi);
     }
+  }
+
+  // Elements `r` of tensor `t` into `dst`, from the pieces that overlap them.
+  void read_range(uint32_t t, ElementRange r, std::byte* dst) {
+    const std::size_t es = dtype_size(index.tensors[t].dtype);
+    for_overlapping(t, r, [&](const Piece& p, uint64_t lo, uint64_t hi) {
+      read_piece(p, lo - p.start, hi - lo, dst + (lo - r.start) * es);
+    });
   }
 
   uint32_t find(std::string_view path) const {
@@ -247,7 +259,11 @@ struct ShardedReader::Impl {
 
   // Elements `r` of tensor `t` into a fresh tensor of `shape`, its pages faulted in on a second
   // thread while the pieces are read (io/src/native/worker.h, as a single file's load does).
+  // Every shard holding a piece of it is opened first, its real size checked against the
+  // index's: the pieces' records are disjoint within those sizes, so what is allocated is
+  // bounded by the checkpoint's bytes, whatever the index claims (FORMAT.md "Bounds").
   Tensor fill(uint32_t t, ElementRange r, const Shape& shape) {
+    for_overlapping(t, r, [&](const Piece& p, uint64_t, uint64_t) { shard(p.shard); });
     Tensor out = empty(shape, index.tensors[t].dtype);
     auto* p = static_cast<std::byte*>(out.raw_data());
     const io::detail::DrainOnExit faulting_done(

@@ -25,9 +25,8 @@ std::string shard_name(uint32_t rank, uint32_t world_size) {
 
 namespace {
 
-// "Shards": the piece as a 1-D run of the local tensor's elements.
-Tensor piece_tensor(const TensorSpec& t, ElementRange r) {
-  const Tensor flat = t.tensor.contiguous().reshape({t.tensor.numel()});
+// "Shards": the piece as a 1-D run of `flat`, the local tensor's elements in row-major order.
+Tensor piece_tensor(const TensorSpec& t, const Tensor& flat, ElementRange r) {
   const auto from = static_cast<int64_t>(r.start - t.local.start);
   return flat.slice(0, from, from + static_cast<int64_t>(r.count));
 }
@@ -63,9 +62,14 @@ ShardReport write_shard(const ShardedState& state, const std::filesystem::path& 
   shard_options.metadata.insert(std::string(kWorldSizeKey), Value(world_size));
   {
     Writer w(path, shard_options);
-    for (const PiecePlan& p : plan) {
-      const TensorSpec& t = s.tensors[p.tensor];
-      w.add(t.path + "@" + std::to_string(p.range.start), piece_tensor(t, p.range));
+    Tensor flat;  // of the tensor the last piece came from: made contiguous once per tensor
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+      const TensorSpec& t = s.tensors[plan[i].tensor];
+      if (i == 0 || plan[i].tensor != plan[i - 1].tensor) {
+        flat = t.tensor.contiguous().reshape({t.tensor.numel()});
+      }
+      w.add(t.path + "@" + std::to_string(plan[i].range.start),
+            piece_tensor(t, flat, plan[i].range));
     }
     w.finish();
   }

@@ -20,7 +20,9 @@ namespace wick::dist {
 /// the same structure (paths, dtypes, global shapes); non-tensor values are rank 0's. The
 /// previous checkpoint at `dir` stays whole until the new one replaces it: a rank failing or
 /// killed at any moment leaves it loadable. When any rank fails, every rank throws (the failing
-/// rank its own error, the others an IoError naming it) and nothing changes at `dir`.
+/// rank its own error, the others an IoError naming it) and nothing changes at `dir`, except
+/// when the last step fails (rank 0's fsync of the parent directory: its error says the new
+/// checkpoint is in place).
 void save_sharded(const io::ShardedState& state, const std::filesystem::path& dir,
                   const Communicator& comm, const SaveOptions& options = {});
 
@@ -31,7 +33,8 @@ void save_sharded(const Value& state, const std::filesystem::path& dir, const Co
 /// Loads the checkpoint at `dir` on every rank of `comm`, whatever number of ranks wrote it:
 /// each tensor whole, except those in `slices` (by tree path), of which only the elements
 /// asked (a 1-D tensor), so ZeRO-1 state reshards onto any number of ranks. A collective: when
-/// any rank fails, every rank throws.
+/// any rank fails, every rank throws; when a save replaced the checkpoint between two ranks'
+/// reads (they read different checkpoints), every rank throws an IoError.
 Value load_sharded(const std::filesystem::path& dir, const Communicator& comm,
                    const std::map<std::string, io::ElementRange>& slices = {},
                    const LoadOptions& options = {});

@@ -37,6 +37,9 @@ struct ShardedInfo {
   uint64_t payload_bytes = 0;  ///< bytes of all tensors' elements
   uint64_t index_size = 0;     ///< bytes of index.wick
   uint64_t total_size = 0;     ///< bytes of index.wick and every shard
+  /// XXH3-64 of the index's shard table (every shard's size and checksum): readers that see the
+  /// same identity read the same checkpoint (dist::load_sharded compares it across ranks).
+  uint64_t identity = 0;
 };
 
 /// Opens a sharded checkpoint: reads and checks its index (every rule of the spec) without

@@ -30,8 +30,10 @@ ShardReport write_shard(const ShardedState& state, const std::filesystem::path& 
 /// this object lives, and the commit that puts it in place.
 class ShardedCommit {
  public:
-  /// Creates `.NAME.wick-staging-XXXXXX` beside `target` and removes staging directories of
-  /// saves that died (those nobody holds locked). IoError when it cannot.
+  /// Creates `.NAME.wick-staging-XXXXXX` beside `target` (and its lock file), after cleaning up
+  /// after saves that died: their staging directories are removed, and a previous checkpoint
+  /// one of them left moved aside is put back. ArgumentError when `target` exists and is not a
+  /// sharded checkpoint (or an empty directory); IoError when it cannot.
   explicit ShardedCommit(const std::filesystem::path& target);
   /// Removes the staging directory unless commit() succeeded.
   ~ShardedCommit();
@@ -44,7 +46,8 @@ class ShardedCommit {
   /// tile every tensor, writes index.wick from `state` (rank 0's: its structure and non-tensor
   /// values) and `options.metadata`, and replaces the target with the staging directory in one
   /// rename. ArgumentError when the reports disagree (naming the rank), IoError otherwise; the
-  /// target is unchanged unless commit() returns.
+  /// target is unchanged unless commit() returns, or throws the IoError of the last step (the
+  /// parent directory's fsync, which says the new checkpoint is in place).
   void commit(const ShardedState& state, const std::vector<ShardReport>& reports,
               const SaveOptions& options = {});
 
