@@ -57,15 +57,22 @@ intact=0 advanced=0 last=1
 for k in $(seq 1 "$kills"); do
   run 2 "$train" "$ckpt" --epochs 100000 --ballast-mb 64 > "$work/kill.log" 2>&1 &
   job=$!
-  sleep "0.$(( (RANDOM % 9) + 3 ))$(( RANDOM % 10 ))"
-  # A rank, never mpirun itself (its command line does not start with the binary): mpirun must
-  # see a rank die and end the job, as it would on a real failure.
-  victim=$(pgrep -f "^$train $ckpt --epochs 100000" | shuf -n 1 || true)
-  [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
+  # The ranks, never mpirun itself (its command line does not start with the binary): mpirun
+  # must see a rank die and end the job, as it would on a real failure. The random moment is
+  # counted from when both ranks run, however long mpirun took to start them.
+  ranks=""
+  for _ in $(seq 1 400); do
+    ranks=$(pgrep -f "^$train $ckpt --epochs 100000" || true)
+    [ "$(echo "$ranks" | grep -c .)" -ge 2 ] && break
+    sleep 0.05
+  done
+  sleep "0.$(( RANDOM % 10 ))$(( RANDOM % 10 ))"
+  victim=$(echo "$ranks" | grep . | shuf -n 1 || true)
+  [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null || fail "kill $k: the ranks never started"
+  for _ in $(seq 1 300); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$job" 2>/dev/null; then
     pkill -9 -f "^$train $ckpt" || true
-    fail "kill $k: mpirun did not end the job within 10 s of the kill"
+    fail "kill $k: mpirun did not end the job within 30 s of the kill"
   fi
   wait "$job" 2>/dev/null || true
   if out=$(run 1 "$train" "$ckpt" --check 2>&1); then
