@@ -73,9 +73,9 @@ int take_lock(const fs::path& lock, bool wait, int flags = 0) {
   return fd;
 }
 
-// A fresh, locked directory `.<name><marker>XXXXXX` beside `target`. mkdir(2) under a random
-// name, not mkdtemp(3): the checkpoint directory this becomes gets the mode a mkdir gives (0777
-// less the umask), not mkdtemp's 0700.
+// A fresh, locked directory beside `target`: `.<name><marker>` and six random characters. mkdir(2)
+// under a random name, not mkdtemp(3): the checkpoint directory this becomes gets the mode a mkdir
+// gives (0777 less the umask), not mkdtemp's 0700.
 LockedDir make_locked_dir(const fs::path& target, std::string_view marker) {
   static constexpr std::string_view kChars =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";

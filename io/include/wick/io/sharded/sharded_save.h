@@ -30,10 +30,10 @@ ShardReport write_shard(const ShardedState& state, const std::filesystem::path& 
 /// this object lives, and the commit that puts it in place.
 class ShardedCommit {
  public:
-  /// Creates `.NAME.wick-staging-XXXXXX` beside `target` (and its lock file), after cleaning up
-  /// after saves that died: their staging directories are removed, and a previous checkpoint
-  /// one of them left moved aside is put back. ArgumentError when `target` exists and is not a
-  /// sharded checkpoint (or an empty directory); IoError when it cannot.
+  /// Creates `.NAME.wick-staging-` plus six random characters beside `target` (and its lock
+  /// file), after cleaning up after saves that died: their staging directories are removed, and a
+  /// previous checkpoint one of them left moved aside is put back. ArgumentError when `target`
+  /// exists and is not a sharded checkpoint (or an empty directory); IoError when it cannot.
   explicit ShardedCommit(const std::filesystem::path& target);
   /// Removes the staging directory unless commit() succeeded.
   ~ShardedCommit();
