@@ -7,22 +7,28 @@
 // ends bit-identical to a run that never stopped (scripts/train_ddp.sh).
 //
 //   mpirun -n N train_ddp CHECKPOINT [--epochs N] [--stop-after N] [--data digits.npz]
-//                        [--export FILE] [--ballast-mb M] [--check]
+//                        [--zero] [--export FILE] [--ballast-mb M] [--check]
 //
+// --zero          ZeRO-1 (wick::dist::ZeroOptimizer): each rank keeps Adam's state for its
+//                 1/N of every parameter and writes only that into the checkpoint; training
+//                 and checkpoints are bit-identical to plain Adam's, and either resumes the other
 // --export FILE   rank 0 also saves the final state as one wick file (to compare runs by bytes)
 // --ballast-mb M  adds M MiB filled with the epoch number to every checkpoint, so that saves
 //                 take long enough for the kill test to land in them
 // --check         only loads CHECKPOINT, verifies it is one whole epoch, prints it and exits
 #include <wick/dist/data_parallel.h>
 #include <wick/dist/sharded_checkpoint.h>
+#include <wick/dist/zero_optimizer.h>
 #include <wick/wick.h>
 
 #include "digits.h"
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,6 +52,7 @@ struct Args {
   int64_t epochs = 10;
   int64_t stop_after = -1;
   int64_t ballast_mb = 0;
+  bool zero = false;
   bool check = false;
 };
 
@@ -67,6 +74,8 @@ Args parse(int argc, char** argv) {
       a.export_to = value();
     } else if (arg == "--ballast-mb") {
       a.ballast_mb = std::stoll(value());
+    } else if (arg == "--zero") {
+      a.zero = true;
     } else if (arg == "--check") {
       a.check = true;
     } else if (!arg.starts_with("--") && a.checkpoint.empty()) {
@@ -78,15 +87,16 @@ Args parse(int argc, char** argv) {
   if (a.checkpoint.empty()) {
     throw wick::ArgumentError(
         "missing the checkpoint path (usage: train_ddp CHECKPOINT [--epochs N] [--stop-after N] "
-        "[--data digits.npz] [--export FILE] [--ballast-mb M] [--check])");
+        "[--data digits.npz] [--zero] [--export FILE] [--ballast-mb M] [--check])");
   }
   return a;
 }
 
 // One epoch in an order drawn from `shuffle` (the same on every rank), full batches only (a
 // partial last batch could not be cut into equal micro-batches). Returns the mean loss.
-double train_epoch(MLP& net, wick::dist::DistributedDataParallel& ddp, wick::nn::Adam& opt,
-                   const wick::Tensor& x, const wick::Tensor& y, wick::Generator& shuffle) {
+double train_epoch(MLP& net, wick::dist::DistributedDataParallel& ddp,
+                   const std::function<void()>& step, const wick::Tensor& x, const wick::Tensor& y,
+                   wick::Generator& shuffle) {
   const int64_t n = x.size(0);
   std::vector<int64_t> order(static_cast<std::size_t>(n));
   for (int64_t i = 0; i < n; ++i)
@@ -104,16 +114,16 @@ double train_epoch(MLP& net, wick::dist::DistributedDataParallel& ddp, wick::nn:
       return wick::cross_entropy(net.forward(rows(x, order, from, from + per)),
                                  rows(y, order, from, from + per));
     });
-    opt.step();
+    step();
     ++batches;
   }
   return total / static_cast<double>(batches);
 }
 
-wick::Value state(MLP& net, const wick::nn::Adam& opt, int64_t epoch, const wick::Value& loss,
+wick::Value state(MLP& net, const wick::Value& optimizer, int64_t epoch, const wick::Value& loss,
                   const wick::Generator& shuffle) {
   return wick::Dict{{"model_state_dict", wick::Value(net.state_dict())},
-                    {"optimizer_state_dict", opt.state_dict()},
+                    {"optimizer_state_dict", optimizer},
                     {"epoch", epoch},
                     {"loss", loss},
                     {"rng", shuffle.get_state()}};
@@ -152,7 +162,19 @@ int main(int argc, char** argv) try {
 
   wick::Generator init(kInitSeed);
   MLP net(init);
-  wick::nn::Adam opt(net.parameters(), {.lr = 1e-3});
+  // Adam over the whole parameters, or (--zero) over this rank's slices of them.
+  const wick::nn::AdamOptions adam_options{.lr = 1e-3};
+  std::unique_ptr<wick::nn::Adam> adam;
+  std::unique_ptr<wick::dist::ZeroOptimizer> zero;
+  if (args.zero) {
+    zero = std::make_unique<wick::dist::ZeroOptimizer>(
+        net.parameters(), world, [&](std::vector<wick::Tensor> slices) {
+          return std::make_unique<wick::nn::Adam>(std::move(slices), adam_options);
+        });
+  } else {
+    adam = std::make_unique<wick::nn::Adam>(net.parameters(), adam_options);
+  }
+  const std::string optimizer_path = "/optimizer_state_dict";
   wick::Generator shuffle(kShuffleSeed);
   int64_t epoch = 0;
   wick::Value loss;  // the last epoch's mean loss (none before the first)
@@ -164,9 +186,16 @@ int main(int argc, char** argv) try {
       {1}, lead && wick::io::is_sharded_checkpoint(args.checkpoint) ? 1 : 0, wick::kInt32);
   world.broadcast(resume);
   if (resume.item<int32_t>() != 0) {
-    const wick::Value ckpt = wick::dist::load_sharded(args.checkpoint, world);
+    // Whatever wrote it (ZeRO or not, on any number of ranks), ZeRO reads its own slices.
+    const wick::Value ckpt =
+        zero ? wick::dist::load_sharded(args.checkpoint, world, zero->slice_rule(optimizer_path))
+             : wick::dist::load_sharded(args.checkpoint, world);
     net.load_state_dict(ckpt["model_state_dict"]);
-    opt.load_state_dict(ckpt["optimizer_state_dict"]);
+    if (zero) {
+      zero->load_state_dict(ckpt["optimizer_state_dict"]);
+    } else {
+      adam->load_state_dict(ckpt["optimizer_state_dict"]);
+    }
     shuffle.set_state(ckpt["rng"].tensor());
     epoch = ckpt["epoch"].as_int();
     loss = ckpt["loss"];
@@ -175,13 +204,15 @@ int main(int argc, char** argv) try {
   }
   wick::dist::DistributedDataParallel ddp(net, world, {.micro_batches = kMicroBatches});
 
+  const std::function<void()> step = [&] { zero ? zero->step() : adam->step(); };
+  const auto optimizer_state = [&] { return zero ? zero->state_dict() : adam->state_dict(); };
   int64_t run_here = 0;
   while (epoch < args.epochs) {
     if (args.stop_after >= 0 && run_here == args.stop_after) {
       if (lead) std::cout << "stopping after " << run_here << " epoch(s) (--stop-after)\n";
       return 0;
     }
-    const double mean = train_epoch(net, ddp, opt, train.x, train.y, shuffle);
+    const double mean = train_epoch(net, ddp, step, train.x, train.y, shuffle);
     loss = mean;
     ++epoch;
     ++run_here;
@@ -190,12 +221,18 @@ int main(int argc, char** argv) try {
                 << "  test " << digits::correct(net, test) << "/" << test.y.numel() << '\n';
     }
     // A collective: it returns once the whole checkpoint is committed, on every rank.
-    wick::Value ckpt = state(net, opt, epoch, loss, shuffle);
-    if (args.ballast_mb > 0) ckpt.dict().insert("ballast", ballast(args.ballast_mb, epoch));
+    wick::io::ShardedState ckpt{state(net, optimizer_state(), epoch, loss, shuffle), {}};
+    if (zero) ckpt.slices = zero->shard_slices(optimizer_path);
+    if (args.ballast_mb > 0) ckpt.value.dict().insert("ballast", ballast(args.ballast_mb, epoch));
     wick::dist::save_sharded(ckpt, args.checkpoint, world);
   }
   if (lead && !args.export_to.empty()) {
-    wick::save(state(net, opt, epoch, loss, shuffle), args.export_to);
+    // ZeRO's optimizer state is whole only in the checkpoint, which holds this epoch's.
+    const wick::Value optimizer =
+        zero && wick::io::is_sharded_checkpoint(args.checkpoint)
+            ? wick::io::load_sharded(args.checkpoint)["optimizer_state_dict"]
+            : optimizer_state();
+    wick::save(state(net, optimizer, epoch, loss, shuffle), args.export_to);
   }
   if (lead) std::cout << "done after " << epoch << " epochs on " << world.size() << " rank(s)\n";
   return 0;

@@ -2,8 +2,11 @@
 # Data-parallel determinism and resume across world sizes, with real mpirun processes
 # (examples/train_ddp): training on 1, 2 and 4 ranks prints the same per-epoch losses and ends
 # with byte-identical states; a run stopped after STOP_AFTER epochs on 2 ranks and resumed from
-# its sharded checkpoint on 4, or on 1, ends byte-identical to the straight run; a rank
-# SIGKILLed at random moments (mostly inside a checkpoint) leaves the previous checkpoint whole.
+# its sharded checkpoint on 4, or on 1, ends byte-identical to the straight run; ZeRO-1
+# (--zero: each rank keeps Adam's state for its slice of the parameters) trains and checkpoints
+# byte-identically to plain Adam, and each resumes the other's checkpoint; a rank SIGKILLed at
+# random moments (mostly inside a checkpoint, ZeRO's and plain ones) leaves the previous
+# checkpoint whole.
 # Usage: scripts/train_ddp.sh [build-dir]   (env: EPOCHS=8 STOP_AFTER=3 KILLS=20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,15 +50,35 @@ for m in 4 1; do
     fail "losses of 2 -> $m ranks differ from the straight run"
   cmp "$work/straight1.wick" "$work/resumed$m.wick" || fail "2 -> $m ranks: the checkpoint differs"
 done
+echo "== ZeRO-1 on 2 and 4 ranks; resumed across optimizers and world sizes"
+for n in 2 4; do
+  run "$n" "$train" "$work/zero$n" --zero --epochs "$epochs" --export "$work/zero$n.wick" |
+    grep '^epoch' > "$work/zero_epochs$n"
+  diff "$work/epochs1" "$work/zero_epochs$n" > /dev/null || fail "ZeRO losses on $n ranks differ"
+  cmp "$work/straight1.wick" "$work/zero$n.wick" || fail "ZeRO on $n ranks: the checkpoint differs"
+done
+# ZeRO stopped on 2 resumes as plain Adam on 1; plain Adam stopped on 2 resumes as ZeRO on 4.
+for pair in "--zero:" ":--zero"; do
+  first=${pair%%:*} second=${pair##*:}
+  run 2 "$train" "$work/cross$first" --epochs "$epochs" --stop-after "$stop" ${first:+"$first"} > /dev/null
+  m=$([ -n "$second" ] && echo 4 || echo 1)
+  run "$m" "$train" "$work/cross$first" --epochs "$epochs" --export "$work/cross$first.wick" \
+    ${second:+"$second"} > "$work/cross.log"
+  grep -q "^resuming after epoch $stop on $m rank" "$work/cross.log" || fail "cross resume on $m"
+  cmp "$work/straight1.wick" "$work/cross$first.wick" ||
+    fail "2 ranks ${first:-plain} -> $m ranks ${second:-plain}: the checkpoint differs"
+done
 # Kill test: 2 ranks train with 64 MiB of ballast in every checkpoint (so most of the time goes
-# to saving); one rank is SIGKILLed at a random moment, mpirun ends the job, and the checkpoint
-# must load whole (verified) as one epoch, its ballast that epoch's.
+# to saving), every other run with ZeRO; one rank is SIGKILLed at a random moment, mpirun ends
+# the job, and the checkpoint must load whole (verified) as one epoch, its ballast that epoch's.
 echo "== $kills kills of one rank of 2 during sharded checkpoints"
 ckpt="$work/killed"
 run 2 "$train" "$ckpt" --epochs 1 --ballast-mb 64 > /dev/null
 intact=0 advanced=0 last=1
 for k in $(seq 1 "$kills"); do
-  run 2 "$train" "$ckpt" --epochs 100000 --ballast-mb 64 > "$work/kill.log" 2>&1 &
+  zero=""
+  if [ $((k % 2)) -eq 0 ]; then zero=--zero; fi
+  run 2 "$train" "$ckpt" --epochs 100000 --ballast-mb 64 ${zero:+"$zero"} > "$work/kill.log" 2>&1 &
   job=$!
   # The ranks, never mpirun itself (its command line does not start with the binary): mpirun
   # must see a rank die and end the job, as it would on a real failure. The random moment is
@@ -87,5 +110,5 @@ done
 litter=$(find "$work" -maxdepth 1 -name '.killed.wick-*' | wc -l)
 echo "sharded kills: $kills tried, $intact checkpoints intact ($advanced advanced past the previous kill's epoch, last epoch $last); $litter staging directories left (the next save removes them)"
 [ "$intact" -eq "$kills" ] || fail "$((kills - intact)) kills left a damaged checkpoint"
-[ "$status" -eq 0 ] && echo "OK: 1, 2 and 4 ranks train bit-identically; stopped on 2 and resumed on 4 or 1 ends the same; $intact/$kills kills left a whole checkpoint"
+[ "$status" -eq 0 ] && echo "OK: 1, 2 and 4 ranks train bit-identically, with ZeRO-1 too; stopped on 2 and resumed on 4 or 1 ends the same, across optimizers too; $intact/$kills kills left a whole checkpoint"
 exit "$status"

@@ -97,15 +97,19 @@ void save_sharded(const Value& state, const std::filesystem::path& dir, const Co
   save_sharded(io::ShardedState{state, {}}, dir, comm, options);
 }
 
-Value load_sharded(const std::filesystem::path& dir, const Communicator& comm,
-                   const std::map<std::string, io::ElementRange>& slices,
-                   const LoadOptions& options) {
+namespace {
+
+// Opens the checkpoint, reads this rank's part with `read` and checks that every rank read the
+// same checkpoint.
+template <class Read>
+Value load_agreed(const std::filesystem::path& dir, const Communicator& comm,
+                  const LoadOptions& options, Read&& read) {
   Value out;
   uint64_t identity = 0;
   together(comm, "load_sharded", [&] {
     io::ShardedReader reader(dir, options);
     identity = reader.info().identity;
-    out = reader.value(slices);
+    out = read(reader);
   });
   // A save committed between two ranks' opens would give them different checkpoints.
   const Tensor all = comm.all_gather(full({1}, static_cast<int64_t>(identity), kInt64));
@@ -115,6 +119,21 @@ Value load_sharded(const std::filesystem::path& dir, const Communicator& comm,
                " (a save replaced it meanwhile); load again");
   }
   return out;
+}
+
+}  // namespace
+
+Value load_sharded(const std::filesystem::path& dir, const Communicator& comm,
+                   const std::map<std::string, io::ElementRange>& slices,
+                   const LoadOptions& options) {
+  return load_agreed(dir, comm, options,
+                     [&](io::ShardedReader& reader) { return reader.value(slices); });
+}
+
+Value load_sharded(const std::filesystem::path& dir, const Communicator& comm,
+                   const io::SliceRule& rule, const LoadOptions& options) {
+  return load_agreed(dir, comm, options,
+                     [&](io::ShardedReader& reader) { return reader.value(rule); });
 }
 
 }  // namespace wick::dist

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <random>
 
+#include "shared_dir.h"
 #include "wick/dist/sharded_checkpoint.h"
 #include "wick/wick.h"
 
@@ -14,36 +15,6 @@ namespace wick::dist {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A directory every rank of `comm` sees (rank 0 names it), removed by rank 0 at the end.
-class SharedDir {
- public:
-  explicit SharedDir(const Communicator& comm) : comm_(comm) {
-    std::string name;
-    if (comm.rank() == 0) {
-      std::random_device rd;
-      path_ = fs::temp_directory_path() / ("wick-dist-" + std::to_string(rd()));
-      fs::create_directories(path_);
-      name = path_.string();
-    }
-    Tensor n = full({1}, static_cast<int64_t>(name.size()), kInt64);
-    comm.broadcast(n);
-    Tensor bytes = zeros({n.item<int64_t>()}, kUInt8);
-    if (comm.rank() == 0) std::copy(name.begin(), name.end(), bytes.data<uint8_t>());
-    comm.broadcast(bytes);
-    path_ = std::string(bytes.data<uint8_t>(), bytes.data<uint8_t>() + bytes.numel());
-  }
-  ~SharedDir() {
-    comm_.barrier();
-    std::error_code ec;
-    if (comm_.rank() == 0) fs::remove_all(path_, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  const Communicator& comm_;
-  fs::path path_;
-};
 
 bool same(const Tensor& a, const Tensor& b) {
   return Value(a) == Value(b);

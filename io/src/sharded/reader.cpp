@@ -329,11 +329,18 @@ Value ShardedReader::value(const std::map<std::string, ElementRange>& slices) {
     WICK_CHECK(impl_->by_path.contains(path), ArgumentError, "load_sharded: ", impl_->dir,
                " has no tensor '", path, "' to slice");
   }
+  return value([&](const ShardedEntry& e) -> std::optional<ElementRange> {
+    const auto it = slices.find(e.path);
+    return it == slices.end() ? std::nullopt : std::optional(it->second);
+  });
+}
+
+Value ShardedReader::value(const SliceRule& rule) {
   Value out = impl_->index.state;
-  for (uint32_t i = 0; i < impl_->index.tensors.size(); ++i) {
-    const std::string& path = impl_->index.tensors[i].path;
-    const auto it = slices.find(path);
-    *find_node(out, path) = it == slices.end() ? impl_->whole(i) : impl_->part(i, it->second);
+  const std::vector<ShardedEntry> all = entries();
+  for (uint32_t i = 0; i < all.size(); ++i) {
+    const std::optional<ElementRange> range = rule(all[i]);
+    *find_node(out, all[i].path) = range ? impl_->part(i, *range) : impl_->whole(i);
   }
   return out;
 }

@@ -10,6 +10,7 @@
 
 #include "wick/dist/communicator.h"
 #include "wick/io/options.h"
+#include "wick/io/sharded/sharded_reader.h"
 #include "wick/io/sharded/sharded_state.h"
 
 namespace wick::dist {
@@ -38,5 +39,9 @@ void save_sharded(const Value& state, const std::filesystem::path& dir, const Co
 Value load_sharded(const std::filesystem::path& dir, const Communicator& comm,
                    const std::map<std::string, io::ElementRange>& slices = {},
                    const LoadOptions& options = {});
+
+/// load_sharded() with the slices chosen per tensor by `rule` (ZeroOptimizer::slice_rule()).
+Value load_sharded(const std::filesystem::path& dir, const Communicator& comm,
+                   const io::SliceRule& rule, const LoadOptions& options = {});
 
 }  // namespace wick::dist

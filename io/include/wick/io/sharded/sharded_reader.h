@@ -6,7 +6,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +30,11 @@ struct ShardedEntry {
   uint32_t pieces = 0;       ///< pieces it is cut into
   uint32_t first_shard = 0;  ///< shard of its first piece (0 for an empty tensor)
 };
+
+/// Chooses what a load reads of each tensor: a range of its elements (row-major; the load gives
+/// them as a 1-D tensor), or nullopt for the whole tensor. dist::ZeroOptimizer::slice_rule()
+/// gives each rank its ZeRO-1 slice of the optimizer state this way.
+using SliceRule = std::function<std::optional<ElementRange>(const ShardedEntry& entry)>;
 
 /// Checkpoint-level facts from the index.
 struct ShardedInfo {
@@ -68,7 +76,11 @@ class ShardedReader {
   /// ArgumentError when the range is past the tensor's end.
   Tensor slice(std::string_view path, ElementRange range);
   /// The whole state; tensors listed in `slices` hold only the elements asked (1-D).
+  /// ArgumentError when a path of `slices` names no tensor.
   Value value(const std::map<std::string, ElementRange>& slices = {});
+  /// The whole state; each tensor for which `rule` gives a range holds only those elements
+  /// (1-D). ArgumentError when a range is past its tensor's end.
+  Value value(const SliceRule& rule);
   /// Reads and verifies every byte: each shard as a wick file, and each piece against the
   /// index. FormatError on the first problem.
   void verify();
