@@ -1,5 +1,6 @@
 # Installs libwick.a, the public headers, a relocatable CMake package (find_package(wick)), a
-# pkg-config file (wick.pc) and the `wick` command-line tool.
+# pkg-config file (wick.pc) and the `wick` command-line tool; with WICK_WITH_MPI also
+# libwick_dist.a and its headers, the package's component `dist` (wick::dist).
 include(CMakePackageConfigHelpers)
 
 foreach(area core nn io)
@@ -13,6 +14,16 @@ install(TARGETS wick EXPORT wickTargets
 
 set(WICK_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/wick)
 install(EXPORT wickTargets NAMESPACE wick:: DESTINATION ${WICK_CMAKE_DIR})
+# wick::dist has an export set of its own, loaded by wickConfig.cmake only where MPI is found:
+# find_package(wick) works without MPI, find_package(wick COMPONENTS dist) needs it.
+if(TARGET wick_dist)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/dist/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  set_target_properties(wick_dist PROPERTIES EXPORT_NAME dist)
+  install(TARGETS wick_dist EXPORT wickDistTargets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT wickDistTargets NAMESPACE wick:: DESTINATION ${WICK_CMAKE_DIR})
+endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/wickConfig.cmake.in
   ${PROJECT_BINARY_DIR}/wickConfig.cmake INSTALL_DESTINATION ${WICK_CMAKE_DIR})
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/wickConfigVersion.cmake

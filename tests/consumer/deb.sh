@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the wick .deb on this machine (apt-get, so its declared Depends are checked and
 # fetched), builds and runs the consumer against the system install (find_package with no
-# prefix, and pkg-config without -std=c++20), runs /usr/bin/wick, then purges the package.
+# prefix, the component dist under mpirun when the package has it, and pkg-config without
+# -std=c++20), runs /usr/bin/wick, then purges the package.
 # Root only: it changes the system. Usage: tests/consumer/deb.sh path/to/wick_*.deb
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,6 +32,16 @@ cmake --build "$work/find" -j"$(nproc)" >> "$work/find.log" || { cat "$work/find
 grep -q 'wick_DIR:PATH=/usr/' "$work/find/CMakeCache.txt" \
   || { echo "deb.sh: find_package did not find the package's config under /usr" >&2; exit 1; }
 "$work/find/consumer"
+
+if [[ -f /usr/lib/x86_64-linux-gnu/cmake/wick/wickDistTargets.cmake || -f /usr/lib/cmake/wick/wickDistTargets.cmake ]]; then
+  echo "--- consumer: find_package(wick COMPONENTS dist) from /usr, under mpirun -n 2"
+  cmake -S "$here/dist" -B "$work/dist" -DCMAKE_BUILD_TYPE=Release > "$work/dist.log" \
+    || { cat "$work/dist.log"; exit 1; }
+  cmake --build "$work/dist" -j"$(nproc)" >> "$work/dist.log" || { cat "$work/dist.log"; exit 1; }
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    OMPI_MCA_btl_vader_single_copy_mechanism=none \
+    mpirun --oversubscribe -n 2 "$work/dist/dist_consumer" "$work/dist-ckpt"
+fi
 
 echo "--- consumer: pkg-config (no -std= on the command line)"
 echo "pkg-config --cflags --libs wick: $(pkg-config --cflags --libs wick)"

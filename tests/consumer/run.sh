@@ -5,7 +5,8 @@
 #   3. one g++ line with `pkg-config --cflags --libs wick` against the same prefix, without
 #      -std=c++20 of its own (wick.pc's Cflags must carry it)
 #   4. FetchContent_Declare(wick GIT_REPOSITORY <this clone> GIT_TAG <HEAD>): the committed tree
-# then runs the installed `wick` command-line tool and checks the installed docs.
+# (1 also with the component dist, wick::dist, under mpirun -n 2, when the build has MPI), then
+# runs the installed `wick` command-line tool and checks the installed docs.
 # Usage: tests/consumer/run.sh BUILD_DIR   (the installed .deb: tests/consumer/deb.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +25,19 @@ cmake -S "$here" -B "$work/find" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYP
   > "$work/find.log"
 cmake --build "$work/find" -j"$jobs" >> "$work/find.log" || { cat "$work/find.log"; exit 1; }
 "$work/find/consumer"
+
+if [[ -n "$(find "$prefix" -name wickDistTargets.cmake)" ]]; then
+  echo "--- consumer 1/4, component dist: find_package(wick COMPONENTS dist) under mpirun -n 2"
+  cmake -S "$here/dist" -B "$work/dist" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
+    > "$work/dist.log" || { cat "$work/dist.log"; exit 1; }
+  cmake --build "$work/dist" -j"$jobs" >> "$work/dist.log" || { cat "$work/dist.log"; exit 1; }
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    OMPI_MCA_btl_vader_single_copy_mechanism=none \
+    mpirun --oversubscribe -n 2 "$work/dist/dist_consumer" "$work/dist-ckpt"
+elif grep -q '^WICK_WITH_MPI:BOOL=ON' "$build/CMakeCache.txt"; then
+  echo "run.sh: $build has dist/ but the install has no wick::dist" >&2
+  exit 1
+fi
 
 echo "--- consumer 2/4: add_subdirectory(wick)"
 cmake -S "$here" -B "$work/sub" -DWICK_SOURCE_DIR="$src" -DCMAKE_BUILD_TYPE=Release \
