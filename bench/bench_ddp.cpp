@@ -5,8 +5,10 @@
 #include <benchmark/benchmark.h>
 
 #include <memory>
+#include <vector>
 
 #include "wick/dist/data_parallel.h"
+#include "wick/dist/zero_optimizer.h"
 #include "wick/wick.h"
 
 #include "digits.h"  // examples/: the digits MLP
@@ -19,8 +21,9 @@ constexpr int64_t kBatch = 32;
 using digits::MLP;
 
 // One global batch of 32 per step over `micro` micro-batches (the same batch every step: the
-// data pipeline is not what is measured).
-void BM_DdpStep(benchmark::State& state) {
+// data pipeline is not what is measured); Adam over the whole parameters, or with `zero` over
+// this rank's slices of them (ZeRO-1, one all-gather of the updated slices per step).
+void ddp_steps(benchmark::State& state, bool zero) {
   const int micro = static_cast<int>(state.range(0));
   const wick::dist::Communicator world = wick::dist::Communicator::world();
   wick::Generator gen(0);
@@ -28,7 +31,12 @@ void BM_DdpStep(benchmark::State& state) {
   const wick::Tensor x = wick::rand({kBatch, 64}, gen);
   const wick::Tensor y = (wick::rand({kBatch}, gen) * 10.0).to(wick::kInt64);
   wick::dist::DistributedDataParallel ddp(net, world, {.micro_batches = micro});
-  wick::nn::Adam opt(net.parameters(), {.lr = 1e-3});
+  const auto adam = [](std::vector<wick::Tensor> p) {
+    return std::make_unique<wick::nn::Adam>(std::move(p), wick::nn::AdamOptions{.lr = 1e-3});
+  };
+  std::unique_ptr<wick::nn::Adam> opt = zero ? nullptr : adam(net.parameters());
+  std::unique_ptr<wick::dist::ZeroOptimizer> sharded =
+      zero ? std::make_unique<wick::dist::ZeroOptimizer>(net.parameters(), world, adam) : nullptr;
   const int64_t per = kBatch / micro;
   world.barrier();
   for (auto _ : state) {
@@ -36,13 +44,22 @@ void BM_DdpStep(benchmark::State& state) {
       return wick::cross_entropy(net.forward(x.slice(0, i * per, (i + 1) * per)),
                                  y.slice(0, i * per, (i + 1) * per));
     });
-    opt.step();
+    zero ? sharded->step() : opt->step();
     benchmark::DoNotOptimize(loss);
   }
   state.counters["ranks"] = world.size();
 }
+
+void BM_DdpStep(benchmark::State& state) {
+  ddp_steps(state, false);
+}
 // Fixed counts: every rank must run the same number of steps.
 BENCHMARK(BM_DdpStep)->Arg(4)->Iterations(300)->Repetitions(5)->Unit(benchmark::kMicrosecond);
+
+void BM_DdpZeroStep(benchmark::State& state) {
+  ddp_steps(state, true);
+}
+BENCHMARK(BM_DdpZeroStep)->Arg(4)->Iterations(300)->Repetitions(5)->Unit(benchmark::kMicrosecond);
 
 // The same step in one process without DDP (plain backward on the whole batch): the floor.
 void BM_PlainStep(benchmark::State& state) {
