@@ -31,6 +31,7 @@ using namespace sharded;
 namespace fs = std::filesystem;
 
 constexpr std::size_t kChunk = std::size_t{8} << 20;  // read and hashed per step
+constexpr uint64_t kReadAhead = uint64_t{32} << 20;   // read_range()'s advice ahead of the reads
 
 // A shard opened through the directory's descriptor, its header and trailer checked.
 struct Shard {
@@ -233,12 +234,39 @@ struct ShardedReader::Impl {
     }
   }
 
-  // Elements `r` of tensor `t` into `dst`, from the pieces that overlap them.
+  // Elements `r` of tensor `t` into `dst`, from the pieces that overlap them. The kernel is told
+  // (POSIX_FADV_WILLNEED) of the records up to kReadAhead bytes past the one being read, so that
+  // a cold shard's next pieces come off the disk while this one is copied and hashed.
   void read_range(uint32_t t, ElementRange r, std::byte* dst) {
     const std::size_t es = dtype_size(index.tensors[t].dtype);
+    struct Part {
+      const Piece* piece;
+      uint64_t lo, hi;  // elements of the tensor
+    };
+    std::vector<Part> parts;
     for_overlapping(t, r, [&](const Piece& p, uint64_t lo, uint64_t hi) {
-      read_piece(p, lo - p.start, hi - lo, dst + (lo - r.start) * es);
+      parts.push_back({&p, lo, hi});
     });
+    // The bytes of a part's record a read touches: its header, and its payload up to `hi`
+    // (verifying, the whole payload, which is hashed).
+    const auto span = [&](const Part& x) {
+      const uint64_t end = options.verify ? x.piece->count : x.hi - x.piece->start;
+      return io::detail::kMinRecordHeader + end * es;
+    };
+    std::size_t advised = 0;
+    uint64_t ahead = 0;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      for (; advised < parts.size() && (advised <= i || ahead < kReadAhead); ++advised) {
+        const Part& next = parts[advised];
+        ::posix_fadvise(shard(next.piece->shard).fd(), static_cast<off_t>(next.piece->offset),
+                        static_cast<off_t>(span(next)), POSIX_FADV_WILLNEED);  // a hint
+        ahead += span(next);
+      }
+      const Part& part = parts[i];
+      read_piece(*part.piece, part.lo - part.piece->start, part.hi - part.lo,
+                 dst + (part.lo - r.start) * es);
+      ahead -= span(part);
+    }
   }
 
   uint32_t find(std::string_view path) const {
