@@ -350,8 +350,8 @@ struct IndexBuilder {
   }
 };
 
-constexpr testing::DecodeBound kShardedBound{"sharded open and load", uint64_t{64} << 20, 160.0,
-                                             2.0, 2.0};
+// FORMAT.md "Sharded checkpoints", "Bounds"; the fuzz harness measures every decode against it.
+constexpr const testing::DecodeBound& kShardedBound = bounds::kShardedBound;
 
 class ShardedHostile : public ::testing::Test {
  protected:
