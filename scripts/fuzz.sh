@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, ASan + UBSan) and fuzzes each decode path and the CLI's
-# commands, starting from the seed corpus and the kept regressions. Fails on any finding (a
+# Builds the libFuzzer targets (clang, ASan + UBSan) and fuzzes each decode path (the sharded
+# checkpoint reader's on directories packed into one input: tests/fuzz/sharded_harness.h) and the
+# CLI's commands, starting from the seed corpus and the kept regressions. Fails on any finding (a
 # crash, a broken cross-check, a decode over its memory or time bound: tests/fuzz/README.md),
 # after minimizing the input and printing it (base64, complete) as a reproducer for
 # tests/fuzz/regressions/. Prints, per target, the worst memory per file byte and CPU time per
 # MB any input took (the harness's "wick fuzz bounds:" lines).
 #   scripts/fuzz.sh [seconds-per-target] [build-dir]      (defaults: 60, build-fuzz)
+# WICK_FUZZ_TARGETS="fuzz_sharded ..." runs only those targets.
 # Exploring (the default) uses a random seed and keeps the corpus between runs. With
 # WICK_FUZZ_SEED=<n> and WICK_FUZZ_RUNS=<n> each target starts from a fresh corpus and runs a
 # fixed mutation sequence, capped by the seconds: CI uses this, so a run that passed on one
@@ -14,7 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build=${2:-build-fuzz}
-targets=(fuzz_load_stream fuzz_load_path fuzz_mmap_open fuzz_load_by_name fuzz_cli)
+targets=(fuzz_load_stream fuzz_load_path fuzz_mmap_open fuzz_load_by_name fuzz_sharded fuzz_cli)
+[[ -n "${WICK_FUZZ_TARGETS:-}" ]] && read -r -a targets <<<"$WICK_FUZZ_TARGETS"
 # The largest input: tests/fuzz/make_corpus.cpp's kMaxSeedBytes, so the hostile seeds are read
 # whole, and large enough that an input amplified quadratically crosses the memory bound.
 max_len=65536
@@ -30,17 +33,23 @@ cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" wick_fuzz_corpus
 
 work=$build/fuzz
 seeds=$work/seeds
+# fuzz_sharded's inputs are checkpoint directories in its container, the others' single files:
+# each starts from seeds of its own kind.
+sharded_seeds=$work/seeds-sharded
 artifacts=$work/artifacts
-rm -rf "$seeds"
+rm -rf "$seeds" "$sharded_seeds"
 mkdir -p "$artifacts"
-"$build/tests/fuzz/wick_fuzz_corpus" "$seeds"
+"$build/tests/fuzz/wick_fuzz_corpus" "$seeds" "$sharded_seeds" tests/conformance/sharded
 for f in tests/data/*.wick; do cp "$f" "$seeds/golden_$(basename "$f")"; done
 regressions=()
 for f in tests/fuzz/regressions/*; do
   if [[ -f "$f" && "$(basename "$f")" != README.md ]]; then
     regressions+=("$f")
     # Also a seed: every kept crash input is a structure some decoder once got wrong.
-    cp "$f" "$seeds/regression_$(basename "$f")"
+    case $(basename "$f") in
+      fuzz_sharded-*) cp "$f" "$sharded_seeds/regression_$(basename "$f")" ;;
+      *) cp "$f" "$seeds/regression_$(basename "$f")" ;;
+    esac
   fi
 done
 
@@ -63,6 +72,8 @@ for t in "${targets[@]}"; do
   [[ -n "${WICK_FUZZ_SEED:-}" ]] && rm -rf "$corpus"
   mkdir -p "$corpus"
   rm -f "$artifacts/$t-"*
+  target_seeds=$seeds
+  [[ $t == fuzz_sharded ]] && target_seeds=$sharded_seeds
   status=0
   t0=$SECONDS
   if [[ ${#regressions[@]} -gt 0 ]]; then
@@ -71,7 +82,7 @@ for t in "${targets[@]}"; do
   if [[ $status -eq 0 ]]; then
     # -timeout and -rss_limit_mb stay as a backstop to the harness's own bounds (a decode that
     # blocks without using CPU time; memory outside the heap and wick's mappings).
-    "$bin" "$corpus" "$seeds" "${bounds[@]}" -dict=tests/fuzz/wick.dict -timeout=10 \
+    "$bin" "$corpus" "$target_seeds" "${bounds[@]}" -dict=tests/fuzz/wick.dict -timeout=10 \
       -rss_limit_mb=2048 -max_len="$max_len" -print_final_stats=1 \
       -artifact_prefix="$artifacts/$t-" >"$log" 2>&1 || status=$?
   fi

@@ -228,6 +228,12 @@ class ShardedReader:
         code = self._entries[self._tensor_of(i)][1]
         if not verify:
             shard.read_into(dest, payload_at + a, i)
+            if code == F.BOOL_CODE:  # unverified too, as every reader of a single file
+                try:
+                    R._check_bool_bytes(dest, payload_at + a, lambda: self._piece_name(i))
+                except FormatError as err:
+                    raise _refuse(self._piece_name(i), err.reason, err.offset,
+                                  shard.name) from None
             return
         size = int(self._pieces[i, P_COUNT]) * F.DTYPES[code][2]
         digest = _read_hashed(shard, i, payload_at, size, a, dest,

@@ -80,6 +80,13 @@ inline constexpr DecodeBound kSafetensorsBound{"safetensors", 64 * kMiB, 64.0, 1
 /// .npy: a header of at most 10,000 bytes, then the data.
 inline constexpr DecodeBound kNpyBound{"npy", 64 * kMiB, 64.0, 1.0, 2.0};
 
+/// A sharded checkpoint (io/FORMAT.md "Sharded checkpoints", "Bounds"), any call of
+/// io::ShardedReader or load(dir), measured against the bytes of all its files: the index is
+/// read under the wick file's whole-load row, and what a load allocates for tensors is bounded
+/// by the shards' real sizes, so the same numbers hold over the whole directory.
+/// tests/io/test_sharded.cpp's hostile indexes are measured against this one too.
+inline constexpr DecodeBound kShardedBound{"sharded checkpoint", 64 * kMiB, 160.0, 2.0, 2.0};
+
 /// ASan + UBSan run the same code several times slower; time bounds stretch by this much there.
 inline constexpr double kSanitizerSlowdown = 20.0;
 

@@ -210,30 +210,41 @@ inline void check_round_trip(const Value& v, bool from_wick = true) {
   if (from_wick && sharing(back) != sharing(v)) finding("save(load(x)) shares differently");
 }
 
+/// Removes `path` (a file, or a directory with everything in it) when the process exits.
+inline void remove_at_exit(std::filesystem::path path) {
+  // Never destroyed: the exit handler reads it after static destructors may have run.
+  static std::vector<std::filesystem::path>* const paths = [] {
+    auto* p = new std::vector<std::filesystem::path>;
+    std::atexit([] {
+      for (const std::filesystem::path& each : *paths) {
+        std::error_code ec;
+        std::filesystem::remove_all(each, ec);
+      }
+    });
+    return p;
+  }();
+  paths->push_back(std::move(path));
+}
+
 /// A scratch file for the path-based targets, unique per process: in $WICK_FUZZ_SCRATCH_DIR
 /// (scripts/fuzz.sh sets it, and removes it with whatever a crashed run left), else on tmpfs
-/// when there is one.
+/// when there is one. Removed at exit.
 inline const std::filesystem::path& scratch_path() {
   static const std::filesystem::path path = [] {
-    if (const char* dir = std::getenv("WICK_FUZZ_SCRATCH_DIR"); dir != nullptr && *dir != 0) {
-      return std::filesystem::path(dir) / ("wick-fuzz-" + std::to_string(::getpid()) + ".wick");
-    }
-    const std::filesystem::path shm = "/dev/shm";
-    std::error_code ec;
-    const std::filesystem::path dir =
-        std::filesystem::is_directory(shm, ec) && ::access(shm.c_str(), W_OK) == 0
-            ? shm
-            : std::filesystem::temp_directory_path();
-    return dir / ("wick-fuzz-" + std::to_string(::getpid()) + ".wick");
-  }();
-  static const bool registered = [] {
-    std::atexit([] {
+    std::filesystem::path dir;
+    if (const char* env = std::getenv("WICK_FUZZ_SCRATCH_DIR"); env != nullptr && *env != 0) {
+      dir = env;
+    } else {
+      const std::filesystem::path shm = "/dev/shm";
       std::error_code ec;
-      std::filesystem::remove(scratch_path(), ec);
-    });
-    return true;
+      dir = std::filesystem::is_directory(shm, ec) && ::access(shm.c_str(), W_OK) == 0
+                ? shm
+                : std::filesystem::temp_directory_path();
+    }
+    std::filesystem::path p = dir / ("wick-fuzz-" + std::to_string(::getpid()) + ".wick");
+    remove_at_exit(p);
+    return p;
   }();
-  (void)registered;
   return path;
 }
 

@@ -4,9 +4,14 @@
 // make a careless reader hold or do far more than their size (amplification by repetition, by
 // nesting, by references, by compression, by many keys), each at most kMaxSeedBytes so that
 // libFuzzer reads it whole (scripts/fuzz.sh adds the golden files and the kept regressions).
-// Usage: wick_fuzz_corpus OUTPUT_DIR
+// Given two more directories, it also writes fuzz_sharded's seeds (sharded_harness.h's
+// container) into the first: sharded checkpoints saved by 1, 2 and 3 writers, and every
+// checkpoint of the second, tests/conformance/sharded/, valid and invalid.
+// Usage: wick_fuzz_corpus OUTPUT_DIR [SHARDED_OUTPUT_DIR CONFORMANCE_SHARDED_DIR]
+#include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -18,7 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "sharded_harness.h"
 #include "wick/io/formats.h"
+#include "wick/io/sharded/sharded_save.h"
 #include "wick/wick.h"
 
 namespace {
@@ -361,11 +368,99 @@ void hostile_seeds(Put&& put) {
       make_safetensors(objects + "0" + std::string(6000, '}') + "}}"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Sharded seeds: checkpoint directories packed into fuzz_sharded's container. wick's writers
+// cut pieces at 4 MiB, more than a seed may hold, so pieces come from the cut by bytes over the
+// writers and from ZeRO slices (io::write_shard).
+
+// The directory `dir` (removed afterwards) packed, once `save` has written a checkpoint to it.
+template <class F>
+std::string packed(const fs::path& dir, F&& save) {
+  fs::remove_all(dir);
+  save(dir);
+  std::string bytes = wick::fuzz::pack_checkpoint(wick::fuzz::read_checkpoint_dir(dir));
+  fs::remove_all(dir);
+  return bytes;
+}
+
+template <class Put>
+void sharded_seeds(const fs::path& scratch, const fs::path& conformance, Put&& put) {
+  using namespace wick;
+  const auto saved = [&](const Value& state, int world, const SaveOptions& o = {}) {
+    return packed(scratch, [&](const fs::path& dir) { io::save_sharded(state, dir, world, o); });
+  };
+  SaveOptions meta;
+  meta.durable = false;
+  meta.metadata = Dict{{"epoch", 3}, {"run", "seed"}};
+  const Tensor w = randn({4, 6});
+  const Value nested = Dict{
+      {"model", Dict{{"layers", List{Dict{{"w", w}, {"b", zeros({6})}}, Dict{{"w", w.t()}}}},
+                     {"embed", arange(0, 40, 1, kInt64).view({8, 5})}}},
+      {"optimizer", Dict{{"state", Dict{{0, Dict{{"step", 12}, {"exp_avg", randn({6})}}}}},
+                         {"param_groups", List{Dict{{"lr", 1e-3}, {"betas", Tuple{0.9, 0.999}}}}}}},
+      {"epoch", 7},
+      {"tag", "a/b~c"}};
+  const Value dtypes = Dict{{"f16", randn({17}).to(kFloat16)},
+                            {"bf16", randn({3, 5}).to(kBFloat16)},
+                            {"f64", randn({9}).to(kFloat64)},
+                            {"i8", arange(0, 33, 1, kInt8)},
+                            {"i16", arange(0, 10, 1, kInt16)},
+                            {"i32", arange(0, 21, 1, kInt32)},
+                            {"u8", ones({2, 2, 3}, kUInt8)},
+                            {"bool", arange(11) > 4},
+                            {"scalar", full({}, 2.5)},
+                            {"empty", zeros({0, 4})},
+                            {"none", Value()}};
+  put("sharded_world1_nested", saved(nested, 1, meta));
+  put("sharded_world2_nested", saved(nested, 2));
+  put("sharded_world3_nested", saved(nested, 3, meta));
+  put("sharded_world1_dtypes", saved(dtypes, 1));
+  put("sharded_world2_dtypes", saved(dtypes, 2, meta));
+  put("sharded_world3_dtypes", saved(dtypes, 3));
+  // One tensor cut by bytes into a piece per writer; a root that is a tensor.
+  put("sharded_world3_one_tensor", saved(Dict{{"w", arange(0, 300, 1, kFloat32)}}, 3));
+  put("sharded_world2_root_tensor", saved(arange(0, 50, 1, kInt32), 2));
+  put("sharded_world2_no_tensors", saved(Dict{{"step", 3}, {"name", "x"}}, 2));
+  // ZeRO-1: three writers each hold a slice of two moments, beside a replicated weight.
+  put("sharded_world3_zero_slices", packed(scratch, [&](const fs::path& dir) {
+        const Tensor moment = arange(0, 231, 1, kFloat32).reshape({7, 3, 11});
+        const Tensor steps = arange(0, 10, 1, kInt64);
+        io::ShardedCommit commit(dir);
+        std::vector<io::ShardReport> reports;
+        io::ShardedState rank0;
+        for (int r = 0; r < 3; ++r) {
+          const io::ElementRange m = io::even_range(231, r, 3);
+          const io::ElementRange s = io::even_range(10, r, 3);
+          io::ShardedState st;
+          st.value = Dict{{"weight", w},
+                          {"exp_avg", moment.reshape({231}).slice(0, m.start, m.end())},
+                          {"step", steps.slice(0, s.start, s.end())}};
+          st.slices["/exp_avg"] = io::ShardSlice{{7, 3, 11}, m.start};
+          st.slices["/step"] = io::ShardSlice{{10}, s.start};
+          reports.push_back(io::write_shard(st, commit.staging(), r, 3, meta));
+          if (r == 0) rank0 = st;
+        }
+        commit.commit(rank0, reports, meta);
+      }));
+  // The conformance corpus: each rule's fault, and the valid layouts.
+  for (const char* sub : {"valid", "invalid"}) {
+    std::vector<fs::path> dirs;
+    for (const auto& e : fs::directory_iterator(conformance / sub))
+      if (e.is_directory()) dirs.push_back(e.path());
+    std::sort(dirs.begin(), dirs.end());
+    for (const fs::path& d : dirs) {
+      put(std::string("sharded_conformance_") + sub + "_" + d.filename().string(),
+          wick::fuzz::pack_checkpoint(wick::fuzz::read_checkpoint_dir(d)));
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: " << argv[0] << " OUTPUT_DIR\n";
+  if (argc != 2 && argc != 4) {
+    std::cerr << "usage: " << argv[0]
+              << " OUTPUT_DIR [SHARDED_OUTPUT_DIR CONFORMANCE_SHARDED_DIR]\n";
     return 2;
   }
   const fs::path dir = argv[1];
@@ -446,17 +541,34 @@ int main(int argc, char** argv) {
   ++written;
 
   bool too_big = false;
-  hostile_seeds([&](const std::string& name, const std::string& bytes) {
+  const auto put_checked = [&](const fs::path& into, const std::string& name,
+                               const std::string& bytes) {
     if (bytes.size() > kMaxSeedBytes) {
       std::cerr << "wick_fuzz_corpus: " << name << " is " << bytes.size()
                 << " bytes, over the fuzzers' -max_len of " << kMaxSeedBytes << '\n';
       too_big = true;
     }
-    std::ofstream(dir / name, std::ios::binary) << bytes;
+    std::ofstream(into / name, std::ios::binary) << bytes;
     ++written;
-  });
-  if (too_big) return 1;
-
+  };
+  hostile_seeds(
+      [&](const std::string& name, const std::string& bytes) { put_checked(dir, name, bytes); });
   std::cout << "wick_fuzz_corpus: " << written << " seed files in " << dir << '\n';
+  if (argc == 4) {
+    const fs::path sharded = argv[2];
+    fs::create_directories(sharded);
+    written = 0;
+    // The checkpoints are saved outside the seed directories, which libFuzzer reads whole.
+    const fs::path scratch =
+        fs::temp_directory_path() / ("wick-fuzz-corpus-" + std::to_string(::getpid()));
+    fs::create_directories(scratch);
+    sharded_seeds(scratch / "ckpt", argv[3],
+                  [&](const std::string& name, const std::string& bytes) {
+                    put_checked(sharded, name, bytes);
+                  });
+    fs::remove_all(scratch);
+    std::cout << "wick_fuzz_corpus: " << written << " sharded seed files in " << sharded << '\n';
+  }
+  if (too_big) return 1;
   return 0;
 }

@@ -1,6 +1,7 @@
 // Replays every input the fuzzers ever crashed on (tests/fuzz/regressions/) through the same
-// decode paths as the fuzz targets (tests/fuzz/fuzz_harness.h): each must now load or be refused
-// with a wick::FormatError, never crash or throw anything else.
+// decode paths as the fuzz targets (tests/fuzz/fuzz_harness.h; fuzz_sharded's packed checkpoint
+// directories through tests/fuzz/sharded_harness.h): each must now load or be refused with a
+// wick::FormatError, never crash or throw anything else.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_harness.h"
+#include "fuzz/sharded_harness.h"
 #include "io_testing.h"
 
 namespace wick {
@@ -36,6 +38,15 @@ Counts replay(const std::vector<char>& bytes) {
   return c;
 }
 
+// fuzz_sharded's inputs are checkpoint directories in its container: they replay through its
+// harness, the single files through the other four.
+Counts replay_sharded(const std::vector<char>& bytes) {
+  Counts c;
+  const auto o = fuzz::sharded_input(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  (o == Outcome::kLoaded ? c.loaded : c.rejected) += 1;
+  return c;
+}
+
 std::vector<fs::path> files_in(const fs::path& dir, const std::string& ext) {
   std::vector<fs::path> out;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -55,7 +66,9 @@ TEST(FuzzRegressions, EveryKeptCrashInputIsHandled) {
   for (const fs::path& p : files_in(dir, "")) {
     SCOPED_TRACE(p.filename().string());
     try {
-      const Counts c = replay(testing::read_bytes(p));
+      const std::vector<char> bytes = testing::read_bytes(p);
+      const Counts c = p.filename().string().starts_with("fuzz_sharded-") ? replay_sharded(bytes)
+                                                                          : replay(bytes);
       ++handled;
       if (c.rejected == 0) ++loaded;
     } catch (const std::exception& e) {
@@ -87,6 +100,35 @@ TEST(FuzzRegressions, TheHarnessRefusesDamagedFilesCleanly) {
   flipped[bytes.size() / 2] ^= 0x10;
   EXPECT_EQ(replay(flipped).rejected, 4);
   EXPECT_EQ(replay({}).rejected, 4);
+}
+
+TEST(FuzzRegressions, TheShardedHarnessLoadsValidCheckpointsAndRefusesTheConformanceFaults) {
+  // Each directory of tests/conformance/sharded/ packed as fuzz_sharded's seeds are: the valid
+  // ones must verify through every call, each invalid one fails at least its verify().
+  const fs::path corpus = fs::path(WICK_SOURCE_DIR) / "tests" / "conformance" / "sharded";
+  for (const char* sub : {"valid", "invalid"}) {
+    int dirs = 0;
+    for (const auto& e : fs::directory_iterator(corpus / sub)) {
+      if (!e.is_directory()) continue;
+      SCOPED_TRACE(e.path().filename().string());
+      const std::string packed = fuzz::pack_checkpoint(fuzz::read_checkpoint_dir(e.path()));
+      const Counts c = replay_sharded(std::vector<char>(packed.begin(), packed.end()));
+      EXPECT_EQ(c.loaded, std::string(sub) == "valid" ? 1 : 0);
+      ++dirs;
+    }
+    EXPECT_GT(dirs, 0) << sub;
+  }
+  // The container: an empty chunk is a file that is not there.
+  const fuzz::CheckpointFiles files =
+      fuzz::unpack_checkpoint(std::string("index") + std::string(fuzz::kFileSeparator) +
+                              std::string(fuzz::kFileSeparator) + "shard 1");
+  ASSERT_EQ(files.shards.size(), 2u);
+  EXPECT_EQ(files.index, "index");
+  EXPECT_FALSE(files.shards[0].has_value());
+  EXPECT_EQ(files.shards[1], "shard 1");
+  EXPECT_EQ(fuzz::pack_checkpoint(files), std::string("index") + std::string(fuzz::kFileSeparator) +
+                                              std::string(fuzz::kFileSeparator) + "shard 1");
+  EXPECT_EQ(replay_sharded({}).rejected, 1);  // no index.wick
 }
 
 }  // namespace

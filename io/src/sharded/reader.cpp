@@ -61,6 +61,12 @@ struct ShardedReader::Impl {
   std::unordered_map<std::string, uint32_t> by_path;
   io::detail::Worker faulting;  // started by the first tensor of kPrefaultFrom bytes or more
 
+  // Closed here, not in ~ShardedReader: a constructor that throws (a refused index) runs no
+  // destructor of its own, only its members'.
+  ~Impl() {
+    if (dir_fd >= 0) ::close(dir_fd);
+  }
+
   // A path into the directory as opened: renames of the directory do not change what it names.
   std::string through_fd(std::string_view name) const {
     return cat("/proc/self/fd/", dir_fd, "/", name);
@@ -174,12 +180,27 @@ struct ShardedReader::Impl {
       }
       const uint64_t payload = p.offset + h.size();
       if (!options.verify) {
+        // Unverified too, as every reader of wick's: a bool tensor holding another byte is no
+        // wrong value but undefined behaviour for whatever reads it as bool.
         f.read_at(dst, n * es, payload + from * es, "tensor payload");
+        check_bools(p, dst, n * es, from);
         return 0;
       }
       verify_payload(f, p, payload, es, from, n, dst);
       return 0;
     });
+  }
+
+  // "Index", a piece when read: a bool piece's bytes [at, at + len), at `into`, are 0 or 1.
+  void check_bools(const Piece& p, const std::byte* into, uint64_t len, uint64_t at) const {
+    if (index.tensors[p.tensor].dtype != kBool) return;
+    const std::size_t bad = io::detail::first_non_bool(into, len);
+    if (bad < len) {
+      refuse(shards[p.shard].name,
+             cat("piece of '", index.tensors[p.tensor].path, "' at offset ", p.offset),
+             cat("bool element ", at + bad, " is byte ", static_cast<unsigned>(into[bad]),
+                 "; a bool is stored as 0 or 1"));
+    }
   }
 
   void verify_payload(const io::detail::File& f, const Piece& p, uint64_t payload, std::size_t es,
@@ -198,15 +219,7 @@ struct ShardedReader::Impl {
       }
       f.read_at(into, len, payload + at, "tensor payload");
       hash.update(into, len);
-      if (index.tensors[p.tensor].dtype == kBool) {
-        const std::size_t bad = io::detail::first_non_bool(into, len);
-        if (bad < len) {
-          refuse(shards[p.shard].name,
-                 cat("piece of '", index.tensors[p.tensor].path, "' at offset ", p.offset),
-                 cat("bool element ", at + bad, " is byte ", static_cast<unsigned>(into[bad]),
-                     "; a bool is stored as 0 or 1"));
-        }
-      }
+      check_bools(p, into, len, at);
       if (into == scratch.data()) {
         const uint64_t lo = std::max(at, want_lo), hi = std::min(at + len, want_hi);
         if (lo < hi) std::memcpy(dst + (lo - want_lo), scratch.data() + (lo - at), hi - lo);
@@ -325,9 +338,7 @@ ShardedReader::ShardedReader(const fs::path& dir, LoadOptions options)
   impl_->open_index();
 }
 
-ShardedReader::~ShardedReader() {
-  if (impl_ && impl_->dir_fd >= 0) ::close(impl_->dir_fd);
-}
+ShardedReader::~ShardedReader() = default;
 
 const ShardedInfo& ShardedReader::info() const noexcept {
   return impl_->info;
