@@ -83,7 +83,8 @@ TEST(Sharded, ReplicatedTensorsAreSplitEvenlyByBytes) {
   TempDir dir;
   Dict state;
   for (int i = 0; i < 7; ++i)
-    state.insert("t" + std::to_string(i), full({1000 * (i + 1)}, static_cast<float>(i)));
+    state.insert(std::string("t").append(std::to_string(i)),
+                 full({1000 * (i + 1)}, static_cast<float>(i)));
   const uint64_t total = 4 * 1000 * 28;
   save_sharded(state, dir / "ckpt", 4);
   for (int s = 0; s < 4; ++s) {
@@ -527,7 +528,8 @@ TEST(ShardedCrash, SigkilledSavesLeaveTheOldOrTheNewCheckpointWhole) {
   const auto state = [](int64_t g) {
     Dict d;
     for (int i = 0; i < 8; ++i)
-      d.insert("t" + std::to_string(i), full({256, 1024}, static_cast<float>(g * 10 + i)));
+      d.insert(std::string("t").append(std::to_string(i)),
+               full({256, 1024}, static_cast<float>(g * 10 + i)));
     d.insert("generation", Value(g));
     return Value(d);
   };
