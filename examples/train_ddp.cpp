@@ -178,17 +178,17 @@ int main(int argc, char** argv) try {
   wick::Generator shuffle(kShuffleSeed);
   int64_t epoch = 0;
   wick::Value loss;  // the last epoch's mean loss (none before the first)
-  // Every rank reads the whole checkpoint, whatever number of ranks wrote it; the constructor
-  // below broadcasts rank 0's weights anyway.
-  // Rank 0 decides, so that every rank takes the same path (a shared file system's caches may
-  // show the directory to one rank before another).
+  // Every rank reads the checkpoint, whatever number of ranks wrote it: the whole of it, but
+  // with --zero only its own slice of the optimizer state. (DDP's constructor below broadcasts
+  // rank 0's weights anyway.) Rank 0 decides whether to resume, so that every rank takes the same
+  // path (a shared file system's caches may show the directory to one rank before another).
   wick::Tensor resume = wick::full(
       {1}, lead && wick::io::is_sharded_checkpoint(args.checkpoint) ? 1 : 0, wick::kInt32);
   world.broadcast(resume);
   if (resume.item<int32_t>() != 0) {
     // Whatever wrote it (ZeRO or not, on any number of ranks), ZeRO reads its own slices.
     const wick::Value ckpt =
-        zero ? wick::dist::load_sharded(args.checkpoint, world, zero->slice_rule(optimizer_path))
+        zero ? wick::dist::load_sharded_by(args.checkpoint, world, zero->slice_rule(optimizer_path))
              : wick::dist::load_sharded(args.checkpoint, world);
     net.load_state_dict(ckpt["model_state_dict"]);
     if (zero) {

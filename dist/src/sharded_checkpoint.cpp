@@ -130,10 +130,10 @@ Value load_sharded(const std::filesystem::path& dir, const Communicator& comm,
                      [&](io::ShardedReader& reader) { return reader.value(slices); });
 }
 
-Value load_sharded(const std::filesystem::path& dir, const Communicator& comm,
-                   const io::SliceRule& rule, const LoadOptions& options) {
+Value load_sharded_by(const std::filesystem::path& dir, const Communicator& comm,
+                      const io::SliceRule& rule, const LoadOptions& options) {
   return load_agreed(dir, comm, options,
-                     [&](io::ShardedReader& reader) { return reader.value(rule); });
+                     [&](io::ShardedReader& reader) { return reader.value_by(rule); });
 }
 
 }  // namespace wick::dist

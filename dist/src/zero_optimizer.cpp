@@ -1,5 +1,6 @@
 #include "wick/dist/zero_optimizer.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string_view>
@@ -13,6 +14,9 @@
 namespace wick::dist {
 
 namespace {
+
+// The most bytes one all_gather moves per rank (MPI counts are ints).
+constexpr std::size_t kMaxGather = std::size_t{1} << 30;
 
 uint64_t numel_of(const Tensor& t) {
   return static_cast<uint64_t>(t.numel());
@@ -57,6 +61,10 @@ ZeroOptimizer::ZeroOptimizer(std::vector<Tensor> params, Communicator comm, cons
                    (p.dtype() == kFloat32 || p.dtype() == kFloat64),
                ArgumentError, "ZeroOptimizer: parameter ", i,
                " must be a float32 or float64 contiguous leaf that requires grad");
+    for (std::size_t j = 0; j < i; ++j) {  // its slices would be distinct tensors
+      WICK_CHECK(!params_[j].is_same(p), ArgumentError, "ZeroOptimizer: parameter ", i,
+                 " is the same tensor as parameter ", j);
+    }
     owned_.push_back(io::even_range(numel_of(p), comm_.rank(), comm_.size()));
     Tensor s =
         p.detach()
@@ -74,20 +82,18 @@ ZeroOptimizer::ZeroOptimizer(std::vector<Tensor> params, Communicator comm, cons
                "ZeroOptimizer: ranks 0 and ", r,
                " passed parameters of different shapes or dtypes");
   }
-  std::size_t bytes = 0;
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    bytes += row_bytes(params_[i], comm_.size());
-    if (bytes >= options.bucket_bytes || i + 1 == params_.size()) {
-      bucket_ends_.push_back(i + 1);
-      bytes = 0;
-    }
+  for (const Tensor& p : params_) {
+    at_.push_back(row_);
+    row_ += row_bytes(p, comm_.size());
   }
+  part_ = std::clamp<std::size_t>(options.bucket_bytes, 1, kMaxGather);
 }
 
 void ZeroOptimizer::step() {
   NoGradGuard no_grad;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const Tensor g = params_[i].grad();
+    // Shaped like the parameter: Tensor::set_grad() refuses any other shape.
     slices_[i].set_grad(g.defined() ? g.contiguous()
                                           .reshape({g.numel()})
                                           .slice(0, static_cast<int64_t>(owned_[i].start),
@@ -96,38 +102,41 @@ void ZeroOptimizer::step() {
   }
   // The inner step writes this rank's slices into the parameters (they share storage).
   inner_->step();
-  std::size_t first = 0;
-  for (const std::size_t last : bucket_ends_) {
-    gather(first, last);
-    first = last;
+  // The slices' gradients are views of the whole ones: dropped, so that the next backward pass
+  // does not run with last step's gradients still held.
+  inner_->zero_grad();
+  if (comm_.size() > 1) gather();
+}
+
+// Every rank's slices into the parameters: each rank's row holds, per parameter, room for the
+// largest slice, and is exchanged in parts of part_ bytes (a part may end inside a parameter).
+void ZeroOptimizer::gather() const {
+  Tensor mine = zeros({static_cast<int64_t>(row_)}, kUInt8);
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (slices_[i].nbytes() == 0) continue;  // no data pointer to copy from
+    std::memcpy(mine.data<uint8_t>() + at_[i], slices_[i].raw_data(), slices_[i].nbytes());
+  }
+  for (std::size_t from = 0; from < row_; from += part_) {
+    const std::size_t len = std::min(part_, row_ - from);
+    const Tensor all = comm_.all_gather(
+        mine.slice(0, static_cast<int64_t>(from), static_cast<int64_t>(from + len)));
+    for (int r = 0; r < comm_.size(); ++r) {
+      if (r != comm_.rank()) place(r, from, all.data<uint8_t>() + r * len, len);
+    }
   }
 }
 
-// Every rank's slices of parameters [first, last) into the parameters: one all_gather of a row
-// per rank holding, per parameter, room for the largest slice.
-void ZeroOptimizer::gather(std::size_t first, std::size_t last) const {
-  const int world = comm_.size();
-  std::vector<std::size_t> at;  // [i - first]: the parameter's offset in a row
-  std::size_t row = 0;
-  for (std::size_t i = first; i < last; ++i) {
-    at.push_back(row);
-    row += row_bytes(params_[i], world);
-  }
-  Tensor mine = zeros({static_cast<int64_t>(row)}, kUInt8);
-  for (std::size_t i = first; i < last; ++i) {
-    std::memcpy(mine.data<uint8_t>() + at[i - first], slices_[i].raw_data(), slices_[i].nbytes());
-  }
-  const Tensor all = comm_.all_gather(mine);
-  for (int r = 0; r < world; ++r) {
-    if (r == comm_.rank()) continue;  // already in place
-    const uint8_t* from = all.data<uint8_t>() + static_cast<std::size_t>(r) * row;
-    for (std::size_t i = first; i < last; ++i) {
-      Tensor p = params_[i];
-      const std::size_t size = dtype_size(p.dtype());
-      const io::ElementRange theirs = io::even_range(numel_of(p), r, world);
-      std::memcpy(static_cast<uint8_t*>(p.raw_data()) + theirs.start * size, from + at[i - first],
-                  theirs.count * size);
-    }
+// Bytes [from, from + len) of rank r's row, at `bytes`, into the parameters they belong to.
+void ZeroOptimizer::place(int r, std::size_t from, const uint8_t* bytes, std::size_t len) const {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    Tensor p = params_[i];
+    const std::size_t size = dtype_size(p.dtype());
+    const io::ElementRange theirs = io::even_range(numel_of(p), r, comm_.size());
+    const std::size_t lo = std::max(at_[i], from);
+    const std::size_t hi = std::min(at_[i] + theirs.count * size, from + len);
+    if (lo >= hi) continue;
+    std::memcpy(static_cast<uint8_t*>(p.raw_data()) + theirs.start * size + (lo - at_[i]),
+                bytes + (lo - from), hi - lo);
   }
 }
 
@@ -155,18 +164,18 @@ std::map<std::string, io::ShardSlice> ZeroOptimizer::shard_slices(const std::str
 }
 
 io::SliceRule ZeroOptimizer::slice_rule(const std::string& prefix) const {
-  std::vector<uint64_t> numels;
+  std::vector<Shape> shapes;
   for (const Tensor& p : params_)
-    numels.push_back(numel_of(p));
-  return [prefix, numels,
+    shapes.push_back(p.shape());
+  return [prefix, shapes,
           owned = owned_](const io::ShardedEntry& e) -> std::optional<io::ElementRange> {
     if (!e.path.starts_with(prefix) || e.path.size() == prefix.size() ||
         e.path[prefix.size()] != '/')
       return std::nullopt;
     const std::vector<std::string> steps = io::split_path(e.path.substr(prefix.size()));
     if (steps.size() != 3 || steps[0] != "state" || steps[2] == "step") return std::nullopt;
-    const std::optional<std::size_t> i = param_index(steps[1], numels.size());
-    if (!i || shape_numel(e.shape) != static_cast<int64_t>(numels[*i])) return std::nullopt;
+    const std::optional<std::size_t> i = param_index(steps[1], shapes.size());
+    if (!i || e.shape != shapes[*i]) return std::nullopt;
     return owned[*i];
   };
 }

@@ -33,7 +33,7 @@ grep -q 'wick_DIR:PATH=/usr/' "$work/find/CMakeCache.txt" \
   || { echo "deb.sh: find_package did not find the package's config under /usr" >&2; exit 1; }
 "$work/find/consumer"
 
-if [[ -f /usr/lib/x86_64-linux-gnu/cmake/wick/wickDistTargets.cmake || -f /usr/lib/cmake/wick/wickDistTargets.cmake ]]; then
+if dpkg -L wick | grep -q '/wickDistTargets\.cmake$'; then
   echo "--- consumer: find_package(wick COMPONENTS dist) from /usr, under mpirun -n 2"
   cmake -S "$here/dist" -B "$work/dist" -DCMAKE_BUILD_TYPE=Release > "$work/dist.log" \
     || { cat "$work/dist.log"; exit 1; }

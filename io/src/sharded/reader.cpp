@@ -262,25 +262,33 @@ struct ShardedReader::Impl {
     for_overlapping(t, r, [&](const Piece& p, uint64_t lo, uint64_t hi) {
       parts.push_back({&p, lo, hi});
     });
-    // The bytes of a part's record a read touches: its header, and its payload up to `hi`
-    // (verifying, the whole payload, which is hashed).
+    // Where a part's reads go in its shard, advised up to kReadAhead bytes of it (the reads
+    // themselves then keep the kernel's own readahead going): from its record header, or
+    // reading unverified from its first element, to its last element read (verifying, the
+    // payload's end, since the whole payload is hashed).
+    struct Span {
+      uint64_t offset, size;
+    };
     const auto span = [&](const Part& x) {
-      const uint64_t end = options.verify ? x.piece->count : x.hi - x.piece->start;
-      return io::detail::kMinRecordHeader + end * es;
+      const uint64_t payload = x.piece->offset + io::detail::kMinRecordHeader;
+      const uint64_t from =
+          options.verify ? x.piece->offset : payload + (x.lo - x.piece->start) * es;
+      const uint64_t to = payload + (options.verify ? x.piece->count : x.hi - x.piece->start) * es;
+      return Span{from, std::min(to - from, kReadAhead)};
     };
     std::size_t advised = 0;
     uint64_t ahead = 0;
     for (std::size_t i = 0; i < parts.size(); ++i) {
       for (; advised < parts.size() && (advised <= i || ahead < kReadAhead); ++advised) {
-        const Part& next = parts[advised];
-        ::posix_fadvise(shard(next.piece->shard).fd(), static_cast<off_t>(next.piece->offset),
-                        static_cast<off_t>(span(next)), POSIX_FADV_WILLNEED);  // a hint
-        ahead += span(next);
+        const Span next = span(parts[advised]);
+        ::posix_fadvise(shard(parts[advised].piece->shard).fd(), static_cast<off_t>(next.offset),
+                        static_cast<off_t>(next.size), POSIX_FADV_WILLNEED);  // a hint
+        ahead += next.size;
       }
       const Part& part = parts[i];
       read_piece(*part.piece, part.lo - part.piece->start, part.hi - part.lo,
                  dst + (part.lo - r.start) * es);
-      ahead -= span(part);
+      ahead -= span(part).size;
     }
   }
 
@@ -370,13 +378,13 @@ Value ShardedReader::value(const std::map<std::string, ElementRange>& slices) {
     WICK_CHECK(impl_->by_path.contains(path), ArgumentError, "load_sharded: ", impl_->dir,
                " has no tensor '", path, "' to slice");
   }
-  return value([&](const ShardedEntry& e) -> std::optional<ElementRange> {
+  return value_by([&](const ShardedEntry& e) -> std::optional<ElementRange> {
     const auto it = slices.find(e.path);
     return it == slices.end() ? std::nullopt : std::optional(it->second);
   });
 }
 
-Value ShardedReader::value(const SliceRule& rule) {
+Value ShardedReader::value_by(const SliceRule& rule) {
   Value out = impl_->index.state;
   const std::vector<ShardedEntry> all = entries();
   for (uint32_t i = 0; i < all.size(); ++i) {

@@ -41,7 +41,7 @@ Value load_sharded(const std::filesystem::path& dir, const Communicator& comm,
                    const LoadOptions& options = {});
 
 /// load_sharded() with the slices chosen per tensor by `rule` (ZeroOptimizer::slice_rule()).
-Value load_sharded(const std::filesystem::path& dir, const Communicator& comm,
-                   const io::SliceRule& rule, const LoadOptions& options = {});
+Value load_sharded_by(const std::filesystem::path& dir, const Communicator& comm,
+                      const io::SliceRule& rule, const LoadOptions& options = {});
 
 }  // namespace wick::dist

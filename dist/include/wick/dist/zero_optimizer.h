@@ -19,9 +19,10 @@
 /// shard_slices() through dist::save_sharded(), the checkpoint holds the whole buffers, so it
 /// loads on any number of ranks (through slice_rule()) and, in one process
 /// (io::load_sharded()), as the state_dict() of the inner optimizer over whole parameters, the
-/// one torch.optim takes.
+/// one torch.optim takes. In one process (size() 1) it is the inner optimizer with no exchange.
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -39,8 +40,8 @@ namespace wick::dist {
 
 /// Settings of ZeroOptimizer.
 struct ZeroOptions {
-  /// Updated slices are exchanged in buckets of about this many bytes per rank (at least one
-  /// parameter each).
+  /// Updated slices are exchanged in parts of this many bytes per rank (at most 1 GiB: MPI
+  /// counts are ints); a part may end inside a parameter.
   std::size_t bucket_bytes = std::size_t{4} << 20;
 };
 
@@ -51,10 +52,12 @@ class ZeroOptimizer {
   /// storage with the parameters), e.g. `[](auto s) { return std::make_unique<nn::Adam>(s); }`.
   using Factory = std::function<std::unique_ptr<nn::Optimizer>(std::vector<Tensor> slices)>;
 
-  /// Takes handles to `params` (float32 or float64 contiguous leaves that require grad, as
-  /// nn::Optimizer wants them; every rank passes the same shapes and dtypes, which the first
-  /// step() checks) and builds this rank's inner optimizer with `make`. ArgumentError for a bad
-  /// parameter or a factory that returns no optimizer.
+  /// Takes handles to `params` (float32 or float64 contiguous leaves that require grad, each
+  /// listed once, as nn::Optimizer wants them) and builds this rank's inner optimizer with
+  /// `make`. ArgumentError for a bad parameter or a factory that returns no optimizer. A
+  /// collective: it then checks that every rank passed the same shapes and dtypes (ShapeError
+  /// on every rank otherwise), so a rank whose own arguments are refused leaves the others
+  /// waiting, as DistributedDataParallel's constructor does.
   ZeroOptimizer(std::vector<Tensor> params, Communicator comm, const Factory& make,
                 ZeroOptions options = {});
 
@@ -63,7 +66,7 @@ class ZeroOptimizer {
   /// all-gathers the slices: every parameter ends whole and the same on every rank. A
   /// collective: every rank calls it.
   void step();
-  /// Clears the gradients of the parameters and of the slices.
+  /// Clears the gradients of the parameters (step() drops the slices' own after each step).
   void zero_grad();
 
   /// The learning rate.
@@ -74,7 +77,7 @@ class ZeroOptimizer {
   /// The inner optimizer's state_dict(): PyTorch's layout, every buffer this rank's slice.
   Value state_dict() const { return inner_->state_dict(); }
   /// Loads a state_dict() of this rank's slices (as state_dict() gives it, or as
-  /// dist::load_sharded() with slice_rule() reads it); see nn::Optimizer::load_state_dict().
+  /// dist::load_sharded_by() with slice_rule() reads it); see nn::Optimizer::load_state_dict().
   void load_state_dict(const Value& state) { inner_->load_state_dict(state); }
 
   /// The slices of state_dict() placed at tree path `prefix` (a JSON pointer such as
@@ -82,8 +85,8 @@ class ZeroOptimizer {
   /// `state/I` but the step, as elements of a tensor shaped like parameter I.
   std::map<std::string, io::ShardSlice> shard_slices(const std::string& prefix) const;
   /// Reads this rank's slices of the optimizer state saved at `prefix`, for
-  /// dist::load_sharded(): a tensor at `prefix/state/I/NAME` other than the step, with as many
-  /// elements as parameter I, is read as this rank's slice of it. The checkpoint may have been
+  /// dist::load_sharded_by(): a tensor at `prefix/state/I/NAME` other than the step, shaped like
+  /// parameter I, is read as this rank's slice of it. The checkpoint may have been
   /// written on any number of ranks, by a ZeroOptimizer or by the inner optimizer itself.
   io::SliceRule slice_rule(const std::string& prefix) const;
 
@@ -97,16 +100,17 @@ class ZeroOptimizer {
   const Communicator& communicator() const noexcept { return comm_; }
 
  private:
-  void check_same_params() const;
-  void gather(std::size_t first, std::size_t last) const;
+  void gather() const;
+  void place(int r, std::size_t from, const uint8_t* bytes, std::size_t len) const;
 
   std::vector<Tensor> params_;
-  std::vector<Tensor> slices_;            // [i]: 1-D view of params_[i]'s owned elements
-  std::vector<io::ElementRange> owned_;   // [i]: even_range(numel, rank, size)
-  std::vector<std::size_t> bucket_ends_;  // parameters [previous end, end) share a gather
+  std::vector<Tensor> slices_;           // [i]: 1-D view of params_[i]'s owned elements
+  std::vector<io::ElementRange> owned_;  // [i]: even_range(numel, rank, size)
+  std::vector<std::size_t> at_;          // [i]: params_[i]'s offset in a gathered row
+  std::size_t row_ = 0;                  // bytes of a gathered row
+  std::size_t part_ = 0;                 // bytes of a row per all_gather
   Communicator comm_;
   std::unique_ptr<nn::Optimizer> inner_;
-  bool checked_ = false;  // the ranks' parameter shapes and dtypes agree
 };
 
 }  // namespace wick::dist

@@ -79,8 +79,9 @@ class ShardedReader {
   /// ArgumentError when a path of `slices` names no tensor.
   Value value(const std::map<std::string, ElementRange>& slices = {});
   /// The whole state; each tensor for which `rule` gives a range holds only those elements
-  /// (1-D). ArgumentError when a range is past its tensor's end.
-  Value value(const SliceRule& rule);
+  /// (1-D). ArgumentError when a range is past its tensor's end. (Not an overload of value():
+  /// `value({})` must stay unambiguous.)
+  Value value_by(const SliceRule& rule);
   /// Reads and verifies every byte: each shard as a wick file, and each piece against the
   /// index. FormatError on the first problem.
   void verify();
