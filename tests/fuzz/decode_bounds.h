@@ -20,9 +20,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstddef>
 #include <cstdlib>
 #include <map>
 #include <mutex>
