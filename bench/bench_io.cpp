@@ -23,6 +23,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Loads are measured into fresh memory, as the raw read() baseline and the peers (torch.load,
+// np.load, each in a process of its own) read: wick's cache of large buffers
+// (wick/core/storage_cache.h) would hand every load after the first the buffers of the one
+// before, already faulted in.
+const bool g_no_storage_cache = [] {
+  wick::set_storage_cache_limit(0);
+  return true;
+}();
+
 fs::path bench_dir() {
   const char* env = std::getenv("WICK_BENCH_DIR");
   return env != nullptr ? fs::path(env) : fs::temp_directory_path();

@@ -286,6 +286,9 @@ WICK_SHARDED_BENCH(BM_LoadHalves)->Arg(1)->Arg(0);
 
 int main(int argc, char** argv) {
   wick::dist::Environment mpi(argc, argv);
+  // Loads into fresh memory, as the raw read() baselines: wick's cache of large buffers
+  // (wick/core/storage_cache.h) would hand each load the buffers of the one before.
+  wick::set_storage_cache_limit(0);
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--dir") g_dir = argv[i + 1];
     if (std::string(argv[i]) == "--tensor-mib") g_tensor_mib = std::stoll(argv[i + 1]);

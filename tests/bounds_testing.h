@@ -63,6 +63,8 @@ class DecodeMeter {
   }
 
  private:
+  // Declared first: the cache is off before the RSS baseline is read.
+  bounds::StorageCacheOff no_cache_;
   PeakRss rss_;
   bool heap_ = false;
   int64_t base_ = 0;

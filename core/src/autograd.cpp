@@ -74,8 +74,22 @@ Tensor reduce_to(const Tensor& g, const Shape& shape, DType dtype) {
 
 namespace {
 
+// True when `g` is the only handle on a storage that holds exactly its elements: nothing else
+// can see it, so it may become a leaf's gradient as it is (PyTorch's AccumulateGrad steals such
+// a gradient too). A Linear's weight gradient is one, fresh from its matmul; copying it would
+// cost a pass over every weight per step.
+bool stealable(const Tensor& g) {
+  const auto& storage = g.storage();
+  return storage != nullptr && storage.use_count() == 1 && !storage->borrowed() &&
+         g.offset() == 0 && g.is_contiguous() && g.nbytes() == storage->nbytes();
+}
+
 void accumulate_leaf(AutogradMeta& leaf, const Tensor& g) {
   if (!leaf.grad.defined()) {
+    if (stealable(g)) {
+      leaf.grad = g.detach();
+      return;
+    }
     // A fresh copy: g may alias another leaf's gradient or the caller's tensor.
     leaf.grad = empty(g.shape(), g.dtype());
     leaf.grad.copy_(g);

@@ -5,6 +5,9 @@
 #include <cstring>
 #include <new>
 
+#include "mapped_cache.h"
+#include "wick/core/storage_cache.h"
+
 namespace wick {
 
 namespace {
@@ -30,14 +33,37 @@ std::byte* map_huge(std::size_t length) {
 }
 }  // namespace
 
-std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes) {
-  if (nbytes >= kMapThreshold) {
-    const std::size_t length = (nbytes + kHugePage - 1) / kHugePage * kHugePage;
-    if (std::byte* data = map_huge(length)) {
-      return std::shared_ptr<Storage>(new Storage(data, nbytes, nullptr, length));
+// A buffer of at least kMapThreshold bytes: a cached mapping (wick/core/storage_cache.h),
+// zeroed when `zeroed`, or a fresh one, which the kernel zeroes.
+std::shared_ptr<Storage> Storage::allocate_mapped(std::size_t nbytes, bool zeroed) {
+  const std::size_t length = (nbytes + kHugePage - 1) / kHugePage * kHugePage;
+  std::byte* data = detail::take_mapping(length);
+  const bool fresh = data == nullptr;
+  if (fresh) {
+    data = map_huge(length);
+    if (data == nullptr) {
+      // The cache may hold the memory the kernel could not find: give it back and try again.
+      release_storage_cache();
+      data = map_huge(length);
     }
-    throw std::bad_alloc();
+    if (data == nullptr) throw std::bad_alloc();
+    detail::count_mapping();
   }
+  Storage* raw = nullptr;
+  try {
+    raw = new Storage(data, nbytes, nullptr, length);
+  } catch (...) {
+    detail::give_mapping(data, length);
+    throw;
+  }
+  // Should the control block not fit, shared_ptr deletes `raw`, which gives the mapping back.
+  std::shared_ptr<Storage> s(raw);
+  if (zeroed && !fresh) std::memset(data, 0, nbytes);
+  return s;
+}
+
+std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes) {
+  if (nbytes >= kMapThreshold) return allocate_mapped(nbytes, false);
   std::byte* data = nullptr;
   if (nbytes > 0) {
     // Round up so vector loops may read whole cache lines at the tail without leaving the block.
@@ -49,9 +75,9 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes) {
 }
 
 std::shared_ptr<Storage> Storage::allocate_zeroed(std::size_t nbytes) {
+  if (nbytes >= kMapThreshold) return allocate_mapped(nbytes, true);
   auto s = allocate(nbytes);
-  // Fresh anonymous mappings are already zero.
-  if (nbytes > 0 && s->mapped_ == 0) std::memset(s->data(), 0, nbytes);
+  if (nbytes > 0) std::memset(s->data(), 0, nbytes);
   return s;
 }
 
@@ -65,7 +91,7 @@ std::shared_ptr<Storage> Storage::borrow(std::byte* data, std::size_t nbytes,
 Storage::~Storage() {
   if (owner_ != nullptr || data_ == nullptr) return;
   if (mapped_ > 0) {
-    ::munmap(data_, mapped_);
+    detail::give_mapping(data_, mapped_);
   } else {
     ::operator delete (data_, std::align_val_t{kStorageAlignment});
   }

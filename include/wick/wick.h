@@ -19,6 +19,7 @@
 #include "wick/core/shape.h"
 #include "wick/core/simd.h"
 #include "wick/core/storage.h"
+#include "wick/core/storage_cache.h"
 #include "wick/core/tensor.h"
 #include "wick/core/tensor_dict.h"
 #include "wick/core/value.h"

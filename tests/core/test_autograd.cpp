@@ -246,6 +246,23 @@ TEST(Autograd, LeafGradientIsAFreshTensor) {
   EXPECT_EQ(values(b.grad()), (std::vector<double>{1.0, 1.0}));
 }
 
+// A gradient nothing else holds becomes the leaf's gradient as it is: a Linear's weight
+// gradient is not copied once more per step. Large buffers are counted (storage_cache_stats:
+// one map or cache hit each): the only one backward makes is the matmul's gradient of w.
+TEST(Autograd, LeafTakesAFreshGradientWithoutCopyingIt) {
+  Generator g(3);
+  Tensor a = randn({4, 1024}, g);
+  Tensor w = randn({1024, 2048}, g).set_requires_grad();  // 8 MiB: a mapped buffer
+  Tensor loss = sum(matmul(a, w));
+  const StorageCacheStats before = storage_cache_stats();
+  loss.backward();
+  const StorageCacheStats after = storage_cache_stats();
+  EXPECT_EQ((after.maps + after.hits) - (before.maps + before.hits), 1u);
+  // And it is right: d sum(a w) / dw[i][j] = sum over rows of a[:, i].
+  const Tensor expect = sum(a, 0).reshape({1024, 1}).expand({1024, 2048}).contiguous();
+  EXPECT_TRUE(allclose(w.grad(), expect, 1e-5, 1e-5));
+}
+
 TEST(Autograd, NonScalarBackwardWithExplicitGrad) {
   Tensor x = tensor({1.0f, 2.0f, 3.0f}).set_requires_grad();
   Tensor y = x * 2.0;

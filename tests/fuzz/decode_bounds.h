@@ -29,6 +29,8 @@
 #include <string>
 #include <string_view>
 
+#include "wick/core/storage_cache.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #define WICK_DECODE_BOUNDS_HEAP_HOOKS 1
 #elif defined(__has_feature)
@@ -168,6 +170,20 @@ inline double cpu_seconds() {
 }
 }  // namespace detail
 
+/// Turns wick's cache of large buffers (wick/core/storage_cache.h) off while it lives: a decode
+/// handed a cached buffer maps no memory and faults in no page, so neither the mapping count
+/// nor the RSS would see the memory it uses.
+class StorageCacheOff {
+ public:
+  StorageCacheOff() : limit_(wick::storage_cache_limit()) { wick::set_storage_cache_limit(0); }
+  ~StorageCacheOff() { wick::set_storage_cache_limit(limit_); }
+  StorageCacheOff(const StorageCacheOff&) = delete;
+  StorageCacheOff& operator=(const StorageCacheOff&) = delete;
+
+ private:
+  std::size_t limit_;
+};
+
 /// Peak memory growth and CPU time from construction on. One at a time: constructing a meter
 /// restarts the peak.
 class DecodeMeter {
@@ -188,6 +204,7 @@ class DecodeMeter {
   double cpu_seconds() const { return detail::cpu_seconds() - cpu_start_; }
 
  private:
+  StorageCacheOff no_cache_;
   bool heap_;
   int64_t base_ = 0;
   double cpu_start_ = 0;

@@ -15,8 +15,9 @@ inline constexpr std::size_t kStorageAlignment = 64;
 class Storage {
  public:
   /// Allocates `nbytes` uninitialised bytes, 64-byte aligned. Throws std::bad_alloc.
-  /// Buffers of 4 MiB and more come straight from the kernel in 2 MiB-aligned, huge-page
-  /// backed mappings: a fresh 1 GiB tensor then costs 512 page faults instead of 262144.
+  /// Buffers of 4 MiB and more are 2 MiB-aligned, huge-page backed mappings of their own: a
+  /// fresh 1 GiB tensor then costs 512 page faults instead of 262144. Freed, they go to the
+  /// cache of wick/core/storage_cache.h, and the next buffer of their size reuses them.
   static std::shared_ptr<Storage> allocate(std::size_t nbytes);
   /// Allocates `nbytes` zeroed bytes, 64-byte aligned.
   static std::shared_ptr<Storage> allocate_zeroed(std::size_t nbytes);
@@ -38,6 +39,8 @@ class Storage {
   bool borrowed() const noexcept { return owner_ != nullptr; }
 
  private:
+  static std::shared_ptr<Storage> allocate_mapped(std::size_t nbytes, bool zeroed);
+
   Storage(std::byte* data, std::size_t nbytes, std::shared_ptr<const void> owner,
           std::size_t mapped = 0) noexcept
       : data_(data), nbytes_(nbytes), mapped_(mapped), owner_(std::move(owner)) {}
