@@ -34,7 +34,10 @@ enum class SnapshotMode {
   /// is copied once, at the cost of a page fault), which for training that updates every
   /// parameter is up to the whole state, copied 4 KiB at a time by the first writes after the
   /// fork (slower than copy mode's memcpy: prefer copy mode for training that updates every
-  /// parameter between checkpoints). The child writes on one thread and gives up, leaving the
+  /// parameter between checkpoints: a fault of about 2 µs per 4 KiB page on a Zen 4 VM, 0.13 s
+  /// per 256 MiB rewritten while the child runs). The freed buffers wick keeps for reuse
+  /// (wick/core/storage_cache.h) are not shared with the child, so gradients written into them
+  /// copy nothing. The child writes on one thread and gives up, leaving the
   /// previous file, when its parent dies; it runs none of the parent's signal handlers (SIGINT
   /// or SIGTERM to the process group ends it, the previous file stays). Not for MPI jobs on
   /// RDMA transports, whose registered memory a child cannot read.
@@ -156,7 +159,9 @@ class AsyncSaver {
   int in_flight() const;
   /// Bytes of staging memory held (copy mode), in use or kept for the next save.
   std::size_t staging_bytes() const;
-  /// Frees the staging buffers no save in flight uses.
+  /// Frees the staging buffers no save in flight uses. Those of 4 MiB and more go to wick's
+  /// cache of large buffers (wick/core/storage_cache.h), which the next tensors of their sizes
+  /// reuse; release_storage_cache() gives them back to the system.
   void release_staging();
 
  private:
