@@ -80,7 +80,7 @@ def main():
         return 1
     results, errors = {}, {}
     for framework in ("wick", "libtorch"):
-        r, e = run_bench(binary, f"^train_step/.*/{framework}$", args.reps)
+        r, e = run_bench(binary, f"^train_step/.*/{framework}/", args.reps)
         results.update(r)
         errors.update(e)
     eager = run_eager(os.path.join(os.path.dirname(os.path.abspath(__file__)), "python",
