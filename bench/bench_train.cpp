@@ -9,7 +9,8 @@
 // operator new calls, replaced below with counting versions; libtorch's tensor data comes
 // from posix_memalign and is not in it), and for wick buffer_maps_per_step /
 // buffer_hits_per_step (wick/core/storage_cache.h: large buffers the kernel was asked for /
-// the cache served). first_loss is the loss of the first step.
+// the cache served). first_loss is the loss of the first step, loss_rel_diff the largest
+// relative difference of the checked losses.
 //
 //   build/bench/wick_bench_train --benchmark_filter=train_step/digits
 //   python3 bench/train.py --build build --reps 5     (with PyTorch eager beside it)
@@ -246,14 +247,15 @@ struct TorchStep {
 };
 
 // Runs the first kCheckedSteps on both; an empty string when every loss agrees, else the
-// numbers. `first_loss` gets wick's first loss.
-std::string check_first_steps(WickStep& w, TorchStep& t, double& first_loss) {
+// numbers. `first_loss` gets wick's first loss, `max_rel` the largest relative difference.
+std::string check_first_steps(WickStep& w, TorchStep& t, double& first_loss, double& max_rel) {
   std::string error;
   for (int i = 0; i < kCheckedSteps; ++i) {
     const double lw = w.step().item<float>();
     const double lt = t.step().item<float>();
     if (i == 0) first_loss = lw;
     const double rel = std::abs(lw - lt) / std::max(std::abs(lt), 1e-30);
+    max_rel = std::max(max_rel, rel);
     if (!(rel <= kLossTolerance)) {
       error += "step " + std::to_string(i + 1) + ": wick " + std::to_string(lw) + " libtorch " +
                std::to_string(lt) + " (relative " + std::to_string(rel) + "); ";
@@ -291,8 +293,8 @@ void bm_train_step(benchmark::State& state, const ModelSpec& spec) {
   const OneThread one_thread;
   auto w = std::make_unique<WickStep>(spec);
   auto t = std::make_unique<TorchStep>(spec, *w);
-  double first_loss = 0;
-  const std::string error = check_first_steps(*w, *t, first_loss);
+  double first_loss = 0, max_rel = 0;
+  const std::string error = check_first_steps(*w, *t, first_loss, max_rel);
   if (!error.empty()) {
     state.SkipWithError(error.c_str());
     return;
@@ -316,6 +318,7 @@ void bm_train_step(benchmark::State& state, const ModelSpec& spec) {
   }
   const Counts after = counts_now();
   state.counters["first_loss"] = first_loss;
+  state.counters["loss_rel_diff"] = max_rel;
   set_per_step(state, "heap_allocs_per_step", after.news - before.news);
   if constexpr (std::is_same_v<Timed, WickStep>) {
     set_per_step(state, "buffer_maps_per_step", after.maps - before.maps);
