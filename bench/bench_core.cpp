@@ -200,6 +200,9 @@ void bm_linear(benchmark::State& state, Level level, int threads, int64_t batch,
 // The same work as wick::matmul: a fresh [n, n] result, C = A B.
 void bm_openblas_matmul(benchmark::State& state, int threads, int64_t n) {
   openblas_set_num_threads(threads);
+  // The kernel OpenBLAS picked for this CPU (cblas.h declares it): the yardstick's speed depends
+  // on it, and OPENBLAS_CORETYPE in the environment can override the choice.
+  state.SetLabel(openblas_get_corename());
   const Tensor a = input({n, n}, 1);
   const Tensor b = input({n, n}, 2);
   const auto ni = static_cast<blasint>(n);
@@ -218,6 +221,7 @@ void bm_openblas_matmul(benchmark::State& state, int threads, int64_t n) {
 void bm_openblas_linear(benchmark::State& state, int threads, int64_t batch, int64_t in,
                         int64_t out) {
   openblas_set_num_threads(threads);
+  state.SetLabel(openblas_get_corename());  // see bm_openblas_matmul
   const Tensor x = input({batch, in}, 1);
   const Tensor w = input({out, in}, 2);
   const Tensor bias = input({out}, 3);

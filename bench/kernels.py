@@ -25,8 +25,9 @@ TUTORIAL = set(LINEAR[:4])
 MATMUL = ["256", "512", "1024"]
 
 
-def run(binary, pattern, reps, env=None):
-    """Median real time in seconds of every benchmark matching `pattern`, by name."""
+def run(binary, pattern, reps, env=None, labels=None):
+    """Median real time in seconds of every benchmark matching `pattern`, by name; each
+    benchmark's label (e.g. the OpenBLAS core) goes into `labels` when given."""
     cmd = [binary, f"--benchmark_filter={pattern}", f"--benchmark_repetitions={reps}",
            "--benchmark_report_aggregates_only=true", "--benchmark_format=json"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True,
@@ -38,6 +39,8 @@ def run(binary, pattern, reps, env=None):
         name = re.sub(r"/min_warmup_time:[^/]*", "", b["run_name"])
         unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
         times[name] = b["real_time"] * unit
+        if labels is not None and b.get("label"):
+            labels[name] = b["label"]
     return times
 
 
@@ -58,8 +61,13 @@ def main():
     core = os.path.join(args.build, "bench", "wick_bench_core")
     mlp = os.path.join(args.build, "bench", "wick_bench_mlp")
 
+    labels = {}
+    base = run(core, "^(memcpy|clone)/64MiB|/openblas", args.reps, labels=labels)
+    # The OpenBLAS benchmarks label themselves with the core (kernel set) OpenBLAS chose, which
+    # decides how fast the yardstick is; they all run in one process, so one name.
+    cores = sorted(set(labels.values()))
+    print(f"OpenBLAS core: {', '.join(cores) if cores else '(not reported)'}")
     print(f"{'comparison':44} {'wick':>14} {'yardstick':>14} {'ratio':>7} {'target':>7}")
-    base = run(core, "^(memcpy|clone)/64MiB|/openblas", args.reps)
     for level in args.levels.split(","):
         t = run(core, f"^(relu|add|sum)_(kernel|op)/{level}/64MiB|^(matmul|linear)/{level}(_2threads)?/",
                 args.reps, {"WICK_SIMD": level})
