@@ -10,6 +10,7 @@
 #include "wick/core/linalg.h"
 #include "wick/core/loss.h"
 #include "wick/core/ops.h"
+#include "wick/core/optim_kernels.h"
 #include "wick/core/ordered_dict.h"
 #include "wick/core/parallel.h"
 #include "wick/core/print.h"

@@ -6,48 +6,13 @@
 
 #include "wick/core/autograd.h"
 #include "wick/core/creation.h"
+#include "wick/core/optim_kernels.h"
 
 namespace wick::nn {
 
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-template <class T>
-T nan_max(T a, T b) {  // torch.maximum: NaN wins
-  return std::isnan(a) || std::isnan(b) ? a + b : (a < b ? b : a);
-}
-
-// PyTorch's single-tensor Adam / AdamW for one parameter, element by element, in its order of
-// operations (mul_ then add_, addcmul's value * t1 * t2, addcdiv's value * t1 / t2); maximize
-// negates the gradient first.
-template <class T>
-void adam_update(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamOptions& o,
-                 bool decoupled, double step) {
-  const double bias_correction1 = 1.0 - std::pow(o.beta1, step);
-  const double bias_correction2 = 1.0 - std::pow(o.beta2, step);
-  const T neg_step_size = static_cast<T>(-(o.lr / bias_correction1));
-  const T bc2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
-  const T decay = static_cast<T>(1.0 - o.lr * o.weight_decay);
-  const T wd = static_cast<T>(o.weight_decay);
-  const T beta1 = static_cast<T>(o.beta1), one_minus_beta1 = static_cast<T>(1.0 - o.beta1);
-  const T beta2 = static_cast<T>(o.beta2), one_minus_beta2 = static_cast<T>(1.0 - o.beta2);
-  const T eps = static_cast<T>(o.eps);
-  for (int64_t i = 0; i < n; ++i) {
-    T grad = o.maximize ? -g[i] : g[i];
-    if (decoupled) {
-      p[i] = p[i] * decay;
-    } else if (o.weight_decay != 0.0) {
-      grad = grad + wd * p[i];
-    }
-    m[i] = m[i] * beta1 + one_minus_beta1 * grad;
-    v[i] = v[i] * beta2 + one_minus_beta2 * grad * grad;
-    T second = v[i];
-    if (vmax != nullptr) second = vmax[i] = nan_max(vmax[i], v[i]);
-    const T denom = std::sqrt(second) / bc2_sqrt + eps;
-    p[i] = p[i] + neg_step_size * m[i] / denom;
-  }
-}
 
 }  // namespace
 
@@ -96,17 +61,17 @@ void Adam::step() {
     if (options_.amsgrad && !s.max_exp_avg_sq.defined())
       s.max_exp_avg_sq = zeros(p.shape(), p.dtype());
     s.step += 1.0F;
-    if (p.dtype() == kFloat32) {
-      adam_update(p.data<float>(), g.data<float>(), s.exp_avg.data<float>(),
-                  s.exp_avg_sq.data<float>(),
-                  options_.amsgrad ? s.max_exp_avg_sq.data<float>() : nullptr, p.numel(), options_,
-                  decoupled_, s.step);
-    } else {
-      adam_update(p.data<double>(), g.data<double>(), s.exp_avg.data<double>(),
-                  s.exp_avg_sq.data<double>(),
-                  options_.amsgrad ? s.max_exp_avg_sq.data<double>() : nullptr, p.numel(), options_,
-                  decoupled_, s.step);
-    }
+    Tensor no_max;  // without amsgrad, a max_exp_avg_sq from an earlier setting stays as it is
+    // PyTorch's single-tensor arithmetic, fused and vectorised (wick/core/optim_kernels.h).
+    adam_step_(p, g, s.exp_avg, s.exp_avg_sq, options_.amsgrad ? s.max_exp_avg_sq : no_max,
+               AdamStep{.lr = options_.lr,
+                        .beta1 = options_.beta1,
+                        .beta2 = options_.beta2,
+                        .eps = options_.eps,
+                        .weight_decay = options_.weight_decay,
+                        .maximize = options_.maximize,
+                        .decoupled = decoupled_,
+                        .step = s.step});
   }
 }
 

@@ -53,6 +53,23 @@ struct GemmArgs {
   const T* bias_i = nullptr;     // contiguous, m elements
 };
 
+/// One Adam / AdamW update of n elements, in PyTorch's single-tensor order of operations (see
+/// wick/core/optim_kernels.h): every element's result is the same at every SIMD level.
+template <class T>
+struct AdamArgs {
+  T* p = nullptr;
+  const T* g = nullptr;
+  T* m = nullptr;
+  T* v = nullptr;
+  T* vmax = nullptr;  // amsgrad's running maximum of v, or nullptr
+  int64_t n = 0;
+  T neg_step_size = 0, bc2_sqrt = 1, decay = 1, wd = 0, beta1 = 0, one_minus_beta1 = 1, beta2 = 0,
+    one_minus_beta2 = 1, eps = 0;
+  bool maximize = false;
+  bool decoupled = false;      // AdamW: p *= decay first
+  bool coupled_decay = false;  // Adam with weight_decay != 0: grad += wd * p
+};
+
 /// Kernels for one element type. Pointers need no alignment; `out` may alias an input exactly
 /// (in-place), never partially.
 template <class T>
@@ -80,6 +97,7 @@ struct TypedKernels {
   /// y += alpha * x (FMA where the ISA has it).
   void (*axpy)(T alpha, const T* x, T* y, int64_t n);
   void (*gemm)(const GemmArgs<T>& args);
+  void (*adam)(const AdamArgs<T>& args);
 };
 
 /// Elements per independently accumulated block of sum().

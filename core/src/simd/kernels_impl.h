@@ -869,6 +869,65 @@ void gemm(const GemmArgs<T>& g) {
   }
 }
 
+// ---- optimizer updates -------------------------------------------------------------------------
+
+// AdamArgs' update on W elements at a time, with the reference's operations in its order
+// (kernels_scalar.cpp) and no fused multiply-add, so each element rounds as it does there and
+// in PyTorch's separate mul_ and add_. GCC contracts a * b + c on vectors too, by default in
+// C++ and with FMA enabled (the AVX2 and AVX-512 files): hence fp-contract=off for this
+// function. The tail goes through buffers padded with ones, as the other row kernels' tails.
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+template <class T, class A>
+void adam(const AdamArgs<T>& a) {
+  using V = Vec<T, A>;
+  constexpr int64_t W = V::size;
+  const V neg_step(a.neg_step_size), bc2(a.bc2_sqrt), decay(a.decay), wd(a.wd), b1(a.beta1),
+      omb1(a.one_minus_beta1), b2(a.beta2), omb2(a.one_minus_beta2), eps(a.eps);
+  const auto block = [&](const T* gp, T* pp, T* mp, T* vp, T* vmp) {
+    V grad = V::load_unaligned(gp);
+    if (a.maximize) grad = grad ^ V(T(-0.0));  // flips the sign bit, of a NaN too, as -g does
+    V p = V::load_unaligned(pp);
+    if (a.decoupled) {
+      p = p * decay;
+    } else if (a.coupled_decay) {
+      grad = grad + wd * p;
+    }
+    const V m = V::load_unaligned(mp) * b1 + omb1 * grad;
+    const V v = V::load_unaligned(vp) * b2 + (omb2 * grad) * grad;
+    m.store_unaligned(mp);
+    v.store_unaligned(vp);
+    V second = v;
+    if (vmp != nullptr) {
+      const V old = V::load_unaligned(vmp);
+      const auto nan = xsimd::isnan(old) | xsimd::isnan(v);
+      second = xsimd::select(nan, old + v, xsimd::select(old < v, v, old));
+      second.store_unaligned(vmp);
+    }
+    const V denom = xsimd::sqrt(second) / bc2 + eps;
+    (p + (neg_step * m) / denom).store_unaligned(pp);
+  };
+  int64_t i = 0;
+  for (; i + W <= a.n; i += W)
+    block(a.g + i, a.p + i, a.m + i, a.v + i, a.vmax != nullptr ? a.vmax + i : nullptr);
+  if (i == a.n) return;
+  const int64_t rest = a.n - i;
+  alignas(64) T g[W], p[W], m[W], v[W], vm[W];
+  for (int64_t j = 0; j < W; ++j)
+    g[j] = p[j] = m[j] = v[j] = vm[j] = T(1);
+  std::memcpy(g, a.g + i, sizeof(T) * rest);
+  std::memcpy(p, a.p + i, sizeof(T) * rest);
+  std::memcpy(m, a.m + i, sizeof(T) * rest);
+  std::memcpy(v, a.v + i, sizeof(T) * rest);
+  if (a.vmax != nullptr) std::memcpy(vm, a.vmax + i, sizeof(T) * rest);
+  block(g, p, m, v, a.vmax != nullptr ? vm : nullptr);
+  std::memcpy(a.p + i, p, sizeof(T) * rest);
+  std::memcpy(a.m + i, m, sizeof(T) * rest);
+  std::memcpy(a.v + i, v, sizeof(T) * rest);
+  if (a.vmax != nullptr) std::memcpy(a.vmax + i, vm, sizeof(T) * rest);
+}
+#pragma GCC pop_options
+
 // ---- the table -------------------------------------------------------------------------------
 
 template <class T, class A>
@@ -891,6 +950,7 @@ TypedKernels<T> make_typed() {
       dot<T, A>,
       axpy<T, A>,
       gemm<T, A>,
+      adam<T, A>,
   };
 }
 

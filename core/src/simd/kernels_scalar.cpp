@@ -216,6 +216,31 @@ void gemm(const GemmArgs<T>& g) {
 }
 
 template <class T>
+T nan_max(T a, T b) {  // torch.maximum: NaN wins
+  return std::isnan(a) || std::isnan(b) ? a + b : (a < b ? b : a);
+}
+
+// The reference: PyTorch's single-tensor Adam for one element, mul_ then add_, addcmul's
+// value * t1 * t2, addcdiv's value * t1 / t2; maximize negates the gradient first.
+template <class T>
+void adam(const AdamArgs<T>& a) {
+  for (int64_t i = 0; i < a.n; ++i) {
+    T grad = a.maximize ? -a.g[i] : a.g[i];
+    if (a.decoupled) {
+      a.p[i] = a.p[i] * a.decay;
+    } else if (a.coupled_decay) {
+      grad = grad + a.wd * a.p[i];
+    }
+    a.m[i] = a.m[i] * a.beta1 + a.one_minus_beta1 * grad;
+    a.v[i] = a.v[i] * a.beta2 + a.one_minus_beta2 * grad * grad;
+    T second = a.v[i];
+    if (a.vmax != nullptr) second = a.vmax[i] = nan_max(a.vmax[i], a.v[i]);
+    const T denom = std::sqrt(second) / a.bc2_sqrt + a.eps;
+    a.p[i] = a.p[i] + a.neg_step_size * a.m[i] / denom;
+  }
+}
+
+template <class T>
 TypedKernels<T> make_typed() {
   return TypedKernels<T>{
       {binary_vv<T, Add>, binary_vv<T, Sub>, binary_vv<T, Mul>, binary_vv<T, Div>,
@@ -235,6 +260,7 @@ TypedKernels<T> make_typed() {
       dot<T>,
       axpy<T>,
       gemm<T>,
+      adam<T>,
   };
 }
 
