@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -32,17 +34,49 @@ constexpr bool kSanitized = false;
 constexpr bool kSanitized = false;
 #endif
 
+#ifdef NDEBUG
+constexpr bool kDebug = false;
+#else
+constexpr bool kDebug = true;
+#endif
+
 struct Mapping {
   std::byte* data;
   std::size_t length;
 };
 
+// The cgroup v2 memory limit of this process (a container's), or 0 when there is none.
+std::size_t cgroup_memory_limit() {
+  std::FILE* f = std::fopen("/sys/fs/cgroup/memory.max", "re");
+  if (f == nullptr) return 0;
+  unsigned long long bytes = 0;
+  const bool number = std::fscanf(f, "%llu", &bytes) == 1;  // "max" when unlimited
+  std::fclose(f);
+  return number ? static_cast<std::size_t>(bytes) : 0;
+}
+
+// An eighth of the memory this process may use (the RAM, or its container's limit if lower),
+// and at most kDefaultCap: what the cache keeps is not returned to the kernel until a buffer
+// of its size is freed past the limit, so its cost to the rest of the machine stays small.
+// WICK_STORAGE_CACHE_BYTES overrides it. Off where a reused buffer would hide a use after
+// free from a checker: sanitizer builds, and builds without NDEBUG, where a freed buffer's
+// pages are unmapped and a stale access faults.
 std::size_t default_limit() {
-  if (kSanitized) return 0;
+  if (const char* env = std::getenv("WICK_STORAGE_CACHE_BYTES")) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(env, &end, 10);
+    if (end != env && *end == '\0') return static_cast<std::size_t>(v);
+  }
+  if (kSanitized || kDebug) return 0;
+  constexpr std::size_t kDefaultCap = std::size_t{4} << 30;
   const long pages = ::sysconf(_SC_PHYS_PAGES);
   const long page = ::sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page <= 0) return std::size_t{1} << 30;
-  return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 8;
+  std::size_t memory = pages > 0 && page > 0
+                           ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page)
+                           : std::size_t{8} << 30;
+  if (const std::size_t cgroup = cgroup_memory_limit(); cgroup > 0)
+    memory = std::min(memory, cgroup);
+  return std::min(memory / 8, kDefaultCap);
 }
 
 void unmap_all(const std::vector<Mapping>& victims) {
@@ -81,9 +115,10 @@ class Cache {
     std::vector<Mapping> victims;
     {
       const std::lock_guard lock(mu_);
-      // Room first: nothing below may throw once the list starts to change.
-      victims.reserve(free_.size() + 1);
-      free_.reserve(free_.size() + 1);
+      // Room first: nothing below may throw once the list starts to change. Reserved only
+      // when needed, so that a steady state of frees and reuses allocates nothing.
+      if (length > limit_ || bytes_ + length > limit_) victims.reserve(free_.size() + 1);
+      if (free_.size() == free_.capacity()) free_.reserve(2 * free_.size() + 8);
       if (length > limit_) {
         victims.push_back({data, length});
       } else {
@@ -157,7 +192,9 @@ class Cache {
   std::vector<Mapping> free_;  // oldest first
   std::size_t bytes_ = 0;
   std::size_t limit_;
-  uint64_t hits_ = 0, maps_ = 0, unmaps_ = 0;
+  uint64_t hits_ = 0;
+  uint64_t maps_ = 0;
+  uint64_t unmaps_ = 0;
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <cstdint>
 #include <cstring>
 #include <new>
 
@@ -36,6 +37,7 @@ std::byte* map_huge(std::size_t length) {
 // A buffer of at least kMapThreshold bytes: a cached mapping (wick/core/storage_cache.h),
 // zeroed when `zeroed`, or a fresh one, which the kernel zeroes.
 std::shared_ptr<Storage> Storage::allocate_mapped(std::size_t nbytes, bool zeroed) {
+  if (nbytes > SIZE_MAX - kHugePage) throw std::bad_alloc();  // the rounding would wrap
   const std::size_t length = (nbytes + kHugePage - 1) / kHugePage * kHugePage;
   std::byte* data = detail::take_mapping(length);
   const bool fresh = data == nullptr;

@@ -60,7 +60,7 @@ void Adam::step() {
     }
     if (options_.amsgrad && !s.max_exp_avg_sq.defined())
       s.max_exp_avg_sq = zeros(p.shape(), p.dtype());
-    s.step += 1.0F;
+    const float next_step = s.step + 1.0F;  // float, as PyTorch's state["step"]
     Tensor no_max;  // without amsgrad, a max_exp_avg_sq from an earlier setting stays as it is
     // PyTorch's single-tensor arithmetic, fused and vectorised (wick/core/optim_kernels.h).
     adam_step_(p, g, s.exp_avg, s.exp_avg_sq, options_.amsgrad ? s.max_exp_avg_sq : no_max,
@@ -71,7 +71,8 @@ void Adam::step() {
                         .weight_decay = options_.weight_decay,
                         .maximize = options_.maximize,
                         .decoupled = decoupled_,
-                        .step = s.step});
+                        .step = next_step});
+    s.step = next_step;  // after the update, so that a refused one leaves the count as it was
   }
 }
 

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -152,6 +153,16 @@ TEST_F(StorageCache, AForkedChildDoesNotShareCachedBuffers) {
   if (pid2 == 0) ::_exit(mapped(cached) && again->data()[0] == std::byte{5} ? 0 : 1);
   ASSERT_EQ(::waitpid(pid2, &status, 0), pid2);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// The limit comes from WICK_STORAGE_CACHE_BYTES when set, read once when the cache is first
+// used: checked in a fresh process (a death test in the threadsafe style re-runs the binary).
+TEST(StorageCacheEnvironment, TheVariableSetsTheLimit) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  ::setenv("WICK_STORAGE_CACHE_BYTES", "12582912", 1);
+  EXPECT_EXIT(std::exit(storage_cache_limit() == 12582912 ? 0 : 1), ::testing::ExitedWithCode(0),
+              "");
+  ::unsetenv("WICK_STORAGE_CACHE_BYTES");
 }
 
 }  // namespace

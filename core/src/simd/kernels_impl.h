@@ -875,11 +875,17 @@ void gemm(const GemmArgs<T>& g) {
 // (kernels_scalar.cpp) and no fused multiply-add, so each element rounds as it does there and
 // in PyTorch's separate mul_ and add_. GCC contracts a * b + c on vectors too, by default in
 // C++ and with FMA enabled (the AVX2 and AVX-512 files): hence fp-contract=off for this
-// function. The tail goes through buffers padded with ones, as the other row kernels' tails.
+// function (clang contracts only within one expression, which each xsimd operator is, but is
+// told the same). The tail goes through buffers padded with ones, as the other row kernels'.
+#if !defined(__clang__)
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=off")
+#endif
 template <class T, class A>
 void adam(const AdamArgs<T>& a) {
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
   using V = Vec<T, A>;
   constexpr int64_t W = V::size;
   const V neg_step(a.neg_step_size), bc2(a.bc2_sqrt), decay(a.decay), wd(a.wd), b1(a.beta1),
@@ -926,7 +932,9 @@ void adam(const AdamArgs<T>& a) {
   std::memcpy(a.v + i, v, sizeof(T) * rest);
   if (a.vmax != nullptr) std::memcpy(a.vmax + i, vm, sizeof(T) * rest);
 }
+#if !defined(__clang__)
 #pragma GCC pop_options
+#endif
 
 // ---- the table -------------------------------------------------------------------------------
 

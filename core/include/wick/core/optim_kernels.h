@@ -34,7 +34,7 @@ struct AdamStep {
 /// operations, so the result is bit-identical to torch.optim.Adam (foreach=False) at every
 /// SIMD level. `max_exp_avg_sq` is amsgrad's buffer, or an undefined tensor without amsgrad.
 /// All tensors must be contiguous, of one shape and of one floating dtype, float32 or float64
-/// (ArgumentError, ShapeError otherwise).
+/// (ArgumentError, ShapeError otherwise), and must not overlap one another.
 void adam_step_(Tensor& param, const Tensor& grad, Tensor& exp_avg, Tensor& exp_avg_sq,
                 Tensor& max_exp_avg_sq, const AdamStep& step);
 

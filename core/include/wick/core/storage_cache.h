@@ -27,8 +27,12 @@ struct StorageCacheStats {
 /// Storage::allocate) go to the cache when freed, and an allocation of the same mapped length
 /// (rounded up to 2 MiB) takes the most recently freed one. When a freed buffer would take the
 /// cache over its limit, the longest-held buffers go back to the kernel first. The default is
-/// an eighth of the physical memory, and 0 (no cache) in AddressSanitizer and ThreadSanitizer
-/// builds of wick, where a reused buffer would hide a use after free.
+/// an eighth of the memory the process may use (the RAM, or its cgroup's memory.max if lower),
+/// at most 4 GiB; the environment variable WICK_STORAGE_CACHE_BYTES, read once, replaces it.
+/// The default is 0 (no cache) in AddressSanitizer and ThreadSanitizer builds of wick and in
+/// builds without NDEBUG, where a freed buffer is unmapped so that a use after free faults.
+/// The cache does not own memory registered elsewhere: a buffer freed while an RDMA library
+/// still has it registered (MADV_DONTFORK) loses that mark at the next fork().
 std::size_t storage_cache_limit();
 
 /// Sets the cache's limit; buffers over it go back to the kernel now. 0 turns the cache off.
