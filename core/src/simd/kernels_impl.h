@@ -905,9 +905,7 @@ void adam(const AdamArgs<T>& a) {
     v.store_unaligned(vp);
     V second = v;
     if (vmp != nullptr) {
-      const V old = V::load_unaligned(vmp);
-      const auto nan = xsimd::isnan(old) | xsimd::isnan(v);
-      second = xsimd::select(nan, old + v, xsimd::select(old < v, v, old));
+      second = Max::apply(V::load_unaligned(vmp), v);  // torch.maximum: a NaN wins
       second.store_unaligned(vmp);
     }
     const V denom = xsimd::sqrt(second) / bc2 + eps;

@@ -215,11 +215,6 @@ void gemm(const GemmArgs<T>& g) {
   }
 }
 
-template <class T>
-T nan_max(T a, T b) {  // torch.maximum: NaN wins
-  return std::isnan(a) || std::isnan(b) ? a + b : (a < b ? b : a);
-}
-
 // The reference: PyTorch's single-tensor Adam for one element, mul_ then add_, addcmul's
 // value * t1 * t2, addcdiv's value * t1 / t2; maximize negates the gradient first.
 template <class T>
@@ -234,7 +229,8 @@ void adam(const AdamArgs<T>& a) {
     a.m[i] = a.m[i] * a.beta1 + a.one_minus_beta1 * grad;
     a.v[i] = a.v[i] * a.beta2 + a.one_minus_beta2 * grad * grad;
     T second = a.v[i];
-    if (a.vmax != nullptr) second = a.vmax[i] = nan_max(a.vmax[i], a.v[i]);
+    // torch.maximum: a NaN wins
+    if (a.vmax != nullptr) second = a.vmax[i] = Max::apply(a.vmax[i], a.v[i]);
     const T denom = std::sqrt(second) / a.bc2_sqrt + a.eps;
     a.p[i] = a.p[i] + a.neg_step_size * a.m[i] / denom;
   }
