@@ -170,18 +170,26 @@ inline double cpu_seconds() {
 }
 }  // namespace detail
 
-/// Turns wick's cache of large buffers (wick/core/storage_cache.h) off while it lives: a decode
-/// handed a cached buffer maps no memory and faults in no page, so neither the mapping count
-/// nor the RSS would see the memory it uses.
-class StorageCacheOff {
+/// Sets wick's cache of large buffers (wick/core/storage_cache.h) to `bytes`, emptied, while it
+/// lives, then restores the limit it found. 0 turns the cache off: a decode handed a cached
+/// buffer maps no memory and faults in no page, so neither the mapping count nor the RSS would
+/// see the memory it uses. A limit above 0 measures a decode as a program with the cache on
+/// runs it: it can then hold at most `bytes` more, the buffers it freed and the cache kept.
+class StorageCacheLimit {
  public:
-  StorageCacheOff() : limit_(wick::storage_cache_limit()) { wick::set_storage_cache_limit(0); }
-  ~StorageCacheOff() { wick::set_storage_cache_limit(limit_); }
-  StorageCacheOff(const StorageCacheOff&) = delete;
-  StorageCacheOff& operator=(const StorageCacheOff&) = delete;
+  explicit StorageCacheLimit(std::size_t bytes) : saved_(wick::storage_cache_limit()) {
+    wick::set_storage_cache_limit(0);
+    wick::set_storage_cache_limit(bytes);
+  }
+  ~StorageCacheLimit() {
+    wick::set_storage_cache_limit(0);
+    wick::set_storage_cache_limit(saved_);
+  }
+  StorageCacheLimit(const StorageCacheLimit&) = delete;
+  StorageCacheLimit& operator=(const StorageCacheLimit&) = delete;
 
  private:
-  std::size_t limit_;
+  std::size_t saved_;
 };
 
 /// Peak memory growth and CPU time from construction on. One at a time: constructing a meter
@@ -204,7 +212,7 @@ class DecodeMeter {
   double cpu_seconds() const { return detail::cpu_seconds() - cpu_start_; }
 
  private:
-  StorageCacheOff no_cache_;
+  StorageCacheLimit no_cache_{0};
   bool heap_;
   int64_t base_ = 0;
   double cpu_start_ = 0;
