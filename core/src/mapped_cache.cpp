@@ -114,18 +114,20 @@ class Cache {
   void give(std::byte* data, std::size_t length) {
     std::vector<Mapping> victims;
     {
-      const std::lock_guard lock(mu_);
+      std::unique_lock lock(mu_);
+      if (length > limit_) {  // never kept (the cache off included): straight back
+        ++unmaps_;
+        lock.unlock();
+        ::munmap(data, length);
+        return;
+      }
       // Room first: nothing below may throw once the list starts to change. Reserved only
       // when needed, so that a steady state of frees and reuses allocates nothing.
-      if (length > limit_ || bytes_ + length > limit_) victims.reserve(free_.size() + 1);
+      if (bytes_ + length > limit_) victims.reserve(free_.size());
       if (free_.size() == free_.capacity()) free_.reserve(2 * free_.size() + 8);
-      if (length > limit_) {
-        victims.push_back({data, length});
-      } else {
-        evict_until(limit_ - length, victims);
-        free_.push_back({data, length});
-        bytes_ += length;
-      }
+      evict_until(limit_ - length, victims);
+      free_.push_back({data, length});
+      bytes_ += length;
       unmaps_ += victims.size();
     }
     unmap_all(victims);
